@@ -1,0 +1,1062 @@
+package dsl
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/alecthomas/participle/v2"
+
+	"tide/te"
+)
+
+// Parse parses and elaborates a .te file. On errors it returns an ErrorList
+// with every error found (and a partial program).
+func Parse(file string, src []byte) (*Program, error) {
+	text := string(src)
+	el := &elab{
+		file:    file,
+		errs:    &errorSink{lines: strings.Split(text, "\n")},
+		globals: map[string]*binding{},
+		later:   map[string]Pos{},
+		prog:    &Program{File: file, Decls: map[*te.Tensor]Pos{}},
+	}
+	var stmts []*Stmt
+	for _, c := range splitStatements(text, el.errs, file) {
+		// Pad with newlines so positions are those of the whole file.
+		st, err := stmtParser.ParseString(file, strings.Repeat("\n", c.line-1)+c.text)
+		if err != nil {
+			el.syntaxError(err)
+			continue
+		}
+		stmts = append(stmts, st)
+	}
+	for _, st := range stmts {
+		if st.Assign != nil {
+			if _, dup := el.later[st.Assign.Name.Name]; !dup {
+				el.later[st.Assign.Name.Name] = st.Assign.Name.Pos
+			}
+		}
+	}
+	var blocks []*ScheduleBlock
+	for _, st := range stmts {
+		switch {
+		case st.Assign != nil:
+			el.assign(st.Assign)
+		case st.Kernel != nil:
+			el.kernel(st.Kernel)
+		case st.Schedule != nil:
+			blocks = append(blocks, st.Schedule) // after all declarations
+		}
+	}
+	el.schedules(blocks)
+	if el.prog.Kernel == nil && el.kernelPos == nil && len(el.errs.list) == 0 {
+		el.errs.add(Pos{Filename: file, Line: len(el.errs.lines), Column: 1},
+			"no kernel declared; add a line like: kernel NAME(inputs) -> outputs")
+	}
+	return el.prog, el.errs.err()
+}
+
+func (el *elab) syntaxError(err error) {
+	var perr participle.Error
+	if errors.As(err, &perr) {
+		msg := perr.Message()
+		msg = strings.ReplaceAll(msg, `"<EOF>"`, "end of statement")
+		msg = grammarNames.Replace(msg)
+		el.errs.add(perr.Position(), "syntax error: %s", msg)
+		return
+	}
+	el.errs.add(Pos{Filename: el.file, Line: 1, Column: 1}, "syntax error: %v", err)
+}
+
+// grammarNames turns participle's rule names into words for users.
+var grammarNames = strings.NewReplacer(
+	"(expected Postfix)", "(expected an operand)",
+	"(expected Unary)", "(expected an operand)",
+	"(expected Expr)", "(expected an expression)",
+	"(expected Primary)", "(expected an operand)",
+	"(expected Arg)", "(expected an argument)",
+	"(expected Name)", "(expected a name)",
+	"(expected SchedStmt)", "(expected a schedule primitive)",
+	"(expected Stmt)", "(expected a statement)",
+)
+
+type bindKind uint8
+
+const (
+	bConst  bindKind = iota // a constant or an expression over symbolic dims
+	bSize                   // a symbolic dimension
+	bTensor                 // a placeholder or compute
+	bRAxis                  // a reduce_axis declaration
+	bAxis                   // a lambda parameter (inside a compute)
+	bPoison                 // a declaration that failed; uses stay silent
+)
+
+var bindKindNames = [...]string{"constant", "symbolic dimension", "tensor", "reduce axis", "axis", "name"}
+
+type binding struct {
+	kind   bindKind
+	pos    Pos
+	value  te.Expr // bConst, bSize, bAxis
+	tensor *te.Tensor
+	raxis  *raxisDecl
+}
+
+type raxisDecl struct {
+	name        string
+	min, extent te.Expr
+}
+
+type elab struct {
+	file      string
+	errs      *errorSink
+	globals   map[string]*binding
+	later     map[string]Pos // every top-level assignment, for "used before declared"
+	prog      *Program
+	kernelPos *Pos
+}
+
+// computeCtx is the state of elaborating one compute body.
+type computeCtx struct {
+	name     string
+	locals   map[string]*binding
+	root     *Call // the only call that may be a reduction
+	raxes    map[*raxisDecl]*te.IterVar
+	firstUse map[*te.IterVar]Pos
+	order    []*te.IterVar
+}
+
+// errReported marks an expression whose error has been reported already.
+var errReported = errors.New("error already reported")
+
+var reported = &te.Bad{Err: errReported}
+
+// check reports the error of a Bad expression at pos, once.
+func (el *elab) check(pos Pos, e te.Expr) te.Expr {
+	if b, ok := e.(*te.Bad); ok {
+		if !errors.Is(b.Err, errReported) {
+			el.errs.add(pos, "%v", b.Err)
+		}
+		return reported
+	}
+	return e
+}
+
+func isBad(es ...te.Expr) bool {
+	for _, e := range es {
+		if _, ok := e.(*te.Bad); ok || e == nil {
+			return true
+		}
+	}
+	return false
+}
+
+var builtinFuncs = []string{"placeholder", "compute", "reduce_axis", "var", "sum", "min", "max", "abs",
+	"select", "if_then_else", "cast", "popcount", "exp", "sqrt", "round", "floor", "floordiv", "floormod"}
+
+func isBuiltin(name string) bool {
+	for _, f := range builtinFuncs {
+		if f == name {
+			return true
+		}
+	}
+	_, isType := te.ParseDType(name)
+	return isType || name == "true" || name == "false"
+}
+
+func (el *elab) define(n *Name, b *binding) {
+	if isBuiltin(n.Name) {
+		el.errs.add(n.Pos, "%s is a built-in name and cannot be redefined", n.Name)
+		return
+	}
+	if old, ok := el.globals[n.Name]; ok {
+		el.errs.add(n.Pos, "%s is already declared at %d:%d", n.Name, old.pos.Line, old.pos.Column)
+		return
+	}
+	b.pos = n.Pos
+	el.globals[n.Name] = b
+}
+
+// asCall returns the call when e is nothing but a call.
+func asCall(e *Expr) *Call {
+	if e == nil || len(e.Rest) > 0 || len(e.First.Ops) > 0 || len(e.First.Operand.Index) > 0 {
+		return nil
+	}
+	return e.First.Operand.Primary.Call
+}
+
+// asName returns the identifier when e is nothing but a name.
+func asName(e *Expr) (string, bool) {
+	if e == nil || len(e.Rest) > 0 || len(e.First.Ops) > 0 || len(e.First.Operand.Index) > 0 {
+		return "", false
+	}
+	if n := e.First.Operand.Primary.Name; n != nil {
+		return *n, true
+	}
+	return "", false
+}
+
+func (el *elab) assign(a *Assign) {
+	name := a.Name.Name
+	if call := asCall(a.Value); call != nil {
+		switch call.Func.Name {
+		case "placeholder":
+			el.defineTensor(a.Name, el.placeholder(name, call))
+			return
+		case "compute":
+			el.defineTensor(a.Name, el.compute(name, call))
+			return
+		case "reduce_axis":
+			el.reduceAxis(a.Name, call)
+			return
+		case "var":
+			el.sizeVar(a.Name, call)
+			return
+		}
+	}
+	v := el.expr(a.Value, nil)
+	if isBad(v) {
+		el.define(a.Name, &binding{kind: bPoison})
+		return
+	}
+	if err := onlyConstants(v); err != "" {
+		el.errs.add(a.Value.Pos, "%s must be a constant (an expression over numbers, constants and symbolic dims); %s", name, err)
+		el.define(a.Name, &binding{kind: bPoison})
+		return
+	}
+	el.define(a.Name, &binding{kind: bConst, value: v})
+}
+
+func onlyConstants(e te.Expr) string {
+	msg := ""
+	te.Walk(e, func(x te.Expr) bool {
+		switch x := x.(type) {
+		case *te.Read:
+			msg = "it reads " + x.Tensor.Name
+		case *te.Var:
+			if !x.IsSize() {
+				msg = "it uses axis " + x.Name
+			}
+		}
+		return msg == ""
+	})
+	return msg
+}
+
+func (el *elab) defineTensor(n *Name, t *te.Tensor) {
+	if t == nil {
+		el.define(n, &binding{kind: bPoison})
+		return
+	}
+	el.define(n, &binding{kind: bTensor, tensor: t})
+	el.prog.Tensors = append(el.prog.Tensors, t)
+	el.prog.Decls[t] = n.Pos
+}
+
+// callArgs sorts a call's arguments into positional and keyword ones,
+// reporting keywords not in allowed and a wrong number of positionals.
+type callArgs struct {
+	pos []*Arg
+	kw  map[string]*Arg
+}
+
+func (el *elab) args(call *Call, signature string, minPos, maxPos int, allowed ...string) (callArgs, bool) {
+	ca := callArgs{kw: map[string]*Arg{}}
+	ok := true
+	for _, a := range call.Args {
+		if a.Key == nil {
+			if len(ca.kw) > 0 {
+				el.errs.add(a.Pos, "positional argument after a keyword argument in %s", signature)
+				ok = false
+			}
+			ca.pos = append(ca.pos, a)
+			continue
+		}
+		k := a.Key.Name
+		known := false
+		for _, al := range allowed {
+			known = known || al == k
+		}
+		if !known {
+			el.errs.add(a.Key.Pos, "%s has no argument %q%s; it is called as %s", call.Func.Name, k, suggest(k, allowed), signature)
+			ok = false
+		} else if ca.kw[k] != nil {
+			el.errs.add(a.Key.Pos, "argument %q is given twice", k)
+			ok = false
+		}
+		ca.kw[k] = a
+	}
+	if len(ca.pos) < minPos || len(ca.pos) > maxPos {
+		want := fmt.Sprint(minPos)
+		if maxPos != minPos {
+			want = fmt.Sprintf("%d to %d", minPos, maxPos)
+		}
+		el.errs.add(call.Pos, "%s takes %s positional arguments, got %d; it is called as %s", call.Func.Name, want, len(ca.pos), signature)
+		ok = false
+	}
+	return ca, ok
+}
+
+func (el *elab) sizeVar(n *Name, call *Call) {
+	ca, ok := el.args(call, "var() or var(default=N)", 0, 0, "default")
+	if !ok {
+		el.define(n, &binding{kind: bPoison})
+		return
+	}
+	decl := &SizeDecl{Var: te.SizeVar(n.Name), Pos: n.Pos}
+	if d := ca.kw["default"]; d != nil {
+		v, ok := el.constInt(d.Value, "the default of "+n.Name)
+		if !ok {
+			el.define(n, &binding{kind: bPoison})
+			return
+		}
+		if v <= 0 {
+			el.errs.add(d.Value.Pos, "the default of %s must be positive, got %d", n.Name, v)
+		}
+		decl.Default, decl.HasDefault = v, true
+	}
+	el.prog.Sizes = append(el.prog.Sizes, decl)
+	el.define(n, &binding{kind: bSize, value: decl.Var})
+}
+
+// constInt elaborates e as an integer constant.
+func (el *elab) constInt(e *Expr, what string) (int64, bool) {
+	v := el.expr(e, nil)
+	if isBad(v) {
+		return 0, false
+	}
+	c, ok := v.(*te.IntImm)
+	if !ok || c.T.IsBool() {
+		el.errs.add(e.Pos, "%s must be an integer constant, not %s", what, describe(v))
+		return 0, false
+	}
+	return c.Value, true
+}
+
+func describe(e te.Expr) string {
+	switch e := e.(type) {
+	case *te.IntImm, *te.FloatImm:
+		return fmt.Sprintf("%s (%v)", te.ExprString(e), e.Type())
+	}
+	return fmt.Sprintf("%s (an expression of type %v)", te.ExprString(e), e.Type())
+}
+
+func (el *elab) reduceAxis(n *Name, call *Call) {
+	const sig = "reduce_axis(lo, hi) for lo <= k < hi"
+	var lo, hi *Expr
+	if len(call.Args) == 1 && call.Args[0].Key == nil {
+		if p := call.Args[0].Value.First.Operand.Primary.Paren; p != nil && len(p.More) == 1 {
+			lo, hi = p.Elems[0], p.More[0] // reduce_axis((lo, hi)), as in TVM
+		}
+	}
+	if lo == nil {
+		ca, ok := el.args(call, sig, 2, 2)
+		if !ok {
+			el.define(n, &binding{kind: bPoison})
+			return
+		}
+		lo, hi = ca.pos[0].Value, ca.pos[1].Value
+	}
+	l, h := el.indexExpr(lo), el.indexExpr(hi)
+	if isBad(l, h) {
+		el.define(n, &binding{kind: bPoison})
+		return
+	}
+	ext := te.Bin(te.Sub, h, l)
+	if c, ok := ext.(*te.IntImm); ok && c.Value <= 0 {
+		el.errs.add(call.Pos, "reduce_axis %s is empty: %s..%s; it needs lo < hi", n.Name, te.ExprString(l), te.ExprString(h))
+		el.define(n, &binding{kind: bPoison})
+		return
+	}
+	el.define(n, &binding{kind: bRAxis, raxis: &raxisDecl{name: n.Name, min: l, extent: ext}})
+}
+
+// indexExpr elaborates a shape or range bound: an integer over constants and symbolic dims.
+func (el *elab) indexExpr(e *Expr) te.Expr {
+	v := el.expr(e, nil)
+	if isBad(v) {
+		return reported
+	}
+	if !v.Type().IsInteger() {
+		el.errs.add(e.Pos, "a dimension must be an integer, not %s", describe(v))
+		return reported
+	}
+	if c, ok := v.(*te.IntImm); ok && c.Value <= 0 && c.T.IsUntyped() {
+		return el.check(e.Pos, te.CastTo(te.Index, v))
+	}
+	return el.check(e.Pos, te.CastTo(te.Index, v))
+}
+
+// shape elaborates (d0, d1, ...) or a single dimension.
+func (el *elab) shape(e *Expr) ([]te.Expr, bool) {
+	var elems []*Expr
+	if p := e.First.Operand.Primary.Paren; p != nil && len(e.Rest) == 0 && len(e.First.Ops) == 0 && len(e.First.Operand.Index) == 0 {
+		elems = append(append(elems, p.Elems...), p.More...)
+	} else {
+		elems = []*Expr{e}
+	}
+	out := make([]te.Expr, len(elems))
+	ok := true
+	for i, x := range elems {
+		out[i] = el.indexExpr(x)
+		if isBad(out[i]) {
+			ok = false
+			continue
+		}
+		if c, isC := out[i].(*te.IntImm); isC && c.Value <= 0 {
+			el.errs.add(x.Pos, "dimension %d is %d; dimensions must be positive", i, c.Value)
+			ok = false
+		}
+	}
+	return out, ok
+}
+
+func (el *elab) dtype(e *Expr) (te.DType, bool) {
+	name, ok := asName(e)
+	if !ok {
+		el.errs.add(e.Pos, "expected a dtype (one of %s)", strings.Join(te.DTypeNames(), ", "))
+		return te.Invalid, false
+	}
+	t, ok := te.ParseDType(name)
+	if !ok {
+		el.errs.add(e.Pos, "unknown dtype %q%s (dtypes: %s)", name, suggest(name, te.DTypeNames()), strings.Join(te.DTypeNames(), ", "))
+	}
+	return t, ok
+}
+
+func (el *elab) placeholder(name string, call *Call) *te.Tensor {
+	const sig = "placeholder(shape, dtype) or placeholder(shape, dtype, range=(lo, hi))"
+	ca, ok := el.args(call, sig, 2, 2, "range")
+	if !ok {
+		return nil
+	}
+	shape, okS := el.shape(ca.pos[0].Value)
+	dt, okT := el.dtype(ca.pos[1].Value)
+	if !okS || !okT {
+		return nil
+	}
+	t, err := te.Placeholder(name, shape, dt)
+	if err != nil {
+		el.errs.add(call.Pos, "%v", err)
+		return nil
+	}
+	if r := ca.kw["range"]; r != nil {
+		p := r.Value.First.Operand.Primary.Paren
+		if p == nil || len(p.More) != 1 || len(r.Value.Rest) > 0 || len(r.Value.First.Ops) > 0 {
+			el.errs.add(r.Value.Pos, "range= takes a pair (lo, hi) of inclusive bounds")
+			return nil
+		}
+		lo, okL := el.constNumber(p.Elems[0])
+		hi, okH := el.constNumber(p.More[0])
+		if !okL || !okH {
+			return nil
+		}
+		if err := t.SetRange(lo, hi); err != nil {
+			el.errs.add(r.Value.Pos, "%v", err)
+			return nil
+		}
+	}
+	return t
+}
+
+func (el *elab) constNumber(e *Expr) (float64, bool) {
+	v := el.expr(e, nil)
+	switch c := v.(type) {
+	case *te.IntImm:
+		if !c.T.IsBool() {
+			return float64(c.Value), true
+		}
+	case *te.FloatImm:
+		return c.Value, true
+	}
+	if !isBad(v) {
+		el.errs.add(e.Pos, "expected a number, not %s", describe(v))
+	}
+	return 0, false
+}
+
+func (el *elab) compute(name string, call *Call) *te.Tensor {
+	const sig = "compute(shape, (i, j, ...) => expression)"
+	ca, ok := el.args(call, sig, 2, 2)
+	if !ok {
+		return nil
+	}
+	shape, ok := el.shape(ca.pos[0].Value)
+	if !ok {
+		return nil
+	}
+	lamExpr := ca.pos[1].Value
+	var lam *Lambda
+	if len(lamExpr.Rest) == 0 && len(lamExpr.First.Ops) == 0 && len(lamExpr.First.Operand.Index) == 0 {
+		lam = lamExpr.First.Operand.Primary.Lambda
+	}
+	if lam == nil {
+		el.errs.add(lamExpr.Pos, "the second argument of compute must be a lambda: (i, j) => expression")
+		return nil
+	}
+	if len(lam.Params) != len(shape) {
+		el.errs.add(lam.Pos, "compute %s has %d dimensions but the lambda takes %d; give it one parameter per dimension", name, len(shape), len(lam.Params))
+		return nil
+	}
+	ctx := &computeCtx{name: name, locals: map[string]*binding{}, root: asCall(lam.Body),
+		raxes: map[*raxisDecl]*te.IterVar{}, firstUse: map[*te.IterVar]Pos{}}
+	names := make([]string, len(lam.Params))
+	for i, p := range lam.Params {
+		names[i] = p.Name
+		if old, ok := el.globals[p.Name]; ok || isBuiltin(p.Name) {
+			where := "a built-in name"
+			if ok {
+				where = fmt.Sprintf("the %s declared at %d:%d", bindKindNames[old.kind], old.pos.Line, old.pos.Column)
+			}
+			el.errs.add(p.Pos, "lambda parameter %s would hide %s; choose another name", p.Name, where)
+			return nil
+		}
+		if ctx.locals[p.Name] != nil {
+			el.errs.add(p.Pos, "lambda parameter %s is listed twice", p.Name)
+			return nil
+		}
+		ctx.locals[p.Name] = &binding{kind: bAxis, pos: p.Pos}
+	}
+	t, err := te.Compute(name, shape, func(axes []te.Expr) te.Expr {
+		for i, p := range lam.Params {
+			ctx.locals[p.Name].value = axes[i]
+		}
+		body := el.expr(lam.Body, ctx)
+		if isBad(body) {
+			return reported
+		}
+		reducedOver := map[*te.IterVar]bool{}
+		if r, ok := body.(*te.Reduce); ok {
+			for _, iv := range r.Axes {
+				reducedOver[iv] = true
+			}
+		}
+		for _, iv := range ctx.order {
+			if !reducedOver[iv] {
+				el.errs.add(ctx.firstUse[iv], "reduce axis %s is used but not reduced over; list it in axis= of the sum, min or max that forms the body", iv.Var.Name)
+				return reported
+			}
+		}
+		return body
+	}, names...)
+	if err != nil {
+		if !errors.Is(err, errReported) {
+			el.errs.add(call.Pos, "%v", err)
+		}
+		return nil
+	}
+	return t
+}
+
+func (el *elab) kernel(k *KernelDecl) {
+	if el.kernelPos != nil {
+		el.errs.add(k.Pos, "a file declares one kernel; the first is at %d:%d", el.kernelPos.Line, el.kernelPos.Column)
+		return
+	}
+	el.kernelPos = &k.Pos
+	var inputs, outputs []*te.Tensor
+	var params []*te.Var
+	ok := true
+	for _, a := range k.Args {
+		b := el.lookupGlobal(a, nil)
+		switch {
+		case b == nil:
+			ok = false
+		case b.kind == bTensor && b.tensor.IsPlaceholder():
+			inputs = append(inputs, b.tensor)
+		case b.kind == bTensor:
+			el.errs.add(a.Pos, "%s is computed, so it is an output: list it after ->", a.Name)
+			ok = false
+		case b.kind == bSize:
+			params = append(params, b.value.(*te.Var))
+		case b.kind == bPoison:
+			ok = false
+		default:
+			el.errs.add(a.Pos, "%s is a %s; kernel arguments are placeholders and symbolic dims", a.Name, bindKindNames[b.kind])
+			ok = false
+		}
+	}
+	for _, o := range k.Outputs {
+		b := el.lookupGlobal(o, nil)
+		switch {
+		case b == nil || b.kind == bPoison:
+			ok = false
+		case b.kind == bTensor && !b.tensor.IsPlaceholder():
+			outputs = append(outputs, b.tensor)
+		default:
+			el.errs.add(o.Pos, "%s is a %s; kernel outputs are computed tensors", o.Name, describeBinding(b))
+			ok = false
+		}
+	}
+	if !ok {
+		return
+	}
+	kern, err := te.NewKernel(k.Name.Name, inputs, outputs, params)
+	if err != nil {
+		el.errs.add(k.Pos, "%v", err)
+		return
+	}
+	el.prog.Kernel = kern
+}
+
+func describeBinding(b *binding) string {
+	if b.kind == bTensor && b.tensor.IsPlaceholder() {
+		return "placeholder"
+	}
+	return bindKindNames[b.kind]
+}
+
+// lookupGlobal resolves a top-level name, reporting unknown ones.
+func (el *elab) lookupGlobal(n *Name, ctx *computeCtx) *binding {
+	if ctx != nil {
+		if b := ctx.locals[n.Name]; b != nil {
+			return b
+		}
+	}
+	if b := el.globals[n.Name]; b != nil {
+		return b
+	}
+	if p, ok := el.later[n.Name]; ok && (p.Line > n.Pos.Line || (p.Line == n.Pos.Line && p.Column > n.Pos.Column)) {
+		el.errs.add(n.Pos, "%s is used before its declaration at %d:%d", n.Name, p.Line, p.Column)
+		return nil
+	}
+	var cands []string
+	for name := range el.globals {
+		cands = append(cands, name)
+	}
+	if ctx != nil {
+		for name := range ctx.locals {
+			cands = append(cands, name)
+		}
+	}
+	sort.Strings(cands)
+	el.errs.add(n.Pos, "unknown name %q%s", n.Name, suggest(n.Name, append(cands, builtinFuncs...)))
+	return nil
+}
+
+// schedules checks schedule blocks: the stage, the primitive names and the
+// names their arguments refer to.
+func (el *elab) schedules(blocks []*ScheduleBlock) {
+	// Names any block defines may be used by another (compute_at(C, xo)).
+	blockNames := map[string]bool{}
+	for _, b := range blocks {
+		for _, st := range b.Body {
+			for _, t := range st.Targets {
+				blockNames[t.Name] = true
+			}
+		}
+	}
+	for _, t := range el.prog.Tensors {
+		for _, iv := range append(append([]*te.IterVar{}, t.Axis...), t.ReduceAxis...) {
+			blockNames[iv.Var.Name] = true
+		}
+	}
+	staged := map[*te.Tensor]bool{}
+	for _, blk := range blocks {
+		b := el.lookupGlobal(blk.Stage, nil)
+		if b == nil || b.kind == bPoison {
+			continue
+		}
+		if b.kind != bTensor || b.tensor.IsPlaceholder() {
+			el.errs.add(blk.Stage.Pos, "schedule %s: only computed tensors have a schedule; %s is a %s", blk.Stage.Name, blk.Stage.Name, describeBinding(b))
+			continue
+		}
+		stage := b.tensor
+		if staged[stage] {
+			el.errs.add(blk.Stage.Pos, "%s already has a schedule block; put all its primitives in one", stage.Name)
+			continue
+		}
+		staged[stage] = true
+		sched := &Schedule{Pos: blk.Pos, Stage: stage}
+		local := map[string]bool{}
+		for _, iv := range append(append([]*te.IterVar{}, stage.Axis...), stage.ReduceAxis...) {
+			local[iv.Var.Name] = true
+		}
+		for _, st := range blk.Body {
+			if p := el.primitive(st, local, blockNames, stage); p != nil {
+				sched.Primitives = append(sched.Primitives, p)
+			}
+		}
+		el.prog.Schedules = append(el.prog.Schedules, sched)
+	}
+}
+
+func (el *elab) primitive(st *SchedStmt, local, anyBlock map[string]bool, stage *te.Tensor) *Primitive {
+	name := st.Prim.Name
+	known := false
+	for _, p := range Primitives {
+		known = known || p == name
+	}
+	if !known {
+		el.errs.add(st.Prim.Pos, "unknown schedule primitive %q%s; the primitives are %s", name, suggest(name, Primitives), strings.Join(Primitives, ", "))
+		return nil
+	}
+	p := &Primitive{Pos: st.Pos, Name: name, Targets: st.Targets}
+	ok := true
+	for _, a := range st.Args {
+		arg := &PrimArg{Pos: a.Pos}
+		if a.Key != nil {
+			arg.Key = a.Key.Name
+		}
+		if n, isName := asName(a.Value); isName {
+			g := el.globals[n]
+			if !local[n] && !anyBlock[n] && (g == nil || g.kind == bSize) {
+				var cands []string
+				for c := range local {
+					cands = append(cands, c)
+				}
+				sort.Strings(cands)
+				el.errs.add(a.Value.Pos, "%s: unknown axis %q%s; the axes of %s here are %s", name, n, suggest(n, cands), stage.Name, strings.Join(cands, ", "))
+				ok = false
+				continue
+			}
+			if g != nil && g.kind == bConst {
+				if c, isInt := g.value.(*te.IntImm); isInt {
+					arg.Value = c.Value
+					p.Args = append(p.Args, arg)
+					continue
+				}
+			}
+			arg.Name, arg.IsName = n, true
+			p.Args = append(p.Args, arg)
+			continue
+		}
+		v, isInt := el.constInt(a.Value, name+"'s argument")
+		if !isInt {
+			ok = false
+			continue
+		}
+		arg.Value = v
+		p.Args = append(p.Args, arg)
+	}
+	for _, t := range st.Targets {
+		if local[t.Name] {
+			el.errs.add(t.Pos, "%s is already an axis of %s; choose a new name", t.Name, stage.Name)
+			ok = false
+		}
+		local[t.Name] = true
+	}
+	if !ok {
+		return nil
+	}
+	return p
+}
+
+// Expressions.
+
+type opInfo struct {
+	op   te.BinOp
+	prec int
+}
+
+// Python's precedence, with C's spelling of the logical operators.
+var binaryOps = map[string]opInfo{
+	"||": {te.Or, 1}, "&&": {te.And, 2},
+	"==": {te.EQ, 4}, "!=": {te.NE, 4}, "<": {te.LT, 4}, "<=": {te.LE, 4}, ">": {te.GT, 4}, ">=": {te.GE, 4},
+	"|": {te.BitOr, 5}, "^": {te.BitXor, 6}, "&": {te.BitAnd, 7},
+	"<<": {te.Shl, 8}, ">>": {te.Shr, 8},
+	"+": {te.Add, 9}, "-": {te.Sub, 9},
+	"*": {te.Mul, 10}, "/": {te.Div, 10}, "%": {te.Mod, 10},
+}
+
+// expr elaborates an expression; ctx is nil outside compute bodies.
+func (el *elab) expr(e *Expr, ctx *computeCtx) te.Expr {
+	operands := []te.Expr{el.unary(e.First, ctx)}
+	ops := make([]*OpOperand, 0, len(e.Rest))
+	bad := false
+	for _, r := range e.Rest {
+		if _, ok := binaryOps[r.Op]; !ok {
+			el.errs.add(r.Pos, "%q is not a binary operator", r.Op)
+			bad = true
+		}
+		ops = append(ops, r)
+		operands = append(operands, el.unary(r.Operand, ctx))
+	}
+	if bad {
+		return reported
+	}
+	i := 0
+	var climb func(minPrec int) te.Expr
+	climb = func(minPrec int) te.Expr {
+		lhs := operands[i]
+		for i < len(ops) {
+			info := binaryOps[ops[i].Op]
+			if info.prec < minPrec {
+				break
+			}
+			opTok := ops[i]
+			i++
+			rhs := climb(info.prec + 1)
+			if info.prec == 4 && i < len(ops) && binaryOps[ops[i].Op].prec == 4 {
+				el.errs.add(ops[i].Pos, "comparisons cannot be chained; write a < b && b < c")
+				return reported
+			}
+			if isBad(lhs, rhs) {
+				lhs = reported
+				continue
+			}
+			lhs = el.check(opTok.Pos, te.Bin(info.op, lhs, rhs))
+		}
+		return lhs
+	}
+	return climb(0)
+}
+
+func (el *elab) unary(u *Unary, ctx *computeCtx) te.Expr {
+	x := el.postfix(u.Operand, ctx)
+	for i := len(u.Ops) - 1; i >= 0; i-- {
+		if isBad(x) {
+			return reported
+		}
+		op := map[string]te.UnOp{"-": te.Neg, "!": te.Not, "~": te.BitNot}[u.Ops[i]]
+		x = el.check(u.Pos, te.Un(op, x))
+	}
+	return x
+}
+
+func (el *elab) postfix(p *Postfix, ctx *computeCtx) te.Expr {
+	pr := p.Primary
+	if len(p.Index) == 0 {
+		return el.primary(pr, ctx)
+	}
+	if pr.Name == nil {
+		el.errs.add(p.Index[0].Pos, "only tensors can be indexed")
+		return reported
+	}
+	b := el.lookupGlobal(&Name{Pos: pr.Pos, Name: *pr.Name}, ctx)
+	if b == nil || b.kind == bPoison {
+		return reported
+	}
+	if b.kind != bTensor {
+		el.errs.add(p.Index[0].Pos, "%s is a %s, not a tensor; only tensors can be indexed", *pr.Name, bindKindNames[b.kind])
+		return reported
+	}
+	if len(p.Index) > 1 {
+		el.errs.add(p.Index[1].Pos, "index %s with one pair of brackets: %s[i, j]", *pr.Name, *pr.Name)
+		return reported
+	}
+	if ctx == nil {
+		el.errs.add(pr.Pos, "tensor elements can only be read inside a compute")
+		return reported
+	}
+	idx := make([]te.Expr, len(p.Index[0].Indices))
+	for i, x := range p.Index[0].Indices {
+		idx[i] = el.expr(x, ctx)
+		if isBad(idx[i]) {
+			return reported
+		}
+	}
+	return el.check(p.Index[0].Pos, b.tensor.At(idx...))
+}
+
+func (el *elab) primary(p *Primary, ctx *computeCtx) te.Expr {
+	switch {
+	case p.Float != nil:
+		v, err := strconv.ParseFloat(*p.Float, 64)
+		if err != nil || math.IsInf(v, 0) {
+			el.errs.add(p.Pos, "float literal %s is out of range", *p.Float)
+			return reported
+		}
+		return te.Float(v)
+	case p.Int != nil:
+		v, err := strconv.ParseInt(*p.Int, 0, 64)
+		if err != nil {
+			el.errs.add(p.Pos, "integer literal %s does not fit in 64 bits", *p.Int)
+			return reported
+		}
+		return te.Int(v)
+	case p.Call != nil:
+		return el.call(p.Call, ctx)
+	case p.Lambda != nil:
+		el.errs.add(p.Pos, "a lambda can only be the second argument of compute")
+		return reported
+	case p.List != nil:
+		el.errs.add(p.Pos, "a list [...] can only be the axis= of a reduction")
+		return reported
+	case p.Paren != nil:
+		if len(p.Paren.More) > 0 || p.Paren.Comma {
+			el.errs.add(p.Pos, "a tuple can only be a shape or a range")
+			return reported
+		}
+		return el.expr(p.Paren.Elems[0], ctx)
+	}
+	return el.name(&Name{Pos: p.Pos, Name: *p.Name}, ctx)
+}
+
+func (el *elab) name(n *Name, ctx *computeCtx) te.Expr {
+	switch n.Name {
+	case "true":
+		return te.BoolConst(true)
+	case "false":
+		return te.BoolConst(false)
+	}
+	if _, isType := te.ParseDType(n.Name); isType {
+		el.errs.add(n.Pos, "%s is a dtype, not a value; to convert write cast(%s, x)", n.Name, n.Name)
+		return reported
+	}
+	for _, f := range builtinFuncs {
+		if f == n.Name {
+			el.errs.add(n.Pos, "%s is a function; call it: %s(...)", n.Name, n.Name)
+			return reported
+		}
+	}
+	b := el.lookupGlobal(n, ctx)
+	if b == nil {
+		return reported
+	}
+	switch b.kind {
+	case bConst, bSize, bAxis:
+		return b.value
+	case bTensor:
+		el.errs.add(n.Pos, "tensor %s must be indexed: %s[...]", n.Name, n.Name)
+	case bRAxis:
+		if ctx == nil {
+			el.errs.add(n.Pos, "reduce axis %s can only be used inside a compute", n.Name)
+			return reported
+		}
+		return ctx.reduceVar(b.raxis, n.Pos).Var
+	}
+	return reported
+}
+
+// reduceVar gives the compute its own IterVar for a reduce_axis declaration,
+// so one declaration can serve several computes.
+func (ctx *computeCtx) reduceVar(d *raxisDecl, pos Pos) *te.IterVar {
+	iv := ctx.raxes[d]
+	if iv == nil {
+		iv = te.ReduceAxis(d.name, d.min, d.extent)
+		ctx.raxes[d] = iv
+		ctx.firstUse[iv] = pos
+		ctx.order = append(ctx.order, iv)
+	}
+	return iv
+}
+
+func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
+	fn := c.Func.Name
+	switch fn {
+	case "placeholder", "compute", "reduce_axis", "var":
+		el.errs.add(c.Pos, "%s(...) declares something: write NAME = %s(...) on a line of its own", fn, fn)
+		return reported
+	case "sum", "min", "max":
+		if _, hasAxis := keyword(c, "axis"); hasAxis || fn == "sum" {
+			return el.reduction(c, ctx)
+		}
+		return el.binaryCall(c, ctx, map[string]te.BinOp{"min": te.Min, "max": te.Max}[fn])
+	case "floordiv":
+		return el.binaryCall(c, ctx, te.FloorDiv)
+	case "floormod":
+		return el.binaryCall(c, ctx, te.FloorMod)
+	case "abs", "popcount", "exp", "sqrt", "round", "floor":
+		ca, ok := el.args(c, fn+"(x)", 1, 1)
+		if !ok {
+			return reported
+		}
+		x := el.expr(ca.pos[0].Value, ctx)
+		if isBad(x) {
+			return reported
+		}
+		op := map[string]te.UnOp{"abs": te.Abs, "popcount": te.Popcount, "exp": te.Exp, "sqrt": te.Sqrt, "round": te.Round, "floor": te.Floor}[fn]
+		return el.check(c.Pos, te.Un(op, x))
+	case "select", "if_then_else":
+		ca, ok := el.args(c, fn+"(cond, a, b)", 3, 3)
+		if !ok {
+			return reported
+		}
+		cond, a, b := el.expr(ca.pos[0].Value, ctx), el.expr(ca.pos[1].Value, ctx), el.expr(ca.pos[2].Value, ctx)
+		if isBad(cond, a, b) {
+			return reported
+		}
+		if fn == "select" {
+			return el.check(c.Pos, te.SelectOf(cond, a, b))
+		}
+		return el.check(c.Pos, te.IfThenElse(cond, a, b))
+	case "cast":
+		ca, ok := el.args(c, "cast(dtype, x)", 2, 2)
+		if !ok {
+			return reported
+		}
+		t, okT := el.dtype(ca.pos[0].Value)
+		x := el.expr(ca.pos[1].Value, ctx)
+		if !okT || isBad(x) {
+			return reported
+		}
+		return el.check(c.Pos, te.CastTo(t, x))
+	}
+	if b := el.globals[fn]; b != nil {
+		el.errs.add(c.Func.Pos, "%s is a %s, not a function", fn, bindKindNames[b.kind])
+		return reported
+	}
+	el.errs.add(c.Func.Pos, "unknown function %q%s", fn, suggest(fn, builtinFuncs))
+	return reported
+}
+
+func keyword(c *Call, key string) (*Arg, bool) {
+	for _, a := range c.Args {
+		if a.Key != nil && a.Key.Name == key {
+			return a, true
+		}
+	}
+	return nil, false
+}
+
+func (el *elab) binaryCall(c *Call, ctx *computeCtx, op te.BinOp) te.Expr {
+	ca, ok := el.args(c, c.Func.Name+"(a, b)", 2, 2)
+	if !ok {
+		return reported
+	}
+	a, b := el.expr(ca.pos[0].Value, ctx), el.expr(ca.pos[1].Value, ctx)
+	if isBad(a, b) {
+		return reported
+	}
+	return el.check(c.Pos, te.Bin(op, a, b))
+}
+
+func (el *elab) reduction(c *Call, ctx *computeCtx) te.Expr {
+	fn := c.Func.Name
+	sig := fn + "(expression, axis=k) or " + fn + "(expression, axis=[k, l])"
+	ca, ok := el.args(c, sig, 1, 1, "axis")
+	if !ok {
+		return reported
+	}
+	axisArg := ca.kw["axis"]
+	if axisArg == nil {
+		el.errs.add(c.Pos, "%s needs the axes it reduces over: %s", fn, sig)
+		return reported
+	}
+	if ctx == nil || ctx.root != c {
+		el.errs.add(c.Pos, "%s(..., axis=...) must be the whole body of a compute; compute the reduction in a stage of its own and use that", fn)
+		return reported
+	}
+	var axisExprs []*Expr
+	if l := axisArg.Value.First.Operand.Primary.List; l != nil && len(axisArg.Value.Rest) == 0 {
+		axisExprs = l.Elems
+	} else {
+		axisExprs = []*Expr{axisArg.Value}
+	}
+	var axes []*te.IterVar
+	for _, ae := range axisExprs {
+		n, isName := asName(ae)
+		var b *binding
+		if isName {
+			b = el.lookupGlobal(&Name{Pos: ae.Pos, Name: n}, ctx)
+			if b == nil || b.kind == bPoison {
+				return reported
+			}
+		}
+		if b == nil || b.kind != bRAxis {
+			el.errs.add(ae.Pos, "axis= takes reduce axes declared with reduce_axis (k = reduce_axis(0, K))")
+			return reported
+		}
+		axes = append(axes, ctx.reduceVar(b.raxis, ae.Pos))
+	}
+	body := el.expr(ca.pos[0].Value, ctx)
+	if isBad(body) {
+		return reported
+	}
+	op := map[string]te.ReduceOp{"sum": te.Sum, "min": te.ReduceMin, "max": te.ReduceMax}[fn]
+	return el.check(c.Pos, te.ReduceOf(op, body, axes...))
+}

@@ -1,0 +1,116 @@
+package te
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Buffer holds the values of a tensor in row-major order. Integer and bool
+// elements live in Ints in canonical form (see DType.Wrap; uint64 keeps its
+// bits), float elements in Floats (a float32 element holds a value exactly
+// representable in float32).
+type Buffer struct {
+	DType  DType
+	Shape  []int
+	Ints   []int64
+	Floats []float64
+}
+
+// NewBuffer makes a zeroed buffer.
+func NewBuffer(t DType, shape []int) *Buffer {
+	b := &Buffer{DType: t, Shape: append([]int{}, shape...)}
+	n := NumElements(shape)
+	if t.IsFloat() {
+		b.Floats = make([]float64, n)
+	} else {
+		b.Ints = make([]int64, n)
+	}
+	return b
+}
+
+// NumElements is the product of a shape's extents.
+func NumElements(shape []int) int {
+	n := 1
+	for _, s := range shape {
+		n *= s
+	}
+	return n
+}
+
+// Len is the number of elements.
+func (b *Buffer) Len() int { return NumElements(b.Shape) }
+
+// Float returns element i as a float64 (integers converted).
+func (b *Buffer) Float(i int) float64 {
+	if b.Floats != nil {
+		return b.Floats[i]
+	}
+	if b.DType.Kind == KindUInt {
+		return float64(uint64(b.Ints[i]))
+	}
+	return float64(b.Ints[i])
+}
+
+// ElementString formats element i.
+func (b *Buffer) ElementString(i int) string {
+	switch {
+	case b.DType.IsFloat():
+		return fmt.Sprint(b.Floats[i])
+	case b.DType.IsBool():
+		return fmt.Sprint(b.Ints[i] != 0)
+	case b.DType.Kind == KindUInt:
+		return fmt.Sprint(uint64(b.Ints[i]))
+	}
+	return fmt.Sprint(b.Ints[i])
+}
+
+// IndexString formats the multi-index of flat element i, e.g. "[2, 7]".
+func IndexString(shape []int, i int) string {
+	idx := make([]int, len(shape))
+	for d := len(shape) - 1; d >= 0; d-- {
+		idx[d] = i % shape[d]
+		i /= shape[d]
+	}
+	return fmt.Sprint(idx)
+}
+
+// RandomBuffer fills a buffer with values drawn uniformly from vr (inclusive;
+// for floats [Lo, Hi)), or when vr is nil from the whole range of an integer
+// type and from [-1, 1) for floats.
+func RandomBuffer(t DType, shape []int, vr *ValueRange, rng *rand.Rand) *Buffer {
+	b := NewBuffer(t, shape)
+	if t.IsFloat() {
+		lo, hi := -1.0, 1.0
+		if vr != nil {
+			lo, hi = vr.Lo, vr.Hi
+		}
+		for i := range b.Floats {
+			b.Floats[i] = roundTo(t, lo+(hi-lo)*rng.Float64())
+		}
+		return b
+	}
+	if vr == nil {
+		for i := range b.Ints {
+			b.Ints[i] = t.Wrap(int64(rng.Uint64()))
+		}
+		return b
+	}
+	if vr.Lo < 0 || vr.Hi <= math.MaxInt64/2 {
+		lo, hi := int64(vr.Lo), int64(vr.Hi)
+		span := uint64(hi - lo + 1)
+		for i := range b.Ints {
+			b.Ints[i] = lo + int64(rng.Uint64N(span))
+		}
+		return b
+	}
+	lo, hi := uint64(vr.Lo), uint64(vr.Hi) // large unsigned ranges
+	for i := range b.Ints {
+		if span := hi - lo + 1; span == 0 {
+			b.Ints[i] = int64(rng.Uint64())
+		} else {
+			b.Ints[i] = int64(lo + rng.Uint64N(span))
+		}
+	}
+	return b
+}

@@ -1,0 +1,637 @@
+package te
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"strings"
+)
+
+// The reference evaluator: obviously correct, not fast. Every compute is
+// materialized in producer-before-consumer order by plain loops over its
+// shape (and, for a reduction, its reduce axes, first axis outermost).
+//
+// Semantics (the generated code must agree on every input they define):
+//   - integers wrap at their width (two's complement), as LLVM's add/sub/mul
+//     without nsw/nuw;
+//   - float32 operations are computed in float32, rounding after each one; no
+//     contraction into FMA;
+//   - min(a, b) is select(a < b, a, b) and max(a, b) is select(a > b, a, b),
+//     also for floats (so min(NaN, x) = x and min(x, NaN) = NaN);
+//   - round rounds half to even; casts float->int truncate toward zero;
+//   - undefined, reported as an evaluation error wrapping ErrUndefined:
+//     integer division or remainder by zero, signed division overflow
+//     (MIN / -1), shift amounts outside 0..width-1, float->int casts of NaN or
+//     of values outside the target type, and reads outside a tensor.
+//   - && and || short-circuit, and if_then_else evaluates only the chosen
+//     branch; select evaluates both.
+
+// Evaluate computes the given outputs from the inputs (every placeholder they
+// read) and the values of their symbolic dimensions.
+func Evaluate(outputs []*Tensor, inputs map[*Tensor]*Buffer, sizes map[*Var]int64) (result map[*Tensor]*Buffer, err error) {
+	ev := &evaluator{slots: map[*Var]int{}, bufs: map[*Tensor]*Buffer{}}
+	order := PostOrder(outputs)
+	for _, v := range SizeVars(order) {
+		val, ok := sizes[v]
+		if !ok {
+			return nil, fmt.Errorf("no value given for the symbolic dimension %s", v.Name)
+		}
+		ev.slots[v] = len(ev.sizeVals)
+		ev.sizeVals = append(ev.sizeVals, val)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(evalError)
+			if !ok {
+				panic(r)
+			}
+			result, err = nil, fmt.Errorf("%s: %w", ev.where(), e.err)
+		}
+	}()
+	for _, t := range order {
+		shape, err := ev.shape(t)
+		if err != nil {
+			return nil, err
+		}
+		if t.IsPlaceholder() {
+			b := inputs[t]
+			if b == nil {
+				return nil, fmt.Errorf("no input given for placeholder %s", t.Name)
+			}
+			if b.DType != t.DType || !equalInts(b.Shape, shape) {
+				return nil, fmt.Errorf("input %s: got %v%v, want %v%v", t.Name, b.DType, b.Shape, t.DType, shape)
+			}
+			ev.bufs[t] = b
+			continue
+		}
+		ev.bufs[t] = ev.compute(t, shape)
+	}
+	result = map[*Tensor]*Buffer{}
+	for _, t := range outputs {
+		result[t] = ev.bufs[t]
+	}
+	return result, nil
+}
+
+// EvalKernel evaluates a kernel with inputs in argument order.
+func EvalKernel(k *Kernel, inputs []*Buffer, sizes map[*Var]int64) ([]*Buffer, error) {
+	if len(inputs) != len(k.Inputs) {
+		return nil, fmt.Errorf("kernel %s takes %d inputs, got %d", k.Name, len(k.Inputs), len(inputs))
+	}
+	in := map[*Tensor]*Buffer{}
+	for i, t := range k.Inputs {
+		in[t] = inputs[i]
+	}
+	res, err := Evaluate(k.Outputs, in, sizes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Buffer, len(k.Outputs))
+	for i, t := range k.Outputs {
+		out[i] = res[t]
+	}
+	return out, nil
+}
+
+// ShapeOf evaluates a tensor's shape for the given symbolic dimensions.
+func ShapeOf(t *Tensor, sizes map[*Var]int64) ([]int, error) {
+	ev := &evaluator{slots: map[*Var]int{}}
+	for v, val := range sizes {
+		ev.slots[v] = len(ev.sizeVals)
+		ev.sizeVals = append(ev.sizeVals, val)
+	}
+	for _, v := range SizeVars([]*Tensor{t}) {
+		if _, ok := sizes[v]; !ok {
+			return nil, fmt.Errorf("no value given for the symbolic dimension %s", v.Name)
+		}
+	}
+	return ev.shape(t)
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+type evalError struct{ err error }
+
+func undefined(format string, args ...any) {
+	panic(evalError{fmt.Errorf("%w: "+format, append([]any{ErrUndefined}, args...)...)})
+}
+
+type (
+	frame   []int64
+	intFn   func(frame) int64
+	floatFn func(frame) float64
+)
+
+type evaluator struct {
+	slots    map[*Var]int // frame slot of each variable
+	sizeVals []int64      // values of the symbolic dimensions (the first slots)
+	bufs     map[*Tensor]*Buffer
+	cur      *Tensor // the compute being evaluated, for messages
+	curFrame frame
+}
+
+func (ev *evaluator) where() string {
+	if ev.cur == nil {
+		return "evaluating"
+	}
+	parts := make([]string, len(ev.cur.Axis))
+	for i, iv := range ev.cur.Axis {
+		parts[i] = fmt.Sprintf("%s=%d", iv.Var.Name, ev.curFrame[ev.slots[iv.Var]])
+	}
+	return fmt.Sprintf("computing %s at (%s)", ev.cur.Name, strings.Join(parts, ", "))
+}
+
+func (ev *evaluator) newFrame() frame {
+	f := make(frame, len(ev.slots))
+	copy(f, ev.sizeVals)
+	return f
+}
+
+func (ev *evaluator) shape(t *Tensor) ([]int, error) {
+	f := ev.newFrame()
+	shape := make([]int, len(t.Shape))
+	for i, s := range t.Shape {
+		v := ev.compileInt(s)(f)
+		if v <= 0 || v > math.MaxInt32*64 {
+			return nil, fmt.Errorf("%s: dimension %d is %d; it must be positive", t.Name, i, v)
+		}
+		shape[i] = int(v)
+	}
+	return shape, nil
+}
+
+func (ev *evaluator) compute(t *Tensor, shape []int) *Buffer {
+	for _, iv := range append(append([]*IterVar{}, t.Axis...), t.ReduceAxis...) {
+		ev.slots[iv.Var] = len(ev.slots)
+	}
+	out := NewBuffer(t.DType, shape)
+	f := ev.newFrame()
+	ev.cur, ev.curFrame = t, f
+	defer func() { ev.cur = nil }()
+
+	axisSlots := make([]int, len(t.Axis))
+	for i, iv := range t.Axis {
+		axisSlots[i] = ev.slots[iv.Var]
+	}
+	store := ev.storeFn(t, out)
+	n := out.Len()
+	for flat := 0; flat < n; flat++ {
+		rest := flat
+		for d := len(shape) - 1; d >= 0; d-- {
+			f[axisSlots[d]] = int64(rest % shape[d])
+			rest /= shape[d]
+		}
+		store(f, flat)
+	}
+	return out
+}
+
+// storeFn returns a function that computes the element at the frame's axes
+// and stores it at flat position i of out.
+func (ev *evaluator) storeFn(t *Tensor, out *Buffer) func(frame, int) {
+	red, isReduce := t.Body.(*Reduce)
+	if !isReduce {
+		if t.DType.IsFloat() {
+			body := ev.compileFloat(t.Body)
+			return func(f frame, i int) { out.Floats[i] = body(f) }
+		}
+		body := ev.compileInt(t.Body)
+		return func(f frame, i int) { out.Ints[i] = body(f) }
+	}
+	// reduce axes: bounds depend only on symbolic dimensions
+	f0 := ev.newFrame()
+	type axis struct {
+		slot     int
+		min, ext int64
+	}
+	axes := make([]axis, len(red.Axes))
+	for i, iv := range red.Axes {
+		axes[i] = axis{ev.slots[iv.Var], ev.compileInt(iv.Min)(f0), ev.compileInt(iv.Extent)(f0)}
+	}
+	// forEach calls fn at every point of the reduce axes, first axis outermost.
+	var forEach func(f frame, d int, fn func())
+	forEach = func(f frame, d int, fn func()) {
+		if d == len(axes) {
+			fn()
+			return
+		}
+		a := axes[d]
+		for v := a.min; v < a.min+a.ext; v++ {
+			f[a.slot] = v
+			forEach(f, d+1, fn)
+		}
+	}
+	dt := t.DType
+	if dt.IsFloat() {
+		body := ev.compileFloat(red.Body)
+		combine := floatCombine(red.Op, dt)
+		init := red.Op.Identity(dt).(*FloatImm).Value
+		return func(f frame, i int) {
+			acc := init
+			forEach(f, 0, func() { acc = combine(acc, body(f)) })
+			out.Floats[i] = acc
+		}
+	}
+	body := ev.compileInt(red.Body)
+	combine := intCombine(red.Op, dt)
+	init := red.Op.Identity(dt).(*IntImm).Value
+	return func(f frame, i int) {
+		acc := init
+		forEach(f, 0, func() { acc = combine(acc, body(f)) })
+		out.Ints[i] = acc
+	}
+}
+
+func floatCombine(op ReduceOp, t DType) func(a, b float64) float64 {
+	switch op {
+	case Sum:
+		if t.Bits == 32 {
+			return func(a, b float64) float64 { return float64(float32(a) + float32(b)) }
+		}
+		return func(a, b float64) float64 { return a + b }
+	case ReduceMin:
+		return func(a, b float64) float64 { return selectMin(a, b) }
+	}
+	return func(a, b float64) float64 { return selectMax(a, b) }
+}
+
+func intCombine(op ReduceOp, t DType) func(a, b int64) int64 {
+	switch op {
+	case Sum:
+		return func(a, b int64) int64 { return t.Wrap(a + b) }
+	case ReduceMin:
+		if t.Kind == KindUInt {
+			return func(a, b int64) int64 { return select64(uint64(a) < uint64(b), a, b) }
+		}
+		return func(a, b int64) int64 { return select64(a < b, a, b) }
+	}
+	if t.Kind == KindUInt {
+		return func(a, b int64) int64 { return select64(uint64(a) > uint64(b), a, b) }
+	}
+	return func(a, b int64) int64 { return select64(a > b, a, b) }
+}
+
+func select64(c bool, a, b int64) int64 {
+	if c {
+		return a
+	}
+	return b
+}
+
+func selectMin(a, b float64) float64 {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+func selectMax(a, b float64) float64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// compileInt compiles an expression of bool or integer type.
+func (ev *evaluator) compileInt(e Expr) intFn {
+	t := e.Type()
+	switch e := e.(type) {
+	case *IntImm:
+		v := e.Value
+		return func(frame) int64 { return v }
+	case *Var:
+		slot, ok := ev.slots[e]
+		if !ok {
+			panic(evalError{fmt.Errorf("variable %s has no value", e.Name)})
+		}
+		return func(f frame) int64 { return f[slot] }
+	case *Read:
+		buf := ev.bufs[e.Tensor]
+		offset := ev.compileOffset(e)
+		return func(f frame) int64 { return buf.Ints[offset(f)] }
+	case *Cast:
+		return ev.compileCastToInt(t, e.X)
+	case *Select:
+		return ev.compileSelectInt(e)
+	case *Unary:
+		x := ev.compileInt(e.X)
+		switch e.Op {
+		case Neg:
+			return func(f frame) int64 { return t.Wrap(-x(f)) }
+		case Not:
+			return func(f frame) int64 { return x(f) ^ 1 }
+		case BitNot:
+			return func(f frame) int64 { return t.Wrap(^x(f)) }
+		case Abs:
+			if t.Kind == KindUInt {
+				return x
+			}
+			return func(f frame) int64 {
+				v := x(f)
+				if v < 0 {
+					v = t.Wrap(-v)
+				}
+				return v
+			}
+		case Popcount:
+			mask := uint64(math.MaxUint64)
+			if t.Bits < 64 {
+				mask = 1<<t.Bits - 1
+			}
+			return func(f frame) int64 { return int64(bits.OnesCount64(uint64(x(f)) & mask)) }
+		}
+	case *Binary:
+		return ev.compileBinaryInt(e)
+	}
+	panic(evalError{fmt.Errorf("cannot evaluate %s as an integer", ExprString(e))})
+}
+
+func (ev *evaluator) compileOffset(e *Read) intFn {
+	buf := ev.bufs[e.Tensor]
+	if buf == nil {
+		panic(evalError{fmt.Errorf("%s is read before it is computed", e.Tensor.Name)})
+	}
+	idx := make([]intFn, len(e.Indices))
+	for i, x := range e.Indices {
+		idx[i] = ev.compileInt(x)
+	}
+	shape := buf.Shape
+	name := e.Tensor.Name
+	return func(f frame) int64 {
+		off := int64(0)
+		for d, ix := range idx {
+			v := ix(f)
+			if v < 0 || v >= int64(shape[d]) {
+				vals := make([]int64, len(idx))
+				for j, jx := range idx {
+					vals[j] = jx(f)
+				}
+				undefined("read of %s%v is out of bounds (shape %v)", name, vals, shape)
+			}
+			off = off*int64(shape[d]) + v
+		}
+		return off
+	}
+}
+
+func (ev *evaluator) compileSelectInt(e *Select) intFn {
+	c, a, b := ev.compileInt(e.Cond), ev.compileInt(e.True), ev.compileInt(e.False)
+	if e.Lazy {
+		return func(f frame) int64 {
+			if c(f) != 0 {
+				return a(f)
+			}
+			return b(f)
+		}
+	}
+	return func(f frame) int64 {
+		cv, av, bv := c(f), a(f), b(f)
+		return select64(cv != 0, av, bv)
+	}
+}
+
+func (ev *evaluator) compileBinaryInt(e *Binary) intFn {
+	op := e.Op
+	ot := e.A.Type() // operand type
+	if op.IsComparison() && ot.IsFloat() {
+		a, b := ev.compileFloat(e.A), ev.compileFloat(e.B)
+		return func(f frame) int64 { return boolInt(compareFloat(op, a(f), b(f))) }
+	}
+	a, b := ev.compileInt(e.A), ev.compileInt(e.B)
+	t := e.T
+	unsigned := ot.Kind == KindUInt
+	switch op {
+	case EQ, NE, LT, LE, GT, GE:
+		if unsigned {
+			return func(f frame) int64 { return boolInt(compareUint(op, uint64(a(f)), uint64(b(f)))) }
+		}
+		return func(f frame) int64 { return boolInt(compareInt(op, a(f), b(f))) }
+	case And:
+		return func(f frame) int64 {
+			if a(f) == 0 {
+				return 0
+			}
+			return b(f)
+		}
+	case Or:
+		return func(f frame) int64 {
+			if a(f) != 0 {
+				return 1
+			}
+			return b(f)
+		}
+	case Add:
+		return func(f frame) int64 { return t.Wrap(a(f) + b(f)) }
+	case Sub:
+		return func(f frame) int64 { return t.Wrap(a(f) - b(f)) }
+	case Mul:
+		return func(f frame) int64 { return t.Wrap(a(f) * b(f)) }
+	case BitAnd:
+		return func(f frame) int64 { return a(f) & b(f) }
+	case BitOr:
+		return func(f frame) int64 { return a(f) | b(f) }
+	case BitXor:
+		return func(f frame) int64 { return a(f) ^ b(f) }
+	case Min:
+		if unsigned {
+			return func(f frame) int64 { x, y := a(f), b(f); return select64(uint64(x) < uint64(y), x, y) }
+		}
+		return func(f frame) int64 { x, y := a(f), b(f); return select64(x < y, x, y) }
+	case Max:
+		if unsigned {
+			return func(f frame) int64 { x, y := a(f), b(f); return select64(uint64(x) > uint64(y), x, y) }
+		}
+		return func(f frame) int64 { x, y := a(f), b(f); return select64(x > y, x, y) }
+	case Shl, Shr:
+		width := int64(t.Bits)
+		bt := e.B.Type()
+		return func(f frame) int64 {
+			x, s := a(f), b(f)
+			if s < 0 || s >= width || (bt.Kind == KindUInt && uint64(s) >= uint64(width)) {
+				undefined("shift of %v by %s is out of range (0..%d)", t, e.B.Type().format(s), width-1)
+			}
+			if op == Shl {
+				return t.Wrap(x << s)
+			}
+			if unsigned {
+				return int64(uint64(x) >> s)
+			}
+			return x >> s
+		}
+	case Div, Mod, FloorDiv, FloorMod:
+		return func(f frame) int64 {
+			x, y := a(f), b(f)
+			if y == 0 {
+				undefined("integer %s by zero", op)
+			}
+			if unsigned {
+				if op == Div || op == FloorDiv {
+					return int64(uint64(x) / uint64(y))
+				}
+				return int64(uint64(x) % uint64(y))
+			}
+			if y == -1 && x == t.MinInt() {
+				undefined("signed %s overflow: %d %s -1", op, x, op)
+			}
+			switch op {
+			case Div:
+				return x / y
+			case Mod:
+				return x % y
+			case FloorDiv:
+				return floorDiv(x, y)
+			}
+			return floorMod(x, y)
+		}
+	}
+	panic(evalError{fmt.Errorf("cannot evaluate %s", ExprString(e))})
+}
+
+func (t DType) format(v int64) string {
+	if t.Kind == KindUInt {
+		return fmt.Sprint(uint64(v))
+	}
+	return fmt.Sprint(v)
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (ev *evaluator) compileCastToInt(t DType, x Expr) intFn {
+	from := x.Type()
+	if !from.IsFloat() {
+		xf := ev.compileInt(x)
+		if t.IsBool() {
+			return func(f frame) int64 { return boolInt(xf(f) != 0) }
+		}
+		return func(f frame) int64 { return t.Wrap(xf(f)) }
+	}
+	xf := ev.compileFloat(x)
+	if t.IsBool() {
+		return func(f frame) int64 { return boolInt(xf(f) != 0) }
+	}
+	lo, hi := float64(t.MinInt()), float64(t.MaxInt())+1 // exclusive upper bound, exact powers of two
+	if t.Kind == KindUInt && t.Bits == 64 {
+		hi = 1 << 64
+	}
+	return func(f frame) int64 {
+		v := math.Trunc(xf(f))
+		if !(v >= lo && v < hi) {
+			undefined("cast of %v to %v is out of range", xf(f), t)
+		}
+		if v >= 1<<63 {
+			return int64(uint64(v))
+		}
+		return int64(v)
+	}
+}
+
+// compileFloat compiles an expression of float type.
+func (ev *evaluator) compileFloat(e Expr) floatFn {
+	t := e.Type()
+	r := func(v float64) float64 { return v }
+	if t.Bits == 32 {
+		r = func(v float64) float64 { return float64(float32(v)) }
+	}
+	switch e := e.(type) {
+	case *FloatImm:
+		v := e.Value
+		return func(frame) float64 { return v }
+	case *Read:
+		buf := ev.bufs[e.Tensor]
+		offset := ev.compileOffset(e)
+		return func(f frame) float64 { return buf.Floats[offset(f)] }
+	case *Cast:
+		from := e.X.Type()
+		if from.IsFloat() {
+			x := ev.compileFloat(e.X)
+			return func(f frame) float64 { return r(x(f)) }
+		}
+		x := ev.compileInt(e.X)
+		if from.Kind == KindUInt {
+			if t.Bits == 32 {
+				return func(f frame) float64 { return float64(float32(uint64(x(f)))) }
+			}
+			return func(f frame) float64 { return float64(uint64(x(f))) }
+		}
+		if t.Bits == 32 {
+			return func(f frame) float64 { return float64(float32(x(f))) }
+		}
+		return func(f frame) float64 { return float64(x(f)) }
+	case *Select:
+		c, a, b := ev.compileInt(e.Cond), ev.compileFloat(e.True), ev.compileFloat(e.False)
+		if e.Lazy {
+			return func(f frame) float64 {
+				if c(f) != 0 {
+					return a(f)
+				}
+				return b(f)
+			}
+		}
+		return func(f frame) float64 {
+			cv, av, bv := c(f), a(f), b(f)
+			if cv != 0 {
+				return av
+			}
+			return bv
+		}
+	case *Unary:
+		x := ev.compileFloat(e.X)
+		var fn func(float64) float64
+		switch e.Op {
+		case Neg:
+			fn = func(v float64) float64 { return -v }
+		case Abs:
+			fn = math.Abs
+		case Exp:
+			fn = math.Exp
+		case Sqrt:
+			fn = math.Sqrt
+		case Round:
+			fn = math.RoundToEven
+		case Floor:
+			fn = math.Floor
+		}
+		if fn != nil {
+			return func(f frame) float64 { return r(fn(x(f))) }
+		}
+	case *Binary:
+		a, b := ev.compileFloat(e.A), ev.compileFloat(e.B)
+		// Each result is rounded to the type's precision on its own, so no two
+		// operations fuse. For float32, computing in float64 and rounding once
+		// gives the correctly rounded float32 result (53 >= 2*24+2 bits).
+		switch e.Op {
+		case Add:
+			return func(f frame) float64 { return r(a(f) + b(f)) }
+		case Sub:
+			return func(f frame) float64 { return r(a(f) - b(f)) }
+		case Mul:
+			return func(f frame) float64 { return r(a(f) * b(f)) }
+		case Div:
+			return func(f frame) float64 { return r(a(f) / b(f)) }
+		case Min:
+			return func(f frame) float64 { return selectMin(a(f), b(f)) }
+		case Max:
+			return func(f frame) float64 { return selectMax(a(f), b(f)) }
+		}
+	}
+	panic(evalError{fmt.Errorf("cannot evaluate %s as a float", ExprString(e))})
+}
+
+// IsUndefined reports whether err comes from an operation the language leaves undefined.
+func IsUndefined(err error) bool { return errors.Is(err, ErrUndefined) }
