@@ -2,6 +2,7 @@ package te
 
 import (
 	"fmt"
+	"strconv"
 	"math"
 	"math/rand/v2"
 )
@@ -56,7 +57,7 @@ func (b *Buffer) Float(i int) float64 {
 func (b *Buffer) ElementString(i int) string {
 	switch {
 	case b.DType.IsFloat():
-		return fmt.Sprint(b.Floats[i])
+		return strconv.FormatFloat(b.Floats[i], 'g', -1, b.DType.Bits)
 	case b.DType.IsBool():
 		return fmt.Sprint(b.Ints[i] != 0)
 	case b.DType.Kind == KindUInt:

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"tide/dsl"
+	"tide/te"
+	"tide/tensorio"
+)
+
+// load reads and elaborates a .te file.
+func load(path string) (*dsl.Program, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, userError{err}
+	}
+	prog, err := dsl.Parse(path, src)
+	if err != nil {
+		return nil, userError{err}
+	}
+	return prog, nil
+}
+
+func checkCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "check FILE",
+		Short: "Parse and type-check a .te file; print its tensors and kernel signature",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prog, err := load(args[0])
+			if err != nil {
+				return err
+			}
+			printProgram(stdout, prog)
+			return nil
+		},
+	}
+}
+
+func printProgram(w io.Writer, p *dsl.Program) {
+	k := p.Kernel
+	var params []string
+	for _, t := range k.Inputs {
+		params = append(params, fmt.Sprintf("%s: %v%s", t.Name, t.DType, te.ShapeString(t.Shape)))
+	}
+	for _, v := range k.Params {
+		params = append(params, v.Name+": int64")
+	}
+	var outs []string
+	for _, t := range k.Outputs {
+		outs = append(outs, fmt.Sprintf("%s: %v%s", t.Name, t.DType, te.ShapeString(t.Shape)))
+	}
+	fmt.Fprintf(w, "kernel %s(%s) -> %s\n", k.Name, strings.Join(params, ", "), strings.Join(outs, ", "))
+	for _, s := range p.Sizes {
+		def := "no default"
+		if s.HasDefault {
+			def = fmt.Sprintf("default %d", s.Default)
+		}
+		fmt.Fprintf(w, "  var         %-8s %s\n", s.Var.Name, def)
+	}
+	for _, t := range p.Tensors {
+		if t.IsPlaceholder() {
+			rng := ""
+			if t.Range != nil {
+				rng = fmt.Sprintf("  range %v..%v", t.Range.Lo, t.Range.Hi)
+			}
+			fmt.Fprintf(w, "  placeholder %-8s %-8v %s%s\n", t.Name, t.DType, te.ShapeString(t.Shape), rng)
+			continue
+		}
+		axes := make([]string, len(t.Axis))
+		for i, iv := range t.Axis {
+			axes[i] = iv.Var.Name
+		}
+		fmt.Fprintf(w, "  compute     %-8s %-8v %s = (%s) => %s\n", t.Name, t.DType, te.ShapeString(t.Shape),
+			strings.Join(axes, ", "), te.ExprString(t.Body))
+	}
+	for _, s := range p.Schedules {
+		var prims []string
+		for _, pr := range s.Primitives {
+			prims = append(prims, pr.Name)
+		}
+		fmt.Fprintf(w, "  schedule    %-8s %s\n", s.Stage.Name, strings.Join(prims, ", "))
+	}
+}
+
+// sizeFlag collects --set NAME=VALUE.
+type sizeFlag map[string]int64
+
+func (s sizeFlag) String() string { return fmt.Sprint(map[string]int64(s)) }
+func (s sizeFlag) Type() string   { return "name=value" }
+func (s sizeFlag) Set(v string) error {
+	name, val, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=VALUE, got %q", v)
+	}
+	n, err := strconv.ParseInt(val, 0, 64)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not an integer", name, val)
+	}
+	s[name] = n
+	return nil
+}
+
+func evalCmd(stdout io.Writer) *cobra.Command {
+	var seed uint64
+	var inputs, outputs string
+	sizes := sizeFlag{}
+	cmd := &cobra.Command{
+		Use:   "eval FILE",
+		Short: "Evaluate a kernel with the reference evaluator; write NAME.npy per output",
+		Long: `Evaluate a kernel with the reference evaluator.
+
+Inputs come from DIR/NAME.npy for each input NAME (--inputs DIR) or are drawn
+at random from --seed, within each placeholder's declared range. With
+--outputs DIR, every output is written to DIR/NAME.npy, and random inputs are
+written there too, so that the result can be checked with numpy.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prog, err := load(args[0])
+			if err != nil {
+				return err
+			}
+			return evaluate(stdout, prog, sizes, seed, inputs, outputs)
+		},
+	}
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
+	cmd.Flags().StringVar(&inputs, "inputs", "", "read inputs from `DIR`/NAME.npy")
+	cmd.Flags().StringVar(&outputs, "outputs", "", "write outputs (and random inputs) to `DIR`/NAME.npy")
+	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
+	return cmd
+}
+
+func evaluate(w io.Writer, prog *dsl.Program, set sizeFlag, seed uint64, inDir, outDir string) error {
+	k := prog.Kernel
+	sizes, err := prog.SizeValues(set)
+	if err != nil {
+		return userError{err}
+	}
+	in, random, err := tensorio.Inputs(k, sizes, inDir, seed)
+	if err != nil {
+		return userError{err}
+	}
+	out, err := te.EvalKernel(k, in, sizes)
+	if err != nil {
+		return userError{err}
+	}
+	if outDir != "" {
+		if err := os.MkdirAll(outDir, 0o755); err != nil {
+			return userError{err}
+		}
+	}
+	write := func(role string, t *te.Tensor, b *te.Buffer) error {
+		line := fmt.Sprintf("%-6s %-8s %v%v  %s", role, t.Name, b.DType, b.Shape, summary(b))
+		if outDir != "" {
+			path := filepath.Join(outDir, t.Name+".npy")
+			if err := tensorio.WriteNpy(path, b); err != nil {
+				return userError{err}
+			}
+			line += "  -> " + path
+		}
+		fmt.Fprintln(w, line)
+		return nil
+	}
+	for i, t := range k.Inputs {
+		if random[i] {
+			if err := write("input", t, in[i]); err != nil {
+				return err
+			}
+		}
+	}
+	for i, t := range k.Outputs {
+		if err := write("output", t, out[i]); err != nil {
+			return err
+		}
+	}
+	if len(k.Params) > 0 {
+		var parts []string
+		for _, v := range k.Params {
+			parts = append(parts, fmt.Sprintf("%s=%d", v.Name, sizes[v]))
+		}
+		sort.Strings(parts)
+		fmt.Fprintln(w, "sizes  "+strings.Join(parts, " "))
+	}
+	return nil
+}
+
+// summary shows the first values and the sum of a buffer.
+func summary(b *te.Buffer) string {
+	n := b.Len()
+	var first []string
+	sum := 0.0
+	for i := 0; i < n; i++ {
+		if i < 4 {
+			first = append(first, b.ElementString(i))
+		}
+		sum += b.Float(i)
+	}
+	more := ""
+	if n > 4 {
+		more = " ..."
+	}
+	return fmt.Sprintf("[%s%s] sum=%.6g", strings.Join(first, " "), more, sum)
+}

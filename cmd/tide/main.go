@@ -1,0 +1,64 @@
+// Command tide is the command line of the Tide tensor-expression compiler.
+//
+//	tide check FILE                     parse and type-check; print tensors and the kernel
+//	tide eval FILE [--seed N] [--inputs DIR] [--outputs DIR] [--set n=V]
+//	                                    evaluate with the reference evaluator
+//
+// Exit status: 0 on success, 1 on a user error (message on stderr), 2 on a
+// bad command line.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// userError marks errors caused by the input (exit status 1).
+type userError struct{ err error }
+
+func (e userError) Error() string { return e.err.Error() }
+func (e userError) Unwrap() error { return e.err }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) (status int) {
+	defer func() {
+		// A bug in Tide must still not dump a Go stack trace on a user.
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "tide: internal error: %v\nplease report this with the input that caused it\n", r)
+			status = 3
+		}
+	}()
+	root := newRoot(stdout)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, err)
+	var ue userError
+	if errors.As(err, &ue) {
+		return 1
+	}
+	return 2
+}
+
+func newRoot(stdout io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "tide",
+		Short:         "Tide compiles tensor expressions (.te files) to loop IR and LLVM IR",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(checkCmd(stdout), evalCmd(stdout))
+	return root
+}

@@ -1,0 +1,174 @@
+// Package tensorio moves tensors between te.Buffers and the outside world:
+// NumPy .npy files (through codeberg.org/sbinet/npyio, so numpy users can feed
+// and check kernels) and seeded random inputs that respect declared ranges.
+package tensorio
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"unsafe"
+
+	"codeberg.org/sbinet/npyio/npy"
+
+	"tide/te"
+)
+
+// npyTypes maps the dtypes to the Go element types npyio reads and writes.
+var npyTypes = map[te.DType]reflect.Type{
+	te.Bool: reflect.TypeOf(false), te.Int8: reflect.TypeOf(int8(0)), te.Int16: reflect.TypeOf(int16(0)),
+	te.Int32: reflect.TypeOf(int32(0)), te.Int64: reflect.TypeOf(int64(0)), te.UInt8: reflect.TypeOf(uint8(0)),
+	te.UInt16: reflect.TypeOf(uint16(0)), te.UInt32: reflect.TypeOf(uint32(0)), te.UInt64: reflect.TypeOf(uint64(0)),
+	te.Float32: reflect.TypeOf(float32(0)), te.Float64: reflect.TypeOf(float64(0)),
+}
+
+// WriteNpy writes b as a .npy file with its shape and dtype.
+func WriteNpy(path string, b *te.Buffer) error {
+	elem, ok := npyTypes[b.DType]
+	if !ok {
+		return fmt.Errorf("%s: cannot store %v in a .npy file", path, b.DType)
+	}
+	n := b.Len()
+	flat := reflect.MakeSlice(reflect.SliceOf(elem), n, n)
+	for i := 0; i < n; i++ {
+		v := flat.Index(i)
+		switch {
+		case b.DType.IsFloat():
+			v.SetFloat(b.Floats[i])
+		case b.DType.IsBool():
+			v.SetBool(b.Ints[i] != 0)
+		case b.DType.IsUInt():
+			v.SetUint(uint64(b.Ints[i]))
+		default:
+			v.SetInt(b.Ints[i])
+		}
+	}
+	// npyio takes the shape from nested Go arrays: view the flat slice as one.
+	var value any
+	if len(b.Shape) == 0 {
+		value = flat.Index(0).Interface()
+	} else if n == 0 {
+		return fmt.Errorf("%s: cannot write an empty tensor", path)
+	} else {
+		t := elem
+		for d := len(b.Shape) - 1; d >= 0; d-- {
+			t = reflect.ArrayOf(b.Shape[d], t)
+		}
+		value = reflect.NewAt(t, unsafe.Pointer(flat.Pointer())).Elem().Interface()
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := npy.Write(f, value); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// ReadNpy reads a .npy file into a buffer.
+func ReadNpy(path string) (*te.Buffer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := npy.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a .npy file: %w", path, err)
+	}
+	if r.Header.Descr.Fortran {
+		return nil, fmt.Errorf("%s: Fortran-ordered arrays are not supported; save with numpy.ascontiguousarray", path)
+	}
+	goType := npy.TypeFrom(r.Header.Descr.Type)
+	var dt te.DType
+	for d, t := range npyTypes {
+		if t == goType {
+			dt = d
+		}
+	}
+	if dt == te.Invalid {
+		return nil, fmt.Errorf("%s: unsupported element type %s", path, r.Header.Descr.Type)
+	}
+	shape := append([]int{}, r.Header.Descr.Shape...)
+	ptr := reflect.New(reflect.SliceOf(goType))
+	if err := r.Read(ptr.Interface()); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	flat := ptr.Elem()
+	b := te.NewBuffer(dt, shape)
+	if flat.Len() != b.Len() {
+		return nil, fmt.Errorf("%s: %d elements for shape %v", path, flat.Len(), shape)
+	}
+	for i := 0; i < flat.Len(); i++ {
+		v := flat.Index(i)
+		switch {
+		case dt.IsFloat():
+			b.Floats[i] = v.Float()
+		case dt.IsBool():
+			if v.Bool() {
+				b.Ints[i] = 1
+			}
+		case dt.IsUInt():
+			b.Ints[i] = int64(v.Uint())
+		default:
+			b.Ints[i] = v.Int()
+		}
+	}
+	return b, nil
+}
+
+// Inputs returns the kernel's input buffers in argument order: NAME.npy from
+// dir where dir is set, random values from seed otherwise (each input from
+// its own stream, so one input's values do not depend on another's shape).
+// random reports which inputs were generated.
+func Inputs(k *te.Kernel, sizes map[*te.Var]int64, dir string, seed uint64) (bufs []*te.Buffer, random []bool, err error) {
+	for i, t := range k.Inputs {
+		shape, err := te.ShapeOf(t, sizes)
+		if err != nil {
+			return nil, nil, err
+		}
+		if dir != "" {
+			path := filepath.Join(dir, t.Name+".npy")
+			b, err := ReadNpy(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil, fmt.Errorf("input %s: %s does not exist", t.Name, path)
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("input %s: %w", t.Name, err)
+			}
+			if b.DType != t.DType || !sameShape(b.Shape, shape) {
+				return nil, nil, fmt.Errorf("input %s: %s holds %v%v, but %s is %v%v", t.Name, path, b.DType, b.Shape, t.Name, t.DType, shape)
+			}
+			if err := checkRange(t, b); err != nil {
+				return nil, nil, fmt.Errorf("input %s: %s: %w", t.Name, path, err)
+			}
+			bufs, random = append(bufs, b), append(random, false)
+			continue
+		}
+		rng := rand.New(rand.NewPCG(seed, uint64(i)))
+		bufs, random = append(bufs, te.RandomBuffer(t.DType, shape, t.Range, rng)), append(random, true)
+	}
+	return bufs, random, nil
+}
+
+func checkRange(t *te.Tensor, b *te.Buffer) error {
+	if t.Range == nil {
+		return nil
+	}
+	for i := 0; i < b.Len(); i++ {
+		if v := b.Float(i); v < t.Range.Lo || v > t.Range.Hi {
+			return fmt.Errorf("element %s is %s, outside the declared range %v..%v", te.IndexString(b.Shape, i), b.ElementString(i), t.Range.Lo, t.Range.Hi)
+		}
+	}
+	return nil
+}
+
+func sameShape(a, b []int) bool {
+	return reflect.DeepEqual(append([]int{}, a...), append([]int{}, b...))
+}
