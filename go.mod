@@ -5,6 +5,7 @@ go 1.26
 require (
 	codeberg.org/sbinet/npyio v0.14.0
 	github.com/alecthomas/participle/v2 v2.1.4
+	github.com/google/go-cmp v0.7.0
 	github.com/spf13/cobra v1.10.2
 )
 

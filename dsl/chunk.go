@@ -22,7 +22,7 @@ func splitStatements(src string, errs *errorSink, file string) []chunk {
 	lines := strings.Split(src, "\n")
 	var chunks []chunk
 	var stack []bracket
-	start := -1    // first line of the open statement, 0-based
+	start := -1     // first line of the open statement, 0-based
 	broken := false // the open statement had an unmatched bracket (already reported)
 	flush := func(end int) {
 		if start < 0 {

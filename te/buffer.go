@@ -2,9 +2,9 @@ package te
 
 import (
 	"fmt"
-	"strconv"
 	"math"
 	"math/rand/v2"
+	"strconv"
 )
 
 // Buffer holds the values of a tensor in row-major order. Integer and bool

@@ -27,6 +27,9 @@ import (
 //   - && and || short-circuit, and if_then_else evaluates only the chosen
 //     branch; select evaluates both.
 
+// MaxElements bounds the size of one tensor (2^31 elements, 16 GiB here).
+const MaxElements = 1 << 31
+
 // Evaluate computes the given outputs from the inputs (every placeholder they
 // read) and the values of their symbolic dimensions.
 func Evaluate(outputs []*Tensor, inputs map[*Tensor]*Buffer, sizes map[*Var]int64) (result map[*Tensor]*Buffer, err error) {
@@ -161,11 +164,16 @@ func (ev *evaluator) newFrame() frame {
 func (ev *evaluator) shape(t *Tensor) ([]int, error) {
 	f := ev.newFrame()
 	shape := make([]int, len(t.Shape))
+	total := int64(1)
 	for i, s := range t.Shape {
 		v := ev.compileInt(s)(f)
-		if v <= 0 || v > math.MaxInt32*64 {
+		if v <= 0 {
 			return nil, fmt.Errorf("%s: dimension %d is %d; it must be positive", t.Name, i, v)
 		}
+		if v > MaxElements || total*v > MaxElements {
+			return nil, fmt.Errorf("%s: shape %s is larger than %d elements", t.Name, ShapeString(t.Shape), int64(MaxElements))
+		}
+		total *= v
 		shape[i] = int(v)
 	}
 	return shape, nil

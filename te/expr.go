@@ -89,9 +89,9 @@ type Binary struct {
 type UnOp uint8
 
 const (
-	Neg UnOp = iota
-	Not      // logical not of a bool
-	BitNot   // bitwise complement
+	Neg    UnOp = iota
+	Not         // logical not of a bool
+	BitNot      // bitwise complement
 	Abs
 	Popcount // number of set bits, same type as the operand
 	Exp

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tide/te"
+	"tide/tensorio"
+)
+
+func tide(t *testing.T, args ...string) (status int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	status = run(args, &out, &errb)
+	return status, out.String(), errb.String()
+}
+
+func TestEvalMatmulWritesNpy(t *testing.T) {
+	dir := t.TempDir()
+	status, _, stderr := tide(t, "eval", "../../examples/matmul.te", "--seed", "1", "--outputs", dir)
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "C.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the format numpy reads: magic, then a header naming dtype and shape
+	if !bytes.HasPrefix(raw, []byte("\x93NUMPY")) || !bytes.Contains(raw, []byte("'descr': '<f4'")) ||
+		!bytes.Contains(raw, []byte("'shape': (256, 256)")) {
+		t.Fatalf("C.npy header: %q", raw[:80])
+	}
+	read := func(name string) *te.Buffer {
+		b, err := tensorio.ReadNpy(filepath.Join(dir, name+".npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	A, B, C := read("A"), read("B"), read("C")
+	n := 256
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			var s float32 // the reference sums in float32, in k order
+			for k := 0; k < n; k++ {
+				p := float32(A.Floats[i*n+k]) * float32(B.Floats[k*n+j])
+				s += p
+			}
+			if C.Floats[i*n+j] != float64(s) {
+				t.Fatalf("C[%d,%d] = %v, want %v", i, j, C.Floats[i*n+j], s)
+			}
+		}
+	}
+
+	// the same inputs read back with --inputs give the same output
+	dir2 := t.TempDir()
+	if status, _, stderr := tide(t, "eval", "../../examples/matmul.te", "--inputs", dir, "--outputs", dir2); status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	C2, err := tensorio.ReadNpy(filepath.Join(dir2, "C.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range C.Floats {
+		if C.Floats[i] != C2.Floats[i] {
+			t.Fatalf("element %d differs after a round trip through .npy", i)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir2, "A.npy")); err == nil {
+		t.Errorf("inputs read from files should not be written again")
+	}
+}
+
+func TestEvalRefusesWrongInputs(t *testing.T) {
+	dir := t.TempDir()
+	b := te.NewBuffer(te.Float32, []int{3, 3})
+	if err := tensorio.WriteNpy(filepath.Join(dir, "A.npy"), b); err != nil {
+		t.Fatal(err)
+	}
+	status, _, stderr := tide(t, "eval", "../../examples/rowmax.te", "--inputs", dir)
+	if status != 1 || !strings.Contains(stderr, "A.npy holds float32[3 3], but A is float32[128 300]") {
+		t.Fatalf("status %d, stderr %q", status, stderr)
+	}
+	os.Remove(filepath.Join(dir, "A.npy"))
+	status, _, stderr = tide(t, "eval", "../../examples/rowmax.te", "--inputs", dir)
+	if status != 1 || !strings.Contains(stderr, "does not exist") {
+		t.Fatalf("status %d, stderr %q", status, stderr)
+	}
+}
+
+func TestEvalSetSymbolicDim(t *testing.T) {
+	status, stdout, stderr := tide(t, "eval", "../../examples/elementwise.te", "--set", "n=5")
+	if status != 0 || !strings.Contains(stdout, "float32[5]") || !strings.Contains(stdout, "n=5") {
+		t.Fatalf("status %d\n%s%s", status, stdout, stderr)
+	}
+	status, _, stderr = tide(t, "eval", "../../examples/elementwise.te", "--set", "m=5")
+	if status != 1 || !strings.Contains(stderr, "not a symbolic dimension") {
+		t.Fatalf("status %d, stderr %q", status, stderr)
+	}
+}
+
+func TestCheckPrintsSignature(t *testing.T) {
+	status, stdout, stderr := tide(t, "check", "../../examples/matmul.te")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	for _, want := range []string{
+		"kernel matmul(A: float32(256, 256), B: float32(256, 256)) -> C: float32(256, 256)",
+		"compute     C        float32  (256, 256) = (i, j) => sum(A[i, k] * B[k, j], axis=k)",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("missing %q in\n%s", want, stdout)
+		}
+	}
+}
+
+// Each kind of user error gives file:line:col, the line, a caret, and status 1.
+func TestUserErrors(t *testing.T) {
+	header := "M = 8\nA = placeholder((M, M), float32)\nU = placeholder((M,), uint8)\nk = reduce_axis(0, M)\n"
+	cases := []struct {
+		name, line, want string
+		at               string // the caret points at the first occurrence of this
+	}{
+		{"mistyped name", "C = compute((M,), (i) => sum(A[i, kk], axis=k))", `unknown name "kk"; did you mean "k"?`, "kk"},
+		{"shape mismatch", "C = compute((M,), (i) => A[i])", "A has 2 dimensions but is indexed with 1 indices", "[i]"},
+		{"float plus uint8", "C = compute((M,), (i) => U[i] + 1.5)", "float constant 1.5 cannot be a uint8", "+"},
+		{"typed float plus uint8", "C = compute((M,), (i) => A[i, 0] + U[i])", "mismatched types float32 and uint8", "+"},
+		{"unknown dtype", "C = placeholder((M,), float23)", `unknown dtype "float23"; did you mean "float32"?`, "float23"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.te")
+			src := header + c.line + "\nkernel f(A, U) -> C\n"
+			os.WriteFile(path, []byte(src), 0o644)
+			status, _, stderr := tide(t, "check", path)
+			if status != 1 {
+				t.Fatalf("status %d, want 1; stderr %q", status, stderr)
+			}
+			lines := strings.Split(stderr, "\n")
+			col := strings.Index(c.line, c.at) + 1
+			wantPos := fmt.Sprintf("%s:5:%d: ", path, col)
+			if !strings.HasPrefix(lines[0], wantPos) || !strings.Contains(lines[0], c.want) {
+				t.Fatalf("got %q, want prefix %q and %q", lines[0], wantPos, c.want)
+			}
+			if strings.TrimSpace(lines[1]) != c.line || strings.Index(lines[2], "^")-4 != col-1 {
+				t.Fatalf("bad source line or caret:\n%s", stderr)
+			}
+		})
+	}
+	t.Run("unknown schedule primitive", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "bad.te")
+		src := header + "C = compute((M,), (i) => A[i, 0])\nkernel f(A) -> C\nschedule C {\n    vectorise(i)\n}\n"
+		os.WriteFile(path, []byte(src), 0o644)
+		status, _, stderr := tide(t, "check", path)
+		if status != 1 || !strings.HasPrefix(stderr, path+":8:5: unknown schedule primitive \"vectorise\"; did you mean \"vectorize\"?") {
+			t.Fatalf("status %d, stderr %q", status, stderr)
+		}
+	})
+}
+
+
+func TestCommandLineErrors(t *testing.T) {
+	if status, _, _ := tide(t, "eval"); status != 2 {
+		t.Errorf("missing FILE: status %d, want 2", status)
+	}
+	status, _, stderr := tide(t, "check", "no/such/file.te")
+	if status != 1 || !strings.Contains(stderr, "no such file") {
+		t.Errorf("missing file: status %d, stderr %q", status, stderr)
+	}
+}

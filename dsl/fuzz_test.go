@@ -1,0 +1,84 @@
+package dsl
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"tide/te"
+	"tide/tensorio"
+)
+
+// FuzzParse feeds arbitrary text to the parser and elaborator, and evaluates
+// small programs that elaborate: nothing may panic, and errors must carry a
+// position inside the file.
+func FuzzParse(f *testing.F) {
+	examples, _ := filepath.Glob("../examples/*.te")
+	for _, path := range examples {
+		if src, err := os.ReadFile(path); err == nil {
+			f.Add(string(src))
+		}
+	}
+	for _, s := range []string{
+		"A = placeholder((4,), int8)\nB = compute((4,), (i) => A[i] >> 9)\nkernel k(A) -> B\n",
+		"n = var()\nA = placeholder((n, 2), uint8, range=(0, 3))\nk = reduce_axis((0, 2))\nB = compute((n,), (i) => sum(cast(int32, A[i, k]), axis=k))\nkernel f(A) -> B\nschedule B {\n  x, y = split(i, factor=4)\n}\n",
+		"A = placeholder((3,), float32)\nB = compute((3,), (i) => if_then_else(i > 0, A[i - 1], 0.0))\nkernel f(A) -> B",
+		"X = (1 + 2\nY = )\nZ = 0x\n",
+		"A = placeholder((2,), int32)\nB = compute((2,), (i) => A[i] / 0 + A[i] % -1 + popcount(~A[i]))\nkernel f(A) -> B",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		p, err := Parse("fuzz.te", []byte(src))
+		if err != nil {
+			list, ok := err.(ErrorList)
+			if !ok || len(list) == 0 {
+				t.Fatalf("error is %T, want a non-empty ErrorList: %v", err, err)
+			}
+			for _, e := range list {
+				if e.Pos.Line < 1 || e.Pos.Column < 1 {
+					t.Fatalf("error without a position: %v", e)
+				}
+			}
+			_ = err.Error()
+			return
+		}
+		sizes := map[*te.Var]int64{}
+		for _, s := range p.Sizes {
+			sizes[s.Var] = 3
+		}
+		if work(p, sizes) > 1e5 {
+			return // keep each fuzz case fast
+		}
+		in, _, err := tensorio.Inputs(p.Kernel, sizes, "", 1)
+		if err != nil {
+			return
+		}
+		te.EvalKernel(p.Kernel, in, sizes) // evaluation errors are fine; panics are not
+	})
+}
+
+// work estimates the evaluation cost of a program: the sum over computes of
+// their points times their reduction extents.
+func work(p *Program, sizes map[*te.Var]int64) float64 {
+	total := 0.0
+	for _, t := range p.Tensors {
+		shape, err := te.ShapeOf(t, sizes)
+		if err != nil {
+			return 1e18
+		}
+		n := 1.0
+		for _, s := range shape {
+			n *= float64(s)
+		}
+		for _, iv := range t.ReduceAxis {
+			ext, err := te.ShapeOf(&te.Tensor{Shape: []te.Expr{iv.Extent}}, sizes)
+			if err != nil {
+				return 1e18
+			}
+			n *= float64(ext[0])
+		}
+		total += n
+	}
+	return total
+}
