@@ -3,8 +3,6 @@ package te
 import (
 	"errors"
 	"fmt"
-	"math"
-	"math/bits"
 	"strings"
 )
 
@@ -127,7 +125,7 @@ func equalInts(a, b []int) bool {
 type evalError struct{ err error }
 
 func undefined(format string, args ...any) {
-	panic(evalError{fmt.Errorf("%w: "+format, append([]any{ErrUndefined}, args...)...)})
+	panic(evalError{undefinedf(format, args...)})
 }
 
 type (
@@ -261,33 +259,17 @@ func (ev *evaluator) storeFn(t *Tensor, out *Buffer) func(frame, int) {
 	}
 }
 
+// reduceOp is the binary operation a reduction folds with.
+var reduceOp = [...]BinOp{Sum: Add, ReduceMin: Min, ReduceMax: Max}
+
 func floatCombine(op ReduceOp, t DType) func(a, b float64) float64 {
-	switch op {
-	case Sum:
-		if t.Bits == 32 {
-			return func(a, b float64) float64 { return float64(float32(a) + float32(b)) }
-		}
-		return func(a, b float64) float64 { return a + b }
-	case ReduceMin:
-		return func(a, b float64) float64 { return selectMin(a, b) }
-	}
-	return func(a, b float64) float64 { return selectMax(a, b) }
+	bop := reduceOp[op]
+	return func(a, b float64) float64 { return FloatBinary(bop, t, a, b) }
 }
 
 func intCombine(op ReduceOp, t DType) func(a, b int64) int64 {
-	switch op {
-	case Sum:
-		return func(a, b int64) int64 { return t.Wrap(a + b) }
-	case ReduceMin:
-		if t.Kind == KindUInt {
-			return func(a, b int64) int64 { return select64(uint64(a) < uint64(b), a, b) }
-		}
-		return func(a, b int64) int64 { return select64(a < b, a, b) }
-	}
-	if t.Kind == KindUInt {
-		return func(a, b int64) int64 { return select64(uint64(a) > uint64(b), a, b) }
-	}
-	return func(a, b int64) int64 { return select64(a > b, a, b) }
+	bop := reduceOp[op]
+	return func(a, b int64) int64 { v, _ := IntBinary(bop, t, a, b); return v }
 }
 
 func select64(c bool, a, b int64) int64 {
@@ -333,32 +315,8 @@ func (ev *evaluator) compileInt(e Expr) intFn {
 	case *Select:
 		return ev.compileSelectInt(e)
 	case *Unary:
-		x := ev.compileInt(e.X)
-		switch e.Op {
-		case Neg:
-			return func(f frame) int64 { return t.Wrap(-x(f)) }
-		case Not:
-			return func(f frame) int64 { return x(f) ^ 1 }
-		case BitNot:
-			return func(f frame) int64 { return t.Wrap(^x(f)) }
-		case Abs:
-			if t.Kind == KindUInt {
-				return x
-			}
-			return func(f frame) int64 {
-				v := x(f)
-				if v < 0 {
-					v = t.Wrap(-v)
-				}
-				return v
-			}
-		case Popcount:
-			mask := uint64(math.MaxUint64)
-			if t.Bits < 64 {
-				mask = 1<<t.Bits - 1
-			}
-			return func(f frame) int64 { return int64(bits.OnesCount64(uint64(x(f)) & mask)) }
-		}
+		x, op := ev.compileInt(e.X), e.Op
+		return func(f frame) int64 { return IntUnary(op, t, x(f)) }
 	case *Binary:
 		return ev.compileBinaryInt(e)
 	}
@@ -418,13 +376,7 @@ func (ev *evaluator) compileBinaryInt(e *Binary) intFn {
 	}
 	a, b := ev.compileInt(e.A), ev.compileInt(e.B)
 	t := e.T
-	unsigned := ot.Kind == KindUInt
 	switch op {
-	case EQ, NE, LT, LE, GT, GE:
-		if unsigned {
-			return func(f frame) int64 { return boolInt(compareUint(op, uint64(a(f)), uint64(b(f)))) }
-		}
-		return func(f frame) int64 { return boolInt(compareInt(op, a(f), b(f))) }
 	case And:
 		return func(f frame) int64 {
 			if a(f) == 0 {
@@ -439,71 +391,19 @@ func (ev *evaluator) compileBinaryInt(e *Binary) intFn {
 			}
 			return b(f)
 		}
-	case Add:
-		return func(f frame) int64 { return t.Wrap(a(f) + b(f)) }
-	case Sub:
-		return func(f frame) int64 { return t.Wrap(a(f) - b(f)) }
-	case Mul:
-		return func(f frame) int64 { return t.Wrap(a(f) * b(f)) }
-	case BitAnd:
-		return func(f frame) int64 { return a(f) & b(f) }
-	case BitOr:
-		return func(f frame) int64 { return a(f) | b(f) }
-	case BitXor:
-		return func(f frame) int64 { return a(f) ^ b(f) }
-	case Min:
-		if unsigned {
-			return func(f frame) int64 { x, y := a(f), b(f); return select64(uint64(x) < uint64(y), x, y) }
-		}
-		return func(f frame) int64 { x, y := a(f), b(f); return select64(x < y, x, y) }
-	case Max:
-		if unsigned {
-			return func(f frame) int64 { x, y := a(f), b(f); return select64(uint64(x) > uint64(y), x, y) }
-		}
-		return func(f frame) int64 { x, y := a(f), b(f); return select64(x > y, x, y) }
 	case Shl, Shr:
-		width := int64(t.Bits)
 		bt := e.B.Type()
-		return func(f frame) int64 {
-			x, s := a(f), b(f)
-			if s < 0 || s >= width || (bt.Kind == KindUInt && uint64(s) >= uint64(width)) {
-				undefined("shift of %v by %s is out of range (0..%d)", t, e.B.Type().format(s), width-1)
-			}
-			if op == Shl {
-				return t.Wrap(x << s)
-			}
-			if unsigned {
-				return int64(uint64(x) >> s)
-			}
-			return x >> s
-		}
-	case Div, Mod, FloorDiv, FloorMod:
-		return func(f frame) int64 {
-			x, y := a(f), b(f)
-			if y == 0 {
-				undefined("integer %s by zero", op)
-			}
-			if unsigned {
-				if op == Div || op == FloorDiv {
-					return int64(uint64(x) / uint64(y))
-				}
-				return int64(uint64(x) % uint64(y))
-			}
-			if y == -1 && x == t.MinInt() {
-				undefined("signed %s overflow: %d %s -1", op, x, op)
-			}
-			switch op {
-			case Div:
-				return x / y
-			case Mod:
-				return x % y
-			case FloorDiv:
-				return floorDiv(x, y)
-			}
-			return floorMod(x, y)
-		}
+		return func(f frame) int64 { return check(Shift(op, t, a(f), bt, b(f))) }
 	}
-	panic(evalError{fmt.Errorf("cannot evaluate %s", ExprString(e))})
+	return func(f frame) int64 { return check(IntBinary(op, ot, a(f), b(f))) }
+}
+
+// check turns an undefined operation into an evaluation error.
+func check(v int64, err error) int64 {
+	if err != nil {
+		panic(evalError{err})
+	}
+	return v
 }
 
 func (t DType) format(v int64) string {
@@ -521,41 +421,17 @@ func boolInt(b bool) int64 {
 }
 
 func (ev *evaluator) compileCastToInt(t DType, x Expr) intFn {
-	from := x.Type()
-	if !from.IsFloat() {
+	if !x.Type().IsFloat() {
 		xf := ev.compileInt(x)
-		if t.IsBool() {
-			return func(f frame) int64 { return boolInt(xf(f) != 0) }
-		}
-		return func(f frame) int64 { return t.Wrap(xf(f)) }
+		return func(f frame) int64 { return IntToInt(t, xf(f)) }
 	}
 	xf := ev.compileFloat(x)
-	if t.IsBool() {
-		return func(f frame) int64 { return boolInt(xf(f) != 0) }
-	}
-	lo, hi := float64(t.MinInt()), float64(t.MaxInt())+1 // exclusive upper bound, exact powers of two
-	if t.Kind == KindUInt && t.Bits == 64 {
-		hi = 1 << 64
-	}
-	return func(f frame) int64 {
-		v := math.Trunc(xf(f))
-		if !(v >= lo && v < hi) {
-			undefined("cast of %v to %v is out of range", xf(f), t)
-		}
-		if v >= 1<<63 {
-			return int64(uint64(v))
-		}
-		return int64(v)
-	}
+	return func(f frame) int64 { return check(FloatToInt(t, xf(f))) }
 }
 
 // compileFloat compiles an expression of float type.
 func (ev *evaluator) compileFloat(e Expr) floatFn {
 	t := e.Type()
-	r := func(v float64) float64 { return v }
-	if t.Bits == 32 {
-		r = func(v float64) float64 { return float64(float32(v)) }
-	}
 	switch e := e.(type) {
 	case *FloatImm:
 		v := e.Value
@@ -568,19 +444,10 @@ func (ev *evaluator) compileFloat(e Expr) floatFn {
 		from := e.X.Type()
 		if from.IsFloat() {
 			x := ev.compileFloat(e.X)
-			return func(f frame) float64 { return r(x(f)) }
+			return func(f frame) float64 { return RoundTo(t, x(f)) }
 		}
 		x := ev.compileInt(e.X)
-		if from.Kind == KindUInt {
-			if t.Bits == 32 {
-				return func(f frame) float64 { return float64(float32(uint64(x(f)))) }
-			}
-			return func(f frame) float64 { return float64(uint64(x(f))) }
-		}
-		if t.Bits == 32 {
-			return func(f frame) float64 { return float64(float32(x(f))) }
-		}
-		return func(f frame) float64 { return float64(x(f)) }
+		return func(f frame) float64 { return IntToFloat(t, from, x(f)) }
 	case *Select:
 		c, a, b := ev.compileInt(e.Cond), ev.compileFloat(e.True), ev.compileFloat(e.False)
 		if e.Lazy {
@@ -599,44 +466,13 @@ func (ev *evaluator) compileFloat(e Expr) floatFn {
 			return bv
 		}
 	case *Unary:
-		x := ev.compileFloat(e.X)
-		var fn func(float64) float64
-		switch e.Op {
-		case Neg:
-			fn = func(v float64) float64 { return -v }
-		case Abs:
-			fn = math.Abs
-		case Exp:
-			fn = math.Exp
-		case Sqrt:
-			fn = math.Sqrt
-		case Round:
-			fn = math.RoundToEven
-		case Floor:
-			fn = math.Floor
-		}
-		if fn != nil {
-			return func(f frame) float64 { return r(fn(x(f))) }
-		}
+		x, op := ev.compileFloat(e.X), e.Op
+		return func(f frame) float64 { return FloatUnary(op, t, x(f)) }
 	case *Binary:
-		a, b := ev.compileFloat(e.A), ev.compileFloat(e.B)
 		// Each result is rounded to the type's precision on its own, so no two
-		// operations fuse. For float32, computing in float64 and rounding once
-		// gives the correctly rounded float32 result (53 >= 2*24+2 bits).
-		switch e.Op {
-		case Add:
-			return func(f frame) float64 { return r(a(f) + b(f)) }
-		case Sub:
-			return func(f frame) float64 { return r(a(f) - b(f)) }
-		case Mul:
-			return func(f frame) float64 { return r(a(f) * b(f)) }
-		case Div:
-			return func(f frame) float64 { return r(a(f) / b(f)) }
-		case Min:
-			return func(f frame) float64 { return selectMin(a(f), b(f)) }
-		case Max:
-			return func(f frame) float64 { return selectMax(a(f), b(f)) }
-		}
+		// operations fuse.
+		a, b, op := ev.compileFloat(e.A), ev.compileFloat(e.B), e.Op
+		return func(f frame) float64 { return FloatBinary(op, t, a(f), b(f)) }
 	}
 	panic(evalError{fmt.Errorf("cannot evaluate %s as a float", ExprString(e))})
 }

@@ -7,10 +7,10 @@ import (
 
 // Expr is a scalar expression. Expressions are immutable trees; every node
 // knows its type. Constructors never panic: an ill-typed combination yields a
-// *Bad node carrying the error, which Compute (or Check) reports.
+// *Bad node carrying the error, which Compute reports. The interface is open
+// so that the loop IR can add its own nodes (vector ramps, buffer loads).
 type Expr interface {
 	Type() DType
-	exprNode()
 }
 
 // IntImm is an integer or boolean constant, stored canonically (see DType.Wrap).
@@ -165,17 +165,6 @@ func (e *Select) Type() DType   { return e.True.Type() }
 func (e *Read) Type() DType     { return e.Tensor.DType }
 func (e *Reduce) Type() DType   { return e.Body.Type() }
 func (e *Bad) Type() DType      { return Invalid }
-
-func (*IntImm) exprNode()   {}
-func (*FloatImm) exprNode() {}
-func (*Var) exprNode()      {}
-func (*Binary) exprNode()   {}
-func (*Unary) exprNode()    {}
-func (*Cast) exprNode()     {}
-func (*Select) exprNode()   {}
-func (*Read) exprNode()     {}
-func (*Reduce) exprNode()   {}
-func (*Bad) exprNode()      {}
 
 // Int is an untyped integer literal; it takes the type of the operand it meets.
 func Int(v int64) Expr { return &IntImm{Value: v, T: UntypedInt} }

@@ -39,7 +39,7 @@ func convertConst(c Expr, t DType) Expr {
 			}
 			return &FloatImm{Value: roundTo(t, c.Value), T: t}
 		}
-		return badf("float constant %v cannot be a %v; to compute in floating point, convert the %v operand: cast(float32, x)", c.Value, t, t)
+		return badf("float constant %v cannot be used as %v; to compute in floating point, convert the %v operand: cast(float32, x)", c.Value, t, t)
 	}
 	return badf("cannot convert %v to %v", c.Type(), t)
 }
@@ -394,7 +394,10 @@ func CastTo(t DType, x Expr) Expr {
 			x = Int(int64(c.Value))
 		}
 		if t.IsBool() {
-			if c, ok := x.(*IntImm); ok {
+			switch c := x.(type) {
+			case *IntImm:
+				return BoolConst(c.Value != 0)
+			case *FloatImm:
 				return BoolConst(c.Value != 0)
 			}
 		}

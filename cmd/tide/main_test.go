@@ -127,7 +127,7 @@ func TestUserErrors(t *testing.T) {
 	}{
 		{"mistyped name", "C = compute((M,), (i) => sum(A[i, kk], axis=k))", `unknown name "kk"; did you mean "k"?`, "kk"},
 		{"shape mismatch", "C = compute((M,), (i) => A[i])", "A has 2 dimensions but is indexed with 1 indices", "[i]"},
-		{"float plus uint8", "C = compute((M,), (i) => U[i] + 1.5)", "float constant 1.5 cannot be a uint8", "+"},
+		{"float plus uint8", "C = compute((M,), (i) => U[i] + 1.5)", "float constant 1.5 cannot be used as uint8", "+"},
 		{"typed float plus uint8", "C = compute((M,), (i) => A[i, 0] + U[i])", "mismatched types float32 and uint8", "+"},
 		{"unknown dtype", "C = placeholder((M,), float23)", `unknown dtype "float23"; did you mean "float32"?`, "float23"},
 	}
@@ -161,7 +161,6 @@ func TestUserErrors(t *testing.T) {
 		}
 	})
 }
-
 
 func TestCommandLineErrors(t *testing.T) {
 	if status, _, _ := tide(t, "eval"); status != 2 {

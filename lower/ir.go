@@ -1,0 +1,111 @@
+// Package lower turns a scheduled te graph into loop IR: loop nests over
+// flat buffers, built and transformed by a pipeline of passes, printed like
+// TVM's lowered IR, and executed by an interpreter that serves as the second
+// oracle next to te's reference evaluator.
+package lower
+
+import "tide/te"
+
+// Buffer is a flat, row-major array in memory: a kernel argument or an
+// intermediate allocation.
+type Buffer struct {
+	Name  string
+	DType te.DType
+	Shape []te.Expr // Index expressions over symbolic dims
+	Align int       // in bytes; 0 when unknown
+}
+
+// Stmt is a loop-IR statement.
+type Stmt interface{ stmtNode() }
+
+// ForKind says how a loop runs.
+type ForKind uint8
+
+const (
+	Serial ForKind = iota
+	Parallel
+	Vectorized
+	Unrolled
+)
+
+var forKindNames = [...]string{"for", "parallel", "vectorized", "unrolled"}
+
+func (k ForKind) String() string { return forKindNames[k] }
+
+// For runs Body for Var in [Min, Min+Extent).
+type For struct {
+	Var         *te.Var
+	Min, Extent te.Expr
+	Kind        ForKind
+	Body        Stmt
+}
+
+// Store writes Value at flat position Index of Buffer.
+type Store struct {
+	Buffer *Buffer
+	Index  te.Expr
+	Value  te.Expr
+}
+
+// Allocate makes Buffer live during Body.
+type Allocate struct {
+	Buffer *Buffer
+	Body   Stmt
+}
+
+// IfThenElse runs Then when Cond holds, else Else (which may be nil).
+type IfThenElse struct {
+	Cond       te.Expr
+	Then, Else Stmt
+}
+
+// Seq runs statements in order.
+type Seq []Stmt
+
+// LetStmt binds Var to Value in Body.
+type LetStmt struct {
+	Var   *te.Var
+	Value te.Expr
+	Body  Stmt
+}
+
+func (*For) stmtNode()        {}
+func (*Store) stmtNode()      {}
+func (*Allocate) stmtNode()   {}
+func (*IfThenElse) stmtNode() {}
+func (Seq) stmtNode()         {}
+func (*LetStmt) stmtNode()    {}
+
+// Load reads Buffer at flat position Index (an expression of the loop IR,
+// next to te's scalar expressions; Read of a tensor does not survive lowering).
+type Load struct {
+	Buffer *Buffer
+	Index  te.Expr
+}
+
+func (l *Load) Type() te.DType { return l.Buffer.DType.WithLanes(l.Index.Type().Lanes) }
+
+// Ramp is the vector Base, Base+Stride, ..., Base+(Lanes-1)*Stride.
+type Ramp struct {
+	Base, Stride te.Expr
+	Lanes        int
+}
+
+func (r *Ramp) Type() te.DType { return r.Base.Type().WithLanes(r.Lanes) }
+
+// Broadcast is Value repeated in Lanes lanes.
+type Broadcast struct {
+	Value te.Expr
+	Lanes int
+}
+
+func (b *Broadcast) Type() te.DType { return b.Value.Type().WithLanes(b.Lanes) }
+
+// Func is a lowered kernel: its argument buffers and symbolic dims, and its body.
+type Func struct {
+	Name    string
+	Args    []*Buffer // inputs, then outputs, in the kernel's order
+	Params  []*te.Var // symbolic dimensions
+	Body    Stmt
+	Outputs int // the last Outputs of Args are outputs
+}

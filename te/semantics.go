@@ -1,0 +1,203 @@
+package te
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+)
+
+// The meaning of each scalar operation on canonical values (see DType.Wrap),
+// in one place: the reference evaluator and the loop-IR interpreter both call
+// these, so they cannot disagree. Operations the language leaves undefined
+// return an error wrapping ErrUndefined.
+
+func undefinedf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrUndefined}, args...)...)
+}
+
+// IntBinary applies op to integer or bool operands of type t. Comparisons
+// return 0 or 1. And/Or are the non-short-circuit forms (callers that must
+// short-circuit do so themselves).
+func IntBinary(op BinOp, t DType, a, b int64) (int64, error) {
+	unsigned := t.Kind == KindUInt
+	switch op {
+	case EQ, NE, LT, LE, GT, GE:
+		if unsigned {
+			return boolInt(compareUint(op, uint64(a), uint64(b))), nil
+		}
+		return boolInt(compareInt(op, a, b)), nil
+	case And, BitAnd:
+		return a & b, nil
+	case Or, BitOr:
+		return a | b, nil
+	case BitXor:
+		return a ^ b, nil
+	case Add:
+		return t.Wrap(a + b), nil
+	case Sub:
+		return t.Wrap(a - b), nil
+	case Mul:
+		return t.Wrap(a * b), nil
+	case Min:
+		if unsigned {
+			return select64(uint64(a) < uint64(b), a, b), nil
+		}
+		return select64(a < b, a, b), nil
+	case Max:
+		if unsigned {
+			return select64(uint64(a) > uint64(b), a, b), nil
+		}
+		return select64(a > b, a, b), nil
+	case Div, Mod, FloorDiv, FloorMod:
+		if b == 0 {
+			return 0, undefinedf("integer %s by zero", op)
+		}
+		if unsigned {
+			if op == Div || op == FloorDiv {
+				return int64(uint64(a) / uint64(b)), nil
+			}
+			return int64(uint64(a) % uint64(b)), nil
+		}
+		if b == -1 && a == t.MinInt() {
+			return 0, undefinedf("signed %s overflow: %d %s -1", op, a, op)
+		}
+		switch op {
+		case Div:
+			return a / b, nil
+		case Mod:
+			return a % b, nil
+		case FloorDiv:
+			return floorDiv(a, b), nil
+		}
+		return floorMod(a, b), nil
+	}
+	return 0, fmt.Errorf("operator %s is not an integer operation", op)
+}
+
+// Shift applies << or >> to a of type t by amount s of type st.
+func Shift(op BinOp, t DType, a int64, st DType, s int64) (int64, error) {
+	width := int64(t.Bits)
+	if s < 0 || s >= width {
+		return 0, undefinedf("shift of %v by %s is out of range (0..%d)", t, st.format(s), width-1)
+	}
+	if op == Shl {
+		return t.Wrap(a << s), nil
+	}
+	if t.Kind == KindUInt {
+		return int64(uint64(a) >> s), nil
+	}
+	return a >> s, nil
+}
+
+// FloatBinary applies an arithmetic op (+ - * / min max) to floats of type t,
+// rounding the result to t's precision.
+func FloatBinary(op BinOp, t DType, a, b float64) float64 {
+	var r float64
+	switch op {
+	case Add:
+		r = a + b
+	case Sub:
+		r = a - b
+	case Mul:
+		r = a * b
+	case Div:
+		r = a / b
+	case Min:
+		r = selectMin(a, b)
+	case Max:
+		r = selectMax(a, b)
+	}
+	return RoundTo(t, r)
+}
+
+// FloatCompare applies a comparison to floats (false when either is NaN, except !=).
+func FloatCompare(op BinOp, a, b float64) bool { return compareFloat(op, a, b) }
+
+// IntUnary applies -, !, ~, abs or popcount to an integer or bool of type t.
+func IntUnary(op UnOp, t DType, x int64) int64 {
+	switch op {
+	case Neg:
+		return t.Wrap(-x)
+	case Not:
+		return x ^ 1
+	case BitNot:
+		return t.Wrap(^x)
+	case Abs:
+		if x < 0 && t.Kind == KindInt {
+			return t.Wrap(-x)
+		}
+		return x
+	case Popcount:
+		mask := uint64(math.MaxUint64)
+		if t.Bits < 64 {
+			mask = 1<<t.Bits - 1
+		}
+		return int64(bits.OnesCount64(uint64(x) & mask))
+	}
+	return x
+}
+
+// FloatUnary applies -, abs, exp, sqrt, round or floor to a float of type t.
+func FloatUnary(op UnOp, t DType, x float64) float64 {
+	var r float64
+	switch op {
+	case Neg:
+		r = -x
+	case Abs:
+		r = math.Abs(x)
+	case Exp:
+		r = math.Exp(x)
+	case Sqrt:
+		r = math.Sqrt(x)
+	case Round:
+		r = math.RoundToEven(x)
+	case Floor:
+		r = math.Floor(x)
+	}
+	return RoundTo(t, r)
+}
+
+// RoundTo rounds v to the precision of float type t.
+func RoundTo(t DType, v float64) float64 { return roundTo(t, v) }
+
+// IntToInt converts an integer or bool of type from to type to.
+func IntToInt(to DType, x int64) int64 {
+	if to.IsBool() {
+		return boolInt(x != 0)
+	}
+	return to.Wrap(x)
+}
+
+// IntToFloat converts an integer or bool of type from to float type to.
+func IntToFloat(to, from DType, x int64) float64 {
+	if from.Kind == KindUInt {
+		if to.Bits == 32 {
+			return float64(float32(uint64(x)))
+		}
+		return float64(uint64(x))
+	}
+	if to.Bits == 32 {
+		return float64(float32(x))
+	}
+	return float64(x)
+}
+
+// FloatToInt converts a float to integer or bool type to, truncating toward
+// zero; NaN and values outside the type are undefined.
+func FloatToInt(to DType, x float64) (int64, error) {
+	if to.IsBool() {
+		return boolInt(x != 0), nil
+	}
+	lo, hi := float64(to.MinInt()), float64(to.MaxInt())+1 // exact powers of two
+	if to.Kind == KindUInt && to.Bits == 64 {
+		hi = 1 << 64
+	}
+	v := math.Trunc(x)
+	if !(v >= lo && v < hi) {
+		return 0, undefinedf("cast of %v to %v is out of range", x, to)
+	}
+	if v >= 1<<63 {
+		return int64(uint64(v)), nil
+	}
+	return int64(v), nil
+}
