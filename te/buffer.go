@@ -87,7 +87,11 @@ func RandomBuffer(t DType, shape []int, vr *ValueRange, rng *rand.Rand) *Buffer 
 			lo, hi = vr.Lo, vr.Hi
 		}
 		for i := range b.Floats {
-			b.Floats[i] = roundTo(t, lo+(hi-lo)*rng.Float64())
+			v := roundTo(t, lo+(hi-lo)*rng.Float64())
+			for v >= hi && hi > lo { // rounding may reach hi: draw again
+				v = roundTo(t, lo+(hi-lo)*rng.Float64())
+			}
+			b.Floats[i] = v
 		}
 		return b
 	}
@@ -97,21 +101,30 @@ func RandomBuffer(t DType, shape []int, vr *ValueRange, rng *rand.Rand) *Buffer 
 		}
 		return b
 	}
-	if vr.Lo < 0 || vr.Hi <= math.MaxInt64/2 {
-		lo, hi := int64(vr.Lo), int64(vr.Hi)
-		span := uint64(hi - lo + 1)
-		for i := range b.Ints {
-			b.Ints[i] = lo + int64(rng.Uint64N(span))
-		}
-		return b
-	}
-	lo, hi := uint64(vr.Lo), uint64(vr.Hi) // large unsigned ranges
+	// Work in uint64 offsets from lo, so the whole int64 and uint64 ranges fit.
+	lo, hi := rangeBits(vr.Lo), rangeBits(vr.Hi)
+	span := hi - lo + 1 // 0 when the range covers all 2^64 values
 	for i := range b.Ints {
-		if span := hi - lo + 1; span == 0 {
+		if span == 0 {
 			b.Ints[i] = int64(rng.Uint64())
 		} else {
 			b.Ints[i] = int64(lo + rng.Uint64N(span))
 		}
 	}
 	return b
+}
+
+// rangeBits is the two's complement bit pattern of an integral bound in
+// [-2^63, 2^64]; 2^63 and 2^64, which float64 bounds of MaxInt64 and
+// MaxUint64 round to, become 2^63-1 and 2^64-1.
+func rangeBits(v float64) uint64 {
+	switch {
+	case v < 0:
+		return uint64(int64(v))
+	case v >= 1<<64:
+		return math.MaxUint64
+	case v == 1<<63:
+		return math.MaxInt64
+	}
+	return uint64(v)
 }

@@ -259,16 +259,13 @@ func (ev *evaluator) storeFn(t *Tensor, out *Buffer) func(frame, int) {
 	}
 }
 
-// reduceOp is the binary operation a reduction folds with.
-var reduceOp = [...]BinOp{Sum: Add, ReduceMin: Min, ReduceMax: Max}
-
 func floatCombine(op ReduceOp, t DType) func(a, b float64) float64 {
-	bop := reduceOp[op]
+	bop := op.Combiner()
 	return func(a, b float64) float64 { return FloatBinary(bop, t, a, b) }
 }
 
 func intCombine(op ReduceOp, t DType) func(a, b int64) int64 {
-	bop := reduceOp[op]
+	bop := op.Combiner()
 	return func(a, b int64) int64 { v, _ := IntBinary(bop, t, a, b); return v }
 }
 

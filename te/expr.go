@@ -188,6 +188,18 @@ func Const(t DType, v float64) Expr {
 	if v != math.Trunc(v) {
 		return badf("constant %v is not an integer; a %v cannot hold it", v, t)
 	}
+	if t.IsInteger() {
+		hi := math.Ldexp(1, t.Bits-1) // exclusive upper bound, exact in float64
+		if t.Kind == KindUInt {
+			hi *= 2
+		}
+		if v < float64(t.MinInt()) || v >= hi {
+			return badf("constant %v overflows %v (range %d..%s)", v, t, t.MinInt(), maxString(t))
+		}
+		if v >= 1<<63 {
+			return &IntImm{Value: int64(uint64(v)), T: t}
+		}
+	}
 	return convertConst(Int(int64(v)), t)
 }
 

@@ -143,6 +143,10 @@ func writeExpr(b *strings.Builder, e Expr, outer int) {
 		b.WriteString(")")
 	case *Bad:
 		fmt.Fprintf(b, "<error: %v>", e.Err)
+	case fmt.Stringer:
+		// nodes of other packages (the loop IR's loads, ramps, broadcasts)
+		// print themselves, in call-like syntax that needs no parentheses
+		b.WriteString(e.String())
 	}
 }
 

@@ -283,6 +283,10 @@ func ReduceOf(op ReduceOp, body Expr, axes ...*IterVar) Expr {
 	return &Reduce{Op: op, Body: body, Axes: axes}
 }
 
+// Combiner is the binary operation a reduction folds with: the accumulator
+// is always its left operand.
+func (op ReduceOp) Combiner() BinOp { return [...]BinOp{Sum: Add, ReduceMin: Min, ReduceMax: Max}[op] }
+
 // Identity is the neutral element of op for type t, as a constant.
 func (op ReduceOp) Identity(t DType) Expr {
 	switch op {

@@ -23,7 +23,7 @@ func convertConst(c Expr, t DType) Expr {
 	case *IntImm:
 		switch {
 		case t.IsFloat():
-			return &FloatImm{Value: roundTo(t, float64(c.Value)), T: t}
+			return &FloatImm{Value: IntToFloat(t, Int64, c.Value), T: t} // rounds once
 		case t.IsInteger():
 			if !fitsInt(c.Value, t) {
 				return badf("constant %d overflows %v (range %d..%s)", c.Value, t, t.MinInt(), maxString(t))
@@ -208,14 +208,20 @@ func foldUntyped(op BinOp, a, b Expr) Expr {
 		r = x - y
 		overflow = (x >= 0) != (y >= 0) && (r >= 0) != (x >= 0)
 	case Mul:
-		hi, lo := bits.Mul64(uint64(absInt(x)), uint64(absInt(y)))
-		overflow = hi != 0 || lo > math.MaxInt64
+		hi, lo := bits.Mul64(magnitude(x), magnitude(y))
+		limit := uint64(math.MaxInt64)
+		if (x < 0) != (y < 0) {
+			limit++ // a negative product may reach -2^63
+		}
+		overflow = hi != 0 || lo > limit
 		r = x * y
 	case Div:
+		overflow = x == math.MinInt64 && y == -1
 		r = x / y
 	case Mod:
 		r = x % y
 	case FloorDiv:
+		overflow = x == math.MinInt64 && y == -1
 		r = floorDiv(x, y)
 	case FloorMod:
 		r = floorMod(x, y)
@@ -241,6 +247,14 @@ func foldUntyped(op BinOp, a, b Expr) Expr {
 		return badf("constant expression %d %s %d overflows 64 bits", x, op, y)
 	}
 	return &IntImm{Value: r, T: UntypedInt}
+}
+
+// magnitude is |x| as a uint64 (exact for math.MinInt64 too).
+func magnitude(x int64) uint64 {
+	if x < 0 {
+		return -uint64(x)
+	}
+	return uint64(x)
 }
 
 func absInt(x int64) int64 {
