@@ -10,6 +10,7 @@ import "strings"
 type chunk struct {
 	line int    // first line, 1-based
 	text string // the statement's lines
+	bad  bool   // unbalanced brackets, already reported: do not parse
 }
 
 type bracket struct {
@@ -28,14 +29,13 @@ func splitStatements(src string, errs *errorSink, file string) []chunk {
 		if start < 0 {
 			return
 		}
-		if broken {
-			// reported when found
-		} else if len(stack) > 0 {
+		bad := broken // an unmatched bracket is reported when found
+		if !broken && len(stack) > 0 {
 			b := stack[len(stack)-1]
 			errs.add(Pos{Filename: file, Line: b.line, Column: b.col}, "%q is never closed; it should be closed before the next unindented line", string(b.ch))
-		} else {
-			chunks = append(chunks, chunk{line: start + 1, text: strings.Join(lines[start:end], "\n")})
+			bad = true
 		}
+		chunks = append(chunks, chunk{line: start + 1, text: strings.Join(lines[start:end], "\n"), bad: bad})
 		start, stack, broken = -1, nil, false
 	}
 	for n, line := range lines {

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+
+	"maps"
 
 	"github.com/alecthomas/participle/v2"
 
@@ -26,11 +29,23 @@ func Parse(file string, src []byte) (*Program, error) {
 	}
 	var stmts []*Stmt
 	for _, c := range splitStatements(text, el.errs, file) {
-		// Pad with newlines so positions are those of the whole file.
-		st, err := stmtParser.ParseString(file, strings.Repeat("\n", c.line-1)+c.text)
-		if err != nil {
-			el.syntaxError(err)
-			continue
+		var st *Stmt
+		var err error
+		if !c.bad {
+			// Pad with newlines so positions are those of the whole file.
+			st, err = stmtParser.ParseString(file, strings.Repeat("\n", c.line-1)+c.text)
+			if err != nil {
+				el.syntaxError(err)
+			}
+		}
+		if c.bad || err != nil {
+			// The statement is lost, but the name it declares is known:
+			// its uses stay silent instead of reporting an unknown name.
+			if m := assignedName.FindStringSubmatch(c.text); m != nil {
+				st = &Stmt{Assign: &Assign{Name: &Name{Pos: Pos{Filename: file, Line: c.line, Column: len(m[1]) + 1}, Name: m[2]}}}
+			} else {
+				continue
+			}
 		}
 		stmts = append(stmts, st)
 	}
@@ -117,6 +132,7 @@ type elab struct {
 	later     map[string]Pos // every top-level assignment, for "used before declared"
 	prog      *Program
 	kernelPos *Pos
+	declaring string // the name the statement being elaborated declares
 }
 
 // computeCtx is the state of elaborating one compute body.
@@ -167,17 +183,19 @@ func isBuiltin(name string) bool {
 	return isType || name == "true" || name == "false"
 }
 
-func (el *elab) define(n *Name, b *binding) {
+// define binds a top-level name, reporting whether it could.
+func (el *elab) define(n *Name, b *binding) bool {
 	if isBuiltin(n.Name) {
 		el.errs.add(n.Pos, "%s is a built-in name and cannot be redefined", n.Name)
-		return
+		return false
 	}
 	if old, ok := el.globals[n.Name]; ok {
 		el.errs.add(n.Pos, "%s is already declared at %d:%d", n.Name, old.pos.Line, old.pos.Column)
-		return
+		return false
 	}
 	b.pos = n.Pos
 	el.globals[n.Name] = b
+	return true
 }
 
 // asCall returns the call when e is nothing but a call.
@@ -199,8 +217,17 @@ func asName(e *Expr) (string, bool) {
 	return "", false
 }
 
+// assignedName finds NAME in a statement "NAME = ..." that failed to parse.
+var assignedName = regexp.MustCompile(`^(\s*)([A-Za-z_][A-Za-z0-9_]*)\s*=[^=]`)
+
 func (el *elab) assign(a *Assign) {
 	name := a.Name.Name
+	if a.Value == nil { // a statement with a syntax error, reported already
+		el.define(a.Name, &binding{kind: bPoison})
+		return
+	}
+	el.declaring = name
+	defer func() { el.declaring = "" }()
 	if call := asCall(a.Value); call != nil {
 		switch call.Func.Name {
 		case "placeholder":
@@ -251,7 +278,9 @@ func (el *elab) defineTensor(n *Name, t *te.Tensor) {
 		el.define(n, &binding{kind: bPoison})
 		return
 	}
-	el.define(n, &binding{kind: bTensor, tensor: t})
+	if !el.define(n, &binding{kind: bTensor, tensor: t}) {
+		return
+	}
 	el.prog.Tensors = append(el.prog.Tensors, t)
 	el.prog.Decls[t] = n.Pos
 }
@@ -619,6 +648,10 @@ func (el *elab) lookupGlobal(n *Name, ctx *computeCtx) *binding {
 	if b := el.globals[n.Name]; b != nil {
 		return b
 	}
+	if n.Name == el.declaring {
+		el.errs.add(n.Pos, "%s is used in its own declaration; a compute cannot read its own result (accumulate with sum, min or max instead)", n.Name)
+		return nil
+	}
 	if p, ok := el.later[n.Name]; ok && (p.Line > n.Pos.Line || (p.Line == n.Pos.Line && p.Column > n.Pos.Column)) {
 		el.errs.add(n.Pos, "%s is used before its declaration at %d:%d", n.Name, p.Line, p.Column)
 		return nil
@@ -640,19 +673,27 @@ func (el *elab) lookupGlobal(n *Name, ctx *computeCtx) *binding {
 // schedules checks schedule blocks: the stage, the primitive names and the
 // names their arguments refer to.
 func (el *elab) schedules(blocks []*ScheduleBlock) {
-	// Names any block defines may be used by another (compute_at(C, xo)).
-	blockNames := map[string]bool{}
-	for _, b := range blocks {
-		for _, st := range b.Body {
-			for _, t := range st.Targets {
-				blockNames[t.Name] = true
-			}
-		}
-	}
+	// Axes of every compute, and names other blocks define, may be named in
+	// a block (compute_at(C, xo)); the schedule package checks their use.
+	computeAxes := map[string]bool{}
 	for _, t := range el.prog.Tensors {
 		for _, iv := range append(append([]*te.IterVar{}, t.Axis...), t.ReduceAxis...) {
-			blockNames[iv.Var.Name] = true
+			computeAxes[iv.Var.Name] = true
 		}
+	}
+	otherBlocks := func(blk *ScheduleBlock) map[string]bool {
+		names := maps.Clone(computeAxes)
+		for _, b := range blocks {
+			if b == blk {
+				continue
+			}
+			for _, st := range b.Body {
+				for _, t := range st.Targets {
+					names[t.Name] = true
+				}
+			}
+		}
+		return names
 	}
 	staged := map[*te.Tensor]bool{}
 	for _, blk := range blocks {
@@ -675,8 +716,9 @@ func (el *elab) schedules(blocks []*ScheduleBlock) {
 		for _, iv := range append(append([]*te.IterVar{}, stage.Axis...), stage.ReduceAxis...) {
 			local[iv.Var.Name] = true
 		}
+		others := otherBlocks(blk)
 		for _, st := range blk.Body {
-			if p := el.primitive(st, local, blockNames, stage); p != nil {
+			if p := el.primitive(st, local, others, stage); p != nil {
 				sched.Primitives = append(sched.Primitives, p)
 			}
 		}
@@ -862,9 +904,18 @@ func (el *elab) primary(p *Primary, ctx *computeCtx) te.Expr {
 		}
 		return te.Float(v)
 	case p.Int != nil:
-		v, err := strconv.ParseInt(*p.Int, 0, 64)
+		lit := *p.Int
+		if len(lit) > 1 && lit[0] == '0' && (lit[1] == '_' || (lit[1] >= '0' && lit[1] <= '9')) {
+			el.errs.add(p.Pos, "integer literal %s has a leading zero; octal is not supported (write %s, or 0x/0b for hex/binary)", lit, strings.TrimLeft(lit, "0_"))
+			return reported
+		}
+		v, err := strconv.ParseInt(lit, 0, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			el.errs.add(p.Pos, "integer literal %s does not fit in 64 bits", lit)
+			return reported
+		}
 		if err != nil {
-			el.errs.add(p.Pos, "integer literal %s does not fit in 64 bits", *p.Int)
+			el.errs.add(p.Pos, "malformed integer literal %s (underscores go between digits: 1_000, 0xFF_FF)", lit)
 			return reported
 		}
 		return te.Int(v)

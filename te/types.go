@@ -119,7 +119,41 @@ func Bin(op BinOp, a, b Expr) Expr {
 	if op.IsComparison() {
 		rt = Bool
 	}
-	return &Binary{Op: op, A: a, B: b, T: rt}
+	return foldTyped(&Binary{Op: op, A: a, B: b, T: rt})
+}
+
+// foldTyped evaluates an operation on two typed constants (so that shapes
+// and ranges such as 2 - 5 are known numbers), with the language's semantics;
+// an undefined operation becomes a Bad.
+func foldTyped(e *Binary) Expr {
+	switch a := e.A.(type) {
+	case *IntImm:
+		b, ok := e.B.(*IntImm)
+		if !ok || e.Op == And || e.Op == Or {
+			return e
+		}
+		var v int64
+		var err error
+		if e.Op == Shl || e.Op == Shr {
+			v, err = Shift(e.Op, a.T, a.Value, b.T, b.Value)
+		} else {
+			v, err = IntBinary(e.Op, a.T, a.Value, b.Value)
+		}
+		if err != nil {
+			return &Bad{Err: err}
+		}
+		return &IntImm{Value: v, T: e.T}
+	case *FloatImm:
+		b, ok := e.B.(*FloatImm)
+		if !ok {
+			return e
+		}
+		if e.Op.IsComparison() {
+			return &IntImm{Value: boolInt(FloatCompare(e.Op, a.Value, b.Value)), T: Bool}
+		}
+		return &FloatImm{Value: FloatBinary(e.Op, a.T, a.Value, b.Value), T: e.T}
+	}
+	return e
 }
 
 func checkOperandType(op BinOp, t DType) error {
@@ -165,7 +199,7 @@ func shift(op BinOp, a, b Expr) Expr {
 	if c, ok := b.(*IntImm); ok && (c.Value < 0 || c.Value >= int64(a.Type().Bits)) {
 		return badf("shift amount %d is out of range for %v (0..%d)", c.Value, a.Type(), a.Type().Bits-1)
 	}
-	return &Binary{Op: op, A: a, B: b, T: a.Type()}
+	return foldTyped(&Binary{Op: op, A: a, B: b, T: a.Type()})
 }
 
 // foldUntyped evaluates an operator on two untyped literals.
