@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"tide/dsl"
+	"tide/lower"
 	"tide/te"
 	"tide/tensorio"
 )
@@ -27,6 +28,30 @@ func load(path string) (*dsl.Program, error) {
 		return nil, userError{err}
 	}
 	return prog, nil
+}
+
+func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "lower FILE",
+		Short: "Print the loop IR of a kernel (default schedule: every stage at the root, serial loops)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prog, err := load(args[0])
+			if err != nil {
+				return err
+			}
+			for _, s := range prog.Schedules {
+				fmt.Fprintf(stderr, "%s:%d:%d: warning: schedule %s is not applied: schedule primitives are not implemented yet; showing the default schedule\n",
+					s.Pos.Filename, s.Pos.Line, s.Pos.Column, s.Stage.Name)
+			}
+			f, err := lower.Build(prog.Kernel)
+			if err != nil {
+				return userError{err}
+			}
+			fmt.Fprint(stdout, f)
+			return nil
+		},
+	}
 }
 
 func checkCmd(stdout io.Writer) *cobra.Command {

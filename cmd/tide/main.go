@@ -3,6 +3,7 @@
 //	tide check FILE                     parse and type-check; print tensors and the kernel
 //	tide eval FILE [--seed N] [--inputs DIR] [--outputs DIR] [--set n=V]
 //	                                    evaluate with the reference evaluator
+//	tide lower FILE                     print the loop IR (default schedule for now)
 //
 // Exit status: 0 on success, 1 on a user error (message on stderr), 2 on a
 // bad command line.
@@ -36,7 +37,7 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 			status = 3
 		}
 	}()
-	root := newRoot(stdout)
+	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -52,13 +53,13 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 	return 2
 }
 
-func newRoot(stdout io.Writer) *cobra.Command {
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "tide",
 		Short:         "Tide compiles tensor expressions (.te files) to loop IR and LLVM IR",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(checkCmd(stdout), evalCmd(stdout))
+	root.AddCommand(checkCmd(stdout), evalCmd(stdout), lowerCmd(stdout, stderr))
 	return root
 }

@@ -171,3 +171,17 @@ func TestCommandLineErrors(t *testing.T) {
 		t.Errorf("missing file: status %d, stderr %q", status, stderr)
 	}
 }
+
+func TestLowerPrintsLoops(t *testing.T) {
+	status, stdout, stderr := tide(t, "lower", "../../examples/elementwise.te")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	if !strings.Contains(stdout, "for (i, 0, n) {\n    C[i] = max(A[i] * B[i] + A[i], 0.0)") {
+		t.Errorf("unexpected IR:\n%s", stdout)
+	}
+	// a schedule that is not applied yet is said, never silently dropped
+	if !strings.Contains(stderr, "elementwise.te:11:1: warning: schedule C is not applied") {
+		t.Errorf("missing warning, stderr %q", stderr)
+	}
+}

@@ -1,0 +1,78 @@
+package lower
+
+import (
+	"fmt"
+	"strings"
+
+	"tide/te"
+)
+
+// The printer writes loop IR the way TVM prints lowered IR: one statement a
+// line, loops as for (var, min, extent), flat buffer accesses as B[index].
+
+func (l *Load) String() string { return l.Buffer.Name + "[" + te.ExprString(l.Index) + "]" }
+
+func (r *Ramp) String() string {
+	return fmt.Sprintf("ramp(%s, %s, %d)", te.ExprString(r.Base), te.ExprString(r.Stride), r.Lanes)
+}
+
+func (b *Broadcast) String() string {
+	return fmt.Sprintf("broadcast(%s, %d)", te.ExprString(b.Value), b.Lanes)
+}
+
+// String prints a whole function.
+func (f *Func) String() string {
+	var b strings.Builder
+	var args []string
+	for _, a := range f.Args {
+		args = append(args, fmt.Sprintf("%s: %v%s", a.Name, a.DType, te.ShapeString(a.Shape)))
+	}
+	for _, p := range f.Params {
+		args = append(args, p.Name+": int64")
+	}
+	fmt.Fprintf(&b, "func %s(%s) {\n", f.Name, strings.Join(args, ", "))
+	writeStmt(&b, f.Body, 1)
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// StmtString prints a statement.
+func StmtString(s Stmt) string {
+	var b strings.Builder
+	writeStmt(&b, s, 0)
+	return b.String()
+}
+
+func writeStmt(b *strings.Builder, s Stmt, depth int) {
+	ind := strings.Repeat("  ", depth)
+	switch s := s.(type) {
+	case Seq:
+		for _, x := range s {
+			writeStmt(b, x, depth)
+		}
+	case *For:
+		fmt.Fprintf(b, "%s%s (%s, %s, %s) {\n", ind, s.Kind, s.Var.Name, te.ExprString(s.Min), te.ExprString(s.Extent))
+		writeStmt(b, s.Body, depth+1)
+		fmt.Fprintf(b, "%s}\n", ind)
+	case *Store:
+		fmt.Fprintf(b, "%s%s[%s] = %s\n", ind, s.Buffer.Name, te.ExprString(s.Index), te.ExprString(s.Value))
+	case *Allocate:
+		fmt.Fprintf(b, "%sallocate %s: %v%s", ind, s.Buffer.Name, s.Buffer.DType, te.ShapeString(s.Buffer.Shape))
+		if s.Buffer.Align > 0 {
+			fmt.Fprintf(b, ", align %d", s.Buffer.Align)
+		}
+		b.WriteString("\n")
+		writeStmt(b, s.Body, depth)
+	case *IfThenElse:
+		fmt.Fprintf(b, "%sif (%s) {\n", ind, te.ExprString(s.Cond))
+		writeStmt(b, s.Then, depth+1)
+		if s.Else != nil {
+			fmt.Fprintf(b, "%s} else {\n", ind)
+			writeStmt(b, s.Else, depth+1)
+		}
+		fmt.Fprintf(b, "%s}\n", ind)
+	case *LetStmt:
+		fmt.Fprintf(b, "%slet %s = %s\n", ind, s.Var.Name, te.ExprString(s.Value))
+		writeStmt(b, s.Body, depth)
+	}
+}
