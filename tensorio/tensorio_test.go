@@ -1,0 +1,81 @@
+package tensorio
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"tide/te"
+)
+
+// Every dtype survives a round trip through a .npy file with its shape, and
+// the header says what numpy needs to read it back.
+func TestNpyRoundTrip(t *testing.T) {
+	descr := map[te.DType]string{te.Bool: "'|b1'", te.Int8: "'|i1'", te.Int16: "'<i2'", te.Int32: "'<i4'",
+		te.Int64: "'<i8'", te.UInt8: "'|u1'", te.UInt16: "'<u2'", te.UInt32: "'<u4'", te.UInt64: "'<u8'",
+		te.Float32: "'<f4'", te.Float64: "'<f8'"}
+	for _, dt := range te.ScalarTypes {
+		t.Run(dt.String(), func(t *testing.T) {
+			b := te.RandomBuffer(dt, []int{2, 3, 4}, nil, rand.New(rand.NewPCG(1, 2)))
+			path := filepath.Join(t.TempDir(), "x.npy")
+			if err := WriteNpy(path, b); err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := os.ReadFile(path)
+			if !bytes.Contains(raw, []byte("'shape': (2, 3, 4)")) || !bytes.Contains(raw, []byte("'descr': "+descr[dt])) {
+				t.Fatalf("header %q", raw[:90])
+			}
+			got, err := ReadNpy(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(b, got); d != "" {
+				t.Fatalf("round trip (-wrote +read):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestReadNpyRejectsOtherFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.npy")
+	os.WriteFile(path, []byte("not numpy"), 0o644)
+	if _, err := ReadNpy(path); err == nil {
+		t.Fatal("a text file was read as .npy")
+	}
+}
+
+// Declared ranges bound random inputs, and reading a file outside the
+// declared range is refused.
+func TestInputsRespectRanges(t *testing.T) {
+	X, _ := te.Placeholder("X", []te.Expr{te.Int(50)}, te.UInt8)
+	if err := X.SetRange(0, 3); err != nil {
+		t.Fatal(err)
+	}
+	Y, _ := te.Compute("Y", []te.Expr{te.Int(50)}, func(ax []te.Expr) te.Expr { return X.At(ax[0]) })
+	k, _ := te.NewKernel("k", []*te.Tensor{X}, []*te.Tensor{Y}, nil)
+	in, random, err := Inputs(k, nil, "", 5)
+	if err != nil || !random[0] {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	for _, v := range in[0].Ints {
+		if v < 0 || v > 3 {
+			t.Fatalf("value %d outside 0..3", v)
+		}
+		seen[v] = true
+	}
+	if len(seen) != 4 {
+		t.Errorf("50 draws from 0..3 gave only %v", seen)
+	}
+	dir := t.TempDir()
+	bad := te.NewBuffer(te.UInt8, []int{50})
+	bad.Ints[7] = 4
+	WriteNpy(filepath.Join(dir, "X.npy"), bad)
+	if _, _, err := Inputs(k, nil, dir, 0); err == nil || !bytes.Contains([]byte(err.Error()), []byte("outside the declared range")) {
+		t.Fatalf("got %v", err)
+	}
+}
