@@ -369,7 +369,7 @@ func (ev *evaluator) compileBinaryInt(e *Binary) intFn {
 	ot := e.A.Type() // operand type
 	if op.IsComparison() && ot.IsFloat() {
 		a, b := ev.compileFloat(e.A), ev.compileFloat(e.B)
-		return func(f frame) int64 { return boolInt(compareFloat(op, a(f), b(f))) }
+		return func(f frame) int64 { return boolInt(compare(op, a(f), b(f))) }
 	}
 	a, b := ev.compileInt(e.A), ev.compileInt(e.B)
 	t := e.T

@@ -23,9 +23,9 @@ func IntBinary(op BinOp, t DType, a, b int64) (int64, error) {
 	switch op {
 	case EQ, NE, LT, LE, GT, GE:
 		if unsigned {
-			return boolInt(compareUint(op, uint64(a), uint64(b))), nil
+			return boolInt(compare(op, uint64(a), uint64(b))), nil
 		}
-		return boolInt(compareInt(op, a, b)), nil
+		return boolInt(compare(op, a, b)), nil
 	case And, BitAnd:
 		return a & b, nil
 	case Or, BitOr:
@@ -111,7 +111,7 @@ func FloatBinary(op BinOp, t DType, a, b float64) float64 {
 }
 
 // FloatCompare applies a comparison to floats (false when either is NaN, except !=).
-func FloatCompare(op BinOp, a, b float64) bool { return compareFloat(op, a, b) }
+func FloatCompare(op BinOp, a, b float64) bool { return compare(op, a, b) }
 
 // IntUnary applies -, !, ~, abs or popcount to an integer or bool of type t.
 func IntUnary(op UnOp, t DType, x int64) int64 {

@@ -1,6 +1,7 @@
 package te
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
@@ -206,24 +207,10 @@ func shift(op BinOp, a, b Expr) Expr {
 func foldUntyped(op BinOp, a, b Expr) Expr {
 	if a.Type() == UntypedFloat || b.Type() == UntypedFloat {
 		x, y := a.(*FloatImm).Value, b.(*FloatImm).Value
-		var r float64
-		switch op {
-		case Add:
-			r = x + y
-		case Sub:
-			r = x - y
-		case Mul:
-			r = x * y
-		case Div:
-			r = x / y
-		case Min:
-			r = math.Min(x, y)
-		case Max:
-			r = math.Max(x, y)
-		case EQ, NE, LT, LE, GT, GE:
-			return BoolConst(compareFloat(op, x, y))
+		if op.IsComparison() {
+			return BoolConst(compare(op, x, y))
 		}
-		return &FloatImm{Value: r, T: UntypedFloat}
+		return &FloatImm{Value: FloatBinary(op, Float64, x, y), T: UntypedFloat}
 	}
 	x, y := a.(*IntImm).Value, b.(*IntImm).Value
 	if (op == Div || op == Mod || op == FloorDiv || op == FloorMod) && y == 0 {
@@ -275,7 +262,7 @@ func foldUntyped(op BinOp, a, b Expr) Expr {
 	case Shr:
 		r = x >> y
 	case EQ, NE, LT, LE, GT, GE:
-		return BoolConst(compareInt(op, x, y))
+		return BoolConst(compare(op, x, y))
 	}
 	if overflow {
 		return badf("constant expression %d %s %d overflows 64 bits", x, op, y)
@@ -314,39 +301,8 @@ func floorMod(x, y int64) int64 {
 	return r
 }
 
-func compareInt(op BinOp, x, y int64) bool {
-	switch op {
-	case EQ:
-		return x == y
-	case NE:
-		return x != y
-	case LT:
-		return x < y
-	case LE:
-		return x <= y
-	case GT:
-		return x > y
-	}
-	return x >= y
-}
-
-func compareUint(op BinOp, x, y uint64) bool {
-	switch op {
-	case EQ:
-		return x == y
-	case NE:
-		return x != y
-	case LT:
-		return x < y
-	case LE:
-		return x <= y
-	case GT:
-		return x > y
-	}
-	return x >= y
-}
-
-func compareFloat(op BinOp, x, y float64) bool {
+// compare applies a comparison operator (false for NaN floats, except !=).
+func compare[T cmp.Ordered](op BinOp, x, y T) bool {
 	switch op {
 	case EQ:
 		return x == y
@@ -408,23 +364,8 @@ func foldUntypedUnary(op UnOp, x Expr) Expr {
 			return &IntImm{Value: absInt(c.Value), T: UntypedInt}
 		}
 	}
-	v := x.(*FloatImm).Value
-	var r float64
-	switch op {
-	case Neg:
-		r = -v
-	case Abs:
-		r = math.Abs(v)
-	case Exp:
-		r = math.Exp(v)
-	case Sqrt:
-		r = math.Sqrt(v)
-	case Round:
-		r = math.RoundToEven(v)
-	case Floor:
-		r = math.Floor(v)
-	}
-	return &FloatImm{Value: r, T: UntypedFloat}
+	// untyped floats have float64 precision
+	return &FloatImm{Value: FloatUnary(op, Float64, x.(*FloatImm).Value), T: UntypedFloat}
 }
 
 // CastTo converts x to the scalar type t. Any scalar type converts to any
