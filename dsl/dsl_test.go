@@ -900,7 +900,7 @@ func TestErrors(t *testing.T) {
 			[]wantErr{{7, 10, "B {", "B already has a schedule block"}}, ""},
 		{"missing kernel",
 			prelude + "B = compute((4,), (i) => A[i])\n",
-			[]wantErr{{3, 1, "", "no kernel declared"}}, ""},
+			[]wantErr{{2, 1, "", "no kernel declared"}}, ""},
 		{"two kernels",
 			prelude + "B = compute((4,), (i) => A[i])\nkernel f(A) -> B\nkernel g(A) -> B\n",
 			[]wantErr{{4, 1, "kernel g", "a file declares one kernel; the first is at 3:1"}}, ""},

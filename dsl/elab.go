@@ -35,7 +35,7 @@ func Parse(file string, src []byte) (*Program, error) {
 			// Pad with newlines so positions are those of the whole file.
 			st, err = stmtParser.ParseString(file, strings.Repeat("\n", c.line-1)+c.text)
 			if err != nil {
-				el.syntaxError(err)
+				el.syntaxError(err, c)
 			}
 		}
 		if c.bad || err != nil {
@@ -69,19 +69,29 @@ func Parse(file string, src []byte) (*Program, error) {
 	}
 	el.schedules(blocks)
 	if el.prog.Kernel == nil && el.kernelPos == nil && len(el.errs.list) == 0 {
-		el.errs.add(Pos{Filename: file, Line: len(el.errs.lines), Column: 1},
+		last := len(el.errs.lines)
+		if last > 1 && strings.TrimSpace(el.errs.lines[last-1]) == "" {
+			last-- // the file ends with a newline
+		}
+		el.errs.add(Pos{Filename: file, Line: last, Column: 1},
 			"no kernel declared; add a line like: kernel NAME(inputs) -> outputs")
 	}
 	return el.prog, el.errs.err()
 }
 
-func (el *elab) syntaxError(err error) {
+func (el *elab) syntaxError(err error, c chunk) {
 	var perr participle.Error
 	if errors.As(err, &perr) {
 		msg := perr.Message()
 		msg = strings.ReplaceAll(msg, `"<EOF>"`, "end of statement")
 		msg = grammarNames.Replace(msg)
-		el.errs.add(perr.Position(), "syntax error: %s", msg)
+		pos := perr.Position()
+		// An error at the end of the statement points just after its last
+		// token, not past trailing comments, line ends or the file's end.
+		if end := chunkEnd(c, el.file); pos.Line > end.Line || (pos.Line == end.Line && pos.Column > end.Column) {
+			pos = end
+		}
+		el.errs.add(pos, "syntax error: %s", msg)
 		return
 	}
 	el.errs.add(Pos{Filename: el.file, Line: 1, Column: 1}, "syntax error: %v", err)
@@ -97,7 +107,23 @@ var grammarNames = strings.NewReplacer(
 	"(expected Name)", "(expected a name)",
 	"(expected SchedStmt)", "(expected a schedule primitive)",
 	"(expected Stmt)", "(expected a statement)",
+	`(expected (("(" Name ("," Name)* ")") | Name))`, "(expected an output name, or several in parentheses: -> (C, D))",
 )
+
+// chunkEnd is the position just after the last token of a statement.
+func chunkEnd(c chunk, file string) Pos {
+	lines := strings.Split(c.text, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		content := lines[i]
+		if j := strings.IndexByte(content, '#'); j >= 0 {
+			content = content[:j]
+		}
+		if content = strings.TrimRight(content, " \t\r"); content != "" {
+			return Pos{Filename: file, Line: c.line + i, Column: len(content) + 1}
+		}
+	}
+	return Pos{Filename: file, Line: c.line, Column: 1}
+}
 
 type bindKind uint8
 

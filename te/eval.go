@@ -183,8 +183,7 @@ func (ev *evaluator) compute(t *Tensor, shape []int) *Buffer {
 	}
 	out := NewBuffer(t.DType, shape)
 	f := ev.newFrame()
-	ev.cur, ev.curFrame = t, f
-	defer func() { ev.cur = nil }()
+	ev.cur, ev.curFrame = t, f // kept on a panic, for the message
 
 	axisSlots := make([]int, len(t.Axis))
 	for i, iv := range t.Axis {
@@ -200,6 +199,7 @@ func (ev *evaluator) compute(t *Tensor, shape []int) *Buffer {
 		}
 		store(f, flat)
 	}
+	ev.cur = nil
 	return out
 }
 

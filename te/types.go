@@ -378,9 +378,13 @@ func CastTo(t DType, x Expr) Expr {
 		return badf("cannot cast to %v", t)
 	}
 	if x.Type().IsUntyped() {
-		if c, ok := x.(*FloatImm); ok && t.IsInteger() && c.Value == math.Trunc(c.Value) &&
-			math.Abs(c.Value) < 1<<63 {
-			x = Int(int64(c.Value))
+		if c, ok := x.(*FloatImm); ok && t.IsInteger() {
+			if c.Value != math.Trunc(c.Value) {
+				return badf("cast(%v, %v): the constant is not a whole number; write the integer you mean (casts of computed values truncate toward zero)", t, c.Value)
+			}
+			if math.Abs(c.Value) < 1<<63 {
+				x = Int(int64(c.Value))
+			}
 		}
 		if t.IsBool() {
 			switch c := x.(type) {

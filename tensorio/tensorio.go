@@ -6,11 +6,15 @@ package tensorio
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"codeberg.org/sbinet/npyio/npy"
@@ -72,12 +76,24 @@ func WriteNpy(path string, b *te.Buffer) error {
 }
 
 // ReadNpy reads a .npy file into a buffer.
-func ReadNpy(path string) (*te.Buffer, error) {
+func ReadNpy(path string) (b *te.Buffer, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	defer func() {
+		// npyio trusts the header (shapes, lengths); a damaged file must
+		// still be an error, not a crash
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("%s: not a valid .npy file (%v)", path, r)
+		}
+	}()
+	for _, d := range peekShape(path) {
+		if d < 0 || d > te.MaxElements {
+			return nil, fmt.Errorf("%s: not a valid .npy file: shape dimension %d", path, d)
+		}
+	}
 	r, err := npy.NewReader(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a .npy file: %w", path, err)
@@ -98,10 +114,16 @@ func ReadNpy(path string) (*te.Buffer, error) {
 	shape := append([]int{}, r.Header.Descr.Shape...)
 	ptr := reflect.New(reflect.SliceOf(goType))
 	if err := r.Read(ptr.Interface()); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%s: the file holds fewer elements than its shape %v needs", path, shape)
+		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if n, _ := f.Read(make([]byte, 1)); n > 0 {
+		return nil, fmt.Errorf("%s: the file holds more data than its shape %v", path, shape)
+	}
 	flat := ptr.Elem()
-	b := te.NewBuffer(dt, shape)
+	b = te.NewBuffer(dt, shape)
 	if flat.Len() != b.Len() {
 		return nil, fmt.Errorf("%s: %d elements for shape %v", path, flat.Len(), shape)
 	}
@@ -122,6 +144,35 @@ func ReadNpy(path string) (*te.Buffer, error) {
 	}
 	return b, nil
 }
+
+// peekShape reads the shape from a .npy header before npyio allocates for it
+// (nil when the header cannot be read; npyio then reports the problem).
+func peekShape(path string) []int {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	m := shapeInHeader.FindSubmatch(head[:n])
+	if m == nil {
+		return nil
+	}
+	var dims []int
+	for _, d := range strings.Split(string(m[1]), ",") {
+		if d = strings.TrimSpace(strings.TrimSuffix(d, "L")); d != "" {
+			v, err := strconv.Atoi(d)
+			if err != nil {
+				return []int{-1}
+			}
+			dims = append(dims, v)
+		}
+	}
+	return dims
+}
+
+var shapeInHeader = regexp.MustCompile(`'shape':\s*\(([^)]*)\)`)
 
 // Inputs returns the kernel's input buffers in argument order: NAME.npy from
 // dir where dir is set, random values from seed otherwise (each input from
@@ -162,7 +213,7 @@ func checkRange(t *te.Tensor, b *te.Buffer) error {
 		return nil
 	}
 	for i := 0; i < b.Len(); i++ {
-		if v := b.Float(i); v < t.Range.Lo || v > t.Range.Hi {
+		if v := b.Float(i); v < t.Range.Lo || v > t.Range.Hi { // inclusive, as declared
 			return fmt.Errorf("element %s is %s, outside the declared range %v..%v", te.IndexString(b.Shape, i), b.ElementString(i), t.Range.Lo, t.Range.Hi)
 		}
 	}

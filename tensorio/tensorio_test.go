@@ -79,3 +79,30 @@ func TestInputsRespectRanges(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Damaged files are errors that say what is wrong, never crashes.
+func TestReadNpyDamaged(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.npy")
+	b := te.NewBuffer(te.Float32, []int{5})
+	if err := WriteNpy(good, b); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(good)
+	cases := map[string][]byte{
+		"short data":     raw[:len(raw)-8],
+		"extra data":     append(append([]byte{}, raw...), make([]byte, 8)...),
+		"negative shape": bytes.Replace(raw, []byte("(5,)"), []byte("(-5,)"), 1),
+		"huge shape":     bytes.Replace(raw, []byte("(5,)"), []byte("(99999999999999,)"), 1),
+		"cut header":     []byte("\x93NUMPY\x01\x00\xff\x00{"),
+	}
+	for name, data := range cases {
+		path := filepath.Join(dir, "bad.npy")
+		os.WriteFile(path, data, 0o644)
+		if _, err := ReadNpy(path); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+}
