@@ -439,9 +439,6 @@ func (el *elab) indexExpr(e *Expr) te.Expr {
 		el.errs.add(e.Pos, "a dimension must be an integer, not %s", describe(v))
 		return reported
 	}
-	if c, ok := v.(*te.IntImm); ok && c.Value <= 0 && c.T.IsUntyped() {
-		return el.check(e.Pos, te.CastTo(te.Index, v))
-	}
 	return el.check(e.Pos, te.CastTo(te.Index, v))
 }
 

@@ -3,6 +3,7 @@ package te
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -60,7 +61,7 @@ func Evaluate(outputs []*Tensor, inputs map[*Tensor]*Buffer, sizes map[*Var]int6
 			if b == nil {
 				return nil, fmt.Errorf("no input given for placeholder %s", t.Name)
 			}
-			if b.DType != t.DType || !equalInts(b.Shape, shape) {
+			if b.DType != t.DType || !slices.Equal(b.Shape, shape) {
 				return nil, fmt.Errorf("input %s: got %v%v, want %v%v", t.Name, b.DType, b.Shape, t.DType, shape)
 			}
 			ev.bufs[t] = b
@@ -108,18 +109,6 @@ func ShapeOf(t *Tensor, sizes map[*Var]int64) ([]int, error) {
 		}
 	}
 	return ev.shape(t)
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 type evalError struct{ err error }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -193,7 +194,7 @@ func Inputs(k *te.Kernel, sizes map[*te.Var]int64, dir string, seed uint64) (buf
 			if err != nil {
 				return nil, nil, fmt.Errorf("input %s: %w", t.Name, err)
 			}
-			if b.DType != t.DType || !sameShape(b.Shape, shape) {
+			if b.DType != t.DType || !slices.Equal(b.Shape, shape) {
 				return nil, nil, fmt.Errorf("input %s: %s holds %v%v, but %s is %v%v", t.Name, path, b.DType, b.Shape, t.Name, t.DType, shape)
 			}
 			if err := checkRange(t, b); err != nil {
@@ -218,8 +219,4 @@ func checkRange(t *te.Tensor, b *te.Buffer) error {
 		}
 	}
 	return nil
-}
-
-func sameShape(a, b []int) bool {
-	return reflect.DeepEqual(append([]int{}, a...), append([]int{}, b...))
 }
