@@ -252,11 +252,13 @@ kernel stats(A, B) -> (Mx, Mn, Clip, Sel)
 K2 = 2
 schedule Clip {
     io, ii = split(i, factor=4)
+    reorder(io, j, ii)
     f = fuse(io, j)
     parallel(f)
     ii_o, ii_i = split(ii, nparts=2)
     vectorize(ii_i)
-    pragma(ii_o, unroll=K2)
+    a, b = split(ii_o, factor=K2)
+    unroll(b)
 }
 `,
 			want: progSum{
@@ -276,11 +278,13 @@ schedule Clip {
 				Kernel: kernelSum{Name: "stats", Inputs: []string{"A", "B"}, Outputs: []string{"Mx", "Mn", "Clip", "Sel"}, Params: []string{"n"}},
 				Schedules: []schedSum{{Stage: "Clip", Prims: []primSum{
 					{Name: "split", Targets: []string{"io", "ii"}, Args: []string{"i", "factor=4"}},
+					{Name: "reorder", Args: []string{"io", "j", "ii"}},
 					{Name: "fuse", Targets: []string{"f"}, Args: []string{"io", "j"}},
 					{Name: "parallel", Args: []string{"f"}},
 					{Name: "split", Targets: []string{"ii_o", "ii_i"}, Args: []string{"ii", "nparts=2"}},
 					{Name: "vectorize", Args: []string{"ii_i"}},
-					{Name: "pragma", Args: []string{"ii_o", "unroll=2"}},
+					{Name: "split", Targets: []string{"a", "b"}, Args: []string{"ii_o", "factor=2"}},
+					{Name: "unroll", Args: []string{"b"}},
 				}}},
 			},
 		},
@@ -296,7 +300,7 @@ B = compute((4,), (i) =>
 )
 D = compute((4,), (i) => B[i] * 2.0)
 
-kernel f(A) -> (B, D)
+kernel f(A) -> D
 schedule D {
   io, ii = split(i, factor=2); vectorize(ii)
   # a comment inside a block
@@ -311,7 +315,7 @@ schedule B {
 					{Name: "B", Kind: "compute", DType: "float32", Shape: "(4,)", Axes: []string{"i"}, Body: "A[i] + 2.0"},
 					{Name: "D", Kind: "compute", DType: "float32", Shape: "(4,)", Axes: []string{"i"}, Body: "B[i] * 2.0"},
 				},
-				Kernel: kernelSum{Name: "f", Inputs: []string{"A"}, Outputs: []string{"B", "D"}},
+				Kernel: kernelSum{Name: "f", Inputs: []string{"A"}, Outputs: []string{"D"}},
 				Schedules: []schedSum{
 					{Stage: "D", Prims: []primSum{
 						{Name: "split", Targets: []string{"io", "ii"}, Args: []string{"i", "factor=2"}},

@@ -68,6 +68,9 @@ func Parse(file string, src []byte) (*Program, error) {
 		}
 	}
 	el.schedules(blocks)
+	if len(el.errs.list) == 0 {
+		el.applySchedules()
+	}
 	if el.prog.Kernel == nil && el.kernelPos == nil && len(el.errs.list) == 0 {
 		last := len(el.errs.lines)
 		if last > 1 && strings.TrimSpace(el.errs.lines[last-1]) == "" {
@@ -718,8 +721,30 @@ func (el *elab) schedules(blocks []*ScheduleBlock) {
 		}
 		return names
 	}
+	made := map[string]bool{} // stages that cache_write and cache_read create
+	for _, blk := range blocks {
+		for _, st := range blk.Body {
+			if st.Prim.Name == "cache_write" || st.Prim.Name == "cache_read" {
+				for _, t := range st.Targets {
+					made[t.Name] = true
+				}
+			}
+		}
+	}
 	staged := map[*te.Tensor]bool{}
 	for _, blk := range blocks {
+		if made[blk.Stage.Name] && el.globals[blk.Stage.Name] == nil {
+			sched := &Schedule{Pos: blk.Pos, StageName: blk.Stage.Name}
+			local := map[string]bool{}
+			others := otherBlocks(blk)
+			for _, st := range blk.Body {
+				if p := el.primitive(st, local, others, blk.Stage.Name); p != nil {
+					sched.Primitives = append(sched.Primitives, p)
+				}
+			}
+			el.prog.Schedules = append(el.prog.Schedules, sched)
+			continue
+		}
 		b := el.lookupGlobal(blk.Stage, nil)
 		if b == nil || b.kind == bPoison {
 			continue
@@ -734,14 +759,14 @@ func (el *elab) schedules(blocks []*ScheduleBlock) {
 			continue
 		}
 		staged[stage] = true
-		sched := &Schedule{Pos: blk.Pos, Stage: stage}
+		sched := &Schedule{Pos: blk.Pos, Stage: stage, StageName: stage.Name}
 		local := map[string]bool{}
 		for _, iv := range append(append([]*te.IterVar{}, stage.Axis...), stage.ReduceAxis...) {
 			local[iv.Var.Name] = true
 		}
 		others := otherBlocks(blk)
 		for _, st := range blk.Body {
-			if p := el.primitive(st, local, others, stage); p != nil {
+			if p := el.primitive(st, local, others, stage.Name); p != nil {
 				sched.Primitives = append(sched.Primitives, p)
 			}
 		}
@@ -749,7 +774,7 @@ func (el *elab) schedules(blocks []*ScheduleBlock) {
 	}
 }
 
-func (el *elab) primitive(st *SchedStmt, local, anyBlock map[string]bool, stage *te.Tensor) *Primitive {
+func (el *elab) primitive(st *SchedStmt, local, anyBlock map[string]bool, stageName string) *Primitive {
 	name := st.Prim.Name
 	known := false
 	for _, p := range Primitives {
@@ -768,13 +793,18 @@ func (el *elab) primitive(st *SchedStmt, local, anyBlock map[string]bool, stage 
 		}
 		if n, isName := asName(a.Value); isName {
 			g := el.globals[n]
+			if isWord(name, arg.Key, n) {
+				arg.Name, arg.IsName = n, true
+				p.Args = append(p.Args, arg)
+				continue
+			}
 			if !local[n] && !anyBlock[n] && (g == nil || g.kind == bSize) {
 				var cands []string
 				for c := range local {
 					cands = append(cands, c)
 				}
 				sort.Strings(cands)
-				el.errs.add(a.Value.Pos, "%s: unknown axis %q%s; the axes of %s here are %s", name, n, suggest(n, cands), stage.Name, strings.Join(cands, ", "))
+				el.errs.add(a.Value.Pos, "%s: unknown axis %q%s; the axes of %s here are %s", name, n, suggest(n, cands), stageName, strings.Join(cands, ", "))
 				ok = false
 				continue
 			}
@@ -799,7 +829,7 @@ func (el *elab) primitive(st *SchedStmt, local, anyBlock map[string]bool, stage 
 	}
 	for _, t := range st.Targets {
 		if local[t.Name] {
-			el.errs.add(t.Pos, "%s is already an axis of %s; choose a new name", t.Name, stage.Name)
+			el.errs.add(t.Pos, "%s is already an axis of %s; choose a new name", t.Name, stageName)
 			ok = false
 		}
 		local[t.Name] = true

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"tide/schedule"
 
 	"tide/te"
 )
@@ -20,6 +21,13 @@ type Program struct {
 	Kernel    *te.Kernel
 	Schedules []*Schedule // schedule blocks, in source order
 	Decls     map[*te.Tensor]Pos
+
+	// Schedule is the kernel's schedule with every block applied.
+	Schedule *schedule.Schedule
+	// AnnPos and AttachPos give the statement that annotated a loop or
+	// attached a stage, for diagnostics about them.
+	AnnPos    map[*schedule.Axis]Pos
+	AttachPos map[*schedule.Stage]Pos
 }
 
 // SizeDecl is a symbolic dimension: n = var() or n = var(default=1000).
@@ -34,7 +42,8 @@ type SizeDecl struct {
 // This package checks names; the schedule package gives them meaning.
 type Schedule struct {
 	Pos        Pos
-	Stage      *te.Tensor
+	Stage      *te.Tensor // nil for a stage a primitive made (cache_write)
+	StageName  string
 	Primitives []*Primitive
 }
 

@@ -162,8 +162,21 @@ func (in *interp) expr(e te.Expr) value {
 	case *Load:
 		buf := in.mem[e.Buffer]
 		idx := in.expr(e.Index)
+		var pred value
+		if e.Predicate != nil {
+			pred = in.expr(e.Predicate)
+		}
 		out := value{}
-		for _, off := range idx.ints {
+		for l, off := range idx.ints {
+			if pred.ints != nil && pred.ints[l] == 0 {
+				// a lane the predicate excludes reads nothing
+				if buf != nil && buf.Floats != nil {
+					out.floats = append(out.floats, 0)
+				} else {
+					out.ints = append(out.ints, 0)
+				}
+				continue
+			}
 			checkBounds(e.Buffer, buf, off)
 			if buf.Floats != nil {
 				out.floats = append(out.floats, buf.Floats[off])
@@ -234,6 +247,24 @@ func (in *interp) expr(e te.Expr) value {
 		})
 	case *te.Binary:
 		return in.binary(e)
+	case *VectorReduce:
+		x := in.expr(e.Value)
+		et := t.Element()
+		acc := value{}
+		for l := 0; l < x.lanes(); l++ {
+			lane := value{}
+			if x.floats != nil {
+				lane.floats = []float64{x.floats[l]}
+			} else {
+				lane.ints = []int64{x.ints[l]}
+			}
+			if l == 0 {
+				acc = lane
+				continue
+			}
+			acc = in.combine(e.Op, et, acc, lane)
+		}
+		return acc
 	}
 	fail(fmt.Errorf("cannot interpret %T %s", e, te.ExprString(e)))
 	return value{}
@@ -272,9 +303,19 @@ func (in *interp) binary(e *te.Binary) value {
 	if a.lanes() != b.lanes() {
 		fail(fmt.Errorf("%s: operands have %d and %d lanes", te.ExprString(e), a.lanes(), b.lanes()))
 	}
-	ot := e.A.Type().Element()
-	rt := e.T.Element()
-	return lanewise(a.lanes(), e.T, func(l int) (int64, float64) {
+	return in.apply(op, e.A.Type().Element(), e.T, e.B.Type().Element(), a, b)
+}
+
+// combine applies a reduction's combiner (Add, Min, Max) to two scalars of type t.
+func (in *interp) combine(op te.BinOp, t te.DType, a, b value) value {
+	return in.apply(op, t, t, t, a, b)
+}
+
+// apply computes a binary operation lane by lane: ot is the operands'
+// element type, rt the result type, st the type of a shift amount.
+func (in *interp) apply(op te.BinOp, ot, rt0, st te.DType, a, b value) value {
+	rt := rt0.Element()
+	return lanewise(a.lanes(), rt0, func(l int) (int64, float64) {
 		switch {
 		case ot.IsFloat() && op.IsComparison():
 			if te.FloatCompare(op, a.floats[l], b.floats[l]) {
@@ -284,7 +325,7 @@ func (in *interp) binary(e *te.Binary) value {
 		case ot.IsFloat():
 			return 0, te.FloatBinary(op, rt, a.floats[l], b.floats[l])
 		case op == te.Shl || op == te.Shr:
-			return must(te.Shift(op, rt, a.ints[l], e.B.Type().Element(), b.ints[l])), 0
+			return must(te.Shift(op, rt, a.ints[l], st, b.ints[l])), 0
 		}
 		return must(te.IntBinary(op, ot, a.ints[l], b.ints[l])), 0
 	})

@@ -4,7 +4,10 @@
 // oracle next to te's reference evaluator.
 package lower
 
-import "tide/te"
+import (
+	"tide/schedule"
+	"tide/te"
+)
 
 // Buffer is a flat, row-major array in memory: a kernel argument or an
 // intermediate allocation.
@@ -38,6 +41,9 @@ type For struct {
 	Min, Extent te.Expr
 	Kind        ForKind
 	Body        Stmt
+	// Axis is the schedule axis the loop comes from (nil for loops lowering
+	// made up), so diagnostics can name the primitive behind it.
+	Axis *schedule.Axis
 }
 
 // Store writes Value at flat position Index of Buffer.
@@ -57,6 +63,9 @@ type Allocate struct {
 type IfThenElse struct {
 	Cond       te.Expr
 	Then, Else Stmt
+	// Likely marks the guard of a split's partial last iteration: true in
+	// all but a few iterations, which loop partitioning separates out.
+	Likely bool
 }
 
 // Seq runs statements in order.
@@ -78,12 +87,31 @@ func (*LetStmt) stmtNode()    {}
 
 // Load reads Buffer at flat position Index (an expression of the loop IR,
 // next to te's scalar expressions; Read of a tensor does not survive lowering).
+// A vector load with a Predicate reads only the lanes where it holds, the
+// others are zero: vectorizing if_then_else(c, A[i], 0) must not touch A
+// where c is false.
 type Load struct {
-	Buffer *Buffer
-	Index  te.Expr
+	Buffer    *Buffer
+	Index     te.Expr
+	Predicate te.Expr // nil, or a bool vector with Index's lanes
 }
 
 func (l *Load) Type() te.DType { return l.Buffer.DType.WithLanes(l.Index.Type().Lanes) }
+
+func (l *Load) Children() []te.Expr {
+	if l.Predicate != nil {
+		return []te.Expr{l.Index, l.Predicate}
+	}
+	return []te.Expr{l.Index}
+}
+
+func (l *Load) WithChildren(c []te.Expr) te.Expr {
+	n := &Load{Buffer: l.Buffer, Index: c[0]}
+	if len(c) > 1 {
+		n.Predicate = c[1]
+	}
+	return n
+}
 
 // Ramp is the vector Base, Base+Stride, ..., Base+(Lanes-1)*Stride.
 type Ramp struct {
@@ -93,6 +121,12 @@ type Ramp struct {
 
 func (r *Ramp) Type() te.DType { return r.Base.Type().WithLanes(r.Lanes) }
 
+func (r *Ramp) Children() []te.Expr { return []te.Expr{r.Base, r.Stride} }
+
+func (r *Ramp) WithChildren(c []te.Expr) te.Expr {
+	return &Ramp{Base: c[0], Stride: c[1], Lanes: r.Lanes}
+}
+
 // Broadcast is Value repeated in Lanes lanes.
 type Broadcast struct {
 	Value te.Expr
@@ -100,6 +134,24 @@ type Broadcast struct {
 }
 
 func (b *Broadcast) Type() te.DType { return b.Value.Type().WithLanes(b.Lanes) }
+
+func (b *Broadcast) Children() []te.Expr { return []te.Expr{b.Value} }
+
+func (b *Broadcast) WithChildren(c []te.Expr) te.Expr { return &Broadcast{Value: c[0], Lanes: b.Lanes} }
+
+// VectorReduce combines the lanes of a vector into a scalar with Op (Add,
+// Min or Max), lane 0 first: the horizontal reduction after a vectorized
+// reduction loop.
+type VectorReduce struct {
+	Op    te.BinOp
+	Value te.Expr
+}
+
+func (v *VectorReduce) Type() te.DType { return v.Value.Type().Element() }
+
+func (v *VectorReduce) Children() []te.Expr { return []te.Expr{v.Value} }
+
+func (v *VectorReduce) WithChildren(c []te.Expr) te.Expr { return &VectorReduce{Op: v.Op, Value: c[0]} }
 
 // Func is a lowered kernel: its argument buffers and symbolic dims, and its body.
 type Func struct {

@@ -10,7 +10,17 @@ import (
 // The printer writes loop IR the way TVM prints lowered IR: one statement a
 // line, loops as for (var, min, extent), flat buffer accesses as B[index].
 
-func (l *Load) String() string { return l.Buffer.Name + "[" + te.ExprString(l.Index) + "]" }
+func (l *Load) String() string {
+	if l.Predicate != nil {
+		return fmt.Sprintf("%s[%s if %s]", l.Buffer.Name, te.ExprString(l.Index), te.ExprString(l.Predicate))
+	}
+	return l.Buffer.Name + "[" + te.ExprString(l.Index) + "]"
+}
+
+func (v *VectorReduce) String() string {
+	name := map[te.BinOp]string{te.Add: "sum", te.Min: "min", te.Max: "max"}[v.Op]
+	return fmt.Sprintf("vector_reduce_%s(%s)", name, te.ExprString(v.Value))
+}
 
 func (r *Ramp) String() string {
 	return fmt.Sprintf("ramp(%s, %s, %d)", te.ExprString(r.Base), te.ExprString(r.Stride), r.Lanes)
@@ -64,7 +74,11 @@ func writeStmt(b *strings.Builder, s Stmt, depth int) {
 		b.WriteString("\n")
 		writeStmt(b, s.Body, depth)
 	case *IfThenElse:
-		fmt.Fprintf(b, "%sif (%s) {\n", ind, te.ExprString(s.Cond))
+		cond := te.ExprString(s.Cond)
+		if s.Likely {
+			cond = "likely(" + cond + ")"
+		}
+		fmt.Fprintf(b, "%sif (%s) {\n", ind, cond)
 		writeStmt(b, s.Then, depth+1)
 		if s.Else != nil {
 			fmt.Fprintf(b, "%s} else {\n", ind)

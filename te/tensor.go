@@ -335,6 +335,10 @@ func Walk(e Expr, f func(Expr) bool) {
 		}
 	case *Reduce:
 		Walk(e.Body, f)
+	case Composite:
+		for _, c := range e.Children() {
+			Walk(c, f)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,27 +32,57 @@ func load(path string) (*dsl.Program, error) {
 }
 
 func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var printAfter string
+	var printAll, stats bool
+	cmd := &cobra.Command{
 		Use:   "lower FILE",
-		Short: "Print the loop IR of a kernel (default schedule: every stage at the root, serial loops)",
-		Args:  cobra.ExactArgs(1),
+		Short: "Lower a kernel with its schedule and print the loop IR",
+		Long: "Lower a kernel with its schedule blocks applied and print the loop IR.\n" +
+			"Passes, in order: " + strings.Join(lower.PassNames(), ", ") + ".",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if printAfter != "" && !slices.Contains(lower.PassNames(), printAfter) {
+				return fmt.Errorf("--print-after %s: no such pass; the passes are %s", printAfter, strings.Join(lower.PassNames(), ", "))
+			}
 			prog, err := load(args[0])
 			if err != nil {
 				return err
 			}
-			for _, s := range prog.Schedules {
-				fmt.Fprintf(stderr, "%s:%d:%d: warning: schedule %s is not applied: schedule primitives are not implemented yet; showing the default schedule\n",
-					s.Pos.Filename, s.Pos.Line, s.Pos.Column, s.Stage.Name)
+			observe := func(pass string, f *lower.Func) {
+				if printAll || pass == printAfter {
+					fmt.Fprintf(stdout, "// after %s\n%s\n", pass, f)
+				}
 			}
-			f, err := lower.Build(prog.Kernel)
+			f, diags, err := lower.Lower(prog.Kernel, prog.Schedule, observe)
 			if err != nil {
 				return userError{err}
 			}
-			fmt.Fprint(stdout, f)
+			for _, d := range diags {
+				fmt.Fprintf(stderr, "%s%s\n", diagPos(prog, d), d)
+			}
+			if !printAll && printAfter == "" {
+				fmt.Fprint(stdout, f)
+			}
+			if stats {
+				fmt.Fprint(stdout, lower.StatsString(f))
+			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&printAfter, "print-after", "", "print the IR after this pass only")
+	cmd.Flags().BoolVar(&printAll, "print-after-all", false, "print the IR after every pass")
+	cmd.Flags().BoolVar(&stats, "stats", false, "print allocations with their bytes, and loop counts")
+	return cmd
+}
+
+// diagPos is the source position of the primitive a diagnostic is about,
+// as a "file:line:col: " prefix, or "" when there is none.
+func diagPos(p *dsl.Program, d lower.Diagnostic) string {
+	pos, ok := p.AnnPos[d.Axis]
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d:%d: ", pos.Filename, pos.Line, pos.Column)
 }
 
 func checkCmd(stdout io.Writer) *cobra.Command {

@@ -3,7 +3,8 @@
 //	tide check FILE                     parse and type-check; print tensors and the kernel
 //	tide eval FILE [--seed N] [--inputs DIR] [--outputs DIR] [--set n=V]
 //	                                    evaluate with the reference evaluator
-//	tide lower FILE                     print the loop IR (default schedule for now)
+//	tide lower FILE [--print-after-all | --print-after PASS] [--stats]
+//	                                    apply the schedule, print the loop IR
 //
 // Exit status: 0 on success, 1 on a user error (message on stderr), 2 on a
 // bad command line.

@@ -177,11 +177,29 @@ func TestLowerPrintsLoops(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, stderr)
 	}
-	if !strings.Contains(stdout, "for (i, 0, n) {\n    C[i] = max(A[i] * B[i] + A[i], 0.0)") {
+	// the schedule splits i by 8 and vectorizes: a vector main loop and a
+	// scalar tail for n % 8 elements
+	if !strings.Contains(stdout, "C[ramp(io * 8, 1, 8)] = max(") || !strings.Contains(stdout, "if (likely(io * 8 + ii < n))") {
 		t.Errorf("unexpected IR:\n%s", stdout)
 	}
-	// a schedule that is not applied yet is said, never silently dropped
-	if !strings.Contains(stderr, "elementwise.te:11:1: warning: schedule C is not applied") {
-		t.Errorf("missing warning, stderr %q", stderr)
+	if !strings.Contains(stderr, "elementwise.te:13:5: note: vectorize(ii): runs as a scalar loop: this is the tail") {
+		t.Errorf("missing note, stderr %q", stderr)
+	}
+}
+
+func TestLowerPrintAfter(t *testing.T) {
+	status, stdout, _ := tide(t, "lower", "../../examples/elementwise.te", "--print-after", "nest")
+	if status != 0 || !strings.Contains(stdout, "// after nest") || strings.Contains(stdout, "ramp") {
+		t.Errorf("--print-after nest: status %d, output:\n%s", status, stdout)
+	}
+	status, stdout, _ = tide(t, "lower", "../../examples/elementwise.te", "--print-after-all")
+	for _, p := range []string{"nest", "simplify", "partition", "vectorize", "unroll", "final-simplify"} {
+		if !strings.Contains(stdout, "// after "+p+"\n") {
+			t.Errorf("--print-after-all does not show pass %s", p)
+		}
+	}
+	status, _, stderr := tide(t, "lower", "../../examples/elementwise.te", "--print-after", "vectorise")
+	if status != 2 || !strings.Contains(stderr, "no such pass; the passes are nest, simplify") {
+		t.Errorf("unknown pass: status %d, stderr %q", status, stderr)
 	}
 }

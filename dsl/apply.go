@@ -1,0 +1,428 @@
+package dsl
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"tide/schedule"
+)
+
+// Applying schedule blocks: the checked primitives become calls on a
+// schedule.Schedule. Loop-structure primitives (split, tile, fuse, reorder,
+// annotations, caches) run first, block by block in source order; then the
+// attachments (compute_at, compute_inline, compute_root), so a block may
+// attach to loops another block makes later in the file. Errors point at the
+// argument the schedule package blames.
+
+// isWord reports whether argument value n of primitive prim (with keyword
+// key) is a word of the language rather than an axis: a tail strategy or a
+// storage scope.
+func isWord(prim, key, n string) bool {
+	switch {
+	case key == "tail":
+		return true
+	case key == "scope" || (key == "" && (prim == "cache_write" || prim == "cache_read")):
+		return slices.Contains(schedule.Scopes, n)
+	}
+	return false
+}
+
+type applier struct {
+	el    *elab
+	sched *schedule.Schedule
+	axes  map[*schedule.Stage]map[string]*schedule.Axis
+	made  map[string]*schedule.Stage // stages made by cache primitives, by target name
+	// lost are the names a failed primitive would have made: their uses
+	// stay silent rather than repeat the error.
+	lost map[string]bool
+}
+
+// errSilent is an error already reported through an earlier one.
+var errSilent = fmt.Errorf("(reported earlier)")
+
+var attachPrims = []string{"compute_at", "compute_inline", "compute_root"}
+
+func (el *elab) applySchedules() {
+	p := el.prog
+	if p.Kernel == nil {
+		return
+	}
+	a := &applier{el: el, sched: schedule.New(p.Kernel.Outputs...),
+		axes: map[*schedule.Stage]map[string]*schedule.Axis{}, made: map[string]*schedule.Stage{}, lost: map[string]bool{}}
+	p.Schedule = a.sched
+	p.AnnPos = map[*schedule.Axis]Pos{}
+	p.AttachPos = map[*schedule.Stage]Pos{}
+	for _, attach := range []bool{false, true} {
+		for _, blk := range p.Schedules {
+			st := a.stageNamed(blk.StageName)
+			if st == nil && a.lost[blk.StageName] {
+				continue
+			}
+			if st == nil {
+				el.errs.add(blk.Pos, "schedule %s: %s is not computed by kernel %s", blk.StageName, blk.StageName, p.Kernel.Name)
+				continue
+			}
+			for _, prim := range blk.Primitives {
+				if slices.Contains(attachPrims, prim.Name) == attach {
+					if err := a.apply(st, prim); err != nil {
+						a.report(prim, err)
+						for _, t := range prim.Targets {
+							a.lost[t.Name] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(el.errs.list) > 0 {
+		return
+	}
+	for _, e := range a.sched.Check() {
+		pos, ok := p.AnnPos[e.Axis]
+		if e.Axis == nil {
+			pos, ok = p.AttachPos[e.Stage]
+		}
+		if !ok {
+			pos = el.prog.Decls[e.Stage.Tensor]
+		}
+		el.errs.add(pos, "%s", e.Msg)
+	}
+}
+
+func (a *applier) stageNamed(name string) *schedule.Stage {
+	if st := a.made[name]; st != nil {
+		return st
+	}
+	if t := a.el.prog.Tensor(name); t != nil {
+		return a.sched.Stage(t)
+	}
+	return nil
+}
+
+// names is the axis namespace of a stage: its root axes, then what
+// primitives of its block named.
+func (a *applier) names(st *schedule.Stage) map[string]*schedule.Axis {
+	m := a.axes[st]
+	if m == nil {
+		m = map[string]*schedule.Axis{}
+		for _, r := range st.Root {
+			m[r.Name()] = r
+		}
+		a.axes[st] = m
+	}
+	return m
+}
+
+// report positions an error at the argument it concerns.
+func (a *applier) report(prim *Primitive, err error) {
+	if err == errSilent {
+		return
+	}
+	pos := prim.Pos
+	if se, ok := err.(*schedule.Error); ok && se.Arg >= 0 && se.Arg < len(prim.Args) {
+		pos = prim.Args[se.Arg].Pos
+	}
+	if ae, ok := err.(*argError); ok {
+		pos = ae.pos
+	}
+	a.el.errs.add(pos, "%s", err.Error())
+}
+
+type argError struct {
+	pos Pos
+	msg string
+}
+
+func (e *argError) Error() string { return e.msg }
+
+func argErr(pos Pos, format string, args ...any) error {
+	return &argError{pos: pos, msg: fmt.Sprintf(format, args...)}
+}
+
+// signature describes how a primitive is written: its targets, its
+// positional arguments, and its keywords.
+var signatures = map[string]string{
+	"split":          "io, ii = split(i, factor=8) or split(i, nparts=4), optionally tail=partition|guard",
+	"tile":           "xo, yo, xi, yi = tile(x, y, 8, 8)",
+	"fuse":           "f = fuse(a, b)",
+	"reorder":        "reorder(a, b, c)",
+	"vectorize":      "vectorize(ii)",
+	"unroll":         "unroll(ii)",
+	"parallel":       "parallel(io)",
+	"compute_at":     "compute_at(Consumer, axis)",
+	"compute_inline": "compute_inline()",
+	"compute_root":   "compute_root()",
+	"cache_write":    "CL = cache_write(C) or cache_write(C, local)",
+	"cache_read":     "AL = cache_read(A) or cache_read(A, local, Reader...)",
+}
+
+func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
+	targets := map[string]int{"split": 2, "tile": 4, "fuse": 1, "cache_write": 1, "cache_read": 1}[p.Name]
+	usage := signatures[p.Name]
+	if usage == "" {
+		return argErr(p.Pos, "%s is not supported yet; to vectorize a reduction, vectorize its innermost reduction axis (a vector accumulator, reduced across lanes once after the loop)", p.Name)
+	}
+	if len(p.Targets) != targets {
+		return argErr(p.Pos, "%s gives %d result(s), not %d; write %s", p.Name, targets, len(p.Targets), usage)
+	}
+	var pos []*PrimArg
+	kw := map[string]*PrimArg{}
+	for _, arg := range p.Args {
+		if arg.Key != "" {
+			kw[arg.Key] = arg
+		} else {
+			pos = append(pos, arg)
+		}
+	}
+	allowed := map[string][]string{"split": {"factor", "nparts", "tail"}, "tile": {"x_factor", "y_factor"}, "cache_write": {"scope"}, "cache_read": {"scope"}}[p.Name]
+	for k, arg := range kw {
+		if !slices.Contains(allowed, k) {
+			return argErr(arg.Pos, "%s has no keyword %s; write %s", p.Name, k, usage)
+		}
+	}
+	names := a.names(st)
+	axis := func(arg *PrimArg) (*schedule.Axis, error) {
+		if !arg.IsName {
+			return nil, argErr(arg.Pos, "%s: expected an axis of %s, got the number %d", p.Name, st.Name(), arg.Value)
+		}
+		ax := names[arg.Name]
+		if ax == nil && a.lost[arg.Name] {
+			return nil, errSilent
+		}
+		if ax == nil {
+			var cands []string
+			for n := range names {
+				cands = append(cands, n)
+			}
+			slices.Sort(cands)
+			return nil, argErr(arg.Pos, "%s: %s has no axis %q%s; its axes are %s", p.Name, st.Name(), arg.Name, suggest(arg.Name, cands), strings.Join(cands, ", "))
+		}
+		return ax, nil
+	}
+	number := func(arg *PrimArg, what string) (int64, error) {
+		if arg.IsName {
+			return 0, argErr(arg.Pos, "%s: the %s must be a constant integer, not %s", p.Name, what, arg.Name)
+		}
+		if arg.Value <= 0 {
+			return 0, argErr(arg.Pos, "%s: the %s must be positive, not %d", p.Name, what, arg.Value)
+		}
+		return arg.Value, nil
+	}
+	npos := func(lo, hi int) error {
+		if len(pos) < lo || (hi >= 0 && len(pos) > hi) {
+			return argErr(p.Pos, "%s takes %s; write %s", p.Name, map[bool]string{true: fmt.Sprintf("%d argument(s)", lo), false: "more arguments"}[lo == hi], usage)
+		}
+		return nil
+	}
+	name := func(ax *schedule.Axis, i int) {
+		ax.SetName(p.Targets[i].Name)
+		names[p.Targets[i].Name] = ax
+	}
+	stageArg := func(arg *PrimArg) (*schedule.Stage, error) {
+		if !arg.IsName {
+			return nil, argErr(arg.Pos, "%s: expected a stage, got the number %d", p.Name, arg.Value)
+		}
+		s := a.stageNamed(arg.Name)
+		if s == nil {
+			return nil, argErr(arg.Pos, "%s: %s is not a computed stage of kernel %s", p.Name, arg.Name, a.el.prog.Kernel.Name)
+		}
+		return s, nil
+	}
+	switch p.Name {
+	case "split":
+		if err := npos(1, 2); err != nil {
+			return err
+		}
+		ax, err := axis(pos[0])
+		if err != nil {
+			return err
+		}
+		spec := &schedule.Split{}
+		factor, nparts := kw["factor"], kw["nparts"]
+		if len(pos) == 2 {
+			factor = pos[1]
+		}
+		switch {
+		case factor != nil && nparts != nil:
+			return argErr(nparts.Pos, "split: give factor= or nparts=, not both")
+		case factor != nil:
+			if spec.Factor, err = number(factor, "factor"); err != nil {
+				return err
+			}
+		case nparts != nil:
+			if spec.NParts, err = number(nparts, "nparts"); err != nil {
+				return err
+			}
+		default:
+			return argErr(p.Pos, "split needs factor= or nparts=; write %s", usage)
+		}
+		if t := kw["tail"]; t != nil {
+			i := slices.Index(schedule.TailNames, t.Name)
+			if !t.IsName || i < 0 {
+				return argErr(t.Pos, "split: unknown tail strategy; the strategies are %s", strings.Join(schedule.TailNames, ", "))
+			}
+			spec.Tail = schedule.Tail(i)
+		}
+		o, in, err := st.SplitBy(ax, spec)
+		if err != nil {
+			return err
+		}
+		name(o, 0)
+		name(in, 1)
+	case "tile":
+		if err := npos(2, 4); err != nil {
+			return err
+		}
+		x, err := axis(pos[0])
+		if err != nil {
+			return err
+		}
+		y, err := axis(pos[1])
+		if err != nil {
+			return err
+		}
+		fargs := []*PrimArg{kw["x_factor"], kw["y_factor"]}
+		for i := 2; i < len(pos); i++ {
+			fargs[i-2] = pos[i]
+		}
+		var f [2]int64
+		for i, fa := range fargs {
+			if fa == nil {
+				return argErr(p.Pos, "tile needs two factors; write %s", usage)
+			}
+			if f[i], err = number(fa, "factor"); err != nil {
+				return err
+			}
+		}
+		xo, yo, xi, yi, err := st.Tile(x, y, f[0], f[1])
+		if err != nil {
+			return err
+		}
+		for i, ax := range []*schedule.Axis{xo, yo, xi, yi} {
+			name(ax, i)
+		}
+	case "fuse":
+		if err := npos(2, 2); err != nil {
+			return err
+		}
+		o, err := axis(pos[0])
+		if err != nil {
+			return err
+		}
+		in, err := axis(pos[1])
+		if err != nil {
+			return err
+		}
+		f, err := st.Fuse(o, in)
+		if err != nil {
+			return err
+		}
+		name(f, 0)
+	case "reorder":
+		if err := npos(1, -1); err != nil {
+			return err
+		}
+		var axes []*schedule.Axis
+		for _, arg := range pos {
+			ax, err := axis(arg)
+			if err != nil {
+				return err
+			}
+			axes = append(axes, ax)
+		}
+		return st.Reorder(axes...)
+	case "vectorize", "unroll", "parallel":
+		if err := npos(1, 1); err != nil {
+			return err
+		}
+		ax, err := axis(pos[0])
+		if err != nil {
+			return err
+		}
+		a.el.prog.AnnPos[ax] = p.Pos
+		return map[string]func(*schedule.Axis) error{"vectorize": st.Vectorize, "unroll": st.Unroll, "parallel": st.Parallel}[p.Name](ax)
+	case "compute_at":
+		if err := npos(2, 2); err != nil {
+			return err
+		}
+		c, err := stageArg(pos[0])
+		if err != nil {
+			return err
+		}
+		arg := pos[1]
+		if !arg.IsName {
+			return argErr(arg.Pos, "compute_at: expected a loop of %s, got the number %d", c.Name(), arg.Value)
+		}
+		ax := a.names(c)[arg.Name]
+		if ax == nil && a.lost[arg.Name] {
+			return errSilent
+		}
+		if ax == nil {
+			return argErr(arg.Pos, "compute_at: %s is not a loop of %s; the loops of %s are %s", arg.Name, c.Name(), c.Name(), axisNames(c.Leaf))
+		}
+		a.el.prog.AttachPos[st] = p.Pos
+		return st.ComputeAt(c, ax)
+	case "compute_inline":
+		if err := npos(0, 0); err != nil {
+			return err
+		}
+		return st.ComputeInline()
+	case "compute_root":
+		if err := npos(0, 0); err != nil {
+			return err
+		}
+		return st.ComputeRoot()
+	case "cache_write", "cache_read":
+		if err := npos(1, -1); err != nil {
+			return err
+		}
+		if !pos[0].IsName || a.el.prog.Tensor(pos[0].Name) == nil {
+			return argErr(pos[0].Pos, "%s: expected a tensor; write %s", p.Name, usage)
+		}
+		t := a.el.prog.Tensor(pos[0].Name)
+		scope := "local"
+		rest := pos[1:]
+		if len(rest) > 0 && rest[0].IsName && slices.Contains(schedule.Scopes, rest[0].Name) {
+			scope, rest = rest[0].Name, rest[1:]
+		}
+		if s := kw["scope"]; s != nil {
+			scope = s.Name
+		}
+		var made *schedule.Stage
+		var err error
+		if p.Name == "cache_write" {
+			if len(rest) > 0 {
+				return argErr(rest[0].Pos, "cache_write takes a tensor and a scope; write %s", usage)
+			}
+			made, err = a.sched.CacheWrite(t, scope)
+		} else {
+			readers := []*schedule.Stage{st}
+			if len(rest) > 0 {
+				readers = nil
+				for _, r := range rest {
+					rs, err := stageArg(r)
+					if err != nil {
+						return err
+					}
+					readers = append(readers, rs)
+				}
+			}
+			made, err = a.sched.CacheRead(t, scope, readers)
+		}
+		if err != nil {
+			return err
+		}
+		made.Tensor.Name = p.Targets[0].Name
+		a.made[p.Targets[0].Name] = made
+	}
+	return nil
+}
+
+func axisNames(axes []*schedule.Axis) string {
+	var ns []string
+	for _, a := range axes {
+		ns = append(ns, a.Name())
+	}
+	return strings.Join(ns, ", ")
+}

@@ -1,0 +1,422 @@
+package lower
+
+import (
+	"fmt"
+	"slices"
+
+	"tide/schedule"
+	"tide/te"
+)
+
+// The first step of lowering: a loop nest per stage from its leaf axes, with
+// the root axes recovered from the split and fuse relations, guards for
+// splits that do not divide their extent, inlined stages substituted, and
+// stages computed at a consumer's loop placed inside it over the region that
+// loop needs (bound inference), in a buffer of that region's size.
+
+// Build lowers a kernel with the default schedule: every compute at the root,
+// one serial loop per axis. It runs the whole pass pipeline.
+func Build(k *te.Kernel) (*Func, error) {
+	f, _, err := Lower(k, schedule.New(k.Outputs...), nil)
+	return f, err
+}
+
+type nester struct {
+	bufs   map[*te.Tensor]*Buffer
+	base   map[*te.Tensor][]te.Expr // origin of the window a tensor is stored in, per dimension
+	bodies map[*schedule.Stage]te.Expr
+	at     map[*schedule.Axis][]*schedule.Stage
+	sp     *simplifier
+}
+
+// Alignment of the buffers lowering allocates, in bytes: a cache line, and
+// enough for any vector load.
+const allocAlign = 64
+
+func buildNests(k *te.Kernel, s *schedule.Schedule) (*Func, error) {
+	n := &nester{
+		bufs:   map[*te.Tensor]*Buffer{},
+		base:   map[*te.Tensor][]te.Expr{},
+		bodies: map[*schedule.Stage]te.Expr{},
+		at:     map[*schedule.Axis][]*schedule.Stage{},
+		sp:     newSimplifier(),
+	}
+	fn := &Func{Name: k.Name, Params: k.Params, Outputs: len(k.Outputs)}
+	for _, t := range append(slices.Clone(k.Inputs), k.Outputs...) {
+		b := &Buffer{Name: t.Name, DType: t.DType, Shape: t.Shape}
+		n.bufs[t] = b
+		fn.Args = append(fn.Args, b)
+	}
+	order := s.Order()
+	for _, st := range order {
+		n.bodies[st] = n.inline(s, st.Body)
+		if st.Attach == schedule.AtAxis {
+			n.at[st.AttachAxis] = append(n.at[st.AttachAxis], st)
+		}
+	}
+	var body Seq
+	var allocs []*Buffer
+	for _, st := range order {
+		for _, t := range st.Inputs() {
+			if t.IsPlaceholder() && n.bufs[t] == nil {
+				return nil, fmt.Errorf("kernel %s reads %s, which is not an argument", k.Name, t.Name)
+			}
+		}
+		if st.Attach != schedule.AtRoot {
+			continue
+		}
+		if n.bufs[st.Tensor] == nil {
+			b := &Buffer{Name: st.Name(), DType: st.Tensor.DType, Shape: st.Tensor.Shape, Align: allocAlign}
+			n.bufs[st.Tensor] = b
+			allocs = append(allocs, b)
+		}
+		ranges := map[*schedule.Axis]symRange{}
+		for _, r := range st.Root {
+			min, ext := st.RootRange(r)
+			ranges[r] = symRange{min, ext}
+		}
+		body = append(body, n.stage(st, ranges))
+	}
+	var out Stmt = body
+	for i := len(allocs) - 1; i >= 0; i-- {
+		out = &Allocate{Buffer: allocs[i], Body: out}
+	}
+	fn.Body = out
+	return fn, nil
+}
+
+// inline substitutes the bodies of inlined stages for reads of them.
+func (n *nester) inline(s *schedule.Schedule, e te.Expr) te.Expr {
+	return te.Mutate(e, func(x te.Expr) te.Expr {
+		r, ok := x.(*te.Read)
+		if !ok {
+			return x
+		}
+		st := s.Stage(r.Tensor)
+		if st == nil || st.Attach != schedule.Inline {
+			return x
+		}
+		m := map[*te.Var]te.Expr{}
+		for i, iv := range st.Tensor.Axis {
+			m[iv.Var] = r.Indices[i]
+		}
+		return te.Substitute(n.bodies[st], m)
+	})
+}
+
+// symRange is [Min, Min+Ext) with symbolic bounds.
+type symRange struct{ Min, Ext te.Expr }
+
+type guard struct {
+	cond   te.Expr
+	likely bool
+	data   bool // involves only data axes (so it also guards the initialization)
+}
+
+// stage builds the loop nest of st over the given ranges of its root axes.
+func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) Stmt {
+	ext := map[*schedule.Axis]te.Expr{}
+	for _, r := range st.Root {
+		ext[r] = n.sp.expr(ranges[r].Ext)
+	}
+	for _, rel := range st.Rels {
+		switch r := rel.(type) {
+		case *schedule.Split:
+			o, i := schedule.SplitExtents(ext[r.Parent], r)
+			ext[r.Outer], ext[r.Inner] = n.sp.expr(o), n.sp.expr(i)
+		case *schedule.Fuse:
+			ext[r.Fused] = n.sp.expr(bin(te.Mul, ext[r.Outer], ext[r.Inner]))
+		}
+	}
+	leaves := st.Leaf
+	pos := map[*te.Var]int{}
+	for i, l := range leaves {
+		pos[l.Var] = i
+		if c, ok := constInt(ext[l]); ok {
+			n.sp.ranges[l.Var] = interval{0, c - 1}
+		}
+	}
+	val := map[*schedule.Axis]te.Expr{}
+	for _, l := range leaves {
+		val[l] = l.Var
+	}
+	var guards [][]guard = make([][]guard, len(leaves))
+	for i := len(st.Rels) - 1; i >= 0; i-- {
+		switch r := st.Rels[i].(type) {
+		case *schedule.Split:
+			val[r.Parent] = n.sp.expr(bin(te.Add, bin(te.Mul, val[r.Outer], ext[r.Inner]), val[r.Inner]))
+			if !divides(ext[r.Parent], ext[r.Outer], ext[r.Inner]) {
+				g := guard{cond: n.sp.expr(&te.Binary{Op: te.LT, A: val[r.Parent], B: ext[r.Parent], T: te.Bool}),
+					likely: r.Tail == schedule.TailPartition, data: !r.Parent.Reduce}
+				p := innermost(g.cond, pos)
+				guards[p] = append(guards[p], g)
+			}
+		case *schedule.Fuse:
+			val[r.Outer] = n.sp.expr(bin(te.FloorDiv, val[r.Fused], ext[r.Inner]))
+			val[r.Inner] = n.sp.expr(bin(te.FloorMod, val[r.Fused], ext[r.Inner]))
+		}
+	}
+	m := map[*te.Var]te.Expr{}
+	for _, r := range st.Root {
+		m[r.Var] = n.sp.expr(bin(te.Add, ranges[r].Min, val[r]))
+	}
+	body := te.Substitute(n.bodies[st], m)
+	t := st.Tensor
+	index := make([]te.Expr, len(t.Axis))
+	for i, iv := range t.Axis {
+		index[i] = m[iv.Var]
+	}
+
+	// Regions of the stages computed inside this nest, outermost first, so
+	// that the loads below see their windows.
+	attached := make([]Stmt, len(leaves))
+	lets := make([][]*LetStmt, len(leaves))
+	allocs := make([][]*Buffer, len(leaves))
+	for i, l := range leaves {
+		for _, p := range n.at[l] {
+			vary := map[*te.Var]symInterval{}
+			for _, in := range leaves[i+1:] {
+				vary[in.Var] = symInterval{idx(0), n.sp.expr(bin(te.Sub, ext[in], idx(1)))}
+			}
+			buf, ls, pr := n.region(p, body, vary)
+			lets[i] = append(lets[i], ls...)
+			allocs[i] = append(allocs[i], buf)
+			attached[i] = appendStmt(attached[i], n.stage(p, pr))
+		}
+	}
+
+	store := n.store(t, index)
+	red, isReduce := body.(*te.Reduce)
+	fr := len(leaves)
+	if isReduce {
+		fr = slices.IndexFunc(leaves, func(a *schedule.Axis) bool { return a.Reduce })
+	}
+	var inner Stmt
+	var init Stmt
+	var finish Stmt
+	var acc *Buffer
+	switch {
+	case !isReduce:
+		inner = store(n.loads(body))
+	case leaves[len(leaves)-1].Ann == schedule.Vectorized && leaves[len(leaves)-1].Reduce:
+		// a vector accumulator, reduced across lanes after the reduction loops
+		v := leaves[len(leaves)-1]
+		lanes, _ := constInt(ext[v])
+		acc = &Buffer{Name: t.Name + ".acc", DType: t.DType, Shape: []te.Expr{idx(lanes)}, Align: allocAlign}
+		op := red.Op.Combiner()
+		inner = &Store{Buffer: acc, Index: v.Var,
+			Value: te.Bin(op, &Load{Buffer: acc, Index: v.Var}, n.loads(red.Body))}
+		l := &te.Var{Name: t.Name + ".lane"}
+		init = &For{Var: l, Min: idx(0), Extent: idx(lanes), Kind: Vectorized,
+			Body: &Store{Buffer: acc, Index: l, Value: red.Op.Identity(t.DType)}}
+		finish = store(&VectorReduce{Op: op, Value: &Load{Buffer: acc, Index: &Ramp{Base: idx(0), Stride: idx(1), Lanes: int(lanes)}}})
+	default:
+		at := n.flat(t, index)
+		buf := n.bufs[t]
+		inner = &Store{Buffer: buf, Index: at, Value: te.Bin(red.Op.Combiner(), &Load{Buffer: buf, Index: at}, n.loads(red.Body))}
+		init = store(red.Op.Identity(t.DType))
+		for i := len(leaves) - 1; i > fr; i-- {
+			if !leaves[i].Reduce {
+				init = n.loop(leaves[i], ext, wrapGuards(guards[i], init, true))
+			}
+		}
+	}
+	for i := len(leaves) - 1; i >= 0; i-- {
+		inner = wrapGuards(guards[i], inner, false)
+		inner = n.loop(leaves[i], ext, appendStmt(attached[i], inner))
+		if i == fr {
+			inner = appendStmt(appendStmt(init, inner), finish)
+			if acc != nil {
+				inner = &Allocate{Buffer: acc, Body: inner}
+			}
+		}
+		if i > 0 {
+			for k := len(allocs[i-1]) - 1; k >= 0; k-- {
+				inner = &Allocate{Buffer: allocs[i-1][k], Body: inner}
+			}
+			for k := len(lets[i-1]) - 1; k >= 0; k-- {
+				inner = &LetStmt{Var: lets[i-1][k].Var, Value: lets[i-1][k].Value, Body: inner}
+			}
+		}
+	}
+	return inner
+}
+
+// region decides the window of producer p that a consumer body needs while
+// the variables in vary range over their intervals: the union of the
+// intervals of p's indices, kept inside p's shape by shifting the window
+// rather than shrinking it, so that its extent stays a constant when the
+// needed extent is one. It returns p's buffer (sized to the window), the
+// lets binding the window's origin, and the ranges of p's root axes.
+func (n *nester) region(p *schedule.Stage, body te.Expr, vary map[*te.Var]symInterval) (*Buffer, []*LetStmt, map[*schedule.Axis]symRange) {
+	t := p.Tensor
+	nd := len(t.Shape)
+	reg := make([]*symInterval, nd)
+	whole := make([]bool, nd)
+	te.Walk(body, func(x te.Expr) bool {
+		r, ok := x.(*te.Read)
+		if !ok || r.Tensor != t {
+			return true
+		}
+		for d, e := range r.Indices {
+			b, ok := boundsOf(e, vary)
+			if !ok {
+				whole[d] = true
+				continue
+			}
+			if reg[d] == nil {
+				reg[d] = &b
+			} else {
+				reg[d] = &symInterval{bin(te.Min, reg[d].Lo, b.Lo), bin(te.Max, reg[d].Hi, b.Hi)}
+			}
+		}
+		return true
+	})
+	buf := &Buffer{Name: t.Name, DType: t.DType, Align: allocAlign}
+	var lets []*LetStmt
+	ranges := map[*schedule.Axis]symRange{}
+	bases := make([]te.Expr, nd)
+	for d := range nd {
+		full := t.Shape[d]
+		base, ext, alloc := te.Expr(idx(0)), full, full
+		if reg[d] != nil && !whole[d] {
+			lo, hi := n.sp.expr(reg[d].Lo), n.sp.expr(reg[d].Hi)
+			need := n.sp.expr(bin(te.Add, bin(te.Sub, hi, lo), idx(1)))
+			c, isConst := constInt(need)
+			f, fullConst := constInt(full)
+			switch {
+			case !isConst || (fullConst && c >= f):
+				// the whole dimension
+			case n.within(lo, hi, full):
+				base, ext, alloc = lo, need, need
+			case fullConst:
+				base, ext, alloc = n.sp.expr(bin(te.Min, bin(te.Max, lo, idx(0)), idx(f-c))), need, need
+			default:
+				base = n.sp.expr(bin(te.Max, bin(te.Min, lo, bin(te.Sub, full, need)), idx(0)))
+				ext, alloc = n.sp.expr(bin(te.Min, need, full)), need
+			}
+		}
+		if _, ok := constInt(base); !ok {
+			v := &te.Var{Name: fmt.Sprintf("%s.%s.min", t.Name, t.Axis[d].Var.Name)}
+			lets = append(lets, &LetStmt{Var: v, Value: base})
+			base = v
+		}
+		bases[d] = base
+		buf.Shape = append(buf.Shape, alloc)
+		ranges[p.Root[d]] = symRange{base, ext}
+	}
+	for _, r := range p.Root[nd:] {
+		min, ext := p.RootRange(r)
+		ranges[r] = symRange{min, ext}
+	}
+	n.bufs[t] = buf
+	n.base[t] = bases
+	return buf, lets, ranges
+}
+
+// within reports whether [lo, hi] provably lies inside [0, full).
+func (n *nester) within(lo, hi, full te.Expr) bool {
+	l, okL := n.sp.rangeOf(lo)
+	h, okH := n.sp.rangeOf(n.sp.expr(bin(te.Sub, full, hi)))
+	return okL && okH && l.lo >= 0 && h.lo >= 1
+}
+
+func divides(parent, outer, inner te.Expr) bool {
+	p, ok1 := constInt(parent)
+	o, ok2 := constInt(outer)
+	i, ok3 := constInt(inner)
+	return ok1 && ok2 && ok3 && o*i == p
+}
+
+// innermost is the position of the innermost leaf variable e uses.
+func innermost(e te.Expr, pos map[*te.Var]int) int {
+	p := 0
+	te.Walk(e, func(x te.Expr) bool {
+		if v, ok := x.(*te.Var); ok {
+			if i, ok := pos[v]; ok && i > p {
+				p = i
+			}
+		}
+		return true
+	})
+	return p
+}
+
+func wrapGuards(gs []guard, s Stmt, dataOnly bool) Stmt {
+	for k := len(gs) - 1; k >= 0; k-- {
+		if dataOnly && !gs[k].data {
+			continue
+		}
+		s = &IfThenElse{Cond: gs[k].cond, Then: s, Likely: gs[k].likely}
+	}
+	return s
+}
+
+var annKind = map[schedule.Ann]ForKind{
+	schedule.Serial: Serial, schedule.Parallel: Parallel,
+	schedule.Vectorized: Vectorized, schedule.Unrolled: Unrolled,
+}
+
+func (n *nester) loop(a *schedule.Axis, ext map[*schedule.Axis]te.Expr, body Stmt) Stmt {
+	return &For{Var: a.Var, Min: idx(0), Extent: ext[a], Kind: annKind[a.Ann], Body: body, Axis: a}
+}
+
+// appendStmt sequences two statements, either of which may be nil.
+func appendStmt(a, b Stmt) Stmt {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	out := Seq{}
+	for _, s := range []Stmt{a, b} {
+		if q, ok := s.(Seq); ok {
+			out = append(out, q...)
+		} else {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// flat is the flat offset of t[indices] in t's buffer (its window, if any).
+func (n *nester) flat(t *te.Tensor, indices []te.Expr) te.Expr {
+	buf := n.bufs[t]
+	if base := n.base[t]; base != nil {
+		rel := make([]te.Expr, len(indices))
+		for d := range indices {
+			rel[d] = bin(te.Sub, indices[d], base[d])
+		}
+		indices = rel
+	}
+	return n.sp.expr(flatIndex(indices, buf.Shape))
+}
+
+func (n *nester) store(t *te.Tensor, indices []te.Expr) func(te.Expr) Stmt {
+	return func(v te.Expr) Stmt {
+		return &Store{Buffer: n.bufs[t], Index: n.flat(t, indices), Value: v}
+	}
+}
+
+// loads replaces tensor reads by loads from their buffers.
+func (n *nester) loads(e te.Expr) te.Expr {
+	return te.Mutate(e, func(x te.Expr) te.Expr {
+		if r, ok := x.(*te.Read); ok {
+			return &Load{Buffer: n.bufs[r.Tensor], Index: n.flat(r.Tensor, r.Indices)}
+		}
+		return x
+	})
+}
+
+// flatIndex is the row-major offset of indices in shape.
+func flatIndex(indices, shape []te.Expr) te.Expr {
+	if len(indices) == 0 {
+		return idx(0)
+	}
+	off := indices[0]
+	for d := 1; d < len(indices); d++ {
+		off = bin(te.Add, bin(te.Mul, off, shape[d]), indices[d])
+	}
+	return off
+}

@@ -1,0 +1,137 @@
+package lower
+
+import "tide/te"
+
+// Loop partitioning (TVM's LoopPartition, Halide's loop splitting): a split
+// whose factor does not divide its extent leaves a likely guard
+// if (io*8 + ii < n) around the body. For a loop whose variable the guard
+// grows with, the guard holds for every iteration below a split point that
+// bounds of the loops inside it give; the loop becomes a main part without
+// the guard (so an inner vectorized or unrolled loop keeps full width) and a
+// tail that keeps it. Vectorized and unrolled loops are never partitioned
+// themselves: their tails run as guarded scalar code.
+
+func partition(f *Func, _ *diags) {
+	p := &partitioner{sp: newSimplifier()}
+	f.Body = Simplify(p.stmt(f.Body, nil))
+}
+
+type partitioner struct{ sp *simplifier }
+
+func (p *partitioner) stmt(s Stmt, skip map[*IfThenElse]bool) Stmt {
+	l, ok := s.(*For)
+	if !ok {
+		return mapChildren(s, func(x Stmt) Stmt { return p.stmt(x, skip) })
+	}
+	if l.Kind != Vectorized && l.Kind != Unrolled {
+		if g, split := p.splitPoint(l, skip); g != nil {
+			var point *te.Var
+			value := split
+			if _, ok := constInt(split); !ok {
+				// name the split point: both loops' bounds use it
+				point = &te.Var{Name: l.Var.Name + ".split"}
+				split = point
+			}
+			end := p.sp.expr(bin(te.Add, l.Min, l.Extent))
+			main := &For{Var: l.Var, Min: l.Min, Extent: p.sp.expr(bin(te.Sub, split, l.Min)), Kind: l.Kind,
+				Body: removeGuard(l.Body, g), Axis: l.Axis}
+			tail := &For{Var: l.Var, Min: split, Extent: p.sp.expr(bin(te.Sub, end, split)), Kind: l.Kind,
+				Body: l.Body, Axis: l.Axis}
+			without := map[*IfThenElse]bool{g: true}
+			for k := range skip {
+				without[k] = true
+			}
+			out := Stmt(Seq{p.stmt(main, skip), p.stmt(tail, without)})
+			if point != nil {
+				out = &LetStmt{Var: point, Value: value, Body: out}
+			}
+			return out
+		}
+	}
+	lo, okLo := p.sp.rangeOf(l.Min)
+	hi, okHi := p.sp.rangeOf(p.sp.expr(bin(te.Sub, bin(te.Add, l.Min, l.Extent), idx(1))))
+	if okLo && okHi {
+		p.sp.ranges[l.Var] = interval{lo.lo, hi.hi}
+	}
+	out := mapChildren(l, func(x Stmt) Stmt { return p.stmt(x, skip) })
+	delete(p.sp.ranges, l.Var)
+	return out
+}
+
+// splitPoint finds a likely guard inside l that holds for all iterations of
+// l below some point, and that point, clamped to l's range.
+func (p *partitioner) splitPoint(l *For, skip map[*IfThenElse]bool) (*IfThenElse, te.Expr) {
+	var found *IfThenElse
+	var split te.Expr
+	var search func(s Stmt, vary map[*te.Var]symInterval)
+	search = func(s Stmt, vary map[*te.Var]symInterval) {
+		if found != nil || s == nil {
+			return
+		}
+		switch s := s.(type) {
+		case Seq:
+			for _, x := range s {
+				search(x, vary)
+			}
+		case *For:
+			inner := map[*te.Var]symInterval{s.Var: {s.Min, bin(te.Sub, bin(te.Add, s.Min, s.Extent), idx(1))}}
+			for k, v := range vary {
+				inner[k] = v
+			}
+			search(s.Body, inner)
+		case *Allocate:
+			search(s.Body, vary)
+		case *LetStmt:
+			search(s.Body, vary)
+		case *IfThenElse:
+			if s.Likely && !skip[s] {
+				if at, ok := p.guardSplit(l, s.Cond, vary); ok {
+					found, split = s, at
+					return
+				}
+			}
+			search(s.Then, vary)
+			search(s.Else, vary)
+		}
+	}
+	search(l.Body, map[*te.Var]symInterval{})
+	return found, split
+}
+
+// guardSplit solves cond = (c*v + rest < 0) for the first v at which some
+// iteration of the inner loops fails it: floordiv(-max(rest) - 1, c) + 1.
+func (p *partitioner) guardSplit(l *For, cond te.Expr, vary map[*te.Var]symInterval) (te.Expr, bool) {
+	lt, ok := cond.(*te.Binary)
+	if !ok || lt.Op != te.LT || !isIndex(lt.A) {
+		return nil, false
+	}
+	diff := p.sp.linearOf(p.sp.expr(bin(te.Sub, lt.A, lt.B)))
+	var c int64
+	rest := linear{c: diff.c}
+	for _, t := range diff.terms {
+		if t.key == any(l.Var) {
+			c = t.coef
+		} else {
+			rest.terms = append(rest.terms, t)
+		}
+	}
+	re := rest.expr()
+	if c <= 0 || te.Uses(re, map[*te.Var]bool{l.Var: true}) {
+		return nil, false
+	}
+	b, ok := boundsOf(re, vary)
+	if !ok {
+		return nil, false
+	}
+	at := bin(te.FloorDiv, bin(te.Sub, idx(c-1), b.Hi), idx(c))
+	end := bin(te.Add, l.Min, l.Extent)
+	return p.sp.expr(bin(te.Min, bin(te.Max, p.sp.expr(at), l.Min), end)), true
+}
+
+// removeGuard replaces guard g by its body.
+func removeGuard(s Stmt, g *IfThenElse) Stmt {
+	if s == Stmt(g) {
+		return removeGuard(g.Then, g)
+	}
+	return mapChildren(s, func(x Stmt) Stmt { return removeGuard(x, g) })
+}

@@ -1,0 +1,81 @@
+package lower
+
+import (
+	"fmt"
+	"strings"
+
+	"tide/te"
+)
+
+// AllocStat describes one allocation of a lowered function.
+type AllocStat struct {
+	Buffer *Buffer
+	Bytes  te.Expr  // a constant when the shape is
+	Inside []string // the loops it is allocated in, outermost first
+}
+
+// Allocations lists every allocation in f with its size and place.
+func Allocations(f *Func) []AllocStat {
+	var out []AllocStat
+	var walk func(s Stmt, loops []string)
+	walk = func(s Stmt, loops []string) {
+		switch s := s.(type) {
+		case Seq:
+			for _, x := range s {
+				walk(x, loops)
+			}
+		case *For:
+			walk(s.Body, append(loops, s.Var.Name))
+		case *Allocate:
+			bytes := te.Expr(idx(int64(s.Buffer.DType.Bytes())))
+			for _, d := range s.Buffer.Shape {
+				bytes = bin(te.Mul, bytes, d)
+			}
+			out = append(out, AllocStat{Buffer: s.Buffer, Bytes: Simplify(&Store{Index: bytes}).(*Store).Index,
+				Inside: append([]string(nil), loops...)})
+			walk(s.Body, loops)
+		case *IfThenElse:
+			walk(s.Then, loops)
+			walk(s.Else, loops)
+		case *LetStmt:
+			walk(s.Body, loops)
+		}
+	}
+	walk(f.Body, nil)
+	return out
+}
+
+// StatsString reports allocations (with their total when it is a constant)
+// and the loops of each kind.
+func StatsString(f *Func) string {
+	var b strings.Builder
+	allocs := Allocations(f)
+	fmt.Fprintf(&b, "allocations: %d\n", len(allocs))
+	var total int64
+	known := true
+	for _, a := range allocs {
+		where := "at the root"
+		if len(a.Inside) > 0 {
+			where = "inside loop " + strings.Join(a.Inside, " > ")
+		}
+		fmt.Fprintf(&b, "  %s: %v%s = %s bytes, %s\n", a.Buffer.Name, a.Buffer.DType, te.ShapeString(a.Buffer.Shape), te.ExprString(a.Bytes), where)
+		if n, ok := constInt(a.Bytes); ok {
+			total += n
+		} else {
+			known = false
+		}
+	}
+	if known {
+		fmt.Fprintf(&b, "intermediate bytes (sum of allocations): %d\n", total)
+	}
+	counts := map[ForKind]int{}
+	WalkStmt(f.Body, func(s Stmt) bool {
+		if l, ok := s.(*For); ok {
+			counts[l.Kind]++
+		}
+		return true
+	})
+	fmt.Fprintf(&b, "loops: %d serial, %d parallel, %d vectorized, %d unrolled (unrolled and vectorized loops are gone after lowering unless a diagnostic says otherwise)\n",
+		counts[Serial], counts[Parallel], counts[Vectorized], counts[Unrolled])
+	return b.String()
+}

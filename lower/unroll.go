@@ -1,0 +1,36 @@
+package lower
+
+import "tide/te"
+
+// maxUnroll bounds the copies one unrolled loop makes; beyond it the loop
+// stays a loop (with a warning) rather than blowing up the code.
+const maxUnroll = 1024
+
+// unroll replaces each unrolled loop of constant extent by copies of its
+// body, the loop variable replaced by each value.
+func unroll(f *Func, d *diags) {
+	f.Body = unrollStmt(f.Body, d)
+}
+
+func unrollStmt(s Stmt, d *diags) Stmt {
+	s = mapChildren(s, func(x Stmt) Stmt { return unrollStmt(x, d) })
+	l, ok := s.(*For)
+	if !ok || l.Kind != Unrolled {
+		return s
+	}
+	n, ok := constInt(l.Extent)
+	if !ok || n > maxUnroll {
+		why := "its extent " + te.ExprString(l.Extent) + " is not a constant"
+		if ok {
+			why = "its extent " + te.ExprString(l.Extent) + " is over the limit of 1024 copies"
+		}
+		d.warn(l.Axis, "unroll(%s): the loop stays a loop because %s", l.Var.Name, why)
+		l.Kind = Serial
+		return l
+	}
+	out := Seq{}
+	for k := int64(0); k < n; k++ {
+		out = append(out, substStmt(l.Body, map[*te.Var]te.Expr{l.Var: bin(te.Add, l.Min, idx(k))}))
+	}
+	return out
+}

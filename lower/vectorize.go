@@ -1,0 +1,311 @@
+package lower
+
+import (
+	"fmt"
+
+	"tide/te"
+)
+
+// Vectorization: a vectorized loop of constant extent L becomes one
+// iteration over vectors of L lanes. Its variable becomes ramp(min, 1, L),
+// and expressions are rewritten bottom-up so that affine indices stay ramps
+// (a contiguous vector access) and loop-invariant values stay scalars until
+// they meet a vector (then they are broadcast). Loads under a lane-dependent
+// if_then_else or && / || get a predicate, so no lane reads where the
+// reference evaluator would not. When a loop cannot be vectorized it runs
+// as a scalar loop and a diagnostic says why.
+
+func vectorize(f *Func, d *diags) {
+	f.Body = vectorizeStmt(f.Body, d)
+}
+
+func vectorizeStmt(s Stmt, d *diags) Stmt {
+	s = mapChildren(s, func(x Stmt) Stmt { return vectorizeStmt(x, d) })
+	l, ok := s.(*For)
+	if !ok || l.Kind != Vectorized {
+		return s
+	}
+	scalar := func(warn bool, format string, args ...any) Stmt {
+		msg := fmt.Sprintf("vectorize(%s): runs as a scalar loop: ", l.Var.Name) + fmt.Sprintf(format, args...)
+		if warn {
+			d.warn(l.Axis, "%s", msg)
+		} else {
+			d.note(l.Axis, "%s", msg)
+		}
+		c := *l
+		c.Kind = Serial
+		return &c
+	}
+	lanes, ok := constInt(l.Extent)
+	if !ok {
+		return scalar(true, "its extent %s is not a constant", te.ExprString(l.Extent))
+	}
+	if lanes == 1 {
+		c := *l
+		c.Kind = Serial
+		return &c
+	}
+	v := &vectorizer{v: l.Var, lanes: int(lanes), ramp: &Ramp{Base: l.Min, Stride: idx(1), Lanes: int(lanes)}, sp: newSimplifier()}
+	body, err := v.stmt(l.Body)
+	if err != nil {
+		if g, ok := err.(tailGuard); ok && g.likely {
+			return scalar(false, "this is the tail of a split that does not divide its extent (%s)", g.cond)
+		}
+		return scalar(true, "%v", err)
+	}
+	return body
+}
+
+type tailGuard struct {
+	cond   string
+	likely bool
+}
+
+func (g tailGuard) Error() string {
+	return fmt.Sprintf("the guard if (%s) depends on the vectorized variable; with tail=guard the split keeps it inside the loop (use the default tail=partition)", g.cond)
+}
+
+type vectorizer struct {
+	v     *te.Var
+	lanes int
+	ramp  *Ramp
+	sp    *simplifier
+	pred  te.Expr // the lane predicate loads are under, or nil
+}
+
+func (v *vectorizer) isVec(e te.Expr) bool { return e.Type().Lanes > 1 }
+
+func (v *vectorizer) stmt(s Stmt) (Stmt, error) {
+	switch s := s.(type) {
+	case Seq:
+		out := Seq{}
+		for _, x := range s {
+			y, err := v.stmt(x)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, y)
+		}
+		return out, nil
+	case *Store:
+		index, err := v.expr(s.Index)
+		if err != nil {
+			return nil, err
+		}
+		val, err := v.expr(s.Value)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !v.isVec(index) && v.isVec(val):
+			return nil, fmt.Errorf("every lane stores to the same element %s[%s]", s.Buffer.Name, te.ExprString(index))
+		case !v.isVec(index):
+			return nil, fmt.Errorf("the store to %s[%s] does not depend on %s", s.Buffer.Name, te.ExprString(index), v.v.Name)
+		}
+		return &Store{Buffer: s.Buffer, Index: index, Value: v.broadcast(val)}, nil
+	case *IfThenElse:
+		if te.Uses(s.Cond, map[*te.Var]bool{v.v: true}) {
+			return nil, tailGuard{cond: te.ExprString(s.Cond), likely: s.Likely}
+		}
+		then, err := v.stmt(s.Then)
+		if err != nil {
+			return nil, err
+		}
+		var els Stmt
+		if s.Else != nil {
+			if els, err = v.stmt(s.Else); err != nil {
+				return nil, err
+			}
+		}
+		return &IfThenElse{Cond: s.Cond, Then: then, Else: els, Likely: s.Likely}, nil
+	case *For:
+		return nil, fmt.Errorf("loop %s is inside it; only the innermost loop vectorizes", s.Var.Name)
+	}
+	return nil, fmt.Errorf("it contains a %T, which the vectorizer does not handle", s)
+}
+
+func (v *vectorizer) broadcast(e te.Expr) te.Expr {
+	if v.isVec(e) {
+		return e
+	}
+	return &Broadcast{Value: e, Lanes: v.lanes}
+}
+
+func (v *vectorizer) expr(e te.Expr) (te.Expr, error) {
+	switch x := e.(type) {
+	case *te.Var:
+		if x == v.v {
+			return v.ramp, nil
+		}
+		return x, nil
+	case *te.IntImm, *te.FloatImm:
+		return x, nil
+	case *Load:
+		index, err := v.expr(x.Index)
+		if err != nil || !v.isVec(index) {
+			return &Load{Buffer: x.Buffer, Index: index}, err
+		}
+		return &Load{Buffer: x.Buffer, Index: index, Predicate: v.pred}, nil
+	case *te.Unary:
+		a, err := v.expr(x.X)
+		return &te.Unary{Op: x.Op, X: a}, err
+	case *te.Cast:
+		a, err := v.expr(x.X)
+		return &te.Cast{T: x.T.WithLanes(a.Type().Lanes), X: a}, err
+	case *te.Select:
+		return v.sel(x)
+	case *te.Binary:
+		return v.binary(x)
+	}
+	if te.Uses(e, map[*te.Var]bool{v.v: true}) {
+		return nil, fmt.Errorf("it cannot vectorize %s", te.ExprString(e))
+	}
+	return e, nil
+}
+
+func (v *vectorizer) sel(x *te.Select) (te.Expr, error) {
+	c, err := v.expr(x.Cond)
+	if err != nil {
+		return nil, err
+	}
+	if !v.isVec(c) && x.Lazy {
+		a, err := v.expr(x.True)
+		if err != nil {
+			return nil, err
+		}
+		b, err := v.expr(x.False)
+		if err != nil {
+			return nil, err
+		}
+		if v.isVec(a) || v.isVec(b) {
+			a, b = v.broadcast(a), v.broadcast(b)
+		}
+		return &te.Select{Cond: c, True: a, False: b, Lazy: true}, nil
+	}
+	var a, b te.Expr
+	if x.Lazy {
+		// each branch is evaluated only in the lanes that take it
+		if a, err = v.under(c, x.True); err != nil {
+			return nil, err
+		}
+		if b, err = v.under(&te.Unary{Op: te.Not, X: c}, x.False); err != nil {
+			return nil, err
+		}
+	} else {
+		if a, err = v.expr(x.True); err != nil {
+			return nil, err
+		}
+		if b, err = v.expr(x.False); err != nil {
+			return nil, err
+		}
+	}
+	return &te.Select{Cond: v.broadcast(c), True: v.broadcast(a), False: v.broadcast(b)}, nil
+}
+
+// under vectorizes e for the lanes where cond holds: its loads get the
+// predicate, and operations that could fail in the other lanes are refused.
+func (v *vectorizer) under(cond, e te.Expr) (te.Expr, error) {
+	if trap := mayTrap(e); trap != "" {
+		return nil, fmt.Errorf("a lane-dependent condition guards %s, which may be undefined in the lanes it excludes", trap)
+	}
+	saved := v.pred
+	defer func() { v.pred = saved }()
+	if v.pred == nil {
+		v.pred = cond
+	} else {
+		v.pred = &te.Binary{Op: te.And, A: v.pred, B: cond, T: te.Bool.WithLanes(v.lanes)}
+	}
+	return v.expr(e)
+}
+
+// mayTrap names an operation in e whose result is undefined for some operands.
+func mayTrap(e te.Expr) string {
+	trap := ""
+	te.Walk(e, func(x te.Expr) bool {
+		switch x := x.(type) {
+		case *te.Binary:
+			switch x.Op {
+			case te.Div, te.Mod, te.FloorDiv, te.FloorMod:
+				if c, ok := constInt(x.B); !x.T.IsFloat() && (!ok || c == 0 || c == -1) {
+					trap = "the division " + te.ExprString(x)
+				}
+			case te.Shl, te.Shr:
+				if _, ok := constInt(x.B); !ok {
+					trap = "the shift " + te.ExprString(x)
+				}
+			}
+		case *te.Cast:
+			if x.X.Type().IsFloat() && !x.T.IsFloat() {
+				trap = "the conversion " + te.ExprString(x)
+			}
+		}
+		return trap == ""
+	})
+	return trap
+}
+
+func (v *vectorizer) binary(x *te.Binary) (te.Expr, error) {
+	if (x.Op == te.And || x.Op == te.Or) && v.isVecExpr(x.A) {
+		a, err := v.expr(x.A)
+		if err != nil {
+			return nil, err
+		}
+		cond := a
+		if x.Op == te.Or {
+			cond = &te.Unary{Op: te.Not, X: a}
+		}
+		b, err := v.under(cond, x.B)
+		if err != nil {
+			return nil, err
+		}
+		return &te.Binary{Op: x.Op, A: a, B: v.broadcast(b), T: x.T.WithLanes(v.lanes)}, nil
+	}
+	a, err := v.expr(x.A)
+	if err != nil {
+		return nil, err
+	}
+	b, err := v.expr(x.B)
+	if err != nil {
+		return nil, err
+	}
+	if !v.isVec(a) && !v.isVec(b) {
+		if a == x.A && b == x.B {
+			return x, nil
+		}
+		return &te.Binary{Op: x.Op, A: a, B: b, T: x.T}, nil
+	}
+	ra, aRamp := a.(*Ramp)
+	rb, bRamp := b.(*Ramp)
+	sp := v.sp
+	switch {
+	case x.Op == te.Add && aRamp && bRamp:
+		return &Ramp{Base: sp.expr(bin(te.Add, ra.Base, rb.Base)), Stride: sp.expr(bin(te.Add, ra.Stride, rb.Stride)), Lanes: v.lanes}, nil
+	case x.Op == te.Sub && aRamp && bRamp:
+		return &Ramp{Base: sp.expr(bin(te.Sub, ra.Base, rb.Base)), Stride: sp.expr(bin(te.Sub, ra.Stride, rb.Stride)), Lanes: v.lanes}, nil
+	case (x.Op == te.Add || x.Op == te.Sub) && aRamp && !v.isVec(b):
+		return &Ramp{Base: sp.expr(bin(x.Op, ra.Base, b)), Stride: ra.Stride, Lanes: v.lanes}, nil
+	case x.Op == te.Add && bRamp && !v.isVec(a):
+		return &Ramp{Base: sp.expr(bin(te.Add, a, rb.Base)), Stride: rb.Stride, Lanes: v.lanes}, nil
+	case x.Op == te.Sub && bRamp && !v.isVec(a):
+		return &Ramp{Base: sp.expr(bin(te.Sub, a, rb.Base)), Stride: sp.expr(bin(te.Sub, idx(0), rb.Stride)), Lanes: v.lanes}, nil
+	case x.Op == te.Mul && aRamp && !v.isVec(b):
+		return &Ramp{Base: sp.expr(bin(te.Mul, ra.Base, b)), Stride: sp.expr(bin(te.Mul, ra.Stride, b)), Lanes: v.lanes}, nil
+	case x.Op == te.Mul && bRamp && !v.isVec(a):
+		return &Ramp{Base: sp.expr(bin(te.Mul, a, rb.Base)), Stride: sp.expr(bin(te.Mul, a, rb.Stride)), Lanes: v.lanes}, nil
+	case (x.Op == te.FloorDiv || x.Op == te.FloorMod) && aRamp && !v.isVec(b):
+		// a fused axis: floordiv(ramp(c*k, 1, L), c) with L <= c is k in every lane
+		c, ok := constInt(b)
+		if s, ok2 := constInt(ra.Stride); ok && ok2 && s == 1 && int64(v.lanes) <= c {
+			if m, ok := constInt(sp.expr(bin(te.FloorMod, ra.Base, b))); ok && m == 0 {
+				if x.Op == te.FloorDiv {
+					return &Broadcast{Value: sp.expr(bin(te.FloorDiv, ra.Base, b)), Lanes: v.lanes}, nil
+				}
+				return &Ramp{Base: idx(0), Stride: idx(1), Lanes: v.lanes}, nil
+			}
+		}
+	}
+	return &te.Binary{Op: x.Op, A: v.broadcast(a), B: v.broadcast(b), T: x.T.WithLanes(v.lanes)}, nil
+}
+
+// isVecExpr reports whether e depends on the vectorized variable.
+func (v *vectorizer) isVecExpr(e te.Expr) bool { return te.Uses(e, map[*te.Var]bool{v.v: true}) }
