@@ -222,20 +222,20 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 		}
 	}
 	for i := len(leaves) - 1; i >= 0; i-- {
-		inner = wrapGuards(guards[i], inner, false)
-		inner = n.loop(leaves[i], ext, appendStmt(attached[i], inner))
+		// inside loop i: the windows of the stages computed here, those
+		// stages, then the guarded rest of the nest
+		inner = appendStmt(attached[i], wrapGuards(guards[i], inner, false))
+		for k := len(allocs[i]) - 1; k >= 0; k-- {
+			inner = &Allocate{Buffer: allocs[i][k], Body: inner}
+		}
+		for k := len(lets[i]) - 1; k >= 0; k-- {
+			inner = &LetStmt{Var: lets[i][k].Var, Value: lets[i][k].Value, Body: inner}
+		}
+		inner = n.loop(leaves[i], ext, inner)
 		if i == fr {
 			inner = appendStmt(appendStmt(init, inner), finish)
 			if acc != nil {
 				inner = &Allocate{Buffer: acc, Body: inner}
-			}
-		}
-		if i > 0 {
-			for k := len(allocs[i-1]) - 1; k >= 0; k-- {
-				inner = &Allocate{Buffer: allocs[i-1][k], Body: inner}
-			}
-			for k := len(lets[i-1]) - 1; k >= 0; k-- {
-				inner = &LetStmt{Var: lets[i-1][k].Var, Value: lets[i-1][k].Value, Body: inner}
 			}
 		}
 	}

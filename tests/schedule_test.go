@@ -1,0 +1,181 @@
+package tests
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"tide/dsl"
+	"tide/lower"
+	"tide/te"
+	"tide/tensorio"
+)
+
+// lowerAndCompare parses a program (its schedule blocks applied), lowers
+// it, runs the loop IR in the interpreter and compares every output with the
+// reference evaluator: exactly for integers, within floatTol relative error
+// for floats (a vectorized reduction adds in another order).
+func lowerAndCompare(t *testing.T, src string, set map[string]int64) (*lower.Func, []lower.Diagnostic) {
+	t.Helper()
+	p, err := dsl.Parse("test.te", []byte(src))
+	if err != nil {
+		t.Fatalf("parse: %v\n%s", err, src)
+	}
+	sizes, err := p.SizeValues(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, err := tensorio.Inputs(p.Kernel, sizes, "", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := te.EvalKernel(p.Kernel, in, sizes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, diags, err := lower.Lower(p.Kernel, p.Schedule, nil)
+	if err != nil {
+		t.Fatalf("lower: %v\n%s", err, src)
+	}
+	got, err := lower.Run(f, in, sizes)
+	if err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, src, f)
+	}
+	for o := range want {
+		if msg := compareBuffers(got[o], want[o]); msg != "" {
+			t.Fatalf("output %s: %s\n%s\n%s", p.Kernel.Outputs[o].Name, msg, src, f)
+		}
+	}
+	return f, diags
+}
+
+const floatTol = 1e-4
+
+func compareBuffers(got, want *te.Buffer) string {
+	if got.Len() != want.Len() {
+		return "length differs"
+	}
+	for i := 0; i < want.Len(); i++ {
+		if want.Floats != nil {
+			g, w := got.Floats[i], want.Floats[i]
+			if math.Abs(g-w) > floatTol*(1+math.Abs(w)) && !(math.IsNaN(g) && math.IsNaN(w)) {
+				return "at " + te.IndexString(want.Shape, i) + ": got " + got.ElementString(i) + ", want " + want.ElementString(i)
+			}
+		} else if got.Ints[i] != want.Ints[i] {
+			return "at " + te.IndexString(want.Shape, i) + ": got " + got.ElementString(i) + ", want " + want.ElementString(i)
+		}
+	}
+	return ""
+}
+
+func TestScheduledMatmulShapes(t *testing.T) {
+	for _, n := range []string{"16", "19", "7"} {
+		src := strings.ReplaceAll(`M = 10
+N = NN
+K = 13
+A = placeholder((M, K), float32)
+B = placeholder((K, N), float32)
+k = reduce_axis(0, K)
+C = compute((M, N), (i, j) => sum(A[i, k] * B[k, j], axis=k))
+kernel matmul(A, B) -> C
+schedule C {
+    io, jo, ii, ji = tile(i, j, 4, 8)
+    ko, ki = split(k, factor=4)
+    reorder(io, jo, ko, ki, ii, ji)
+    vectorize(ji)
+    unroll(ki)
+    parallel(io)
+}
+`, "NN", n)
+		_, diags := lowerAndCompare(t, src, nil)
+		for _, d := range diags {
+			if d.Warning {
+				t.Errorf("N=%s: %s", n, d)
+			}
+		}
+	}
+}
+
+func TestScheduledConvComputeAt(t *testing.T) {
+	src := `N = 1
+C = 3
+H = 11
+W = 9
+K = 4
+R = 3
+X = placeholder((N, C, H, W), float32)
+Wt = placeholder((K, C, R, R), float32)
+Apad = compute((N, C, H + 2, W + 2), (n, c, y, x) =>
+    if_then_else(y >= 1 && y < H + 1 && x >= 1 && x < W + 1, X[n, c, y - 1, x - 1], 0.0))
+rc = reduce_axis(0, C)
+ry = reduce_axis(0, R)
+rx = reduce_axis(0, R)
+Y = compute((N, K, H, W), (n, k, y, x) =>
+    sum(Apad[n, rc, y + ry, x + rx] * Wt[k, rc, ry, rx], axis=[rc, ry, rx]))
+kernel conv(X, Wt) -> Y
+schedule Y {
+    yo, xo, yi, xi = tile(y, x, 4, 4)
+    reorder(n, k, yo, xo, rc, ry, rx, yi, xi)
+    vectorize(xi)
+}
+schedule Apad {
+    compute_at(Y, xo)
+    vectorize(x)
+}
+`
+	f, _ := lowerAndCompare(t, src, nil)
+	for _, a := range lower.Allocations(f) {
+		if a.Buffer.Name == "Apad" {
+			if got := te.ExprString(a.Bytes); got != "432" { // 3 channels x 6 x 6 floats
+				t.Errorf("Apad allocation %s bytes, want 3*6*6*4 = 432", got)
+			}
+		}
+	}
+}
+
+func TestScheduledReductionVectorAccumulator(t *testing.T) {
+	src := `n = var(default=37)
+A = placeholder((5, n), int32)
+k = reduce_axis(0, n)
+S = compute((5,), (i) => sum(A[i, k], axis=k))
+M = compute((5,), (i) => max(A[i, k] * 2, axis=k))
+kernel rowsum(A, n) -> (S, M)
+schedule S {
+    ko, ki = split(k, factor=8)
+    vectorize(ki)
+}
+schedule M {
+    ko, ki = split(k, factor=4)
+    vectorize(ki)
+}
+`
+	for _, n := range []int64{37, 8, 3} {
+		lowerAndCompare(t, src, map[string]int64{"n": n})
+	}
+}
+
+func TestScheduledInlineCacheWriteFuse(t *testing.T) {
+	src := `A = placeholder((6, 10), float32)
+B = placeholder((10, 12), float32)
+T = compute((6, 10), (i, j) => A[i, j] * 2.0 + 1.0)
+k = reduce_axis(0, 10)
+C = compute((6, 12), (i, j) => sum(T[i, k] * B[k, j], axis=k))
+R = compute((6, 12), (i, j) => max(C[i, j], 0.0))
+kernel mm(A, B) -> R
+schedule T {
+    compute_inline()
+}
+schedule C {
+    CL = cache_write(C, local)
+    io, jo, ii, ji = tile(i, j, 2, 4)
+    f = fuse(io, jo)
+    parallel(f)
+}
+schedule CL {
+    compute_at(C, f)
+    reorder(i, k, j)
+    vectorize(j)
+}
+`
+	lowerAndCompare(t, src, nil)
+}
