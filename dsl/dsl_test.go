@@ -409,10 +409,11 @@ func TestExamples(t *testing.T) {
 		}
 		p := mustParse(t, "matmul.te", string(src))
 		want := []schedSum{{Stage: "C", Prims: []primSum{
-			{Name: "tile", Targets: []string{"io", "jo", "ii", "ji"}, Args: []string{"i", "j", "32", "32"}},
+			{Name: "tile", Targets: []string{"io", "jo", "ii", "ji"}, Args: []string{"i", "j", "8", "32"}},
+			{Name: "split", Targets: []string{"jio", "jii"}, Args: []string{"ji", "factor=8"}},
 			{Name: "split", Targets: []string{"ko", "ki"}, Args: []string{"k", "factor=4"}},
-			{Name: "reorder", Args: []string{"io", "jo", "ko", "ki", "ii", "ji"}},
-			{Name: "vectorize", Args: []string{"ji"}},
+			{Name: "reorder", Args: []string{"io", "jo", "ko", "ki", "ii", "jio", "jii"}},
+			{Name: "vectorize", Args: []string{"jii"}},
 			{Name: "unroll", Args: []string{"ki"}},
 			{Name: "parallel", Args: []string{"io"}},
 		}}}

@@ -53,7 +53,8 @@ func (p *partitioner) stmt(s Stmt, skip map[*IfThenElse]bool) Stmt {
 	if okLo && okHi {
 		p.sp.ranges[l.Var] = interval{lo.lo, hi.hi}
 	}
-	out := mapChildren(l, func(x Stmt) Stmt { return p.stmt(x, skip) })
+	// skip is about this loop only: loops inside may split on those guards
+	out := mapChildren(l, func(x Stmt) Stmt { return p.stmt(x, nil) })
 	delete(p.sp.ranges, l.Var)
 	return out
 }

@@ -2,6 +2,7 @@ package lower
 
 import (
 	"math"
+	"slices"
 
 	"tide/te"
 )
@@ -96,7 +97,10 @@ func (sp *simplifier) stmt(s Stmt) Stmt {
 		return &IfThenElse{Cond: c, Then: then, Else: els, Likely: s.Likely}
 	case *LetStmt:
 		v := sp.expr(s.Value)
-		if _, ok := constInt(v); ok {
+		if isAffine(v) {
+			// constants and sums of scaled variables are cheaper to read
+			// where they are used, and cancel out there (a window's origin
+			// against the loop that moves it)
 			return sp.stmt(substStmt(s.Body, map[*te.Var]te.Expr{s.Var: v}))
 		}
 		if r, ok := sp.rangeOf(v); ok {
@@ -110,6 +114,25 @@ func (sp *simplifier) stmt(s Stmt) Stmt {
 		return &LetStmt{Var: s.Var, Value: v, Body: body}
 	}
 	return s
+}
+
+// isAffine reports whether e is built from constants and variables with
+// +, - and * by constants only.
+func isAffine(e te.Expr) bool {
+	ok := true
+	te.Walk(e, func(x te.Expr) bool {
+		switch x := x.(type) {
+		case *te.IntImm, *te.Var:
+		case *te.Binary:
+			_, ca := constInt(x.A)
+			_, cb := constInt(x.B)
+			ok = ok && (x.Op == te.Add || x.Op == te.Sub || (x.Op == te.Mul && (ca || cb)))
+		default:
+			ok = false
+		}
+		return ok
+	})
+	return ok
 }
 
 func constInt(e te.Expr) (int64, bool) {
@@ -131,6 +154,10 @@ func (sp *simplifier) expr(e te.Expr) te.Expr {
 
 func (sp *simplifier) node(e te.Expr) te.Expr {
 	switch x := e.(type) {
+	case *te.Var:
+		if r, ok := sp.ranges[x]; ok && r.lo == r.hi {
+			return idx(r.lo)
+		}
 	case *te.Binary:
 		return sp.binary(x)
 	case *te.Select:
@@ -187,7 +214,9 @@ func (sp *simplifier) binary(x *te.Binary) te.Expr {
 	}
 	switch x.Op {
 	case te.Add, te.Sub, te.Mul:
-		return sp.linearOf(x).expr()
+		l := sp.linearOf(x)
+		l.mergeDivMod(sp)
+		return l.expr()
 	case te.FloorDiv, te.FloorMod, te.Div, te.Mod:
 		return sp.division(x)
 	case te.Min, te.Max:
@@ -334,6 +363,33 @@ func (l *linear) add(o linear, scale int64) {
 	}
 }
 
+// mergeDivMod rewrites k*c*floordiv(x, c) + k*floormod(x, c) as k*x: the
+// recovery of a fused or split index folds back into the index.
+func (l *linear) mergeDivMod(sp *simplifier) {
+	for i := 0; i < len(l.terms); i++ {
+		m, ok := l.terms[i].atom.(*te.Binary)
+		if !ok || m.Op != te.FloorMod {
+			continue
+		}
+		c, ok := constInt(m.B)
+		if !ok {
+			continue
+		}
+		div := te.ExprString(&te.Binary{Op: te.FloorDiv, A: m.A, B: m.B, T: te.Index})
+		k := l.terms[i].coef
+		for j := range l.terms {
+			if l.terms[j].key == any(div) && l.terms[j].coef == k*c {
+				x := sp.linearOf(m.A)
+				l.terms = slices.Delete(l.terms, max(i, j), max(i, j)+1)
+				l.terms = slices.Delete(l.terms, min(i, j), min(i, j)+1)
+				l.add(x, k)
+				i = -1
+				break
+			}
+		}
+	}
+}
+
 // linearOf reads an (already simplified) index expression as a linear form.
 func (sp *simplifier) linearOf(e te.Expr) linear {
 	switch x := e.(type) {
@@ -384,6 +440,10 @@ func (l linear) expr() te.Expr {
 		return &te.Binary{Op: te.Mul, A: t.atom, B: idx(c), T: te.Index}
 	}
 	var out te.Expr
+	if len(pos) == 0 && l.c != 0 {
+		// 15 - i rather than i * -1 + 15
+		out, l.c = idx(l.c), 0
+	}
 	for _, t := range pos {
 		if out == nil {
 			out = scaled(t, t.coef)

@@ -69,13 +69,21 @@ func StatsString(f *Func) string {
 		fmt.Fprintf(&b, "intermediate bytes (sum of allocations): %d\n", total)
 	}
 	counts := map[ForKind]int{}
+	vectorStores := 0
 	WalkStmt(f.Body, func(s Stmt) bool {
-		if l, ok := s.(*For); ok {
-			counts[l.Kind]++
+		switch s := s.(type) {
+		case *For:
+			counts[s.Kind]++
+		case *Store:
+			if s.Index.Type().Lanes > 1 {
+				vectorStores++
+			}
 		}
 		return true
 	})
-	fmt.Fprintf(&b, "loops: %d serial, %d parallel, %d vectorized, %d unrolled (unrolled and vectorized loops are gone after lowering unless a diagnostic says otherwise)\n",
-		counts[Serial], counts[Parallel], counts[Vectorized], counts[Unrolled])
+	fmt.Fprintf(&b, "loops: %d serial, %d parallel; vector stores: %d\n", counts[Serial], counts[Parallel], vectorStores)
+	if n := counts[Vectorized] + counts[Unrolled]; n > 0 {
+		fmt.Fprintf(&b, "loops left vectorized or unrolled: %d\n", n)
+	}
 	return b.String()
 }
