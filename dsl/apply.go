@@ -53,9 +53,13 @@ func (el *elab) applySchedules() {
 	p.Schedule = a.sched
 	p.AnnPos = map[*schedule.Axis]Pos{}
 	p.AttachPos = map[*schedule.Stage]Pos{}
+	blockPos := map[*schedule.Stage]Pos{}
 	for _, attach := range []bool{false, true} {
 		for _, blk := range p.Schedules {
 			st := a.stageNamed(blk.StageName)
+			if st != nil {
+				blockPos[st] = blk.Pos
+			}
 			if st == nil && a.lost[blk.StageName] {
 				continue
 			}
@@ -82,6 +86,9 @@ func (el *elab) applySchedules() {
 		pos, ok := p.AnnPos[e.Axis]
 		if e.Axis == nil {
 			pos, ok = p.AttachPos[e.Stage]
+		}
+		if !ok {
+			pos, ok = blockPos[e.Stage]
 		}
 		if !ok {
 			pos = el.prog.Decls[e.Stage.Tensor]

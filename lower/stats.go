@@ -65,8 +65,8 @@ func StatsString(f *Func) string {
 			known = false
 		}
 	}
-	if known {
-		fmt.Fprintf(&b, "intermediate bytes (sum of allocations): %d\n", total)
+	if peak, ok := peakBytes(f.Body); ok && known {
+		fmt.Fprintf(&b, "intermediate bytes: %d at most live at once (%d allocated in all)\n", peak, total)
 	}
 	counts := map[ForKind]int{}
 	vectorStores := 0
@@ -86,4 +86,42 @@ func StatsString(f *Func) string {
 		fmt.Fprintf(&b, "loops left vectorized or unrolled: %d\n", n)
 	}
 	return b.String()
+}
+
+// peakBytes is the most memory the allocations of s hold at one time (the
+// allocations of two statements in sequence are not live together); ok is
+// false when a size is not a constant.
+func peakBytes(s Stmt) (int64, bool) {
+	switch s := s.(type) {
+	case Seq:
+		var m int64
+		for _, x := range s {
+			p, ok := peakBytes(x)
+			if !ok {
+				return 0, false
+			}
+			m = max(m, p)
+		}
+		return m, true
+	case *For:
+		return peakBytes(s.Body)
+	case *LetStmt:
+		return peakBytes(s.Body)
+	case *IfThenElse:
+		a, okA := peakBytes(s.Then)
+		b, okB := peakBytes(s.Else)
+		return max(a, b), okA && okB
+	case *Allocate:
+		n := int64(s.Buffer.DType.Bytes())
+		for _, d := range s.Buffer.Shape {
+			c, ok := constInt(d)
+			if !ok {
+				return 0, false
+			}
+			n *= c
+		}
+		p, ok := peakBytes(s.Body)
+		return n + p, ok
+	}
+	return 0, true
 }

@@ -179,3 +179,83 @@ schedule CL {
 `
 	lowerAndCompare(t, src, nil)
 }
+
+func TestScheduledEdgeCases(t *testing.T) {
+	cases := map[string]string{
+		"reduction producer computed at a consumer loop": `A = placeholder((9, 7), int32)
+k = reduce_axis(0, 7)
+S = compute((9,), (i) => sum(A[i, k], axis=k))
+B = compute((9, 7), (i, j) => A[i, j] * 4 - S[i])
+kernel norm(A) -> B
+schedule B {
+    io, ii = split(i, factor=4)
+}
+schedule S {
+    compute_at(B, io)
+}
+`,
+		"symbolic extent, window at a vectorized consumer tile": `n = var(default=29)
+A = placeholder((n,), float32)
+P = compute((n + 2,), (i) => if_then_else(i >= 1 && i <= n, A[i - 1], 0.0))
+B = compute((n,), (i) => P[i] * 0.25 + P[i + 1] * 0.5 + P[i + 2] * 0.25)
+kernel blur(A, n) -> B
+schedule B {
+    io, ii = split(i, factor=8)
+    vectorize(ii)
+}
+schedule P {
+    compute_at(B, io)
+}
+`,
+		"fused loops vectorized": `A = placeholder((6, 4), int16)
+B = compute((6, 4), (i, j) => A[i, j] * 3)
+kernel f(A) -> B
+schedule B {
+    f = fuse(i, j)
+    fo, fi = split(f, factor=4)
+    vectorize(fi)
+}
+`,
+		"unrolled tail and nparts": `A = placeholder((3, 11), uint8)
+B = compute((3, 11), (i, j) => A[i, j] ^ 255)
+kernel f(A) -> B
+schedule B {
+    jo, ji = split(j, nparts=3)
+    unroll(ji)
+    parallel(i)
+}
+`,
+		"vectorized lazy condition over a division": `A = placeholder((16,), int32)
+D = placeholder((16,), int32)
+B = compute((16,), (i) => if_then_else(D[i] != 0, A[i] / D[i], 0))
+kernel f(A, D) -> B
+schedule B {
+    io, ii = split(i, factor=4)
+    vectorize(ii)
+}
+`,
+		"two-level compute_at chain": `A = placeholder((20,), float32)
+P = compute((20,), (i) => A[i] * 2.0)
+Q = compute((18,), (i) => P[i] + P[i + 2])
+R = compute((16,), (i) => Q[i] - Q[i + 2])
+kernel f(A) -> R
+schedule R {
+    io, ii = split(i, factor=5)
+}
+schedule Q {
+    compute_at(R, io)
+}
+schedule P {
+    compute_at(Q, i)
+}
+`,
+	}
+	for name, src := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, diags := lowerAndCompare(t, src, nil)
+			for _, d := range diags {
+				t.Log(d)
+			}
+		})
+	}
+}

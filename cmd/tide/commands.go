@@ -143,7 +143,7 @@ func printProgram(w io.Writer, p *dsl.Program) {
 		for _, pr := range s.Primitives {
 			prims = append(prims, pr.Name)
 		}
-		fmt.Fprintf(w, "  schedule    %-8s %s\n", s.Stage.Name, strings.Join(prims, ", "))
+		fmt.Fprintf(w, "  schedule    %-8s %s\n", s.StageName, strings.Join(prims, ", "))
 	}
 }
 

@@ -203,3 +203,10 @@ func TestLowerPrintAfter(t *testing.T) {
 		t.Errorf("unknown pass: status %d, stderr %q", status, stderr)
 	}
 }
+
+func TestCheckPrintsScheduleOfCacheStage(t *testing.T) {
+	status, stdout, stderr := tide(t, "check", "../../tests/testdata/lower/cache_write.te")
+	if status != 0 || !strings.Contains(stdout, "schedule    CL       compute_at, reorder, vectorize") {
+		t.Errorf("status %d, stdout %q, stderr %q", status, stdout, stderr)
+	}
+}
