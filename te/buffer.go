@@ -128,3 +128,49 @@ func rangeBits(v float64) uint64 {
 	}
 	return uint64(v)
 }
+
+// Mismatch describes how a result differs from a reference: MaxErr is the
+// largest absolute difference of float elements; First is the first
+// element outside the tolerance, or -1.
+type Mismatch struct {
+	MaxErr float64
+	First  int
+	Detail string // "at (i, j): got X, want Y" for First
+}
+
+// Compare checks got against the reference want: integers (and bools)
+// exactly, floats within relTol relative error (|got-want| <= relTol*(1+|want|));
+// NaN equals NaN.
+func Compare(got, want *Buffer, relTol float64) Mismatch {
+	m := Mismatch{First: -1}
+	if got.DType != want.DType || got.Len() != want.Len() {
+		m.First = 0
+		m.Detail = fmt.Sprintf("got %v%v, want %v%v", got.DType, got.Shape, want.DType, want.Shape)
+		return m
+	}
+	for i := 0; i < want.Len(); i++ {
+		bad := false
+		if want.Floats != nil {
+			g, w := got.Floats[i], want.Floats[i]
+			if math.IsNaN(g) && math.IsNaN(w) {
+				continue
+			}
+			d := 0.0
+			if g != w {
+				d = math.Abs(g - w)
+				if math.IsNaN(d) { // one NaN, or infinities of opposite signs
+					d = math.Inf(1)
+				}
+			}
+			m.MaxErr = max(m.MaxErr, d)
+			bad = math.IsInf(d, 1) || d > relTol*(1+math.Abs(w))
+		} else {
+			bad = got.Ints[i] != want.Ints[i]
+		}
+		if bad && m.First < 0 {
+			m.First = i
+			m.Detail = fmt.Sprintf("at %s: got %s, want %s", IndexString(want.Shape, i), got.ElementString(i), want.ElementString(i))
+		}
+	}
+	return m
+}

@@ -1108,3 +1108,29 @@ func TestRandomBufferFloatHalfOpen(t *testing.T) {
 		}
 	}
 }
+
+func TestCompare(t *testing.T) {
+	f := func(v ...float64) *Buffer { return &Buffer{DType: Float32, Shape: []int{len(v)}, Floats: v} }
+	nan := math.NaN()
+	cases := []struct {
+		got, want *Buffer
+		first     int
+		maxErr    float64
+	}{
+		{f(1, 2, 3), f(1, 2, 3), -1, 0},
+		{f(1, 2.00001, 3), f(1, 2, 3), -1, 0.00001},
+		{f(1, 2.1, 3), f(1, 2, 3), 1, 0.1},
+		{f(nan, 1), f(nan, 1), -1, 0},
+		{f(nan, 1), f(0, 1), 0, math.Inf(1)},
+		{f(math.Inf(1)), f(math.Inf(1)), -1, 0},
+		{f(math.Inf(1)), f(math.Inf(-1)), 0, math.Inf(1)},
+		{&Buffer{DType: Int8, Shape: []int{2}, Ints: []int64{1, 2}}, &Buffer{DType: Int8, Shape: []int{2}, Ints: []int64{1, 3}}, 1, 0},
+		{f(1), f(1, 2), 0, 0},
+	}
+	for i, c := range cases {
+		m := Compare(c.got, c.want, 1e-4)
+		if m.First != c.first || math.Abs(m.MaxErr-c.maxErr) > 1e-9 && !(math.IsInf(m.MaxErr, 1) && math.IsInf(c.maxErr, 1)) {
+			t.Errorf("case %d: got first %d maxErr %g (%s), want first %d maxErr %g", i, m.First, m.MaxErr, m.Detail, c.first, c.maxErr)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"math"
 	"strings"
 	"testing"
 
@@ -52,20 +51,7 @@ func lowerAndCompare(t *testing.T, src string, set map[string]int64) (*lower.Fun
 const floatTol = 1e-4
 
 func compareBuffers(got, want *te.Buffer) string {
-	if got.Len() != want.Len() {
-		return "length differs"
-	}
-	for i := 0; i < want.Len(); i++ {
-		if want.Floats != nil {
-			g, w := got.Floats[i], want.Floats[i]
-			if math.Abs(g-w) > floatTol*(1+math.Abs(w)) && !(math.IsNaN(g) && math.IsNaN(w)) {
-				return "at " + te.IndexString(want.Shape, i) + ": got " + got.ElementString(i) + ", want " + want.ElementString(i)
-			}
-		} else if got.Ints[i] != want.Ints[i] {
-			return "at " + te.IndexString(want.Shape, i) + ": got " + got.ElementString(i) + ", want " + want.ElementString(i)
-		}
-	}
-	return ""
+	return te.Compare(got, want, floatTol).Detail
 }
 
 func TestScheduledMatmulShapes(t *testing.T) {

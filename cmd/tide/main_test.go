@@ -210,3 +210,10 @@ func TestCheckPrintsScheduleOfCacheStage(t *testing.T) {
 		t.Errorf("status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
 }
+
+func TestLowerVerify(t *testing.T) {
+	status, stdout, stderr := tide(t, "lower", "../../examples/elementwise.te", "--verify", "--set", "n=13", "--seed", "4")
+	if status != 0 || !strings.Contains(stdout, "PASS C (max abs error 0)") {
+		t.Errorf("status %d, stdout tail %q, stderr %q", status, stdout[max(0, len(stdout)-200):], stderr)
+	}
+}
