@@ -15,19 +15,6 @@ import (
 // attach to loops another block makes later in the file. Errors point at the
 // argument the schedule package blames.
 
-// isWord reports whether argument value n of primitive prim (with keyword
-// key) is a word of the language rather than an axis: a tail strategy or a
-// storage scope.
-func isWord(prim, key, n string) bool {
-	switch {
-	case key == "tail":
-		return true
-	case key == "scope" || (key == "" && (prim == "cache_write" || prim == "cache_read")):
-		return slices.Contains(schedule.Scopes, n)
-	}
-	return false
-}
-
 type applier struct {
 	el    *elab
 	sched *schedule.Schedule
@@ -55,33 +42,60 @@ func (el *elab) applySchedules() {
 	p.AttachPos = map[*schedule.Stage]Pos{}
 	blockPos := map[*schedule.Stage]Pos{}
 	for _, attach := range []bool{false, true} {
-		for _, blk := range p.Schedules {
-			st := a.stageNamed(blk.StageName)
-			if st != nil {
-				blockPos[st] = blk.Pos
-			}
-			if st == nil && a.lost[blk.StageName] {
-				continue
-			}
-			if st == nil {
-				el.errs.add(blk.Pos, "schedule %s: %s is not computed by kernel %s", blk.StageName, blk.StageName, p.Kernel.Name)
-				continue
-			}
-			for _, prim := range blk.Primitives {
-				if slices.Contains(attachPrims, prim.Name) == attach {
-					if err := a.apply(st, prim); err != nil {
-						a.report(prim, err)
-						for _, t := range prim.Targets {
-							a.lost[t.Name] = true
-						}
-					}
+		// a block for a stage that cache_write or cache_read makes waits
+		// until the block that makes it has run
+		todo := slices.Clone(p.Schedules)
+		for len(todo) > 0 {
+			var waiting []*Schedule
+			for _, blk := range todo {
+				if a.stageNamed(blk.StageName) == nil && blk.Stage == nil && !a.lost[blk.StageName] {
+					waiting = append(waiting, blk)
 				}
 			}
+			if len(waiting) == len(todo) {
+				for _, blk := range waiting {
+					el.errs.add(blk.Pos, "schedule %s: no stage %s; cache_write or cache_read must make it (CL = cache_write(C, local))", blk.StageName, blk.StageName)
+				}
+				break
+			}
+			for _, blk := range todo {
+				if !slices.Contains(waiting, blk) {
+					a.applyBlock(blk, attach, blockPos)
+				}
+			}
+			todo = waiting
 		}
 	}
 	if len(el.errs.list) > 0 {
 		return
 	}
+	a.check(blockPos)
+}
+
+// applyBlock applies the structure primitives of a block, or its attachments.
+func (a *applier) applyBlock(blk *Schedule, attach bool, blockPos map[*schedule.Stage]Pos) {
+	st := a.stageNamed(blk.StageName)
+	if st == nil {
+		return // a failed cache primitive: reported there
+	}
+	blockPos[st] = blk.Pos
+	for _, prim := range blk.Primitives {
+		if slices.Contains(attachPrims, prim.Name) != attach {
+			continue
+		}
+		if err := a.apply(st, prim); err != nil {
+			a.report(prim, err)
+			for _, t := range prim.Targets {
+				a.lost[t.Name] = true
+			}
+		}
+	}
+}
+
+// check reports what only the finished schedule shows, at the statement
+// that caused it.
+func (a *applier) check(blockPos map[*schedule.Stage]Pos) {
+	el, p := a.el, a.el.prog
 	for _, e := range a.sched.Check() {
 		pos, ok := p.AnnPos[e.Axis]
 		if e.Axis == nil {
@@ -167,25 +181,28 @@ var signatures = map[string]string{
 func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 	targets := map[string]int{"split": 2, "tile": 4, "fuse": 1, "cache_write": 1, "cache_read": 1}[p.Name]
 	usage := signatures[p.Name]
-	if usage == "" {
-		return argErr(p.Pos, "%s is not supported yet; to vectorize a reduction, vectorize its innermost reduction axis (a vector accumulator, reduced across lanes once after the loop)", p.Name)
+	switch {
+	case p.Name == "rfactor":
+		return argErr(p.Pos, "rfactor is not supported yet; to vectorize a reduction, vectorize its innermost reduction axis (a vector accumulator, reduced across lanes once after the loop)")
+	case usage == "":
+		return argErr(p.Pos, "%s is not supported yet", p.Name)
 	}
 	if len(p.Targets) != targets {
 		return argErr(p.Pos, "%s gives %d result(s), not %d; write %s", p.Name, targets, len(p.Targets), usage)
 	}
 	var pos []*PrimArg
 	kw := map[string]*PrimArg{}
-	for _, arg := range p.Args {
-		if arg.Key != "" {
-			kw[arg.Key] = arg
-		} else {
-			pos = append(pos, arg)
-		}
-	}
 	allowed := map[string][]string{"split": {"factor", "nparts", "tail"}, "tile": {"x_factor", "y_factor"}, "cache_write": {"scope"}, "cache_read": {"scope"}}[p.Name]
-	for k, arg := range kw {
-		if !slices.Contains(allowed, k) {
-			return argErr(arg.Pos, "%s has no keyword %s; write %s", p.Name, k, usage)
+	for _, arg := range p.Args {
+		switch {
+		case arg.Key == "":
+			pos = append(pos, arg)
+		case !slices.Contains(allowed, arg.Key):
+			return argErr(arg.Pos, "%s has no keyword %s; write %s", p.Name, arg.Key, usage)
+		case kw[arg.Key] != nil:
+			return argErr(arg.Pos, "%s: %s= is given twice", p.Name, arg.Key)
+		default:
+			kw[arg.Key] = arg
 		}
 	}
 	names := a.names(st)
@@ -203,7 +220,7 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 				cands = append(cands, n)
 			}
 			slices.Sort(cands)
-			return nil, argErr(arg.Pos, "%s: %s has no axis %q%s; its axes are %s", p.Name, st.Name(), arg.Name, suggest(arg.Name, cands), strings.Join(cands, ", "))
+			return nil, argErr(arg.Pos, "%s: %s has no axis %q (its axes are %s)%s", p.Name, st.Name(), arg.Name, strings.Join(cands, ", "), suggest(arg.Name, cands))
 		}
 		return ax, nil
 	}
@@ -217,8 +234,11 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 		return arg.Value, nil
 	}
 	npos := func(lo, hi int) error {
-		if len(pos) < lo || (hi >= 0 && len(pos) > hi) {
-			return argErr(p.Pos, "%s takes %s; write %s", p.Name, map[bool]string{true: fmt.Sprintf("%d argument(s)", lo), false: "more arguments"}[lo == hi], usage)
+		switch {
+		case hi >= 0 && len(pos) > hi:
+			return argErr(pos[hi].Pos, "%s takes at most %d positional argument(s), not %d; write %s", p.Name, hi, len(pos), usage)
+		case len(pos) < lo:
+			return argErr(p.Pos, "%s needs at least %d positional argument(s), not %d; write %s", p.Name, lo, len(pos), usage)
 		}
 		return nil
 	}
@@ -366,7 +386,7 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 			return errSilent
 		}
 		if ax == nil {
-			return argErr(arg.Pos, "compute_at: %s is not a loop of %s; the loops of %s are %s", arg.Name, c.Name(), c.Name(), axisNames(c.Leaf))
+			return argErr(arg.Pos, "compute_at: %s is not a loop of %s; the loops of %s are %s%s", arg.Name, c.Name(), c.Name(), axisNames(c.Leaf), suggest(arg.Name, strings.Split(axisNames(c.Leaf), ", ")))
 		}
 		a.el.prog.AttachPos[st] = p.Pos
 		return st.ComputeAt(c, ax)
@@ -394,12 +414,18 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 			scope, rest = rest[0].Name, rest[1:]
 		}
 		if s := kw["scope"]; s != nil {
+			if !s.IsName || !slices.Contains(schedule.Scopes, s.Name) {
+				return argErr(s.Pos, "%s: unknown scope; the scopes are %s", p.Name, strings.Join(schedule.Scopes, ", "))
+			}
 			scope = s.Name
 		}
 		var made *schedule.Stage
 		var err error
 		if p.Name == "cache_write" {
 			if len(rest) > 0 {
+				if rest[0].IsName {
+					return argErr(rest[0].Pos, "cache_write: unknown scope %q; the scopes are %s", rest[0].Name, strings.Join(schedule.Scopes, ", "))
+				}
 				return argErr(rest[0].Pos, "cache_write takes a tensor and a scope; write %s", usage)
 			}
 			made, err = a.sched.CacheWrite(t, scope)

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"maps"
-
 	"github.com/alecthomas/participle/v2"
 
 	"tide/te"
@@ -699,28 +697,6 @@ func (el *elab) lookupGlobal(n *Name, ctx *computeCtx) *binding {
 // schedules checks schedule blocks: the stage, the primitive names and the
 // names their arguments refer to.
 func (el *elab) schedules(blocks []*ScheduleBlock) {
-	// Axes of every compute, and names other blocks define, may be named in
-	// a block (compute_at(C, xo)); the schedule package checks their use.
-	computeAxes := map[string]bool{}
-	for _, t := range el.prog.Tensors {
-		for _, iv := range append(append([]*te.IterVar{}, t.Axis...), t.ReduceAxis...) {
-			computeAxes[iv.Var.Name] = true
-		}
-	}
-	otherBlocks := func(blk *ScheduleBlock) map[string]bool {
-		names := maps.Clone(computeAxes)
-		for _, b := range blocks {
-			if b == blk {
-				continue
-			}
-			for _, st := range b.Body {
-				for _, t := range st.Targets {
-					names[t.Name] = true
-				}
-			}
-		}
-		return names
-	}
 	made := map[string]bool{} // stages that cache_write and cache_read create
 	for _, blk := range blocks {
 		for _, st := range blk.Body {
@@ -736,9 +712,8 @@ func (el *elab) schedules(blocks []*ScheduleBlock) {
 		if made[blk.Stage.Name] && el.globals[blk.Stage.Name] == nil {
 			sched := &Schedule{Pos: blk.Pos, StageName: blk.Stage.Name}
 			local := map[string]bool{}
-			others := otherBlocks(blk)
 			for _, st := range blk.Body {
-				if p := el.primitive(st, local, others, blk.Stage.Name); p != nil {
+				if p := el.primitive(st, local, blk.Stage.Name); p != nil {
 					sched.Primitives = append(sched.Primitives, p)
 				}
 			}
@@ -764,9 +739,8 @@ func (el *elab) schedules(blocks []*ScheduleBlock) {
 		for _, iv := range append(append([]*te.IterVar{}, stage.Axis...), stage.ReduceAxis...) {
 			local[iv.Var.Name] = true
 		}
-		others := otherBlocks(blk)
 		for _, st := range blk.Body {
-			if p := el.primitive(st, local, others, stage.Name); p != nil {
+			if p := el.primitive(st, local, stage.Name); p != nil {
 				sched.Primitives = append(sched.Primitives, p)
 			}
 		}
@@ -774,7 +748,7 @@ func (el *elab) schedules(blocks []*ScheduleBlock) {
 	}
 }
 
-func (el *elab) primitive(st *SchedStmt, local, anyBlock map[string]bool, stageName string) *Primitive {
+func (el *elab) primitive(st *SchedStmt, local map[string]bool, stageName string) *Primitive {
 	name := st.Prim.Name
 	known := false
 	for _, p := range Primitives {
@@ -792,22 +766,9 @@ func (el *elab) primitive(st *SchedStmt, local, anyBlock map[string]bool, stageN
 			arg.Key = a.Key.Name
 		}
 		if n, isName := asName(a.Value); isName {
+			// which axis or stage a name means is the schedule's business
+			// (dsl/apply.go): it depends on the primitive and the stage
 			g := el.globals[n]
-			if isWord(name, arg.Key, n) {
-				arg.Name, arg.IsName = n, true
-				p.Args = append(p.Args, arg)
-				continue
-			}
-			if !local[n] && !anyBlock[n] && (g == nil || g.kind == bSize) {
-				var cands []string
-				for c := range local {
-					cands = append(cands, c)
-				}
-				sort.Strings(cands)
-				el.errs.add(a.Value.Pos, "%s: unknown axis %q%s; the axes of %s here are %s", name, n, suggest(n, cands), stageName, strings.Join(cands, ", "))
-				ok = false
-				continue
-			}
 			if g != nil && g.kind == bConst {
 				if c, isInt := g.value.(*te.IntImm); isInt {
 					arg.Value = c.Value

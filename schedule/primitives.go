@@ -66,6 +66,9 @@ func (st *Stage) replaceLeaf(old *Axis, repl ...*Axis) {
 	st.Leaf = slices.Replace(st.Leaf, i, i+1, repl...)
 }
 
+// maxFactor bounds split factors, so that extent arithmetic cannot overflow.
+const maxFactor = 1 << 31
+
 // Split divides ax into outer and inner loops with inner extent factor
 // (TVM's split(factor=)). The factor need not divide the extent.
 func (st *Stage) Split(ax *Axis, factor int64) (outer, inner *Axis, err error) {
@@ -85,6 +88,9 @@ func (st *Stage) SplitBy(ax *Axis, spec *Split) (outer, inner *Axis, err error) 
 	}
 	if (spec.Factor > 0) == (spec.NParts > 0) {
 		return nil, nil, errAt(1, "split: give a positive factor= or nparts=, not %d and %d", spec.Factor, spec.NParts)
+	}
+	if max(spec.Factor, spec.NParts) > maxFactor {
+		return nil, nil, errAt(1, "split: %d is too large; factors and part counts go up to 2^31", max(spec.Factor, spec.NParts))
 	}
 	if ax.Ann != Serial {
 		return nil, nil, errAt(0, "split: %s is already %s; split it before annotating its parts", ax.Name(), ax.Ann)
@@ -187,7 +193,7 @@ func (st *Stage) annotate(prim string, ax *Axis, ann Ann) error {
 		return errAt(0, "%s: %s is already %s; a loop has one annotation", prim, ax.Name(), ax.Ann)
 	}
 	if ann == Parallel && ax.Reduce {
-		return errAt(0, "parallel: %s is a reduction axis; its iterations add into the same element, so they cannot run in parallel (parallelize a data axis, or rfactor first)", ax.Name())
+		return errAt(0, "parallel: %s is a reduction axis; its iterations add into the same element, so they cannot run in parallel (parallelize a data axis)", ax.Name())
 	}
 	if ann == Vectorized || ann == Unrolled {
 		ext := ax.StaticExtent()
@@ -231,12 +237,15 @@ func (st *Stage) ComputeAt(consumer *Stage, ax *Axis) error {
 		return errAt(0, "compute_at: %s does not read %s; compute %s at a loop of a stage that reads it (%s)",
 			consumer.Name(), st.Name(), st.Name(), strings.Join(append(cs, "none")[:max(1, len(cs))], ", "))
 	}
-	if ax == nil || ax.stage != consumer || !slices.Contains(consumer.Leaf, ax) {
+	if ax == nil || ax.stage != consumer {
 		name := "?"
 		if ax != nil {
 			name = ax.Name()
 		}
 		return errAt(1, "compute_at: %s is not a loop of %s; the loops of %s are %s", name, consumer.Name(), consumer.Name(), names(consumer.Leaf))
+	}
+	if e := consumer.leaf("compute_at", 1, ax); e != nil {
+		return e
 	}
 	for c := consumer; c != nil; c = c.AttachStage {
 		if c == st {

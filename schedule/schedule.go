@@ -248,10 +248,10 @@ func (a *Axis) StaticExtent() te.Expr {
 // parent of the given extent.
 func SplitExtents(parent te.Expr, r *Split) (outer, inner te.Expr) {
 	if r.NParts > 0 {
-		n := te.Const(te.Index, float64(r.NParts))
+		n := &te.IntImm{Value: r.NParts, T: te.Index}
 		return n, ceilDiv(parent, n)
 	}
-	f := te.Const(te.Index, float64(r.Factor))
+	f := &te.IntImm{Value: r.Factor, T: te.Index}
 	return ceilDiv(parent, f), f
 }
 
