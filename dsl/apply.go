@@ -37,6 +37,13 @@ func (el *elab) applySchedules() {
 	}
 	a := &applier{el: el, sched: schedule.New(p.Kernel.Outputs...),
 		axes: map[*schedule.Stage]map[string]*schedule.Axis{}, made: map[string]*schedule.Stage{}, lost: map[string]bool{}}
+	// names whose declaration failed stay silent in schedules too
+	for name, b := range el.globals {
+		if b.kind == bPoison {
+			a.lost[name] = true
+		}
+	}
+	hadErrors := len(el.errs.list) > 0
 	p.Schedule = a.sched
 	p.AnnPos = map[*schedule.Axis]Pos{}
 	p.AttachPos = map[*schedule.Stage]Pos{}
@@ -66,8 +73,8 @@ func (el *elab) applySchedules() {
 			todo = waiting
 		}
 	}
-	if len(el.errs.list) > 0 {
-		return
+	if hadErrors || len(el.errs.list) > 0 {
+		return // the finished schedule of a broken program says little
 	}
 	a.check(blockPos)
 }
@@ -251,6 +258,9 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 			return nil, argErr(arg.Pos, "%s: expected a stage, got the number %d", p.Name, arg.Value)
 		}
 		s := a.stageNamed(arg.Name)
+		if s == nil && a.lost[arg.Name] {
+			return nil, errSilent
+		}
 		if s == nil {
 			return nil, argErr(arg.Pos, "%s: %s is not a computed stage of kernel %s", p.Name, arg.Name, a.el.prog.Kernel.Name)
 		}

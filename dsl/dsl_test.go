@@ -812,7 +812,7 @@ func TestErrors(t *testing.T) {
 			[]wantErr{{5, 14, "splt(", `unknown schedule primitive "splt"; did you mean "split"?`}}, ""},
 		{"unknown axis in a schedule",
 			prelude + "B = compute((4,), (i) => A[i])\nkernel f(A) -> B\nschedule B {\n    io, ii = split(j, factor=2)\n}\n",
-			[]wantErr{{5, 20, "j,", `split: unknown axis "j"; did you mean "i"?`}}, ""},
+			[]wantErr{{5, 20, "j,", `split: B has no axis "j" (its axes are i); did you mean "i"?`}}, ""},
 		{"schedule target that is already an axis",
 			prelude + "B = compute((4,), (i) => A[i])\nkernel f(A) -> B\nschedule B {\n    i, ii = split(i, factor=2)\n}\n",
 			[]wantErr{{5, 5, "i, ii", "i is already an axis of B"}}, ""},
@@ -1021,7 +1021,7 @@ E = compute((4,), (i) => A[i] * 2.0)
 kernel f(A) -> E
 `,
 			[]wantErr{
-				{3, 15, "j)", `vectorize: unknown axis "j"`},
+				{3, 15, "j)", `vectorize: E has no axis "j" (its axes are i)`},
 				{5, 33, "Q)", `unknown name "Q"`},
 				{6, 23, "flt", `unknown dtype "flt"`},
 			}},

@@ -66,9 +66,7 @@ func Parse(file string, src []byte) (*Program, error) {
 		}
 	}
 	el.schedules(blocks)
-	if len(el.errs.list) == 0 {
-		el.applySchedules()
-	}
+	el.applySchedules()
 	if el.prog.Kernel == nil && el.kernelPos == nil && len(el.errs.list) == 0 {
 		last := len(el.errs.lines)
 		if last > 1 && strings.TrimSpace(el.errs.lines[last-1]) == "" {
