@@ -222,6 +222,11 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 			return nil, errSilent
 		}
 		if ax == nil {
+			for _, other := range a.sched.Stages {
+				if other != st && a.names(other)[arg.Name] != nil {
+					return nil, argErr(arg.Pos, "%s: %s is an axis of %s, not of %s; the loops of %s are %s", p.Name, arg.Name, other.Name(), st.Name(), st.Name(), axisNames(st.Leaf))
+				}
+			}
 			var cands []string
 			for n := range names {
 				cands = append(cands, n)
@@ -425,7 +430,7 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 		}
 		if s := kw["scope"]; s != nil {
 			if !s.IsName || !slices.Contains(schedule.Scopes, s.Name) {
-				return argErr(s.Pos, "%s: unknown scope; the scopes are %s", p.Name, strings.Join(schedule.Scopes, ", "))
+				return argErr(s.Pos, "%s: unknown scope %q; the scopes are %s", p.Name, s.Name, strings.Join(schedule.Scopes, ", "))
 			}
 			scope = s.Name
 		}

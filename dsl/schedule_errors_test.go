@@ -550,7 +550,7 @@ schedule AL {
     vectorize(x)
 }
 `,
-		want: []wantErr{{13, 15, "x)", `vectorize: AL has no axis "x" (its axes are ax0, ax1)`}}},
+		want: []wantErr{{13, 15, "x)", `vectorize: x is an axis of P, not of AL; the loops of AL are ax0, ax1`}}},
 	{name: "a block before the block that makes its stage",
 		sched: `schedule CL {
     compute_at(C, j)
