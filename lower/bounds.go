@@ -17,6 +17,9 @@ func bin(op te.BinOp, a, b te.Expr) te.Expr { return &te.Binary{Op: op, A: a, B:
 // arithmetic (a data-dependent index, a product of two varying values), in
 // which case the caller takes the whole dimension.
 func boundsOf(e te.Expr, vary map[*te.Var]symInterval) (symInterval, bool) {
+	if readsTensor(e) {
+		return symInterval{}, false // a data-dependent index
+	}
 	if !dependsOn(e, vary) {
 		return symInterval{e, e}, true
 	}
@@ -81,6 +84,16 @@ func dependsOn(e te.Expr, vary map[*te.Var]symInterval) bool {
 				found = true
 			}
 		}
+		return !found
+	})
+	return found
+}
+
+func readsTensor(e te.Expr) bool {
+	found := false
+	te.Walk(e, func(x te.Expr) bool {
+		_, isRead := x.(*te.Read)
+		found = found || isRead
 		return !found
 	})
 	return found

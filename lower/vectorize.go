@@ -148,10 +148,16 @@ func (v *vectorizer) expr(e te.Expr) (te.Expr, error) {
 		return &Load{Buffer: x.Buffer, Index: index, Predicate: v.pred}, nil
 	case *te.Unary:
 		a, err := v.expr(x.X)
-		return &te.Unary{Op: x.Op, X: a}, err
+		if err != nil {
+			return nil, err
+		}
+		return &te.Unary{Op: x.Op, X: a}, nil
 	case *te.Cast:
 		a, err := v.expr(x.X)
-		return &te.Cast{T: x.T.WithLanes(a.Type().Lanes), X: a}, err
+		if err != nil {
+			return nil, err
+		}
+		return &te.Cast{T: x.T.WithLanes(a.Type().Lanes), X: a}, nil
 	case *te.Select:
 		return v.sel(x)
 	case *te.Binary:
