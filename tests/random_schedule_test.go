@@ -184,15 +184,18 @@ type failure struct {
 var (
 	digits       = regexp.MustCompile(`[0-9]+`)
 	numberedName = regexp.MustCompile(`\b[A-Za-z_][A-Za-z_.]*[0-9][A-Za-z0-9_.]*\b`)
+	brackets     = regexp.MustCompile(`\[[^\]]*\]`)
 )
 
 // signature groups failures across cases: the class and the message's
-// first line with names and numbers blurred.
+// first line with indices, names and numbers blurred (mismatches only by
+// class: their messages are all alike).
 func (f *failure) signature() string {
-	if f.class == "mismatch" || f.class == "run" {
+	if f.class == "mismatch" {
 		return f.class
 	}
 	line, _, _ := strings.Cut(f.msg, "\n")
+	line = brackets.ReplaceAllString(line, "[.]")
 	line = numberedName.ReplaceAllString(line, "#")
 	line = digits.ReplaceAllString(line, "#")
 	if f.class == "panic" {
@@ -426,8 +429,8 @@ type tensor struct {
 	name   string
 	dtype  string
 	dims   []dim
-	red    []dim // reduction extents (computes with a reduction)
-	input  bool
+	axes   []string // data axis names (computes)
+	red    []raxis  // reduce axes (computes with a reduction)
 	reads  []*tensor
 	output bool
 	// inexact: a float computed by a reduction, which a vectorized or
@@ -437,8 +440,11 @@ type tensor struct {
 
 func (t *tensor) work(n int) int {
 	w := 1
-	for _, d := range append(slices.Clone(t.dims), t.red...) {
+	for _, d := range t.dims {
 		w *= d.val(n)
+	}
+	for _, r := range t.red {
+		w *= r.ext.val(n)
 	}
 	return w
 }
@@ -455,8 +461,9 @@ type gen struct {
 	// quantized: the program casts a float to an integer, which the
 	// vectorizer refuses (with a warning) under a lane-dependent condition
 	quantized bool
-	sym       *dim
-	symMin    int // the smallest n the program is valid for
+	sym       *dim // n, once declared
+	symDef    int  // its default
+	symMin    int  // the smallest n the program is valid for
 
 	stages map[string]*stage
 	queue  []*stage // stages still to schedule
@@ -530,28 +537,17 @@ func (g *gen) size(base string, lo, hi int) dim {
 func (g *gen) dimension(base string, lo, hi int) dim {
 	if g.symOK && g.chance(0.35) {
 		if g.sym == nil {
-			v := g.sizeValue(max(lo, 1), hi)
-			g.decls = append(g.decls, fmt.Sprintf("n = var(default=%d)", v))
+			g.symDef = g.sizeValue(max(lo, 1), hi)
+			g.decls = append(g.decls, fmt.Sprintf("n = var(default=%d)", g.symDef))
 			g.sym = &dim{"n", func(n int) int { return n }, true}
 			g.symMin = max(lo, 1)
 		}
-		if g.sym.val(symDefault(g)) >= lo && g.sym.val(symDefault(g)) <= hi {
+		if lo <= g.symDef && g.symDef <= hi {
 			g.needSym(*g.sym, lo)
 			return *g.sym
 		}
 	}
 	return g.size(base, lo, hi)
-}
-
-// symDefault is the declared default of n.
-func symDefault(g *gen) int {
-	for _, d := range g.decls {
-		if m := varLine.FindStringSubmatch(d); m != nil {
-			v, _ := strconv.Atoi(m[2])
-			return v
-		}
-	}
-	return 0
 }
 
 // needSym records that the program needs d >= lo: a bound on n when d
@@ -617,16 +613,22 @@ func castTo(e, from, to string) string {
 }
 
 func (g *gen) input(base, dt string, dims []dim) *tensor {
-	t := &tensor{name: g.fresh(base), dtype: dt, dims: dims, input: true}
+	t := &tensor{name: g.fresh(base), dtype: dt, dims: dims}
 	g.decls = append(g.decls, fmt.Sprintf("%s = placeholder(%s, %s)", t.name, shapeSrc(dims), dt))
 	g.inputs = append(g.inputs, t)
 	return t
 }
 
-func (g *gen) reduceAxis(base string, ext dim) string {
-	name := g.fresh(base)
-	g.decls = append(g.decls, fmt.Sprintf("%s = reduce_axis(0, %s)", name, ext.src))
-	return name
+// raxis is a reduce axis: a name of the program.
+type raxis struct {
+	name string
+	ext  dim
+}
+
+func (g *gen) reduceAxis(base string, ext dim) raxis {
+	r := raxis{g.fresh(base), ext}
+	g.decls = append(g.decls, fmt.Sprintf("%s = reduce_axis(0, %s)", r.name, ext.src))
+	return r
 }
 
 // axisNames names a compute's data axes; names repeat across computes, as
@@ -639,8 +641,8 @@ func (g *gen) axisNames(rank int) []string {
 	return names
 }
 
-func (g *gen) compute(dt string, dims []dim, axes []string, body string, red []dim, reads ...*tensor) *tensor {
-	t := &tensor{name: g.fresh("T"), dtype: dt, dims: dims, red: red, reads: reads}
+func (g *gen) compute(dt string, dims []dim, axes []string, body string, red []raxis, reads ...*tensor) *tensor {
+	t := &tensor{name: g.fresh("T"), dtype: dt, dims: dims, axes: axes, red: red, reads: reads}
 	t.inexact = isFloat(dt) && len(red) > 0
 	for _, x := range reads {
 		t.inexact = t.inexact || (isFloat(dt) && x.inexact)
@@ -654,9 +656,9 @@ func read(t *tensor, idx []string) string { return t.name + "[" + strings.Join(i
 
 // Expressions. Every leaf (a read the stage model counts on) appears in the
 // result; the operators avoid undefined behaviour (no division by a value,
-// shift amounts and divisors are small constants, no float-to-int casts) and
-// discontinuities (floor, round) that would turn float rounding into a
-// mismatch.
+// shift amounts and divisors are small constants, float-to-int casts only
+// of small values computed exactly) and discontinuities (floor, round) that
+// would turn a float rounding difference into a mismatch.
 
 func (g *gen) ew(dt string, leaves, axes []string) string {
 	e := g.wrap(dt, leaves[0], axes)
@@ -751,7 +753,7 @@ func (g *gen) elementwiseOf(dt string, x *tensor, extra ...*tensor) *tensor {
 func (g *gen) shiftedOf(dt string, x *tensor) *tensor {
 	var cands []int
 	for d, dm := range x.dims {
-		if dm.val(symDefault(g)) >= 2 {
+		if dm.val(g.symDef) >= 2 {
 			cands = append(cands, d)
 		}
 	}
@@ -759,7 +761,7 @@ func (g *gen) shiftedOf(dt string, x *tensor) *tensor {
 		return g.elementwiseOf(dt, x)
 	}
 	d := pick(g, cands)
-	o := 1 + g.r.IntN(min(2, x.dims[d].val(symDefault(g))-1))
+	o := 1 + g.r.IntN(min(2, x.dims[d].val(g.symDef)-1))
 	g.needSym(x.dims[d], o+1)
 	axes := g.axisNames(len(x.dims))
 	dims := slices.Clone(x.dims)
@@ -799,6 +801,31 @@ func (g *gen) reindexOf(dt string, x *tensor) *tensor {
 	return g.compute(dt, dims, axes, g.ew(dt, []string{castTo(read(x, idx), x.dtype, dt)}, axes), nil, x)
 }
 
+// broadcastOf adds a dimension to x (each element repeated along it), so
+// that a loop of the consumer leaves the producer's window unchanged.
+func (g *gen) broadcastOf(dt string, x *tensor) *tensor {
+	if len(x.dims) == 3 {
+		return g.elementwiseOf(dt, x)
+	}
+	axes := g.axisNames(len(x.dims) + 1)
+	d := g.r.IntN(len(axes))
+	dims := slices.Insert(slices.Clone(x.dims), d, g.size("B", 1, 5))
+	idx := slices.Delete(slices.Clone(axes), d, d+1)
+	return g.compute(dt, dims, axes, g.ew(dt, []string{castTo(read(x, idx), x.dtype, dt)}, axes), nil, x)
+}
+
+// gatherOf reads x along one dimension at an index taken from an integer
+// input: bound inference cannot bound it, so a window of x spans that
+// whole dimension.
+func (g *gen) gatherOf(dt string, x *tensor) *tensor {
+	d := g.r.IntN(len(x.dims))
+	ix := g.input("I", pick(g, []string{"int8", "uint8", "int16"}), []dim{x.dims[d]})
+	axes := g.axisNames(len(x.dims))
+	idx := slices.Clone(axes)
+	idx[d] = fmt.Sprintf("floormod(cast(int64, %s[%s]), %s)", ix.name, axes[d], x.dims[d].src)
+	return g.compute(dt, x.dims, axes, g.ew(dt, []string{castTo(read(x, idx), x.dtype, dt)}, axes), nil, x, ix)
+}
+
 // reduceOf reduces one or two dimensions of x with sum, min or max; a
 // tensor of rank one reduces to shape (1,).
 func (g *gen) reduceOf(x *tensor) *tensor {
@@ -813,13 +840,14 @@ func (g *gen) reduceOf(x *tensor) *tensor {
 	if !isFloat(dt) && op == "sum" && g.chance(0.7) {
 		dt = "int32" // accumulate narrow integers in int32, as a user would
 	}
-	var dims, red []dim
+	var dims []dim
+	var red []raxis
 	var idx, raxes []string
 	outAxes := g.axisNames(max(1, rank-nred))
 	for d := range rank {
 		if slices.Contains(reduced, d) {
 			k := g.reduceAxis("k", x.dims[d])
-			idx, raxes, red = append(idx, k), append(raxes, k), append(red, x.dims[d])
+			idx, raxes, red = append(idx, k.name), append(raxes, k.name), append(red, k)
 		} else {
 			idx, dims = append(idx, outAxes[len(dims)]), append(dims, x.dims[d])
 		}
@@ -930,8 +958,8 @@ func (g *gen) stencil() {
 		zero = "0.0"
 	}
 	pad := g.compute(dt, []dim{c, h.plus(2 * p), w.plus(2 * p)}, []string{"c", "y", "x"},
-		fmt.Sprintf("if_then_else(y >= %d && y < %s + %d && x >= %d && x < %s + %d, X[c, y - %d, x - %d], %s)",
-			p, h.src, p, p, w.src, p, p, p, zero), nil, x)
+		fmt.Sprintf("if_then_else(y >= %d && y < %s + %d && x >= %d && x < %s + %d, %s[c, y - %d, x - %d], %s)",
+			p, h.src, p, p, w.src, p, x.name, p, p, zero), nil, x)
 	g.used["c"], g.used["y"], g.used["x"], g.used["co"] = true, true, true, true
 	out := func(d dim) dim { // (d + 2p - r) / s + 1
 		if s == 1 {
@@ -951,10 +979,10 @@ func (g *gen) stencil() {
 	if !isFloat(dt) && g.chance(0.7) {
 		acc = "int32"
 	}
-	in := castTo(fmt.Sprintf("%s[%s, %s, %s]", pad.name, rc, at("y", ry), at("x", rx)), dt, acc)
-	wv := castTo(fmt.Sprintf("%s[co, %s, %s, %s]", wt.name, rc, ry, rx), dt, acc)
+	in := castTo(fmt.Sprintf("%s[%s, %s, %s]", pad.name, rc.name, at("y", ry.name), at("x", rx.name)), dt, acc)
+	wv := castTo(fmt.Sprintf("%s[co, %s, %s, %s]", wt.name, rc.name, ry.name, rx.name), dt, acc)
 	y := g.compute(acc, []dim{k, out(h), out(w)}, []string{"co", "y", "x"},
-		fmt.Sprintf("sum(%s * %s, axis=[%s, %s, %s])", in, wv, rc, ry, rx), []dim{c, constDim(r), constDim(r)}, pad, wt)
+		fmt.Sprintf("sum(%s * %s, axis=[%s, %s, %s])", in, wv, rc.name, ry.name, rx.name), []raxis{rc, ry, rx}, pad, wt)
 	if g.chance(0.5) {
 		g.elementwiseOf(acc, y)
 	}
@@ -977,25 +1005,25 @@ func (g *gen) matmul() {
 	}
 	k := g.reduceAxis("k", kd)
 	g.used["i"], g.used["j"] = true, true
-	ai := []string{"i", k}
+	ai := []string{"i", k.name}
 	if a.dims[0].src != m.src || a.dims[1].src != kd.src {
-		ai = []string{k, "i"}
+		ai = []string{k.name, "i"} // a transposed (when M and K are both n, either reading is in bounds)
 	}
 	c := g.compute(acc, []dim{m, n}, []string{"i", "j"},
-		fmt.Sprintf("sum(%s * %s, axis=%s)", castTo(read(a, ai), a.dtype, acc), castTo(read(b, []string{k, "j"}), b.dtype, acc), k),
-		[]dim{kd}, a, b)
+		fmt.Sprintf("sum(%s * %s, axis=%s)", castTo(read(a, ai), a.dtype, acc), castTo(read(b, []string{k.name, "j"}), b.dtype, acc), k.name),
+		[]raxis{k}, a, b)
 	if g.chance(0.5) {
 		g.elementwiseOf(g.convertible(acc), c)
 	}
 }
 
 // pipeline is a producer and two consumers, each a map, a shifted stencil,
-// a pad, a reduction or a re-indexing.
+// a pad, a reduction, a re-indexing, a broadcast or a gather.
 func (g *gen) pipeline() {
 	dt := g.dtype()
 	x := g.elementwiseOf(g.convertible(dt), g.input("A", dt, g.dims(2+g.r.IntN(2))))
 	for range 2 {
-		switch g.weighted(3, 3, 2, 2, 3) {
+		switch g.weighted(3, 3, 2, 2, 3, 1, 1) {
 		case 0:
 			x = g.elementwiseOf(g.convertible(x.dtype), x)
 		case 1:
@@ -1006,6 +1034,10 @@ func (g *gen) pipeline() {
 			x = g.reduceOf(x)
 		case 4:
 			x = g.reindexOf(g.convertible(x.dtype), x)
+		case 5:
+			x = g.broadcastOf(g.convertible(x.dtype), x)
+		case 6:
+			x = g.gatherOf(g.convertible(x.dtype), x)
 		}
 	}
 }
@@ -1030,7 +1062,7 @@ func generate(seed uint64, index int) *genCase {
 		case "pipeline":
 			g.pipeline()
 		}
-		values := []int{symDefault(g)}
+		values := []int{g.symDef}
 		if g.sym != nil {
 			if values[0] < g.symMin || g.symMin > 13 {
 				continue
@@ -1159,11 +1191,11 @@ func extent(d dim) int {
 func (g *gen) schedule() {
 	for _, t := range slices.Backward(g.computes) {
 		st := &stage{name: t.name, tensor: t, reduce: len(t.red) > 0, output: t.output}
-		for i, a := range computeAxes(g.declOf(t)) {
+		for i, a := range t.axes {
 			st.loops = append(st.loops, &loop{name: a, ext: extent(t.dims[i])})
 		}
-		for i, k := range reduceAxes(g.declOf(t)) {
-			st.loops = append(st.loops, &loop{name: k, reduce: true, ext: extent(t.red[i])})
+		for _, k := range t.red {
+			st.loops = append(st.loops, &loop{name: k.name, reduce: true, ext: extent(k.ext)})
 		}
 		for _, x := range t.reads {
 			if !slices.Contains(st.reads, x.name) {
@@ -1179,32 +1211,6 @@ func (g *gen) schedule() {
 		g.scheduleStage(st)
 		g.done = append(g.done, st)
 	}
-}
-
-func (g *gen) declOf(t *tensor) string {
-	for _, d := range g.decls {
-		if strings.HasPrefix(d, t.name+" = compute(") {
-			return d
-		}
-	}
-	panic("generator: no declaration of " + t.name)
-}
-
-var (
-	lambdaAxes = regexp.MustCompile(`, \(([a-z, ]+)\) =>`)
-	axisArg    = regexp.MustCompile(`axis=\[?([a-z0-9, ]+)\]?\)`)
-)
-
-func computeAxes(decl string) []string {
-	return strings.Split(lambdaAxes.FindStringSubmatch(decl)[1], ", ")
-}
-
-func reduceAxes(decl string) []string {
-	m := axisArg.FindStringSubmatch(decl)
-	if m == nil {
-		return nil
-	}
-	return strings.Split(m[1], ", ")
 }
 
 // consumers are the stages that read the tensor or stage called name.
