@@ -252,6 +252,13 @@ var schedErrCases = []schedErrCase{
 }
 `,
 		want: []wantErr{{10, 18, "j)", "vectorize takes at most 1 positional argument(s), not 2; write vectorize(ii)"}}},
+	{name: "tile of an annotated loop is refused whole",
+		sched: `schedule C {
+    unroll(i)
+    io, jo, ii, ji = tile(i, j, 4, 4)
+}
+`,
+		want: []wantErr{{11, 27, "i,", "tile: i is already unrolled; tile before annotating"}}},
 	{name: "reorder of nothing",
 		sched: `schedule C {
     reorder()

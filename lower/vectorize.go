@@ -142,10 +142,15 @@ func (v *vectorizer) expr(e te.Expr) (te.Expr, error) {
 		return x, nil
 	case *Load:
 		index, err := v.expr(x.Index)
-		if err != nil || !v.isVec(index) {
-			return &Load{Buffer: x.Buffer, Index: index}, err
+		if err != nil {
+			return nil, err
 		}
-		return &Load{Buffer: x.Buffer, Index: index, Predicate: v.pred}, nil
+		if v.pred != nil {
+			// even a load of one address is only made in the lanes that
+			// reach it: if_then_else(i >= 1, A[j - 1], 0) must not read A[-1]
+			return &Load{Buffer: x.Buffer, Index: v.broadcast(index), Predicate: v.pred}, nil
+		}
+		return &Load{Buffer: x.Buffer, Index: index}, nil
 	case *te.Unary:
 		a, err := v.expr(x.X)
 		if err != nil {
@@ -211,7 +216,7 @@ func (v *vectorizer) sel(x *te.Select) (te.Expr, error) {
 // under vectorizes e for the lanes where cond holds: its loads get the
 // predicate, and operations that could fail in the other lanes are refused.
 func (v *vectorizer) under(cond, e te.Expr) (te.Expr, error) {
-	if trap := mayTrap(e); trap != "" {
+	if trap := v.mayTrap(e); trap != "" {
 		return nil, fmt.Errorf("a lane-dependent condition guards %s, which may be undefined in the lanes it excludes", trap)
 	}
 	saved := v.pred
@@ -224,15 +229,23 @@ func (v *vectorizer) under(cond, e te.Expr) (te.Expr, error) {
 	return v.expr(e)
 }
 
-// mayTrap names an operation in e whose result is undefined for some operands.
-func mayTrap(e te.Expr) string {
+// mayTrap names an operation in e whose result is undefined for some
+// operands: a division by what may be 0 (or -1, for MIN / -1), a shift by
+// a variable amount, a float-to-int conversion.
+func (v *vectorizer) mayTrap(e te.Expr) string {
 	trap := ""
 	te.Walk(e, func(x te.Expr) bool {
 		switch x := x.(type) {
 		case *te.Binary:
 			switch x.Op {
 			case te.Div, te.Mod, te.FloorDiv, te.FloorMod:
-				if c, ok := constInt(x.B); !x.T.IsFloat() && (!ok || c == 0 || c == -1) {
+				safe := x.T.IsFloat()
+				if r, ok := v.sp.rangeOf(x.B); ok && isIndex(x.B) && (r.lo > 0 || r.hi < -1) {
+					safe = true // e.g. a symbolic dimension, at least 1
+				} else if c, ok := constInt(x.B); ok && c != 0 && c != -1 {
+					safe = true
+				}
+				if !safe {
 					trap = "the division " + te.ExprString(x)
 				}
 			case te.Shl, te.Shr:
@@ -251,11 +264,13 @@ func mayTrap(e te.Expr) string {
 }
 
 func (v *vectorizer) binary(x *te.Binary) (te.Expr, error) {
-	if (x.Op == te.And || x.Op == te.Or) && v.isVecExpr(x.A) {
+	if (x.Op == te.And || x.Op == te.Or) && (v.isVecExpr(x.A) || v.isVecExpr(x.B)) {
+		// the right side is evaluated only in the lanes the left lets through
 		a, err := v.expr(x.A)
 		if err != nil {
 			return nil, err
 		}
+		a = v.broadcast(a)
 		cond := a
 		if x.Op == te.Or {
 			cond = &te.Unary{Op: te.Not, X: a}

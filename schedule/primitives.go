@@ -119,10 +119,19 @@ func (st *Stage) Tile(x, y *Axis, fx, fy int64) (xo, yo, xi, yi *Axis, err error
 		return nil, nil, nil, nil, errAt(1, "tile: %s is given twice; tile takes two different loops", x.Name())
 	}
 	for i, f := range []int64{fx, fy} {
-		if f <= 0 {
-			return nil, nil, nil, nil, errAt(2+i, "tile: the factor must be positive, not %d", f)
+		if f <= 0 || f > maxFactor {
+			return nil, nil, nil, nil, errAt(2+i, "tile: the factor must be between 1 and 2^31, not %d", f)
 		}
 	}
+	for i, a := range []*Axis{x, y} {
+		if a.Ann != Serial {
+			return nil, nil, nil, nil, errAt(i, "tile: %s is already %s; tile before annotating", a.Name(), a.Ann)
+		}
+	}
+	if st.Attach == Inline {
+		return nil, nil, nil, nil, errAt(-1, "tile: %s is computed inline and has no loops of its own", st.Name())
+	}
+	// both splits are legal now, so nothing is half done on an error
 	xo, xi, _ = st.Split(x, fx)
 	yo, yi, _ = st.Split(y, fy)
 	if err := st.Reorder(xo, yo, xi, yi); err != nil {

@@ -220,6 +220,20 @@ schedule B {
     vectorize(ii)
 }
 `,
+		"lane condition over a load of one address (found by the random tester)": `A = placeholder((4,), float32)
+B = compute((4, 4), (j, i) => if_then_else(j >= 1 && i < 3, A[j - 1], 0.0))
+kernel k(A) -> B
+schedule B {
+    vectorize(i)
+}
+`,
+		"scalar && guarding a vector load": `A = placeholder((4, 4), int32)
+B = compute((4, 4), (j, i) => select(j >= 1 && A[j - 1, i] > 0, 1, 0))
+kernel k(A) -> B
+schedule B {
+    vectorize(i)
+}
+`,
 		"two-level compute_at chain": `A = placeholder((20,), float32)
 P = compute((20,), (i) => A[i] * 2.0)
 Q = compute((18,), (i) => P[i] + P[i + 2])
