@@ -11,20 +11,32 @@ import "tide/te"
 // tail that keeps it. Vectorized and unrolled loops are never partitioned
 // themselves: their tails run as guarded scalar code.
 
-func partition(f *Func, _ *diags) {
-	p := &partitioner{sp: newSimplifier()}
+func partition(f *Func, d *diags) {
+	p := &partitioner{sp: newSimplifier(), budget: maxPartitions}
 	f.Body = Simplify(p.stmt(f.Body, nil))
+	if p.budget == 0 {
+		d.warn(nil, "partition: stopped after %d loop partitions in %s (each one copies a loop nest); the remaining split tails keep their guards, and vectorized loops under them run scalar", maxPartitions, f.Name)
+	}
 }
 
-type partitioner struct{ sp *simplifier }
+// maxPartitions bounds the partitions of one function: with symbolic
+// extents every guarded loop level doubles the code, which must not grow
+// without limit.
+const maxPartitions = 64
+
+type partitioner struct {
+	sp     *simplifier
+	budget int
+}
 
 func (p *partitioner) stmt(s Stmt, skip map[*IfThenElse]bool) Stmt {
 	l, ok := s.(*For)
 	if !ok {
 		return mapChildren(s, func(x Stmt) Stmt { return p.stmt(x, skip) })
 	}
-	if l.Kind != Vectorized && l.Kind != Unrolled {
+	if l.Kind != Vectorized && l.Kind != Unrolled && p.budget > 0 {
 		if g, split := p.splitPoint(l, skip); g != nil {
+			p.budget--
 			var point *te.Var
 			value := split
 			if _, ok := constInt(split); !ok {
@@ -56,7 +68,44 @@ func (p *partitioner) stmt(s Stmt, skip map[*IfThenElse]bool) Stmt {
 	// skip is about this loop only: loops inside may split on those guards
 	out := mapChildren(l, func(x Stmt) Stmt { return p.stmt(x, nil) })
 	delete(p.sp.ranges, l.Var)
+	if l.Kind == Serial || l.Kind == Parallel {
+		return tighten(out.(*For))
+	}
 	return out
+}
+
+// tighten turns a loop whose whole body is a likely guard c*v + rest < 0
+// (rest free of v) into a loop that stops where the guard starts failing:
+// a tail no longer runs the split's full factor to skip most iterations.
+func tighten(l *For) *For {
+	g, ok := l.Body.(*IfThenElse)
+	if !ok || !g.Likely || g.Else != nil {
+		return l
+	}
+	lt, ok := g.Cond.(*te.Binary)
+	if !ok || lt.Op != te.LT || !isIndex(lt.A) {
+		return l
+	}
+	sp := newSimplifier()
+	diff := sp.linearOf(sp.expr(bin(te.Sub, lt.A, lt.B)))
+	var c int64
+	rest := linear{c: diff.c}
+	for _, t := range diff.terms {
+		if t.key == any(l.Var) {
+			c = t.coef
+		} else {
+			rest.terms = append(rest.terms, t)
+		}
+	}
+	re := rest.expr()
+	if c <= 0 || te.Uses(re, map[*te.Var]bool{l.Var: true}) {
+		return l
+	}
+	// c*v + rest < 0  <=>  v < floordiv(c - 1 - rest, c)
+	stop := bin(te.FloorDiv, bin(te.Sub, idx(c-1), re), idx(c))
+	end := bin(te.Add, l.Min, l.Extent)
+	ext := sp.expr(bin(te.Sub, bin(te.Min, end, bin(te.Max, stop, l.Min)), l.Min))
+	return &For{Var: l.Var, Min: l.Min, Extent: ext, Kind: l.Kind, Body: g.Then, Axis: l.Axis}
 }
 
 // splitPoint finds a likely guard inside l that holds for all iterations of

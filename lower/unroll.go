@@ -30,7 +30,8 @@ func unrollStmt(s Stmt, d *diags) Stmt {
 	}
 	out := Seq{}
 	for k := int64(0); k < n; k++ {
-		out = append(out, substStmt(l.Body, map[*te.Var]te.Expr{l.Var: bin(te.Add, l.Min, idx(k))}))
+		// simplified copy by copy: dead tails of nested unrolls vanish early
+		out = append(out, Simplify(substStmt(l.Body, map[*te.Var]te.Expr{l.Var: bin(te.Add, l.Min, idx(k))})))
 	}
 	return out
 }

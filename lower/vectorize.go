@@ -49,7 +49,8 @@ func vectorizeStmt(s Stmt, d *diags) Stmt {
 	body, err := v.stmt(l.Body)
 	if err != nil {
 		if g, ok := err.(tailGuard); ok && g.likely {
-			return scalar(false, "this is the tail of a split that does not divide its extent (%s)", g.cond)
+			tail := scalar(false, "this is the tail of a split that does not divide its extent (%s)", g.cond)
+			return tighten(tail.(*For))
 		}
 		return scalar(true, "%v", err)
 	}

@@ -10,7 +10,7 @@ import (
 
 // A schedule built from Go: split a loop whose extent 20 is not a multiple
 // of the factor, vectorize the inner loop, and lower. The main loop keeps
-// full vectors; the last 4 elements run in a guarded scalar tail, which a
+// full vectors; the last 4 elements run in a scalar tail loop, which a
 // note reports.
 func Example() {
 	a, _ := te.Placeholder("A", []te.Expr{te.Int(20)}, te.Float32)
@@ -41,10 +41,8 @@ func Example() {
 	//   for (io, 0, 2) {
 	//     B[ramp(io * 8, 1, 8)] = A[ramp(io * 8, 1, 8)] * broadcast(2.0, 8)
 	//   }
-	//   for (ii, 0, 8) {
-	//     if (likely(ii + 16 < 20)) {
-	//       B[ii + 16] = A[ii + 16] * 2.0
-	//     }
+	//   for (ii, 0, 4) {
+	//     B[ii + 16] = A[ii + 16] * 2.0
 	//   }
 	// }
 	// note: vectorize(ii): runs as a scalar loop: this is the tail of a split that does not divide its extent (ii + 16 < 20)
