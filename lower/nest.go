@@ -156,6 +156,9 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 			val[r.Inner] = n.sp.expr(bin(te.FloorMod, val[r.Fused], ext[r.Inner]))
 		}
 	}
+	for i := range guards {
+		guards[i] = n.strongest(guards[i])
+	}
 	m := map[*te.Var]te.Expr{}
 	for _, r := range st.Root {
 		m[r.Var] = n.sp.expr(bin(te.Add, ranges[r].Min, val[r]))
@@ -240,6 +243,30 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 		}
 	}
 	return inner
+}
+
+// strongest drops guards that another guard of the same loop implies:
+// splits of splits give x + 2 < 16, x + 2 < 8, ... over the same x, and only
+// the tightest one matters (more guards would only make more tails).
+func (n *nester) strongest(gs []guard) []guard {
+	var out []guard
+	keys := []string{}
+	consts := []int64{}
+	for _, g := range gs {
+		lt := g.cond.(*te.Binary)
+		l := n.sp.linearOf(n.sp.expr(bin(te.Sub, lt.A, lt.B)))
+		c := l.c
+		l.c = 0
+		key := te.ExprString(l.expr())
+		if i := slices.Index(keys, key); i >= 0 {
+			if c > consts[i] { // x + c < 0 with the larger c is the stronger
+				out[i], consts[i] = g, c
+			}
+			continue
+		}
+		out, keys, consts = append(out, g), append(keys, key), append(consts, c)
+	}
+	return out
 }
 
 // region decides the window of producer p that a consumer body needs while

@@ -29,7 +29,7 @@ type partitioner struct {
 	budget int
 }
 
-func (p *partitioner) stmt(s Stmt, skip map[*IfThenElse]bool) Stmt {
+func (p *partitioner) stmt(s Stmt, skip map[string]bool) Stmt {
 	l, ok := s.(*For)
 	if !ok {
 		return mapChildren(s, func(x Stmt) Stmt { return p.stmt(x, skip) })
@@ -49,11 +49,22 @@ func (p *partitioner) stmt(s Stmt, skip map[*IfThenElse]bool) Stmt {
 				Body: removeGuard(l.Body, g), Axis: l.Axis}
 			tail := &For{Var: l.Var, Min: split, Extent: p.sp.expr(bin(te.Sub, end, split)), Kind: l.Kind,
 				Body: l.Body, Axis: l.Axis}
-			without := map[*IfThenElse]bool{g: true}
+			// by its printed condition: simplifying rebuilds the node
+			without := map[string]bool{te.ExprString(g.Cond): true}
 			for k := range skip {
 				without[k] = true
 			}
-			out := Stmt(Seq{p.stmt(main, skip), p.stmt(tail, without)})
+			// simplified first, with the ranges of the loops around: a
+			// tail that the guard excludes entirely disappears before it
+			// is searched for more partitions
+			var parts Seq
+			if m := p.sp.stmt(main); m != nil {
+				parts = append(parts, p.stmt(m, skip))
+			}
+			if t := p.sp.stmt(tail); t != nil {
+				parts = append(parts, p.stmt(t, without))
+			}
+			out := Stmt(parts)
 			if point != nil {
 				out = &LetStmt{Var: point, Value: value, Body: out}
 			}
@@ -110,41 +121,44 @@ func tighten(l *For) *For {
 
 // splitPoint finds a likely guard inside l that holds for all iterations of
 // l below some point, and that point, clamped to l's range.
-func (p *partitioner) splitPoint(l *For, skip map[*IfThenElse]bool) (*IfThenElse, te.Expr) {
+func (p *partitioner) splitPoint(l *For, skip map[string]bool) (*IfThenElse, te.Expr) {
 	var found *IfThenElse
 	var split te.Expr
-	var search func(s Stmt, vary map[*te.Var]symInterval)
-	search = func(s Stmt, vary map[*te.Var]symInterval) {
+	// Only guards inside a vectorized or unrolled loop are worth a copy of
+	// the loop nest: elsewhere a guard costs one comparison, and tighten
+	// removes it when it is a loop's whole body.
+	var search func(s Stmt, vary map[*te.Var]symInterval, wide bool)
+	search = func(s Stmt, vary map[*te.Var]symInterval, wide bool) {
 		if found != nil || s == nil {
 			return
 		}
 		switch s := s.(type) {
 		case Seq:
 			for _, x := range s {
-				search(x, vary)
+				search(x, vary, wide)
 			}
 		case *For:
 			inner := map[*te.Var]symInterval{s.Var: {s.Min, bin(te.Sub, bin(te.Add, s.Min, s.Extent), idx(1))}}
 			for k, v := range vary {
 				inner[k] = v
 			}
-			search(s.Body, inner)
+			search(s.Body, inner, wide || s.Kind == Vectorized || s.Kind == Unrolled)
 		case *Allocate:
-			search(s.Body, vary)
+			search(s.Body, vary, wide)
 		case *LetStmt:
-			search(s.Body, vary)
+			search(s.Body, vary, wide)
 		case *IfThenElse:
-			if s.Likely && !skip[s] {
+			if s.Likely && !skip[te.ExprString(s.Cond)] && wide {
 				if at, ok := p.guardSplit(l, s.Cond, vary); ok {
 					found, split = s, at
 					return
 				}
 			}
-			search(s.Then, vary)
-			search(s.Else, vary)
+			search(s.Then, vary, wide)
+			search(s.Else, vary, wide)
 		}
 	}
-	search(l.Body, map[*te.Var]symInterval{})
+	search(l.Body, map[*te.Var]symInterval{}, false)
 	return found, split
 }
 
