@@ -73,7 +73,7 @@ func (el *elab) applySchedules() {
 			todo = waiting
 		}
 	}
-	if hadErrors || len(el.errs.list) > 0 {
+	if hadErrors {
 		return // the finished schedule of a broken program says little
 	}
 	a.check(blockPos)
@@ -205,7 +205,7 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 		case arg.Key == "":
 			pos = append(pos, arg)
 		case !slices.Contains(allowed, arg.Key):
-			return argErr(arg.Pos, "%s has no keyword %s; write %s", p.Name, arg.Key, usage)
+			return argErr(arg.Pos, "%s has no keyword %s; write %s%s", p.Name, arg.Key, usage, suggest(arg.Key, allowed))
 		case kw[arg.Key] != nil:
 			return argErr(arg.Pos, "%s: %s= is given twice", p.Name, arg.Key)
 		default:
@@ -302,7 +302,11 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 		if t := kw["tail"]; t != nil {
 			i := slices.Index(schedule.TailNames, t.Name)
 			if !t.IsName || i < 0 {
-				return argErr(t.Pos, "split: unknown tail strategy; the strategies are %s", strings.Join(schedule.TailNames, ", "))
+				what := fmt.Sprint(t.Value)
+				if t.IsName {
+					what = fmt.Sprintf("%q", t.Name)
+				}
+				return argErr(t.Pos, "split: unknown tail strategy %s; the strategies are %s", what, strings.Join(schedule.TailNames, ", "))
 			}
 			spec.Tail = schedule.Tail(i)
 		}

@@ -1,6 +1,10 @@
 package lower
 
-import "tide/te"
+import (
+	"fmt"
+
+	"tide/te"
+)
 
 // Loop partitioning (TVM's LoopPartition, Halide's loop splitting): a split
 // whose factor does not divide its extent leaves a likely guard
@@ -12,7 +16,7 @@ import "tide/te"
 // themselves: their tails run as guarded scalar code.
 
 func partition(f *Func, d *diags) {
-	p := &partitioner{sp: newSimplifier(), budget: maxPartitions}
+	p := &partitioner{sp: newSimplifier(), budget: maxPartitions, names: map[string]int{}}
 	f.Body = Simplify(p.stmt(f.Body, nil))
 	if p.budget == 0 {
 		d.warn(nil, "partition: stopped after %d loop partitions in %s (each one copies a loop nest); the remaining split tails keep their guards, and vectorized loops under them run scalar", maxPartitions, f.Name)
@@ -27,6 +31,7 @@ const maxPartitions = 64
 type partitioner struct {
 	sp     *simplifier
 	budget int
+	names  map[string]int // split points named so far, for unique names
 }
 
 func (p *partitioner) stmt(s Stmt, skip map[string]bool) Stmt {
@@ -41,7 +46,11 @@ func (p *partitioner) stmt(s Stmt, skip map[string]bool) Stmt {
 			value := split
 			if _, ok := constInt(split); !ok {
 				// name the split point: both loops' bounds use it
-				point = &te.Var{Name: l.Var.Name + ".split"}
+				name := l.Var.Name + ".split"
+				if p.names[name]++; p.names[name] > 1 {
+					name += fmt.Sprint(p.names[name])
+				}
+				point = &te.Var{Name: name}
 				split = point
 			}
 			end := p.sp.expr(bin(te.Add, l.Min, l.Extent))

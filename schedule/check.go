@@ -37,8 +37,10 @@ func (s *Schedule) Check() []*CheckError {
 			switch a.Ann {
 			case Vectorized:
 				if i != len(st.Leaf)-1 {
-					add(st, a, "vectorize(%s): %s must be the innermost loop of %s, but %s are inside it; reorder it last",
-						a.Name(), a.Name(), st.Name(), names(st.Leaf[i+1:]))
+					inside := st.Leaf[i+1:]
+					verb := map[bool]string{true: "is", false: "are"}[len(inside) == 1]
+					add(st, a, "vectorize(%s): %s must be the innermost loop of %s, but %s %s inside it; reorder it last",
+						a.Name(), a.Name(), st.Name(), names(inside), verb)
 					continue
 				}
 				if a.Reduce {
@@ -57,7 +59,7 @@ func (s *Schedule) Check() []*CheckError {
 					}
 				}
 				if outer := enclosingParallel(st); outer != "" {
-					add(st, a, "parallel(%s): %s is computed inside parallel loop %s; parallel loops do not nest", a.Name(), st.Name(), outer)
+					add(st, a, "parallel(%s): %s is computed inside parallel loop %s; parallel loops do not nest (keep one of the two parallel annotations)", a.Name(), st.Name(), outer)
 				}
 			}
 		}
