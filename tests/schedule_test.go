@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -255,6 +256,26 @@ schedule P {
 			_, diags := lowerAndCompare(t, src, nil)
 			for _, d := range diags {
 				t.Log(d)
+			}
+		})
+	}
+}
+
+// TestExamplesLowered runs the scheduled examples small enough for the
+// interpreter (matmul and conv2d are covered by the same schedules at
+// smaller sizes above and in testdata/lower).
+func TestExamplesLowered(t *testing.T) {
+	for _, name := range []string{"elementwise.te", "rowmax.te", "popcount.te"} {
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile("../examples/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, diags := lowerAndCompare(t, string(src), nil)
+			for _, d := range diags {
+				if d.Warning {
+					t.Errorf("%s", d)
+				}
 			}
 		})
 	}
