@@ -253,7 +253,12 @@ func (n *nester) strongest(gs []guard) []guard {
 	keys := []string{}
 	consts := []int64{}
 	for _, g := range gs {
-		lt := g.cond.(*te.Binary)
+		lt, ok := g.cond.(*te.Binary)
+		if !ok || lt.Op != te.LT {
+			// folded to a constant: simplify keeps or drops it
+			out, keys, consts = append(out, g), append(keys, fmt.Sprint("#", len(out))), append(consts, 0)
+			continue
+		}
 		l := n.sp.linearOf(n.sp.expr(bin(te.Sub, lt.A, lt.B)))
 		c := l.c
 		l.c = 0
