@@ -71,33 +71,6 @@ func WalkStmt(s Stmt, fn func(Stmt) bool) {
 	}
 }
 
-// stmtExprs calls fn on every expression directly in s (not in children).
-func stmtExprs(s Stmt, fn func(te.Expr)) {
-	switch s := s.(type) {
-	case *For:
-		fn(s.Min)
-		fn(s.Extent)
-	case *Store:
-		fn(s.Index)
-		fn(s.Value)
-	case *IfThenElse:
-		fn(s.Cond)
-	case *LetStmt:
-		fn(s.Value)
-	}
-}
-
-// usesVar reports whether a statement mentions v anywhere.
-func usesVar(s Stmt, v *te.Var) bool {
-	found := false
-	set := map[*te.Var]bool{v: true}
-	WalkStmt(s, func(x Stmt) bool {
-		stmtExprs(x, func(e te.Expr) { found = found || te.Uses(e, set) })
-		return !found
-	})
-	return found
-}
-
 // mapChildren rebuilds s with fn applied to each statement directly inside
 // it; passes use it to recurse over the statements they do not rewrite.
 func mapChildren(s Stmt, fn func(Stmt) Stmt) Stmt {
