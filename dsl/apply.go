@@ -183,14 +183,13 @@ var signatures = map[string]string{
 	"compute_root":   "compute_root()",
 	"cache_write":    "CL = cache_write(C) or cache_write(C, local)",
 	"cache_read":     "AL = cache_read(A) or cache_read(A, local, Reader...)",
+	"rfactor":        "CF = rfactor(C, ki)",
 }
 
 func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
-	targets := map[string]int{"split": 2, "tile": 4, "fuse": 1, "cache_write": 1, "cache_read": 1}[p.Name]
+	targets := map[string]int{"split": 2, "tile": 4, "fuse": 1, "cache_write": 1, "cache_read": 1, "rfactor": 1}[p.Name]
 	usage := signatures[p.Name]
 	switch {
-	case p.Name == "rfactor":
-		return argErr(p.Pos, "rfactor is not supported yet; to vectorize a reduction, vectorize its innermost reduction axis (a vector accumulator, reduced across lanes once after the loop)")
 	case usage == "":
 		return argErr(p.Pos, "%s is not supported yet", p.Name)
 	}
@@ -419,6 +418,25 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 			return err
 		}
 		return st.ComputeRoot()
+	case "rfactor":
+		if err := npos(2, 2); err != nil {
+			return err
+		}
+		t := a.el.prog.Tensor(pos[0].Name)
+		if !pos[0].IsName || t == nil || a.sched.Stage(t) == nil {
+			return argErr(pos[0].Pos, "rfactor: expected a computed tensor; write %s", usage)
+		}
+		rst := a.sched.Stage(t)
+		if !pos[1].IsName || a.names(rst)[pos[1].Name] == nil {
+			return argErr(pos[1].Pos, "rfactor: expected a reduction loop of %s; its loops are %s", t.Name, axisNames(rst.Leaf))
+		}
+		made, err := a.sched.RFactor(t, a.names(rst)[pos[1].Name])
+		if err != nil {
+			return err
+		}
+		made.Tensor.Name = p.Targets[0].Name
+		a.made[p.Targets[0].Name] = made
+		delete(a.axes, rst) // its loops are new: the data axes and the reduction over the partial results
 	case "cache_write", "cache_read":
 		if err := npos(1, -1); err != nil {
 			return err

@@ -698,7 +698,7 @@ func (el *elab) schedules(blocks []*ScheduleBlock) {
 	made := map[string]bool{} // stages that cache_write and cache_read create
 	for _, blk := range blocks {
 		for _, st := range blk.Body {
-			if st.Prim.Name == "cache_write" || st.Prim.Name == "cache_read" {
+			if st.Prim.Name == "cache_write" || st.Prim.Name == "cache_read" || st.Prim.Name == "rfactor" {
 				for _, t := range st.Targets {
 					made[t.Name] = true
 				}

@@ -563,12 +563,32 @@ schedule C {
 	},
 
 	// Primitives that are not supported.
-	{name: "rfactor",
+	{name: "rfactor with two results",
 		sched: `schedule C {
     ko, ki = rfactor(k, 4)
 }
 `,
-		want: []wantErr{{10, 5, "ko, ki = rfactor", "rfactor is not supported yet; to vectorize a reduction, vectorize its innermost reduction axis"}}},
+		want: []wantErr{{10, 5, "ko, ki = rfactor", "rfactor gives 1 result(s), not 2; write CF = rfactor(C, ki)"}}},
+	{name: "rfactor of a data axis",
+		sched: `schedule C {
+    CF = rfactor(C, i)
+}
+`,
+		want: []wantErr{{10, 21, "i)", "rfactor: i is a data axis of C; rfactor takes one of its reduction loops"}}},
+	{name: "rfactor of an element-wise stage",
+		sched: `schedule D {
+    DF = rfactor(D, j)
+}
+`,
+		want: []wantErr{{10, 18, "D,", "rfactor: D is not a reduction"}}},
+	{name: "rfactor after another loop change",
+		sched: `schedule C {
+    io, ii = split(i, factor=2)
+    ko, ki = split(k, factor=4)
+    CF = rfactor(C, ki)
+}
+`,
+		want: []wantErr{{12, 21, "ki)", "rfactor: ki must be a reduction axis of C or the inner part of its only split; apply rfactor before other loop changes"}}},
 	{name: "pragma",
 		sched: `schedule C {
     pragma(i)

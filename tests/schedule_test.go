@@ -235,6 +235,41 @@ schedule B {
     vectorize(i)
 }
 `,
+		"rfactor of an unsplit reduction axis": `A = placeholder((4, 6), int32)
+k = reduce_axis(0, 6)
+S = compute((4,), (i) => sum(A[i, k] * 3, axis=k))
+kernel f(A) -> S
+schedule S {
+    SF = rfactor(S, k)
+}
+`,
+		"rfactor of a max with a tail, vectorized at the consumer": `A = placeholder((3, 29), int8)
+k = reduce_axis(0, 29)
+M = compute((3,), (i) => max(A[i, k], axis=k))
+kernel f(A) -> M
+schedule M {
+    ko, ki = split(k, factor=4)
+    MF = rfactor(M, ki)
+}
+schedule MF {
+    reorder(i, ko, ki)
+    vectorize(ki)
+    compute_at(M, i)
+}
+`,
+		"rfactor for a parallel reduction over two reduce axes": `A = placeholder((2, 7, 5), float32)
+r = reduce_axis(0, 7)
+c = reduce_axis(0, 5)
+S = compute((2,), (b) => sum(A[b, r, c], axis=[r, c]))
+kernel f(A) -> S
+schedule S {
+    ro, ri = split(r, nparts=2)
+    SF = rfactor(S, ri)
+}
+schedule SF {
+    parallel(ri)
+}
+`,
 		"two-level compute_at chain": `A = placeholder((20,), float32)
 P = compute((20,), (i) => A[i] * 2.0)
 Q = compute((18,), (i) => P[i] + P[i + 2])

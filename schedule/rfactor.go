@@ -1,0 +1,108 @@
+package schedule
+
+import (
+	"fmt"
+	"slices"
+
+	"tide/te"
+)
+
+// RFactor (TVM's rfactor) turns reduction loop ax of t's stage into a data
+// axis of a new stage that computes partial reductions, one per value of ax:
+// for sum(A[i, k], k) with k split into ko, ki by 8 it makes
+// t.rf[ki, i] = sum(A[i, ko*8 + ki], ko) and t becomes sum(t.rf[ki_r, i], ki_r)
+// over the 8 partial results. The new stage is returned, with ax's name for
+// its first axis; vectorize or parallelize it like any data axis. ax must be
+// a reduction axis of t or the inner part of its split, and rfactor must
+// come before the stage's other loop changes.
+func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
+	st := s.Stage(t)
+	if st == nil {
+		return nil, errAt(0, "rfactor: %s is an input; only reductions can be factored", t.Name)
+	}
+	red, ok := st.Body.(*te.Reduce)
+	if !ok {
+		return nil, errAt(0, "rfactor: %s is not a reduction", t.Name)
+	}
+	if e := st.leaf("rfactor", 1, ax); e != nil {
+		return nil, e
+	}
+	if !ax.Reduce {
+		return nil, errAt(1, "rfactor: %s is a data axis of %s; rfactor takes one of its reduction loops", ax.Name(), t.Name)
+	}
+	// the reduction axis ax is, or comes from, and the split that made it
+	root := ax
+	var split *Split
+	if len(st.Rels) > 0 {
+		sp, ok := st.Rels[0].(*Split)
+		if len(st.Rels) != 1 || !ok || sp.Inner != ax || !slices.Contains(st.Root, sp.Parent) {
+			return nil, errAt(1, "rfactor: %s must be a reduction axis of %s or the inner part of its only split; apply rfactor before other loop changes", ax.Name(), t.Name)
+		}
+		split, root = sp, sp.Parent
+	}
+	if ax.Ann != Serial {
+		return nil, errAt(1, "rfactor: %s is already %s; annotate the new stage instead", ax.Name(), ax.Ann)
+	}
+	ri := slices.Index(st.Root, root) - len(t.Axis)
+	kiv := red.Axes[ri]
+	factor := kiv.Extent
+	if split != nil {
+		_, factor = SplitExtents(kiv.Extent, split)
+	}
+	if _, ok := ConstValue(factor); !ok {
+		return nil, errAt(1, "rfactor: %s has extent %s, not a constant; split the reduction by a constant factor first", ax.Name(), te.ExprString(factor))
+	}
+	shape := append([]te.Expr{factor}, t.Shape...)
+	names := []string{ax.Name()}
+	for _, iv := range t.Axis {
+		names = append(names, iv.Var.Name)
+	}
+	partial, err := te.Compute(t.Name+".rf", shape, func(axes []te.Expr) te.Expr {
+		m := map[*te.Var]te.Expr{}
+		for i, iv := range t.Axis {
+			m[iv.Var] = axes[i+1]
+		}
+		var rest []*te.IterVar
+		for i, iv := range red.Axes {
+			if i != ri {
+				n := te.ReduceAxis(iv.Var.Name, iv.Min, iv.Extent)
+				m[iv.Var] = n.Var
+				rest = append(rest, n)
+			}
+		}
+		body := red.Body
+		if split == nil {
+			m[kiv.Var] = te.Bin(te.Add, kiv.Min, axes[0])
+		} else {
+			outer, _ := SplitExtents(kiv.Extent, split)
+			ko := te.ReduceAxis(split.Outer.Name(), te.Const(te.Index, 0), outer)
+			k := te.Bin(te.Add, te.Bin(te.Mul, ko.Var, factor), axes[0])
+			m[kiv.Var] = te.Bin(te.Add, kiv.Min, k)
+			rest = append([]*te.IterVar{ko}, rest...)
+			if c, ok := ConstValue(te.Bin(te.FloorMod, kiv.Extent, factor)); !ok || c != 0 {
+				// the last outer iteration would read past the reduction's end
+				body = te.IfThenElse(te.Bin(te.LT, k, kiv.Extent), body, red.Op.Identity(t.DType))
+			}
+		}
+		body = te.Substitute(body, m)
+		if len(rest) == 0 {
+			return body
+		}
+		return te.ReduceOf(red.Op, body, rest...)
+	}, names...)
+	if err != nil {
+		return nil, fmt.Errorf("rfactor of %s: %w", t.Name, err)
+	}
+	pst := s.insertBefore(st, partial, partial.Body, "rfactor of "+t.Name)
+	kr := te.ReduceAxis(ax.Name()+"_r", te.Const(te.Index, 0), factor)
+	idx := []te.Expr{kr.Var}
+	for _, iv := range t.Axis {
+		idx = append(idx, iv.Var)
+	}
+	st.Body = te.ReduceOf(red.Op, partial.At(idx...), kr)
+	st.Root = st.Root[:len(t.Axis)]
+	st.Root = append(st.Root, &Axis{Var: kr.Var, Reduce: true, stage: st})
+	st.Leaf = slices.Clone(st.Root)
+	st.Rels = nil
+	return pst, nil
+}
