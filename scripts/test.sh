@@ -5,12 +5,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-# Debian packages the tests need, as "command:package" pairs. The code
-# generation issues add clang, qemu-user and the aarch64 cross toolchain here.
-NEEDED=()
+# Debian packages the tests need, as "command-or-file:package" pairs (a
+# file is checked when the package has no command of its own).
+NEEDED=(
+    "clang:clang"
+    "gcc:gcc"
+    "qemu-aarch64:qemu-user"
+    "aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu"
+    "/usr/aarch64-linux-gnu/include/stdio.h:libc6-dev-arm64-cross"
+    "/usr/include/x86_64-linux-gnu/cblas.h:libopenblas-dev"
+    "llvm-mca:llvm"
+)
 missing=()
 for pair in "${NEEDED[@]}"; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    what="${pair%%:*}"
+    if [[ "$what" == /* ]]; then
+        [ -e "$what" ] || missing+=("${pair#*:}")
+    else
+        command -v "$what" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
@@ -26,4 +39,7 @@ if [ -n "$unformatted" ]; then
     exit 1
 fi
 go vet ./...
+# Code generation tests run on both targets here: a missing tool is a
+# failure, not a skip (a plain go test elsewhere skips with the package name).
+export TIDE_REQUIRE_TOOLS=1
 go test -count=1 ./...

@@ -1,0 +1,132 @@
+// Package driver calls the tools around generated code: clang to compile
+// LLVM IR for a target, a C compiler to link (the aarch64 cross compiler for
+// cortex-a53), qemu-aarch64 to run aarch64 programs on other machines, and
+// llvm-mca for static estimates. A missing tool is an error that names the
+// Debian package to install.
+package driver
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"runtime"
+	"strings"
+
+	"tide/llvmgen"
+)
+
+// Tool is an external command and the Debian package that provides it.
+type Tool struct {
+	Command string
+	Package string
+}
+
+// The tools Tide uses.
+var (
+	Clang    = Tool{"clang", "clang"}
+	GCC      = Tool{"gcc", "gcc"}
+	CrossGCC = Tool{"aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu libc6-dev-arm64-cross"}
+	QEMU     = Tool{"qemu-aarch64", "qemu-user"}
+	MCA      = Tool{"llvm-mca", "llvm"}
+	Opt      = Tool{"opt", "llvm"}
+)
+
+// MissingError says which tool is missing and how to install it.
+type MissingError struct{ Tool Tool }
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("%s is not installed; install it with: apt-get install %s", e.Tool.Command, e.Tool.Package)
+}
+
+// Path finds the tool on PATH.
+func (t Tool) Path() (string, error) {
+	p, err := exec.LookPath(t.Command)
+	if err != nil {
+		return "", &MissingError{t}
+	}
+	return p, nil
+}
+
+// run runs a tool and returns its stdout; a failure carries the command
+// line and stderr.
+func run(t Tool, args ...string) (string, error) {
+	p, err := t.Path()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(p, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s %s: %v\n%s", t.Command, strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
+}
+
+// Native reports whether programs for the target run directly on this
+// machine (otherwise they run under qemu).
+func Native(t llvmgen.Target) bool {
+	switch t.Arch() {
+	case "x86_64":
+		return runtime.GOARCH == "amd64"
+	case "aarch64":
+		return runtime.GOARCH == "arm64"
+	}
+	return false
+}
+
+// Compile turns an LLVM IR file into an object file for the target with
+// clang -O3 (which, unlike llc, runs the IR optimizations).
+func Compile(t llvmgen.Target, ll, obj string) error {
+	args := []string{"-O3", "-c", "--target=" + t.Triple, "-o", obj, ll}
+	if t.CPU != "" {
+		if t.IsAArch64() {
+			args = append(args, "-mcpu="+t.CPU)
+		} else {
+			args = append(args, "-march="+t.CPU)
+		}
+	}
+	_, err := run(Clang, args...)
+	return err
+}
+
+// linker is the C compiler that links programs for the target.
+func linker(t llvmgen.Target) Tool {
+	if t.IsAArch64() && runtime.GOARCH != "arm64" {
+		return CrossGCC
+	}
+	return GCC
+}
+
+// CompileC compiles a C source for the target (harnesses).
+func CompileC(t llvmgen.Target, src, obj string) error {
+	_, err := run(linker(t), "-O2", "-c", "-o", obj, src)
+	return err
+}
+
+// Link links objects into an executable for the target; libs are -l names.
+func Link(t llvmgen.Target, exe string, objs []string, libs ...string) error {
+	args := append([]string{"-o", exe}, objs...)
+	for _, l := range libs {
+		args = append(args, "-l"+l)
+	}
+	_, err := run(linker(t), append(args, "-lm")...)
+	return err
+}
+
+// Run executes a program for the target: directly when the machine runs
+// its code, else under qemu-aarch64 emulating a Cortex-A53 (the default
+// qemu CPU accepts instructions an A53 lacks).
+func Run(t llvmgen.Target, exe string, args ...string) (string, error) {
+	if Native(t) {
+		return run(Tool{exe, "(the program itself)"}, args...)
+	}
+	if !t.IsAArch64() {
+		return "", fmt.Errorf("cannot run %s code on this %s machine", t.Arch(), runtime.GOARCH)
+	}
+	cpu := t.CPU
+	if cpu == "" {
+		cpu = "cortex-a53"
+	}
+	return run(QEMU, append([]string{"-cpu", cpu, "-L", "/usr/aarch64-linux-gnu", exe}, args...)...)
+}

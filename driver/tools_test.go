@@ -1,0 +1,101 @@
+package driver
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tide/llvmgen"
+)
+
+// requireTools makes a missing tool a failure where the project's test
+// command runs (it installs them and sets TIDE_REQUIRE_TOOLS=1), and a skip
+// naming the package elsewhere.
+func requireTools(t *testing.T, tools ...Tool) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := tool.Path(); err != nil {
+			if os.Getenv("TIDE_REQUIRE_TOOLS") != "" {
+				t.Fatal(err)
+			}
+			t.Skip(err)
+		}
+	}
+}
+
+// A hand-written kernel (what llvmgen will produce, in miniature) and a C
+// harness: the toolchain compiles, links and runs it on both targets.
+const addOneLL = `define void @add_one(float* noalias %a, i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %next, %loop ]
+  %p = getelementptr float, float* %a, i64 %i
+  %v = load float, float* %p
+  %w = fadd float %v, 1.0
+  store float %w, float* %p
+  %next = add i64 %i, 1
+  %done = icmp eq i64 %next, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  ret void
+}
+`
+
+const harnessC = `#include <stdio.h>
+void add_one(float *a, long n);
+int main(void) {
+    float a[5] = {0, 1, 2, 3, 4.5f};
+    add_one(a, 5);
+    for (int i = 0; i < 5; i++) printf("%g ", a[i]);
+    printf("\n");
+    return 0;
+}
+`
+
+func TestToolchainBothTargets(t *testing.T) {
+	for _, name := range []string{"x86-64", "cortex-a53"} {
+		t.Run(name, func(t *testing.T) {
+			tgt, err := llvmgen.ParseTarget(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tools := []Tool{Clang, linker(tgt)}
+			if !Native(tgt) {
+				tools = append(tools, QEMU)
+			}
+			requireTools(t, tools...)
+			dir := t.TempDir()
+			ll, c := filepath.Join(dir, "k.ll"), filepath.Join(dir, "h.c")
+			os.WriteFile(ll, []byte(addOneLL), 0o644)
+			os.WriteFile(c, []byte(harnessC), 0o644)
+			ko, ho, exe := filepath.Join(dir, "k.o"), filepath.Join(dir, "h.o"), filepath.Join(dir, "prog")
+			if err := Compile(tgt, ll, ko); err != nil {
+				t.Fatal(err)
+			}
+			if err := CompileC(tgt, c, ho); err != nil {
+				t.Fatal(err)
+			}
+			if err := Link(tgt, exe, []string{ko, ho}); err != nil {
+				t.Fatal(err)
+			}
+			out, err := Run(tgt, exe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimSpace(out); got != "1 2 3 4 5.5" {
+				t.Errorf("output %q, want 1 2 3 4 5.5", got)
+			}
+		})
+	}
+}
+
+func TestMissingToolNamesPackage(t *testing.T) {
+	_, err := Tool{"tide-no-such-tool", "tide-pkg"}.Path()
+	var me *MissingError
+	if !errors.As(err, &me) || err.Error() != "tide-no-such-tool is not installed; install it with: apt-get install tide-pkg" {
+		t.Errorf("got %v", err)
+	}
+}

@@ -1,0 +1,102 @@
+// Package llvmgen turns loop IR into LLVM IR for a target. This file holds
+// the targets: presets for the two machines Tide serves, the host, and
+// TVM-style target strings.
+package llvmgen
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+)
+
+// Target is a machine to generate code for. The module carries Triple, and
+// every function carries CPU and Features as attributes, so a plain
+// `clang -O3 -c kernel.ll` compiles for the intended machine.
+type Target struct {
+	Name       string // the preset, or "custom"
+	Triple     string // e.g. x86_64-pc-linux-gnu
+	CPU        string // e.g. haswell, cortex-a53
+	Features   string // e.g. +avx2,+fma (LLVM's comma-separated form)
+	VectorBits int    // width of a SIMD register
+}
+
+// Arch is the first component of the triple (x86_64, aarch64).
+func (t Target) Arch() string { return strings.SplitN(t.Triple, "-", 2)[0] }
+
+// IsAArch64 reports whether the target is 64-bit ARM.
+func (t Target) IsAArch64() bool { return t.Arch() == "aarch64" }
+
+var presets = map[string]Target{
+	// Haswell is the first x86-64 with AVX2 and FMA (and popcnt, BMI2).
+	"x86-64":     {Name: "x86-64", Triple: "x86_64-pc-linux-gnu", CPU: "haswell", Features: "+avx2,+fma,+popcnt", VectorBits: 256},
+	"cortex-a53": {Name: "cortex-a53", Triple: "aarch64-unknown-linux-gnu", CPU: "cortex-a53", Features: "+neon", VectorBits: 128},
+}
+
+// PresetNames lists the target presets.
+func PresetNames() []string {
+	names := []string{"host"}
+	for n := range presets {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// ParseTarget reads a preset name (x86-64, cortex-a53, host) or a TVM-style
+// string: llvm -mtriple=aarch64-linux-gnu -mcpu=cortex-a53 -mattr=+neon.
+func ParseTarget(s string) (Target, error) {
+	s = strings.TrimSpace(s)
+	if s == "host" {
+		switch runtime.GOARCH {
+		case "amd64":
+			t := presets["x86-64"]
+			t.Name = "host"
+			return t, nil
+		case "arm64":
+			t := presets["cortex-a53"]
+			t.Name = "host"
+			return t, nil
+		}
+		return Target{}, fmt.Errorf("target host: no preset for %s; give the target as llvm -mtriple=... -mcpu=...", runtime.GOARCH)
+	}
+	if t, ok := presets[s]; ok {
+		return t, nil
+	}
+	fields := strings.Fields(s)
+	if len(fields) == 0 || fields[0] != "llvm" {
+		return Target{}, fmt.Errorf("unknown target %q; the presets are %s, or write llvm -mtriple=TRIPLE [-mcpu=CPU] [-mattr=+feature,...]",
+			s, strings.Join(PresetNames(), ", "))
+	}
+	t := Target{Name: "custom"}
+	for _, f := range fields[1:] {
+		key, val, ok := strings.Cut(f, "=")
+		if !ok || val == "" {
+			return Target{}, fmt.Errorf("target %q: %q is not an option of the form -key=value", s, f)
+		}
+		switch key {
+		case "-mtriple":
+			t.Triple = val
+		case "-mcpu":
+			t.CPU = val
+		case "-mattr":
+			t.Features = val
+		default:
+			return Target{}, fmt.Errorf("target %q: unknown option %s; the options are -mtriple, -mcpu, -mattr", s, key)
+		}
+	}
+	switch t.Arch() {
+	case "":
+		return Target{}, fmt.Errorf("target %q: -mtriple is missing (e.g. -mtriple=x86_64-pc-linux-gnu)", s)
+	case "x86_64":
+		t.VectorBits = 128
+		if strings.Contains(t.Features, "+avx2") || slices.Contains([]string{"haswell", "skylake", "znver2", "znver3", "x86-64-v3"}, t.CPU) {
+			t.VectorBits = 256
+		}
+	case "aarch64":
+		t.VectorBits = 128
+	default:
+		return Target{}, fmt.Errorf("target %q: architecture %s is not supported; Tide generates code for x86_64 and aarch64", s, t.Arch())
+	}
+	return t, nil
+}
