@@ -1,0 +1,202 @@
+package driver
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"tide/llvmgen"
+	"tide/lower"
+	"tide/te"
+)
+
+// RunKernel generates code for a lowered kernel, builds it with a C harness
+// for the target, runs it (natively or under qemu) on the inputs, and
+// returns the outputs. dir receives the files (kernel.ll, the harness, the
+// program, the raw data).
+func RunKernel(t llvmgen.Target, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string) ([]*te.Buffer, []string, error) {
+	m, warnings, err := llvmgen.Generate(f, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	ll := filepath.Join(dir, "kernel.ll")
+	if err := os.WriteFile(ll, []byte(m.String()), 0o644); err != nil {
+		return nil, nil, err
+	}
+	shapes := make([][]int, len(f.Args))
+	for i, a := range f.Args {
+		for _, d := range a.Shape {
+			v, err := evalSize(d, sizes)
+			if err != nil {
+				return nil, nil, err
+			}
+			shapes[i] = append(shapes[i], int(v))
+		}
+	}
+	nIn := len(f.Args) - f.Outputs
+	if len(inputs) != nIn {
+		return nil, nil, fmt.Errorf("%s takes %d inputs, got %d", f.Name, nIn, len(inputs))
+	}
+	var files []string
+	for i, a := range f.Args {
+		path := filepath.Join(dir, a.Name+".bin")
+		files = append(files, path)
+		if i < nIn {
+			if inputs[i].DType != a.DType || inputs[i].Len() != te.NumElements(shapes[i]) {
+				return nil, nil, fmt.Errorf("input %s: got %v%v, want %v%v", a.Name, inputs[i].DType, inputs[i].Shape, a.DType, shapes[i])
+			}
+			if err := os.WriteFile(path, encode(inputs[i]), 0o644); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	csrc := filepath.Join(dir, "harness.c")
+	if err := os.WriteFile(csrc, []byte(harness(f, shapes, sizes)), 0o644); err != nil {
+		return nil, nil, err
+	}
+	ko, ho, exe := filepath.Join(dir, "kernel.o"), filepath.Join(dir, "harness.o"), filepath.Join(dir, f.Name)
+	if err := Compile(t, ll, ko); err != nil {
+		return nil, nil, err
+	}
+	if err := CompileC(t, csrc, ho); err != nil {
+		return nil, nil, err
+	}
+	if err := Link(t, exe, []string{ko, ho}); err != nil {
+		return nil, nil, err
+	}
+	if _, err := Run(t, exe, files...); err != nil {
+		return nil, nil, err
+	}
+	var outs []*te.Buffer
+	for i := nIn; i < len(f.Args); i++ {
+		data, err := os.ReadFile(files[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := decode(f.Args[i].DType, shapes[i], data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("output %s: %w", f.Args[i].Name, err)
+		}
+		outs = append(outs, b)
+	}
+	return outs, warnings, nil
+}
+
+func evalSize(e te.Expr, sizes map[*te.Var]int64) (int64, error) {
+	m := map[*te.Var]te.Expr{}
+	for v, x := range sizes {
+		m[v] = &te.IntImm{Value: x, T: te.Index}
+	}
+	s := lower.Simplify(&lower.Store{Index: te.Substitute(e, m)}).(*lower.Store).Index
+	c, ok := s.(*te.IntImm)
+	if !ok {
+		return 0, fmt.Errorf("shape %s: a symbolic dimension has no value", te.ExprString(e))
+	}
+	return c.Value, nil
+}
+
+// harness is a C main that reads each input from the file named by its
+// argument, calls the kernel, and writes each output to its file.
+func harness(f *lower.Func, shapes [][]int, sizes map[*te.Var]int64) string {
+	var b strings.Builder
+	b.WriteString("#include <stdio.h>\n#include <stdlib.h>\n#include <stdint.h>\n\n")
+	var params []string
+	for range f.Args {
+		params = append(params, "void *")
+	}
+	for range f.Params {
+		params = append(params, "int64_t")
+	}
+	fmt.Fprintf(&b, "void %s(%s);\n\n", f.Name, strings.Join(params, ", "))
+	b.WriteString(`static void *io(const char *path, size_t bytes, int in) {
+    void *p = calloc(bytes ? bytes : 1, 1);
+    if (!in) return p;
+    FILE *f = fopen(path, "rb");
+    if (!f || fread(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot read %s\n", path); exit(2); }
+    fclose(f);
+    return p;
+}
+
+static void save(const char *path, void *p, size_t bytes) {
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot write %s\n", path); exit(2); }
+    fclose(f);
+}
+
+int main(int argc, char **argv) {
+`)
+	fmt.Fprintf(&b, "    if (argc != %d) { fprintf(stderr, \"usage: %%s FILE x %d\\n\", argv[0]); return 2; }\n", len(f.Args)+1, len(f.Args))
+	nIn := len(f.Args) - f.Outputs
+	var args []string
+	for i, a := range f.Args {
+		bytes := te.NumElements(shapes[i]) * max(1, a.DType.Bytes())
+		fmt.Fprintf(&b, "    void *a%d = io(argv[%d], %d, %d);\n", i, i+1, bytes, boolInt(i < nIn))
+		args = append(args, fmt.Sprintf("a%d", i))
+	}
+	for _, v := range f.Params {
+		args = append(args, fmt.Sprintf("%dLL", sizes[v]))
+	}
+	fmt.Fprintf(&b, "    %s(%s);\n", f.Name, strings.Join(args, ", "))
+	for i := nIn; i < len(f.Args); i++ {
+		bytes := te.NumElements(shapes[i]) * max(1, f.Args[i].DType.Bytes())
+		fmt.Fprintf(&b, "    save(argv[%d], a%d, %d);\n", i+1, i, bytes)
+	}
+	b.WriteString("    return 0;\n}\n")
+	return b.String()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// encode writes a buffer as its C array in memory (little endian, both
+// targets): bools one byte each.
+func encode(buf *te.Buffer) []byte {
+	size := max(1, buf.DType.Bytes())
+	out := make([]byte, buf.Len()*size)
+	for i := 0; i < buf.Len(); i++ {
+		var bits uint64
+		switch {
+		case buf.DType.IsFloat() && buf.DType.Bits == 32:
+			bits = uint64(math.Float32bits(float32(buf.Floats[i])))
+		case buf.DType.IsFloat():
+			bits = math.Float64bits(buf.Floats[i])
+		default:
+			bits = uint64(buf.Ints[i])
+		}
+		for k := 0; k < size; k++ {
+			out[i*size+k] = byte(bits >> (8 * k))
+		}
+	}
+	return out
+}
+
+// decode reads a buffer written by encode (or by the kernel).
+func decode(t te.DType, shape []int, data []byte) (*te.Buffer, error) {
+	buf := te.NewBuffer(t, shape)
+	size := max(1, t.Bytes())
+	if len(data) != buf.Len()*size {
+		return nil, fmt.Errorf("%d bytes, want %d", len(data), buf.Len()*size)
+	}
+	for i := 0; i < buf.Len(); i++ {
+		var word [8]byte
+		copy(word[:], data[i*size:(i+1)*size])
+		bits := binary.LittleEndian.Uint64(word[:])
+		switch {
+		case t.IsFloat() && t.Bits == 32:
+			buf.Floats[i] = float64(math.Float32frombits(uint32(bits)))
+		case t.IsFloat():
+			buf.Floats[i] = math.Float64frombits(bits)
+		default:
+			// sign- or zero-extend to the canonical int64 form
+			buf.Ints[i] = t.Wrap(int64(bits))
+		}
+	}
+	return buf, nil
+}

@@ -1,0 +1,279 @@
+package llvmgen
+
+import (
+	"fmt"
+
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"tide/lower"
+	"tide/te"
+)
+
+// Scalar expressions, with the semantics of te/semantics.go: integers wrap
+// at their width (LLVM's add/sub/mul do), / and % truncate (sdiv/srem),
+// floordiv/floormod round toward minus infinity, >> is arithmetic on signed
+// types, float operations are not fused or reassociated, min is
+// select(a < b, a, b), && || and if_then_else evaluate only what they need.
+
+func (g *gen) expr(e te.Expr) value.Value {
+	switch x := e.(type) {
+	case *te.IntImm:
+		if x.T.IsBool() {
+			return constant.NewBool(x.Value != 0)
+		}
+		return constant.NewInt(regType(x.T).(*types.IntType), x.Value)
+	case *te.FloatImm:
+		return constant.NewFloat(regType(x.T).(*types.FloatType), x.Value)
+	case *te.Var:
+		v, ok := g.vars[x]
+		if !ok {
+			fail("variable %s is used outside its loop", x.Name)
+		}
+		return v
+	case *lower.Load:
+		if x.Predicate != nil || x.Index.Type().Lanes > 1 {
+			fail("vector code generation is not implemented yet (load %s)", te.ExprString(x))
+		}
+		v := g.b.NewLoad(memType(x.Buffer.DType), g.address(x.Buffer, x.Index))
+		if x.Buffer.DType.IsBool() {
+			return g.b.NewTrunc(v, types.I1)
+		}
+		return v
+	case *te.Binary:
+		return g.binary(x)
+	case *te.Unary:
+		return g.unary(x)
+	case *te.Cast:
+		return g.cast(x.T, x.X.Type(), g.expr(x.X))
+	case *lower.Ramp, *lower.Broadcast, *lower.VectorReduce:
+		fail("vector code generation is not implemented yet (%s)", te.ExprString(e))
+	case *te.Select:
+		if !x.Lazy {
+			return g.b.NewSelect(g.expr(x.Cond), g.expr(x.True), g.expr(x.False))
+		}
+		return g.branch(g.expr(x.Cond), func() value.Value { return g.expr(x.True) }, func() value.Value { return g.expr(x.False) })
+	}
+	fail("cannot generate code for %T %s yet", e, te.ExprString(e))
+	return nil
+}
+
+// branch evaluates one of two expressions, as a conditional branch and a phi.
+func (g *gen) branch(cond value.Value, then, els func() value.Value) value.Value {
+	tb, eb, join := g.block("sel.then"), g.block("sel.else"), g.block("sel.end")
+	g.b.NewCondBr(cond, tb, eb)
+	g.b = tb
+	tv := then()
+	tEnd := g.b
+	g.b.NewBr(join)
+	g.b = eb
+	ev := els()
+	eEnd := g.b
+	g.b.NewBr(join)
+	g.b = join
+	return join.NewPhi(ir.NewIncoming(tv, tEnd), ir.NewIncoming(ev, eEnd))
+}
+
+var intPred = map[te.BinOp][2]enum.IPred{ // signed, unsigned
+	te.EQ: {enum.IPredEQ, enum.IPredEQ}, te.NE: {enum.IPredNE, enum.IPredNE},
+	te.LT: {enum.IPredSLT, enum.IPredULT}, te.LE: {enum.IPredSLE, enum.IPredULE},
+	te.GT: {enum.IPredSGT, enum.IPredUGT}, te.GE: {enum.IPredSGE, enum.IPredUGE},
+}
+
+// ordered comparisons are false on NaN; != is true (as in the evaluator)
+var floatPred = map[te.BinOp]enum.FPred{
+	te.EQ: enum.FPredOEQ, te.NE: enum.FPredUNE, te.LT: enum.FPredOLT,
+	te.LE: enum.FPredOLE, te.GT: enum.FPredOGT, te.GE: enum.FPredOGE,
+}
+
+func (g *gen) binary(x *te.Binary) value.Value {
+	ot := x.A.Type()
+	if x.Op == te.And || x.Op == te.Or {
+		if !ot.IsBool() {
+			fail("logical %s on %v", x.Op, ot)
+		}
+		{
+			// short-circuit: the right side may read where the left forbids
+			a := g.expr(x.A)
+			if x.Op == te.And {
+				return g.branch(a, func() value.Value { return g.expr(x.B) }, func() value.Value { return constant.False })
+			}
+			return g.branch(a, func() value.Value { return constant.True }, func() value.Value { return g.expr(x.B) })
+		}
+	}
+	a, b := g.expr(x.A), g.expr(x.B)
+	if ot.IsFloat() {
+		if p, ok := floatPred[x.Op]; ok {
+			return g.b.NewFCmp(p, a, b)
+		}
+		switch x.Op {
+		case te.Add:
+			return g.b.NewFAdd(a, b)
+		case te.Sub:
+			return g.b.NewFSub(a, b)
+		case te.Mul:
+			return g.b.NewFMul(a, b)
+		case te.Div:
+			return g.b.NewFDiv(a, b)
+		case te.Min:
+			return g.b.NewSelect(g.b.NewFCmp(enum.FPredOLT, a, b), a, b)
+		case te.Max:
+			return g.b.NewSelect(g.b.NewFCmp(enum.FPredOGT, a, b), a, b)
+		}
+		fail("float operation %s is not supported", x.Op)
+	}
+	signed := ot.IsInt()
+	pick := func(s, u int) int {
+		if signed {
+			return s
+		}
+		return u
+	}
+	if p, ok := intPred[x.Op]; ok {
+		return g.b.NewICmp(p[pick(0, 1)], a, b)
+	}
+	switch x.Op {
+	case te.Add:
+		return g.b.NewAdd(a, b)
+	case te.Sub:
+		return g.b.NewSub(a, b)
+	case te.Mul:
+		return g.b.NewMul(a, b)
+	case te.Div:
+		if signed {
+			return g.b.NewSDiv(a, b)
+		}
+		return g.b.NewUDiv(a, b)
+	case te.Mod:
+		if signed {
+			return g.b.NewSRem(a, b)
+		}
+		return g.b.NewURem(a, b)
+	case te.FloorDiv, te.FloorMod:
+		if !signed {
+			if x.Op == te.FloorDiv {
+				return g.b.NewUDiv(a, b)
+			}
+			return g.b.NewURem(a, b)
+		}
+		return g.floorDivMod(x.Op, a, b)
+	case te.Min:
+		return g.b.NewSelect(g.b.NewICmp(intPred[te.LT][pick(0, 1)], a, b), a, b)
+	case te.Max:
+		return g.b.NewSelect(g.b.NewICmp(intPred[te.GT][pick(0, 1)], a, b), a, b)
+	case te.BitAnd, te.And:
+		return g.b.NewAnd(a, b)
+	case te.BitOr, te.Or:
+		return g.b.NewOr(a, b)
+	case te.BitXor:
+		return g.b.NewXor(a, b)
+	case te.Shl, te.Shr:
+		// the amount may have another integer type: bring it to a's width
+		b = g.cast(ot, x.B.Type(), b)
+		if x.Op == te.Shl {
+			return g.b.NewShl(a, b)
+		}
+		if signed {
+			return g.b.NewAShr(a, b)
+		}
+		return g.b.NewLShr(a, b)
+	}
+	fail("integer operation %s is not supported", x.Op)
+	return nil
+}
+
+// floorDivMod: q = a sdiv b, r = a srem b; when r != 0 and r and b differ
+// in sign, floor is q - 1 and the floor remainder r + b.
+func (g *gen) floorDivMod(op te.BinOp, a, b value.Value) value.Value {
+	t := a.Type().(*types.IntType)
+	q, r := g.b.NewSDiv(a, b), g.b.NewSRem(a, b)
+	zero := constant.NewInt(t, 0)
+	adjust := g.b.NewAnd(g.b.NewICmp(enum.IPredNE, r, zero),
+		g.b.NewICmp(enum.IPredNE, g.b.NewICmp(enum.IPredSLT, r, zero), g.b.NewICmp(enum.IPredSLT, b, zero)))
+	if op == te.FloorDiv {
+		return g.b.NewSelect(adjust, g.b.NewSub(q, constant.NewInt(t, 1)), q)
+	}
+	return g.b.NewSelect(adjust, g.b.NewAdd(r, b), r)
+}
+
+func (g *gen) unary(x *te.Unary) value.Value {
+	t := x.X.Type()
+	a := g.expr(x.X)
+	lt := regType(t)
+	if t.IsFloat() {
+		suffix := map[int]string{32: "f32", 64: "f64"}[t.Bits]
+		switch x.Op {
+		case te.Neg:
+			return g.b.NewFNeg(a)
+		case te.Abs:
+			return g.b.NewCall(g.declare("llvm.fabs."+suffix, lt, lt), a)
+		case te.Exp, te.Sqrt, te.Round, te.Floor:
+			name := map[te.UnOp]string{te.Exp: "exp", te.Sqrt: "sqrt", te.Round: "roundeven", te.Floor: "floor"}[x.Op]
+			return g.b.NewCall(g.declare("llvm."+name+"."+suffix, lt, lt), a)
+		}
+		fail("float operation %s is not supported", x.Op)
+	}
+	it := lt.(*types.IntType)
+	switch x.Op {
+	case te.Neg:
+		return g.b.NewSub(constant.NewInt(it, 0), a)
+	case te.Not:
+		return g.b.NewXor(a, constant.True)
+	case te.BitNot:
+		return g.b.NewXor(a, constant.NewInt(it, -1))
+	case te.Abs:
+		if !t.IsInt() {
+			return a
+		}
+		neg := g.b.NewICmp(enum.IPredSLT, a, constant.NewInt(it, 0))
+		return g.b.NewSelect(neg, g.b.NewSub(constant.NewInt(it, 0), a), a)
+	case te.Popcount:
+		return g.b.NewCall(g.declare(fmt.Sprintf("llvm.ctpop.i%d", t.Bits), it, it), a)
+	}
+	fail("integer operation %s is not supported", x.Op)
+	return nil
+}
+
+// cast converts v from type from to type to (te's cast semantics).
+func (g *gen) cast(to, from te.DType, v value.Value) value.Value {
+	tt := regType(to)
+	switch {
+	case to == from:
+		return v
+	case to.IsBool() && from.IsFloat():
+		return g.b.NewFCmp(enum.FPredUNE, v, constant.NewFloat(regType(from).(*types.FloatType), 0))
+	case to.IsBool():
+		return g.b.NewICmp(enum.IPredNE, v, constant.NewInt(regType(from).(*types.IntType), 0))
+	case from.IsFloat() && to.IsFloat():
+		if to.Bits > from.Bits {
+			return g.b.NewFPExt(v, tt)
+		}
+		return g.b.NewFPTrunc(v, tt)
+	case from.IsFloat():
+		if to.IsInt() {
+			return g.b.NewFPToSI(v, tt)
+		}
+		return g.b.NewFPToUI(v, tt)
+	case to.IsFloat():
+		if from.IsInt() {
+			return g.b.NewSIToFP(v, tt)
+		}
+		return g.b.NewUIToFP(v, tt)
+	}
+	fb, tb := from.Bits, to.Bits
+	if from.IsBool() {
+		fb = 1
+	}
+	switch {
+	case tb < fb:
+		return g.b.NewTrunc(v, tt)
+	case tb > fb && from.IsInt():
+		return g.b.NewSExt(v, tt)
+	case tb > fb:
+		return g.b.NewZExt(v, tt)
+	}
+	return v // same width, signedness differs: the same bits
+}

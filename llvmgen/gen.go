@@ -1,0 +1,227 @@
+package llvmgen
+
+import (
+	"fmt"
+
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"tide/lower"
+	"tide/te"
+)
+
+// Generate turns a lowered function into an LLVM module for the target:
+// one C-callable function taking a pointer per tensor argument (noalias)
+// and an int64 per symbolic dimension, in the kernel's order.
+//
+// This first version covers scalar code with the reference evaluator's
+// semantics; vector expressions are refused with an error, and parallel
+// loops run serially with a warning (parallel outlining through the GNU
+// OpenMP ABI comes next).
+func Generate(f *lower.Func, t Target) (m *ir.Module, warnings []string, err error) {
+	g := &gen{target: t, m: ir.NewModule(), vars: map[*te.Var]value.Value{}, bufs: map[*lower.Buffer]value.Value{}, intrinsics: map[string]*ir.Func{}}
+	g.m.TargetTriple = t.Triple
+	var params []*ir.Param
+	for _, a := range f.Args {
+		p := ir.NewParam(a.Name, types.NewPointer(memType(a.DType)))
+		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
+		params = append(params, p)
+	}
+	for _, v := range f.Params {
+		params = append(params, ir.NewParam(v.Name, types.I64))
+	}
+	g.fn = g.m.NewFunc(f.Name, types.Void, params...)
+	if t.CPU != "" {
+		g.fn.FuncAttrs = append(g.fn.FuncAttrs, ir.AttrPair{Key: "target-cpu", Value: t.CPU})
+	}
+	if t.Features != "" {
+		g.fn.FuncAttrs = append(g.fn.FuncAttrs, ir.AttrPair{Key: "target-features", Value: t.Features})
+	}
+	for i, a := range f.Args {
+		g.bufs[a] = params[i]
+	}
+	for i, v := range f.Params {
+		g.vars[v] = params[len(f.Args)+i]
+	}
+	g.entry = g.fn.NewBlock("entry")
+	g.b = g.fn.NewBlock("body")
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(genError)
+			if !ok {
+				panic(r)
+			}
+			m, warnings, err = nil, nil, fmt.Errorf("generating %s for %s: %s", f.Name, t.Name, e.msg)
+		}
+	}()
+	g.stmt(f.Body)
+	g.b.NewRet(nil)
+	g.entry.NewBr(g.fn.Blocks[1])
+	return g.m, g.warnings, nil
+}
+
+type genError struct{ msg string }
+
+func fail(format string, args ...any) { panic(genError{fmt.Sprintf(format, args...)}) }
+
+type gen struct {
+	target     Target
+	m          *ir.Module
+	fn         *ir.Func
+	entry, b   *ir.Block // allocas go to entry; code goes to b
+	vars       map[*te.Var]value.Value
+	bufs       map[*lower.Buffer]value.Value
+	intrinsics map[string]*ir.Func
+	nblocks    int
+	warnings   []string
+}
+
+// regType is how a value of a dtype lives in registers; memType, in memory
+// (bools are i1 in registers and a byte in memory, as in C).
+func regType(t te.DType) types.Type {
+	if t.Lanes > 1 {
+		fail("vector code generation is not implemented yet (%v)", t)
+	}
+	switch {
+	case t.IsBool():
+		return types.I1
+	case t.IsFloat() && t.Bits == 32:
+		return types.Float
+	case t.IsFloat():
+		return types.Double
+	}
+	return types.NewInt(uint64(t.Bits))
+}
+
+func memType(t te.DType) types.Type {
+	if t.IsBool() {
+		return types.I8
+	}
+	return regType(t)
+}
+
+func (g *gen) block(name string) *ir.Block {
+	g.nblocks++
+	return g.fn.NewBlock(fmt.Sprintf("%s%d", name, g.nblocks))
+}
+
+func (g *gen) stmt(s lower.Stmt) {
+	switch s := s.(type) {
+	case nil:
+	case lower.Seq:
+		for _, x := range s {
+			g.stmt(x)
+		}
+	case *lower.For:
+		if s.Kind == lower.Parallel {
+			g.warnings = append(g.warnings, fmt.Sprintf("parallel loop %s runs serially: parallel outlining is not implemented yet", s.Var.Name))
+		}
+		g.loop(s)
+	case *lower.Store:
+		ptr := g.address(s.Buffer, s.Index)
+		v := g.expr(s.Value)
+		if s.Buffer.DType.IsBool() {
+			v = g.b.NewZExt(v, types.I8)
+		}
+		g.b.NewStore(v, ptr)
+	case *lower.Allocate:
+		g.allocate(s)
+	case *lower.IfThenElse:
+		cond := g.expr(s.Cond)
+		then, join := g.block("then"), g.block("endif")
+		els := join
+		if s.Else != nil {
+			els = g.block("else")
+		}
+		g.b.NewCondBr(cond, then, els)
+		g.b = then
+		g.stmt(s.Then)
+		g.b.NewBr(join)
+		if s.Else != nil {
+			g.b = els
+			g.stmt(s.Else)
+			g.b.NewBr(join)
+		}
+		g.b = join
+	case *lower.LetStmt:
+		g.vars[s.Var] = g.expr(s.Value)
+		g.stmt(s.Body)
+		delete(g.vars, s.Var)
+	default:
+		fail("unknown statement %T", s)
+	}
+}
+
+// loop emits for (v = min; v < min+extent; v++) body as a header with a phi.
+func (g *gen) loop(s *lower.For) {
+	min := g.expr(s.Min)
+	end := g.b.NewAdd(min, g.expr(s.Extent))
+	pre := g.b
+	header, body, exit := g.block("loop"), g.block("body"), g.block("exit")
+	pre.NewBr(header)
+	iv := header.NewPhi(ir.NewIncoming(min, pre))
+	header.NewCondBr(header.NewICmp(enum.IPredSLT, iv, end), body, exit)
+	g.b = body
+	g.vars[s.Var] = iv
+	g.stmt(s.Body)
+	next := g.b.NewAdd(iv, constant.NewInt(types.I64, 1))
+	iv.Incs = append(iv.Incs, ir.NewIncoming(next, g.b))
+	g.b.NewBr(header)
+	delete(g.vars, s.Var)
+	g.b = exit
+}
+
+// allocate reserves a buffer: on the stack, in the entry block, when its
+// size is a constant (so a loop does not grow the stack); else with malloc.
+func (g *gen) allocate(s *lower.Allocate) {
+	size := te.Expr(&te.IntImm{Value: 1, T: te.Index})
+	for _, d := range s.Buffer.Shape {
+		size = &te.Binary{Op: te.Mul, A: size, B: d, T: te.Index}
+	}
+	size = lower.Simplify(&lower.Store{Index: size}).(*lower.Store).Index
+	et := memType(s.Buffer.DType)
+	if c, ok := size.(*te.IntImm); ok {
+		a := g.entry.NewAlloca(et)
+		a.NElems = constant.NewInt(types.I64, c.Value)
+		if s.Buffer.Align > 0 {
+			a.Align = ir.Align(s.Buffer.Align)
+		}
+		g.bufs[s.Buffer] = a
+		g.stmt(s.Body)
+		delete(g.bufs, s.Buffer)
+		return
+	}
+	malloc := g.declare("malloc", types.NewPointer(types.I8), types.I64)
+	free := g.declare("free", types.Void, types.NewPointer(types.I8))
+	bytes := g.b.NewMul(g.expr(size), constant.NewInt(types.I64, int64(s.Buffer.DType.Bytes())))
+	raw := g.b.NewCall(malloc, bytes)
+	g.bufs[s.Buffer] = g.b.NewBitCast(raw, types.NewPointer(et))
+	g.stmt(s.Body)
+	g.b.NewCall(free, raw)
+	delete(g.bufs, s.Buffer)
+}
+
+// declare returns a declared external function (libc or an intrinsic).
+func (g *gen) declare(name string, ret types.Type, params ...types.Type) *ir.Func {
+	if f, ok := g.intrinsics[name]; ok {
+		return f
+	}
+	var ps []*ir.Param
+	for _, p := range params {
+		ps = append(ps, ir.NewParam("", p))
+	}
+	f := g.m.NewFunc(name, ret, ps...)
+	g.intrinsics[name] = f
+	return f
+}
+
+func (g *gen) address(b *lower.Buffer, index te.Expr) value.Value {
+	ptr, ok := g.bufs[b]
+	if !ok {
+		fail("buffer %s is used outside its allocation", b.Name)
+	}
+	return g.b.NewGetElementPtr(memType(b.DType), ptr, g.expr(index))
+}
