@@ -35,24 +35,30 @@ func (g *gen) expr(e te.Expr) value.Value {
 		}
 		return v
 	case *lower.Load:
-		if x.Predicate != nil || x.Index.Type().Lanes > 1 {
-			fail("vector code generation is not implemented yet (load %s)", te.ExprString(x))
+		return g.load(x)
+	case *lower.Ramp:
+		// base + stride * <0, 1, ..., L-1>
+		lanes := make([]constant.Constant, x.Lanes)
+		for i := range lanes {
+			lanes[i] = constant.NewInt(types.I64, int64(i))
 		}
-		v := g.b.NewLoad(memType(x.Buffer.DType), g.address(x.Buffer, x.Index))
-		if x.Buffer.DType.IsBool() {
-			return g.b.NewTrunc(v, types.I1)
-		}
-		return v
+		iota := constant.NewVector(types.NewVector(uint64(x.Lanes), types.I64), lanes...)
+		base, stride := g.splat(g.expr(x.Base), x.Lanes), g.splat(g.expr(x.Stride), x.Lanes)
+		return g.b.NewAdd(base, g.b.NewMul(stride, iota))
+	case *lower.Broadcast:
+		return g.splat(g.expr(x.Value), x.Lanes)
+	case *lower.VectorReduce:
+		return g.vectorReduce(x)
 	case *te.Binary:
 		return g.binary(x)
 	case *te.Unary:
 		return g.unary(x)
 	case *te.Cast:
 		return g.cast(x.T, x.X.Type(), g.expr(x.X))
-	case *lower.Ramp, *lower.Broadcast, *lower.VectorReduce:
-		fail("vector code generation is not implemented yet (%s)", te.ExprString(e))
 	case *te.Select:
-		if !x.Lazy {
+		if !x.Lazy || x.Cond.Type().Lanes > 1 {
+			// a lane-dependent condition: the vectorizer predicated the
+			// loads of both sides, so both may be evaluated
 			return g.b.NewSelect(g.expr(x.Cond), g.expr(x.True), g.expr(x.False))
 		}
 		return g.branch(g.expr(x.Cond), func() value.Value { return g.expr(x.True) }, func() value.Value { return g.expr(x.False) })
@@ -91,10 +97,7 @@ var floatPred = map[te.BinOp]enum.FPred{
 
 func (g *gen) binary(x *te.Binary) value.Value {
 	ot := x.A.Type()
-	if x.Op == te.And || x.Op == te.Or {
-		if !ot.IsBool() {
-			fail("logical %s on %v", x.Op, ot)
-		}
+	if (x.Op == te.And || x.Op == te.Or) && ot.Lanes == 1 {
 		{
 			// short-circuit: the right side may read where the left forbids
 			a := g.expr(x.A)
@@ -188,13 +191,13 @@ func (g *gen) binary(x *te.Binary) value.Value {
 // floorDivMod: q = a sdiv b, r = a srem b; when r != 0 and r and b differ
 // in sign, floor is q - 1 and the floor remainder r + b.
 func (g *gen) floorDivMod(op te.BinOp, a, b value.Value) value.Value {
-	t := a.Type().(*types.IntType)
+	t := a.Type()
 	q, r := g.b.NewSDiv(a, b), g.b.NewSRem(a, b)
-	zero := constant.NewInt(t, 0)
+	zero := intConst(t, 0)
 	adjust := g.b.NewAnd(g.b.NewICmp(enum.IPredNE, r, zero),
 		g.b.NewICmp(enum.IPredNE, g.b.NewICmp(enum.IPredSLT, r, zero), g.b.NewICmp(enum.IPredSLT, b, zero)))
 	if op == te.FloorDiv {
-		return g.b.NewSelect(adjust, g.b.NewSub(q, constant.NewInt(t, 1)), q)
+		return g.b.NewSelect(adjust, g.b.NewSub(q, intConst(t, 1)), q)
 	}
 	return g.b.NewSelect(adjust, g.b.NewAdd(r, b), r)
 }
@@ -203,8 +206,8 @@ func (g *gen) unary(x *te.Unary) value.Value {
 	t := x.X.Type()
 	a := g.expr(x.X)
 	lt := regType(t)
+	suffix := typeSuffix(t)
 	if t.IsFloat() {
-		suffix := map[int]string{32: "f32", 64: "f64"}[t.Bits]
 		switch x.Op {
 		case te.Neg:
 			return g.b.NewFNeg(a)
@@ -216,25 +219,67 @@ func (g *gen) unary(x *te.Unary) value.Value {
 		}
 		fail("float operation %s is not supported", x.Op)
 	}
-	it := lt.(*types.IntType)
 	switch x.Op {
 	case te.Neg:
-		return g.b.NewSub(constant.NewInt(it, 0), a)
+		return g.b.NewSub(intConst(lt, 0), a)
 	case te.Not:
-		return g.b.NewXor(a, constant.True)
+		return g.b.NewXor(a, intConst(lt, 1))
 	case te.BitNot:
-		return g.b.NewXor(a, constant.NewInt(it, -1))
+		return g.b.NewXor(a, intConst(lt, -1))
 	case te.Abs:
 		if !t.IsInt() {
 			return a
 		}
-		neg := g.b.NewICmp(enum.IPredSLT, a, constant.NewInt(it, 0))
-		return g.b.NewSelect(neg, g.b.NewSub(constant.NewInt(it, 0), a), a)
+		neg := g.b.NewICmp(enum.IPredSLT, a, intConst(lt, 0))
+		return g.b.NewSelect(neg, g.b.NewSub(intConst(lt, 0), a), a)
 	case te.Popcount:
-		return g.b.NewCall(g.declare(fmt.Sprintf("llvm.ctpop.i%d", t.Bits), it, it), a)
+		return g.b.NewCall(g.declare("llvm.ctpop."+suffix, lt, lt), a)
 	}
 	fail("integer operation %s is not supported", x.Op)
 	return nil
+}
+
+// typeSuffix is LLVM's overloaded-intrinsic suffix: i32, f32, v8i32, v4f32.
+func typeSuffix(t te.DType) string {
+	e := fmt.Sprintf("i%d", t.Bits)
+	if t.IsFloat() {
+		e = fmt.Sprintf("f%d", t.Bits)
+	}
+	if t.IsBool() {
+		e = "i1"
+	}
+	if t.Lanes > 1 {
+		return fmt.Sprintf("v%d%s", t.Lanes, e)
+	}
+	return e
+}
+
+// intConst is an integer constant of type t, splat when t is a vector.
+func intConst(t types.Type, v int64) constant.Constant {
+	if vt, ok := t.(*types.VectorType); ok {
+		elems := make([]constant.Constant, vt.Len)
+		for i := range elems {
+			elems[i] = intConst(vt.ElemType, v)
+		}
+		return constant.NewVector(vt, elems...)
+	}
+	it := t.(*types.IntType)
+	if it.BitSize == 1 {
+		return constant.NewBool(v&1 != 0)
+	}
+	return constant.NewInt(it, v)
+}
+
+// floatConst is a float constant of type t, splat when t is a vector.
+func floatConst(t types.Type, v float64) constant.Constant {
+	if vt, ok := t.(*types.VectorType); ok {
+		elems := make([]constant.Constant, vt.Len)
+		for i := range elems {
+			elems[i] = floatConst(vt.ElemType, v)
+		}
+		return constant.NewVector(vt, elems...)
+	}
+	return constant.NewFloat(t.(*types.FloatType), v)
 }
 
 // cast converts v from type from to type to (te's cast semantics).
@@ -244,9 +289,9 @@ func (g *gen) cast(to, from te.DType, v value.Value) value.Value {
 	case to == from:
 		return v
 	case to.IsBool() && from.IsFloat():
-		return g.b.NewFCmp(enum.FPredUNE, v, constant.NewFloat(regType(from).(*types.FloatType), 0))
+		return g.b.NewFCmp(enum.FPredUNE, v, floatConst(regType(from), 0))
 	case to.IsBool():
-		return g.b.NewICmp(enum.IPredNE, v, constant.NewInt(regType(from).(*types.IntType), 0))
+		return g.b.NewICmp(enum.IPredNE, v, intConst(regType(from), 0))
 	case from.IsFloat() && to.IsFloat():
 		if to.Bits > from.Bits {
 			return g.b.NewFPExt(v, tt)

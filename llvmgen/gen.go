@@ -17,10 +17,11 @@ import (
 // one C-callable function taking a pointer per tensor argument (noalias)
 // and an int64 per symbolic dimension, in the kernel's order.
 //
-// This first version covers scalar code with the reference evaluator's
-// semantics; vector expressions are refused with an error, and parallel
-// loops run serially with a warning (parallel outlining through the GNU
-// OpenMP ABI comes next).
+// Vector expressions become LLVM vectors: contiguous accesses are vector
+// loads and stores (masked under a predicate), other vector indices are
+// gathered or scattered lane by lane with a warning. Parallel loops still
+// run serially, with a warning (outlining through the GNU OpenMP ABI comes
+// next).
 func Generate(f *lower.Func, t Target) (m *ir.Module, warnings []string, err error) {
 	g := &gen{target: t, m: ir.NewModule(), vars: map[*te.Var]value.Value{}, bufs: map[*lower.Buffer]value.Value{}, intrinsics: map[string]*ir.Func{}}
 	g.m.TargetTriple = t.Triple
@@ -83,7 +84,7 @@ type gen struct {
 // (bools are i1 in registers and a byte in memory, as in C).
 func regType(t te.DType) types.Type {
 	if t.Lanes > 1 {
-		fail("vector code generation is not implemented yet (%v)", t)
+		return types.NewVector(uint64(t.Lanes), regType(t.Element()))
 	}
 	switch {
 	case t.IsBool():
@@ -98,6 +99,9 @@ func regType(t te.DType) types.Type {
 
 func memType(t te.DType) types.Type {
 	if t.IsBool() {
+		if t.Lanes > 1 {
+			return types.NewVector(uint64(t.Lanes), types.I8)
+		}
 		return types.I8
 	}
 	return regType(t)
@@ -121,12 +125,7 @@ func (g *gen) stmt(s lower.Stmt) {
 		}
 		g.loop(s)
 	case *lower.Store:
-		ptr := g.address(s.Buffer, s.Index)
-		v := g.expr(s.Value)
-		if s.Buffer.DType.IsBool() {
-			v = g.b.NewZExt(v, types.I8)
-		}
-		g.b.NewStore(v, ptr)
+		g.store(s)
 	case *lower.Allocate:
 		g.allocate(s)
 	case *lower.IfThenElse:

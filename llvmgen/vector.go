@@ -1,0 +1,179 @@
+package llvmgen
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"tide/lower"
+	"tide/te"
+)
+
+// splat repeats a scalar in every lane (insertelement + shufflevector, which
+// LLVM turns into a broadcast instruction).
+func (g *gen) splat(v value.Value, lanes int) value.Value {
+	if _, ok := v.Type().(*types.VectorType); ok {
+		return v
+	}
+	vt := types.NewVector(uint64(lanes), v.Type())
+	one := g.b.NewInsertElement(constant.NewUndef(vt), v, constant.NewInt(types.I64, 0))
+	mask := constant.NewZeroInitializer(types.NewVector(uint64(lanes), types.I32))
+	return g.b.NewShuffleVector(one, constant.NewUndef(vt), mask)
+}
+
+// contiguous returns the first index of a unit-stride ramp.
+func contiguous(index te.Expr) (te.Expr, bool) {
+	r, ok := index.(*lower.Ramp)
+	if !ok {
+		return nil, false
+	}
+	s, ok := r.Stride.(*te.IntImm)
+	return r.Base, ok && s.Value == 1
+}
+
+// vectorPointer is the address of lanes consecutive elements from base.
+func (g *gen) vectorPointer(b *lower.Buffer, base te.Expr, lanes int) value.Value {
+	p := g.address(b, base)
+	return g.b.NewBitCast(p, types.NewPointer(types.NewVector(uint64(lanes), memType(b.DType.Element()))))
+}
+
+func elemAlign(b *lower.Buffer) ir.Align { return ir.Align(max(1, b.DType.Element().Bytes())) }
+
+func (g *gen) load(x *lower.Load) value.Value {
+	lanes := x.Index.Type().Lanes
+	et := x.Buffer.DType.Element()
+	var v value.Value
+	switch base, ok := contiguous(x.Index); {
+	case lanes == 1:
+		v = g.b.NewLoad(memType(et), g.address(x.Buffer, x.Index))
+	case ok && x.Predicate == nil:
+		l := g.b.NewLoad(memType(x.Buffer.DType.WithLanes(lanes)), g.vectorPointer(x.Buffer, base, lanes))
+		l.Align = elemAlign(x.Buffer)
+		v = l
+	case ok:
+		// lanes the predicate excludes read nothing and give zero
+		vt := memType(et.WithLanes(lanes))
+		name := fmt.Sprintf("llvm.masked.load.%s.p0%s", vecSuffix(et, lanes), vecSuffix(et, lanes))
+		fn := g.declare(name, vt, types.NewPointer(vt), types.I32, types.NewVector(uint64(lanes), types.I1), vt)
+		v = g.b.NewCall(fn, g.vectorPointer(x.Buffer, base, lanes), constant.NewInt(types.I32, int64(elemAlign(x.Buffer))),
+			g.expr(x.Predicate), constant.NewZeroInitializer(vt))
+	default:
+		g.warnings = append(g.warnings, fmt.Sprintf("load %s: the lanes are not consecutive; it is gathered lane by lane", te.ExprString(x)))
+		v = g.gather(x, lanes)
+	}
+	if et.IsBool() {
+		return g.b.NewTrunc(v, regType(x.Type()))
+	}
+	return v
+}
+
+// gather loads each lane on its own, under its predicate when there is one.
+func (g *gen) gather(x *lower.Load, lanes int) value.Value {
+	et := memType(x.Buffer.DType.Element())
+	idx := g.expr(x.Index)
+	var pred value.Value
+	if x.Predicate != nil {
+		pred = g.expr(x.Predicate)
+	}
+	var out value.Value = constant.NewZeroInitializer(types.NewVector(uint64(lanes), et))
+	for l := 0; l < lanes; l++ {
+		lane := constant.NewInt(types.I64, int64(l))
+		read := func() value.Value {
+			i := g.b.NewExtractElement(idx, lane)
+			return g.b.NewLoad(et, g.b.NewGetElementPtr(et, g.bufs[x.Buffer], i))
+		}
+		var v value.Value
+		if pred != nil {
+			v = g.branch(g.b.NewExtractElement(pred, lane), read, func() value.Value { return zeroOf(et) })
+		} else {
+			v = read()
+		}
+		out = g.b.NewInsertElement(out, v, lane)
+	}
+	return out
+}
+
+func zeroOf(t types.Type) constant.Constant {
+	if ft, ok := t.(*types.FloatType); ok {
+		return constant.NewFloat(ft, 0)
+	}
+	return constant.NewInt(t.(*types.IntType), 0)
+}
+
+func vecSuffix(et te.DType, lanes int) string {
+	e := fmt.Sprintf("i%d", et.Bits)
+	switch {
+	case et.IsBool():
+		e = "i8"
+	case et.IsFloat():
+		e = fmt.Sprintf("f%d", et.Bits)
+	}
+	return fmt.Sprintf("v%d%s", lanes, e)
+}
+
+func (g *gen) store(s *lower.Store) {
+	lanes := s.Index.Type().Lanes
+	v := g.expr(s.Value)
+	if s.Buffer.DType.IsBool() {
+		v = g.b.NewZExt(v, memType(s.Buffer.DType.WithLanes(lanes)))
+	}
+	if lanes == 1 {
+		g.b.NewStore(v, g.address(s.Buffer, s.Index))
+		return
+	}
+	if base, ok := contiguous(s.Index); ok {
+		st := g.b.NewStore(v, g.vectorPointer(s.Buffer, base, lanes))
+		st.Align = elemAlign(s.Buffer)
+		return
+	}
+	g.warnings = append(g.warnings, fmt.Sprintf("store to %s[%s]: the lanes are not consecutive; it is scattered lane by lane", s.Buffer.Name, te.ExprString(s.Index)))
+	idx := g.expr(s.Index)
+	et := memType(s.Buffer.DType.Element())
+	for l := 0; l < lanes; l++ {
+		lane := constant.NewInt(types.I64, int64(l))
+		p := g.b.NewGetElementPtr(et, g.bufs[s.Buffer], g.b.NewExtractElement(idx, lane))
+		g.b.NewStore(g.b.NewExtractElement(v, lane), p)
+	}
+}
+
+// vectorReduce combines the lanes, lane 0 first: integer reductions with
+// LLVM's intrinsics (exact in any order), a float sum with the ordered
+// llvm.vector.reduce.fadd (no reassociation: strict semantics), float
+// min/max as a chain of compare-selects (the evaluator's select semantics).
+func (g *gen) vectorReduce(x *lower.VectorReduce) value.Value {
+	vt := x.Value.Type()
+	et := vt.Element()
+	v := g.expr(x.Value)
+	ret := regType(et)
+	if et.IsFloat() {
+		if x.Op == te.Add {
+			fn := g.declare("llvm.vector.reduce.fadd."+typeSuffix(vt), ret, ret, regType(vt))
+			return g.b.NewCall(fn, floatConst(ret, negZero()), v)
+		}
+		pred := enum.FPredOLT
+		if x.Op == te.Max {
+			pred = enum.FPredOGT
+		}
+		var acc value.Value = g.b.NewExtractElement(v, constant.NewInt(types.I64, 0))
+		for l := 1; l < vt.Lanes; l++ {
+			b := g.b.NewExtractElement(v, constant.NewInt(types.I64, int64(l)))
+			acc = g.b.NewSelect(g.b.NewFCmp(pred, acc, b), acc, b)
+		}
+		return acc
+	}
+	name := map[te.BinOp]string{te.Add: "add", te.Min: "smin", te.Max: "smax"}[x.Op]
+	if !et.IsInt() && x.Op != te.Add {
+		name = map[te.BinOp]string{te.Min: "umin", te.Max: "umax"}[x.Op]
+	}
+	fn := g.declare("llvm.vector.reduce."+name+"."+typeSuffix(vt), ret, regType(vt))
+	return g.b.NewCall(fn, v)
+}
+
+// negZero is -0.0, the identity of an ordered float sum (0.0 + -0.0 would
+// turn a -0.0 sum positive).
+func negZero() float64 { return math.Copysign(0, -1) }
