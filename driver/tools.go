@@ -110,7 +110,8 @@ func Link(t llvmgen.Target, exe string, objs []string, libs ...string) error {
 	for _, l := range libs {
 		args = append(args, "-l"+l)
 	}
-	_, err := run(linker(t), append(args, "-lm")...)
+	// -fopenmp links libgomp, which runs parallel loops (GOMP_parallel)
+	_, err := run(linker(t), append(args, "-fopenmp", "-lm")...)
 	return err
 }
 

@@ -19,9 +19,8 @@ import (
 //
 // Vector expressions become LLVM vectors: contiguous accesses are vector
 // loads and stores (masked under a predicate), other vector indices are
-// gathered or scattered lane by lane with a warning. Parallel loops still
-// run serially, with a warning (outlining through the GNU OpenMP ABI comes
-// next).
+// gathered or scattered lane by lane with a warning. Parallel loops are
+// outlined and run through the GNU OpenMP ABI (parallel.go).
 func Generate(f *lower.Func, t Target) (m *ir.Module, warnings []string, err error) {
 	g := &gen{target: t, m: ir.NewModule(), vars: map[*te.Var]value.Value{}, bufs: map[*lower.Buffer]value.Value{}, intrinsics: map[string]*ir.Func{}}
 	g.m.TargetTriple = t.Triple
@@ -121,7 +120,8 @@ func (g *gen) stmt(s lower.Stmt) {
 		}
 	case *lower.For:
 		if s.Kind == lower.Parallel {
-			g.warnings = append(g.warnings, fmt.Sprintf("parallel loop %s runs serially: parallel outlining is not implemented yet", s.Var.Name))
+			g.parallel(s)
+			return
 		}
 		g.loop(s)
 	case *lower.Store:

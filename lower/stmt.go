@@ -101,3 +101,24 @@ func mapChildren(s Stmt, fn func(Stmt) Stmt) Stmt {
 	}
 	return s
 }
+
+// StmtExprs calls fn on every expression directly in s (bounds, index,
+// value, condition), not on those of the statements inside it.
+func StmtExprs(s Stmt, fn func(te.Expr)) {
+	switch s := s.(type) {
+	case *For:
+		fn(s.Min)
+		fn(s.Extent)
+	case *Store:
+		fn(s.Index)
+		fn(s.Value)
+	case *IfThenElse:
+		fn(s.Cond)
+	case *LetStmt:
+		fn(s.Value)
+	case *Allocate:
+		for _, d := range s.Buffer.Shape {
+			fn(d)
+		}
+	}
+}

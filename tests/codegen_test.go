@@ -111,3 +111,55 @@ func requireTools(t *testing.T, tgt llvmgen.Target) {
 		}
 	}
 }
+
+// TestParallelThreads runs a parallel kernel (parallel loops with a tail,
+// a reduction, a window computed inside the parallel loop) with 1, 2 and 3
+// OpenMP threads on both targets: each result equals the evaluator's.
+func TestParallelThreads(t *testing.T) {
+	src := `A = placeholder((23, 17), int32)
+P = compute((25, 17), (i, j) => if_then_else(i >= 1 && i <= 23, A[i - 1, j], 0))
+k = reduce_axis(0, 17)
+S = compute((23,), (i) => sum(P[i, k] + P[i + 2, k] * 3, axis=k))
+kernel f(A) -> S
+schedule S {
+    io, ii = split(i, factor=4)
+    parallel(io)
+}
+schedule P {
+    compute_at(S, io)
+}
+`
+	p, err := dsl.Parse("par.te", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, _ := tensorio.Inputs(p.Kernel, nil, "", 5)
+	want, _ := te.EvalKernel(p.Kernel, in, nil)
+	for _, target := range []string{"x86-64", "cortex-a53"} {
+		tgt, _ := llvmgen.ParseTarget(target)
+		m, _, err := llvmgen.Generate(f, tgt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(m.String(), "call void @GOMP_parallel(") {
+			t.Errorf("%s: the parallel loop does not call GOMP_parallel", target)
+		}
+		for _, threads := range []string{"1", "2", "3"} {
+			t.Run(target+"/threads="+threads, func(t *testing.T) {
+				requireTools(t, tgt)
+				t.Setenv("OMP_NUM_THREADS", threads)
+				got, _, err := driver.RunKernel(tgt, f, in, nil, t.TempDir())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m := te.Compare(got[0], want[0], 0); m.First >= 0 {
+					t.Errorf("%s", m.Detail)
+				}
+			})
+		}
+	}
+}

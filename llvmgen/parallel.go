@@ -1,0 +1,118 @@
+package llvmgen
+
+import (
+	"fmt"
+
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"tide/lower"
+	"tide/te"
+)
+
+// Parallel loops are outlined into a function over a closure and started
+// through the GNU OpenMP ABI, GOMP_parallel(fn, data, 0, 0): libgomp (gcc
+// -fopenmp) or LLVM's libomp run fn on OMP_NUM_THREADS threads (0 asks for
+// the default), and each thread runs a static chunk of the iterations.
+
+// parallel emits a parallel loop.
+func (g *gen) parallel(s *lower.For) {
+	// the closure: every buffer and variable of the enclosing scope the
+	// loop uses (its bounds are evaluated here)
+	var vars []*te.Var
+	var bufs []*lower.Buffer
+	seenV, seenB := map[*te.Var]bool{}, map[*lower.Buffer]bool{}
+	lower.WalkStmt(s.Body, func(x lower.Stmt) bool {
+		lower.StmtExprs(x, func(e te.Expr) {
+			te.Walk(e, func(y te.Expr) bool {
+				switch y := y.(type) {
+				case *te.Var:
+					if _, ok := g.vars[y]; ok && !seenV[y] {
+						seenV[y] = true
+						vars = append(vars, y)
+					}
+				case *lower.Load:
+					if _, ok := g.bufs[y.Buffer]; ok && !seenB[y.Buffer] {
+						seenB[y.Buffer] = true
+						bufs = append(bufs, y.Buffer)
+					}
+				}
+				return true
+			})
+		})
+		if st, ok := x.(*lower.Store); ok {
+			if _, ok := g.bufs[st.Buffer]; ok && !seenB[st.Buffer] {
+				seenB[st.Buffer] = true
+				bufs = append(bufs, st.Buffer)
+			}
+		}
+		return true
+	})
+	min := g.expr(s.Min)
+	ext := g.expr(s.Extent)
+	var fields []types.Type
+	var values []value.Value
+	for _, b := range bufs {
+		fields = append(fields, g.bufs[b].Type())
+		values = append(values, g.bufs[b])
+	}
+	for _, v := range vars {
+		fields = append(fields, types.I64)
+		values = append(values, g.vars[v])
+	}
+	fields = append(fields, types.I64, types.I64)
+	values = append(values, min, ext)
+	st := types.NewStruct(fields...)
+	closure := g.entry.NewAlloca(st)
+	for i, v := range values {
+		p := g.b.NewGetElementPtr(st, closure, constant.NewInt(types.I32, 0), constant.NewInt(types.I32, int64(i)))
+		g.b.NewStore(v, p)
+	}
+
+	// the outlined function
+	g.nblocks++
+	name := fmt.Sprintf("%s.%s.parallel%d", g.fn.Name(), s.Var.Name, g.nblocks)
+	arg := ir.NewParam("closure", types.NewPointer(types.I8))
+	fn := g.m.NewFunc(name, types.Void, arg)
+	fn.Linkage = enum.LinkageInternal
+	fn.FuncAttrs = g.fn.FuncAttrs
+	saved := *g
+	g.fn, g.vars, g.bufs = fn, map[*te.Var]value.Value{}, map[*lower.Buffer]value.Value{}
+	g.entry = fn.NewBlock("entry")
+	g.b = fn.NewBlock("body")
+	data := g.b.NewBitCast(arg, types.NewPointer(st))
+	field := func(i int) value.Value {
+		return g.b.NewLoad(fields[i], g.b.NewGetElementPtr(st, data, constant.NewInt(types.I32, 0), constant.NewInt(types.I32, int64(i))))
+	}
+	for i, b := range bufs {
+		g.bufs[b] = field(i)
+	}
+	for i, v := range vars {
+		g.vars[v] = field(len(bufs) + i)
+	}
+	lo, n := field(len(fields)-2), field(len(fields)-1)
+	threads := g.b.NewSExt(g.b.NewCall(g.declare("omp_get_num_threads", types.I32)), types.I64)
+	tid := g.b.NewSExt(g.b.NewCall(g.declare("omp_get_thread_num", types.I32)), types.I64)
+	// a static schedule: chunk = ceil(n / threads) iterations per thread
+	chunk := g.b.NewSDiv(g.b.NewSub(g.b.NewAdd(n, threads), constant.NewInt(types.I64, 1)), threads)
+	first := g.b.NewMul(tid, chunk)
+	last := g.b.NewAdd(first, chunk)
+	last2 := g.b.NewSelect(g.b.NewICmp(enum.IPredSLT, last, n), last, n)
+	count := g.b.NewSub(last2, first)
+	startV, countV := &te.Var{Name: s.Var.Name + ".start"}, &te.Var{Name: s.Var.Name + ".count"}
+	g.vars[startV] = g.b.NewAdd(lo, first)
+	g.vars[countV] = count
+	g.loop(&lower.For{Var: s.Var, Min: startV, Extent: countV, Kind: lower.Serial, Body: s.Body, Axis: s.Axis})
+	g.b.NewRet(nil)
+	g.entry.NewBr(fn.Blocks[1])
+	outWarnings, outBlocks, outIntr := g.warnings, g.nblocks, g.intrinsics
+	*g = saved
+	g.warnings, g.nblocks, g.intrinsics = outWarnings, outBlocks, outIntr
+
+	gomp := g.declare("GOMP_parallel", types.Void,
+		types.NewPointer(types.NewFunc(types.Void, types.NewPointer(types.I8))), types.NewPointer(types.I8), types.I32, types.I32)
+	g.b.NewCall(gomp, fn, g.b.NewBitCast(closure, types.NewPointer(types.I8)), constant.NewInt(types.I32, 0), constant.NewInt(types.I32, 0))
+}
