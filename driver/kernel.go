@@ -53,6 +53,9 @@ func RunKernel(t llvmgen.Target, f *lower.Func, inputs []*te.Buffer, sizes map[*
 			}
 		}
 	}
+	if err := os.WriteFile(filepath.Join(dir, f.Name+".h"), []byte(llvmgen.Header(f)), 0o644); err != nil {
+		return nil, nil, err
+	}
 	csrc := filepath.Join(dir, "harness.c")
 	if err := os.WriteFile(csrc, []byte(harness(f, shapes, sizes)), 0o644); err != nil {
 		return nil, nil, err
@@ -102,15 +105,8 @@ func evalSize(e te.Expr, sizes map[*te.Var]int64) (int64, error) {
 // argument, calls the kernel, and writes each output to its file.
 func harness(f *lower.Func, shapes [][]int, sizes map[*te.Var]int64) string {
 	var b strings.Builder
-	b.WriteString("#include <stdio.h>\n#include <stdlib.h>\n#include <stdint.h>\n\n")
-	var params []string
-	for range f.Args {
-		params = append(params, "void *")
-	}
-	for range f.Params {
-		params = append(params, "int64_t")
-	}
-	fmt.Fprintf(&b, "void %s(%s);\n\n", f.Name, strings.Join(params, ", "))
+	// the kernel's own header: the C compiler checks it against the call
+	fmt.Fprintf(&b, "#include <stdio.h>\n#include <stdlib.h>\n#include <stdint.h>\n#include \"%s.h\"\n\n", f.Name)
 	b.WriteString(`static void *io(const char *path, size_t bytes, int in) {
     void *p = calloc(bytes ? bytes : 1, 1);
     if (!in) return p;

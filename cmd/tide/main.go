@@ -5,6 +5,10 @@
 //	                                    evaluate with the reference evaluator
 //	tide lower FILE [--print-after-all | --print-after PASS] [--stats]
 //	                                    apply the schedule, print the loop IR
+//	tide build FILE --target T [-o OUT.ll] [--header OUT.h] [--obj OUT.o]
+//	                                    generate LLVM IR for a target
+//	tide run FILE --target T [--seed N] [--inputs DIR] [--outputs DIR] [--set n=V]
+//	                                    build, run (qemu for cortex-a53), compare with the evaluator
 //
 // Exit status: 0 on success, 1 on a user error (message on stderr), 2 on a
 // bad command line.
@@ -61,6 +65,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(checkCmd(stdout), evalCmd(stdout), lowerCmd(stdout, stderr))
+	root.AddCommand(checkCmd(stdout), evalCmd(stdout), lowerCmd(stdout, stderr), buildCmd(stdout, stderr), runCmd(stdout, stderr))
 	return root
 }

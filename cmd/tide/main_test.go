@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -215,5 +216,40 @@ func TestLowerVerify(t *testing.T) {
 	status, stdout, stderr := tide(t, "lower", "../../examples/elementwise.te", "--verify", "--set", "n=13", "--seed", "4")
 	if status != 0 || !strings.Contains(stdout, "PASS C (max abs error 0)") {
 		t.Errorf("status %d, stdout tail %q, stderr %q", status, stdout[max(0, len(stdout)-200):], stderr)
+	}
+}
+
+func TestBuildAndRun(t *testing.T) {
+	for _, tool := range []string{"clang", "qemu-aarch64", "aarch64-linux-gnu-gcc"} {
+		if _, err := exec.LookPath(tool); err != nil && os.Getenv("TIDE_REQUIRE_TOOLS") == "" {
+			t.Skipf("%s is missing (the test command installs it)", tool)
+		}
+	}
+	dir := t.TempDir()
+	ll, h, o := filepath.Join(dir, "k.ll"), filepath.Join(dir, "k.h"), filepath.Join(dir, "k.o")
+	status, stdout, stderr := tide(t, "build", "../../examples/elementwise.te", "--target", "cortex-a53", "-o", ll, "--header", h, "--obj", o)
+	if status != 0 {
+		t.Fatalf("build: status %d, %s", status, stderr)
+	}
+	irText, _ := os.ReadFile(ll)
+	header, _ := os.ReadFile(h)
+	if !strings.Contains(string(irText), `target triple = "aarch64-unknown-linux-gnu"`) || !strings.Contains(string(irText), `"target-cpu"="cortex-a53"`) {
+		t.Errorf("the module does not carry the target:\n%s", stdout)
+	}
+	if !strings.Contains(string(header), "void elementwise(const float *A, const float *B, float *C, int64_t n);") {
+		t.Errorf("header:\n%s", header)
+	}
+	if _, err := os.Stat(o); err != nil {
+		t.Error(err)
+	}
+	for _, target := range []string{"x86-64", "cortex-a53"} {
+		status, stdout, stderr = tide(t, "run", "../../examples/elementwise.te", "--target", target, "--set", "n=37")
+		if status != 0 || !strings.Contains(stdout, "PASS C on "+target) {
+			t.Errorf("run on %s: status %d, stdout %q, stderr %q", target, status, stdout, stderr)
+		}
+	}
+	status, _, stderr = tide(t, "run", "../../examples/elementwise.te", "--target", "arm")
+	if status != 2 || !strings.Contains(stderr, `unknown target "arm"; the presets are cortex-a53, host, x86-64`) {
+		t.Errorf("bad target: status %d, stderr %q", status, stderr)
 	}
 }

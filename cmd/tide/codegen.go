@@ -1,0 +1,170 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"tide/driver"
+	"tide/dsl"
+	"tide/llvmgen"
+	"tide/lower"
+	"tide/te"
+	"tide/tensorio"
+)
+
+// lowerProgram lowers a program and prints its diagnostics.
+func lowerProgram(stderr io.Writer, prog *dsl.Program) (*lower.Func, error) {
+	f, diags, err := lower.Lower(prog.Kernel, prog.Schedule, nil)
+	if err != nil {
+		return nil, userError{err}
+	}
+	for _, d := range diags {
+		fmt.Fprintf(stderr, "%s%s\n", diagPos(prog, d), d)
+	}
+	return f, nil
+}
+
+func targetFlag(cmd *cobra.Command, target *string) {
+	cmd.Flags().StringVar(target, "target", "host", "x86-64, cortex-a53, host, or llvm -mtriple=... -mcpu=... -mattr=...")
+}
+
+func buildCmd(stdout, stderr io.Writer) *cobra.Command {
+	var target, out, header, obj string
+	cmd := &cobra.Command{
+		Use:   "build FILE",
+		Short: "Generate LLVM IR (.ll) for a kernel, and optionally a C header and an object file",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tgt, err := llvmgen.ParseTarget(target)
+			if err != nil {
+				return err
+			}
+			prog, err := load(args[0])
+			if err != nil {
+				return err
+			}
+			f, err := lowerProgram(stderr, prog)
+			if err != nil {
+				return err
+			}
+			m, warnings, err := llvmgen.Generate(f, tgt)
+			if err != nil {
+				return userError{err}
+			}
+			for _, w := range warnings {
+				fmt.Fprintf(stderr, "warning: %s\n", w)
+			}
+			if out == "" {
+				out = prog.Kernel.Name + ".ll"
+			}
+			if err := os.WriteFile(out, []byte(m.String()), 0o644); err != nil {
+				return userError{err}
+			}
+			fmt.Fprintf(stdout, "wrote %s (%s)\n", out, tgt.Triple)
+			if header != "" {
+				if err := os.WriteFile(header, []byte(llvmgen.Header(f)), 0o644); err != nil {
+					return userError{err}
+				}
+				fmt.Fprintf(stdout, "wrote %s\n", header)
+			}
+			if obj != "" {
+				if err := driver.Compile(tgt, out, obj); err != nil {
+					return userError{err}
+				}
+				fmt.Fprintf(stdout, "wrote %s\n", obj)
+			}
+			return nil
+		},
+	}
+	targetFlag(cmd, &target)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the .ll file to write (default KERNEL.ll)")
+	cmd.Flags().StringVar(&header, "header", "", "also write a C header to this file")
+	cmd.Flags().StringVar(&obj, "obj", "", "also compile an object file with clang -O3")
+	return cmd
+}
+
+// runTol is the relative tolerance for float outputs of generated code
+// against the evaluator (libm's exp may differ in the last bit; vectorized
+// reductions add in another order).
+const runTol = 1e-4
+
+func runCmd(stdout, stderr io.Writer) *cobra.Command {
+	var target, inputs, outputs string
+	var seed uint64
+	sizes := sizeFlag{}
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Build a kernel for a target, run it (under qemu for cortex-a53 on x86), and compare with the reference evaluator",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tgt, err := llvmgen.ParseTarget(target)
+			if err != nil {
+				return err
+			}
+			prog, err := load(args[0])
+			if err != nil {
+				return err
+			}
+			f, err := lowerProgram(stderr, prog)
+			if err != nil {
+				return err
+			}
+			sv, err := prog.SizeValues(sizes)
+			if err != nil {
+				return userError{err}
+			}
+			in, _, err := tensorio.Inputs(prog.Kernel, sv, inputs, seed)
+			if err != nil {
+				return userError{err}
+			}
+			want, err := te.EvalKernel(prog.Kernel, in, sv)
+			if err != nil {
+				return userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
+			}
+			dir, err := os.MkdirTemp("", "tide-run-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			got, warnings, err := driver.RunKernel(tgt, f, in, sv, dir)
+			for _, w := range warnings {
+				fmt.Fprintf(stderr, "warning: %s\n", w)
+			}
+			if err != nil {
+				return userError{err}
+			}
+			failed := false
+			for i, t := range prog.Kernel.Outputs {
+				m := te.Compare(got[i], want[i], runTol)
+				if m.First >= 0 {
+					fmt.Fprintf(stdout, "FAIL %s on %s: %s\n", t.Name, tgt.Name, m.Detail)
+					failed = true
+				} else {
+					fmt.Fprintf(stdout, "PASS %s on %s (max abs error %g)\n", t.Name, tgt.Name, m.MaxErr)
+				}
+				if outputs != "" {
+					if err := os.MkdirAll(outputs, 0o755); err != nil {
+						return userError{err}
+					}
+					if err := tensorio.WriteNpy(filepath.Join(outputs, t.Name+".npy"), got[i]); err != nil {
+						return userError{err}
+					}
+				}
+			}
+			if failed {
+				return userError{fmt.Errorf("the generated code differs from the reference evaluator")}
+			}
+			return nil
+		},
+	}
+	targetFlag(cmd, &target)
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
+	cmd.Flags().StringVar(&inputs, "inputs", "", "read inputs from `DIR`/NAME.npy")
+	cmd.Flags().StringVar(&outputs, "outputs", "", "write the generated code's outputs to `DIR`/NAME.npy")
+	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
+	return cmd
+}
