@@ -17,8 +17,8 @@ import (
 // for the target, runs it (natively or under qemu) on the inputs, and
 // returns the outputs. dir receives the files (kernel.ll, the harness, the
 // program, the raw data).
-func RunKernel(t llvmgen.Target, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string) ([]*te.Buffer, []string, error) {
-	m, warnings, err := llvmgen.Generate(f, t)
+func RunKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string) ([]*te.Buffer, []string, error) {
+	m, warnings, err := llvmgen.Generate(f, t, opts)
 	if err != nil {
 		return nil, nil, err
 	}

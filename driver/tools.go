@@ -90,6 +90,20 @@ func Compile(t llvmgen.Target, ll, obj string) error {
 	return err
 }
 
+// Assemble compiles LLVM IR to assembly text for the target (for
+// inspection and the assembly checks).
+func Assemble(t llvmgen.Target, ll string) (string, error) {
+	args := []string{"-O3", "-S", "--target=" + t.Triple, "-o", "-", ll}
+	if t.CPU != "" {
+		if t.IsAArch64() {
+			args = append(args, "-mcpu="+t.CPU)
+		} else {
+			args = append(args, "-march="+t.CPU)
+		}
+	}
+	return run(Clang, args...)
+}
+
 // linker is the C compiler that links programs for the target.
 func linker(t llvmgen.Target) Tool {
 	if t.IsAArch64() && runtime.GOARCH != "arm64" {

@@ -21,7 +21,7 @@ import (
 // loads and stores (masked under a predicate), other vector indices are
 // gathered or scattered lane by lane with a warning. Parallel loops are
 // outlined and run through the GNU OpenMP ABI (parallel.go).
-func Generate(f *lower.Func, t Target) (m *ir.Module, warnings []string, err error) {
+func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []string, err error) {
 	g := &gen{target: t, m: ir.NewModule(), vars: map[*te.Var]value.Value{}, bufs: map[*lower.Buffer]value.Value{}, intrinsics: map[string]*ir.Func{}}
 	g.m.TargetTriple = t.Triple
 	var params []*ir.Param
@@ -60,6 +60,9 @@ func Generate(f *lower.Func, t Target) (m *ir.Module, warnings []string, err err
 	g.stmt(f.Body)
 	g.b.NewRet(nil)
 	g.entry.NewBr(g.fn.Blocks[1])
+	if opts.FastMath {
+		markFastMath(g.m)
+	}
 	return g.m, g.warnings, nil
 }
 

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,7 +77,7 @@ kernel f(A) -> C
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, warnings, err := driver.RunKernel(tgt, f, in, sizes, t.TempDir())
+				got, warnings, err := driver.RunKernel(tgt, llvmgen.Options{}, f, in, sizes, t.TempDir())
 				for _, w := range warnings {
 					t.Log(w)
 				}
@@ -141,7 +142,7 @@ schedule P {
 	want, _ := te.EvalKernel(p.Kernel, in, nil)
 	for _, target := range []string{"x86-64", "cortex-a53"} {
 		tgt, _ := llvmgen.ParseTarget(target)
-		m, _, err := llvmgen.Generate(f, tgt)
+		m, _, err := llvmgen.Generate(f, tgt, llvmgen.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +153,7 @@ schedule P {
 			t.Run(target+"/threads="+threads, func(t *testing.T) {
 				requireTools(t, tgt)
 				t.Setenv("OMP_NUM_THREADS", threads)
-				got, _, err := driver.RunKernel(tgt, f, in, nil, t.TempDir())
+				got, _, err := driver.RunKernel(tgt, llvmgen.Options{}, f, in, nil, t.TempDir())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -161,5 +162,60 @@ schedule P {
 				}
 			})
 		}
+	}
+}
+
+// TestAssembly checks the instructions the examples compile to: with
+// --fast-math the matmul's vectorized multiply-adds become FMAs (ymm
+// vfmadd on x86-64, fmla on 4 float lanes on cortex-a53), and the
+// vectorized popcount uses the byte-wise cnt on 16-byte vectors of NEON.
+func TestAssembly(t *testing.T) {
+	cases := []struct {
+		example, target string
+		fast            bool
+		want            []string
+		avoid           string
+	}{
+		{"matmul.te", "x86-64", true, []string{"vfmadd", "ymm"}, ""},
+		{"matmul.te", "cortex-a53", true, []string{"fmla\tv", ".4s"}, ""},
+		// strict by default: separate multiply and add, as the evaluator rounds
+		{"matmul.te", "x86-64", false, []string{"vmulps", "vaddps"}, "vfmadd"},
+		{"popcount.te", "cortex-a53", false, []string{"cnt\tv", ".16b"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s/%s/fast=%v", c.example, c.target, c.fast), func(t *testing.T) {
+			tgt, _ := llvmgen.ParseTarget(c.target)
+			requireTools(t, tgt)
+			src, err := os.ReadFile("../examples/" + c.example)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := dsl.Parse(c.example, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, _, err := llvmgen.Generate(f, tgt, llvmgen.Options{FastMath: c.fast})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ll := filepath.Join(t.TempDir(), "k.ll")
+			os.WriteFile(ll, []byte(m.String()), 0o644)
+			asm, err := driver.Assemble(tgt, ll)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(asm, w) {
+					t.Errorf("the assembly has no %q", w)
+				}
+			}
+			if c.avoid != "" && strings.Contains(asm, c.avoid) {
+				t.Errorf("the assembly has %q", c.avoid)
+			}
+		})
 	}
 }

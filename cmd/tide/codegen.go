@@ -28,12 +28,14 @@ func lowerProgram(stderr io.Writer, prog *dsl.Program) (*lower.Func, error) {
 	return f, nil
 }
 
-func targetFlag(cmd *cobra.Command, target *string) {
+func targetFlags(cmd *cobra.Command, target *string, fast *bool) {
 	cmd.Flags().StringVar(target, "target", "host", "x86-64, cortex-a53, host, or llvm -mtriple=... -mcpu=... -mattr=...")
+	cmd.Flags().BoolVar(fast, "fast-math", false, "let LLVM reassociate float arithmetic and fuse multiply-adds (results differ in the last bits)")
 }
 
 func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 	var target, out, header, obj string
+	var fast bool
 	cmd := &cobra.Command{
 		Use:   "build FILE",
 		Short: "Generate LLVM IR (.ll) for a kernel, and optionally a C header and an object file",
@@ -51,7 +53,7 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, warnings, err := llvmgen.Generate(f, tgt)
+			m, warnings, err := llvmgen.Generate(f, tgt, llvmgen.Options{FastMath: fast})
 			if err != nil {
 				return userError{err}
 			}
@@ -80,7 +82,7 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	}
-	targetFlag(cmd, &target)
+	targetFlags(cmd, &target, &fast)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the .ll file to write (default KERNEL.ll)")
 	cmd.Flags().StringVar(&header, "header", "", "also write a C header to this file")
 	cmd.Flags().StringVar(&obj, "obj", "", "also compile an object file with clang -O3")
@@ -95,6 +97,7 @@ const runTol = 1e-4
 func runCmd(stdout, stderr io.Writer) *cobra.Command {
 	var target, inputs, outputs string
 	var seed uint64
+	var fast bool
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
 		Use:   "run FILE",
@@ -130,7 +133,7 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer os.RemoveAll(dir)
-			got, warnings, err := driver.RunKernel(tgt, f, in, sv, dir)
+			got, warnings, err := driver.RunKernel(tgt, llvmgen.Options{FastMath: fast}, f, in, sv, dir)
 			for _, w := range warnings {
 				fmt.Fprintf(stderr, "warning: %s\n", w)
 			}
@@ -161,7 +164,7 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	}
-	targetFlag(cmd, &target)
+	targetFlags(cmd, &target, &fast)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
 	cmd.Flags().StringVar(&inputs, "inputs", "", "read inputs from `DIR`/NAME.npy")
 	cmd.Flags().StringVar(&outputs, "outputs", "", "write the generated code's outputs to `DIR`/NAME.npy")

@@ -1,0 +1,42 @@
+package llvmgen
+
+import (
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/enum"
+)
+
+// Options change how code is generated.
+type Options struct {
+	// FastMath lets LLVM reassociate float arithmetic and contract
+	// multiply-adds into FMAs. Results then differ from the reference
+	// evaluator in the last bits (strict semantics are the default).
+	FastMath bool
+}
+
+var fastFlags = []enum.FastMathFlag{enum.FastMathFlagContract, enum.FastMathFlagReassoc}
+
+// markFastMath puts the reassoc and contract flags on every float
+// operation of the module (and on the ordered float reductions, which then
+// may reduce in a tree).
+func markFastMath(m *ir.Module) {
+	for _, f := range m.Funcs {
+		for _, b := range f.Blocks {
+			for _, inst := range b.Insts {
+				switch i := inst.(type) {
+				case *ir.InstFAdd:
+					i.FastMathFlags = fastFlags
+				case *ir.InstFSub:
+					i.FastMathFlags = fastFlags
+				case *ir.InstFMul:
+					i.FastMathFlags = fastFlags
+				case *ir.InstFDiv:
+					i.FastMathFlags = fastFlags
+				case *ir.InstCall:
+					if c, ok := i.Callee.(*ir.Func); ok && len(c.Name()) > 24 && c.Name()[:24] == "llvm.vector.reduce.fadd." {
+						i.FastMathFlags = fastFlags
+					}
+				}
+			}
+		}
+	}
+}
