@@ -26,6 +26,9 @@ func RunKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*
 	if err := os.WriteFile(ll, []byte(m.String()), 0o644); err != nil {
 		return nil, nil, err
 	}
+	if err := Verify(ll); err != nil {
+		return nil, nil, fmt.Errorf("the generated IR is invalid (a bug in Tide): %w", err)
+	}
 	shapes := make([][]int, len(f.Args))
 	for i, a := range f.Args {
 		for _, d := range a.Shape {

@@ -90,6 +90,12 @@ func Compile(t llvmgen.Target, ll, obj string) error {
 	return err
 }
 
+// Verify runs LLVM's verifier on an IR file (opt -verify).
+func Verify(ll string) error {
+	_, err := run(Opt, "-verify", "-disable-output", ll)
+	return err
+}
+
 // Assemble compiles LLVM IR to assembly text for the target (for
 // inspection and the assembly checks).
 func Assemble(t llvmgen.Target, ll string) (string, error) {
