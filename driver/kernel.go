@@ -109,8 +109,21 @@ func evalSize(e te.Expr, sizes map[*te.Var]int64) (int64, error) {
 func harness(f *lower.Func, shapes [][]int, sizes map[*te.Var]int64) string {
 	var b strings.Builder
 	// the kernel's own header: the C compiler checks it against the call
-	fmt.Fprintf(&b, "#include <stdio.h>\n#include <stdlib.h>\n#include <stdint.h>\n#include \"%s.h\"\n\n", f.Name)
-	b.WriteString(`static void *io(const char *path, size_t bytes, int in) {
+	// libc is declared by hand rather than through stdio.h and stdlib.h, so
+	// that a kernel may be called random or abs like a libc function
+	fmt.Fprintf(&b, "#include \"%s.h\"\n\n", f.Name)
+	b.WriteString(`typedef struct _IO_FILE FILE;
+extern FILE *stderr;
+FILE *fopen(const char *, const char *);
+unsigned long fread(void *, unsigned long, unsigned long, FILE *);
+unsigned long fwrite(const void *, unsigned long, unsigned long, FILE *);
+int fclose(FILE *);
+int fprintf(FILE *, const char *, ...);
+void *calloc(unsigned long, unsigned long);
+void exit(int);
+
+`)
+	b.WriteString(`static void *io(const char *path, unsigned long bytes, int in) {
     void *p = calloc(bytes ? bytes : 1, 1);
     if (!in) return p;
     FILE *f = fopen(path, "rb");
@@ -119,7 +132,7 @@ func harness(f *lower.Func, shapes [][]int, sizes map[*te.Var]int64) string {
     return p;
 }
 
-static void save(const char *path, void *p, size_t bytes) {
+static void save(const char *path, void *p, unsigned long bytes) {
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot write %s\n", path); exit(2); }
     fclose(f);

@@ -201,7 +201,7 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 	switch {
 	case !isReduce:
 		inner = store(n.loads(body))
-	case leaves[len(leaves)-1].Ann == schedule.Vectorized && leaves[len(leaves)-1].Reduce:
+	case leaves[len(leaves)-1].Ann == schedule.Vectorized && leaves[len(leaves)-1].Reduce && lanesOf(ext[leaves[len(leaves)-1]]) > 1:
 		// a vector accumulator, reduced across lanes after the reduction loops
 		v := leaves[len(leaves)-1]
 		lanes, _ := constInt(ext[v])
@@ -351,6 +351,12 @@ func (n *nester) within(lo, hi, full te.Expr) bool {
 	l, okL := n.sp.rangeOf(lo)
 	h, okH := n.sp.rangeOf(n.sp.expr(bin(te.Sub, full, hi)))
 	return okL && okH && l.lo >= 0 && h.lo >= 1
+}
+
+// lanesOf is a constant extent, or 0.
+func lanesOf(ext te.Expr) int64 {
+	c, _ := constInt(ext)
+	return c
 }
 
 func divides(parent, outer, inner te.Expr) bool {
