@@ -6,7 +6,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"tide/llvmgen"
 	"tide/lower"
@@ -18,30 +20,42 @@ import (
 // returns the outputs. dir receives the files (kernel.ll, the harness, the
 // program, the raw data).
 func RunKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string) ([]*te.Buffer, []string, error) {
+	outs, _, warnings, err := runKernel(t, opts, f, inputs, sizes, dir, 0)
+	return outs, warnings, err
+}
+
+// BenchKernel builds and runs a kernel like RunKernel, calling it once to
+// warm up and then repeat times, and returns the time of each timed call.
+func BenchKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string, repeat int) ([]time.Duration, []*te.Buffer, error) {
+	outs, times, _, err := runKernel(t, opts, f, inputs, sizes, dir, max(1, repeat))
+	return times, outs, err
+}
+
+func runKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string, repeat int) ([]*te.Buffer, []time.Duration, []string, error) {
 	m, warnings, err := llvmgen.Generate(f, t, opts)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ll := filepath.Join(dir, "kernel.ll")
 	if err := os.WriteFile(ll, []byte(m.String()), 0o644); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := Verify(ll); err != nil {
-		return nil, nil, fmt.Errorf("the generated IR is invalid (a bug in Tide): %w", err)
+		return nil, nil, nil, fmt.Errorf("the generated IR is invalid (a bug in Tide): %w", err)
 	}
 	shapes := make([][]int, len(f.Args))
 	for i, a := range f.Args {
 		for _, d := range a.Shape {
 			v, err := evalSize(d, sizes)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			shapes[i] = append(shapes[i], int(v))
 		}
 	}
 	nIn := len(f.Args) - f.Outputs
 	if len(inputs) != nIn {
-		return nil, nil, fmt.Errorf("%s takes %d inputs, got %d", f.Name, nIn, len(inputs))
+		return nil, nil, nil, fmt.Errorf("%s takes %d inputs, got %d", f.Name, nIn, len(inputs))
 	}
 	var files []string
 	for i, a := range f.Args {
@@ -49,46 +63,55 @@ func RunKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*
 		files = append(files, path)
 		if i < nIn {
 			if inputs[i].DType != a.DType || inputs[i].Len() != te.NumElements(shapes[i]) {
-				return nil, nil, fmt.Errorf("input %s: got %v%v, want %v%v", a.Name, inputs[i].DType, inputs[i].Shape, a.DType, shapes[i])
+				return nil, nil, nil, fmt.Errorf("input %s: got %v%v, want %v%v", a.Name, inputs[i].DType, inputs[i].Shape, a.DType, shapes[i])
 			}
 			if err := os.WriteFile(path, encode(inputs[i]), 0o644); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, f.Name+".h"), []byte(llvmgen.Header(f)), 0o644); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	csrc := filepath.Join(dir, "harness.c")
-	if err := os.WriteFile(csrc, []byte(harness(f, shapes, sizes)), 0o644); err != nil {
-		return nil, nil, err
+	if err := os.WriteFile(csrc, []byte(harness(f, shapes, sizes, repeat)), 0o644); err != nil {
+		return nil, nil, nil, err
 	}
 	ko, ho, exe := filepath.Join(dir, "kernel.o"), filepath.Join(dir, "harness.o"), filepath.Join(dir, f.Name)
 	if err := Compile(t, ll, ko); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := CompileC(t, csrc, ho); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := Link(t, exe, []string{ko, ho}); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if _, err := Run(t, exe, files...); err != nil {
-		return nil, nil, err
+	stdout, err := Run(t, exe, files...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var times []time.Duration
+	for _, line := range strings.Fields(stdout) {
+		ns, err := strconv.ParseInt(line, 10, 64)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("harness printed %q", line)
+		}
+		times = append(times, time.Duration(ns))
 	}
 	var outs []*te.Buffer
 	for i := nIn; i < len(f.Args); i++ {
 		data, err := os.ReadFile(files[i])
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		b, err := decode(f.Args[i].DType, shapes[i], data)
 		if err != nil {
-			return nil, nil, fmt.Errorf("output %s: %w", f.Args[i].Name, err)
+			return nil, nil, nil, fmt.Errorf("output %s: %w", f.Args[i].Name, err)
 		}
 		outs = append(outs, b)
 	}
-	return outs, warnings, nil
+	return outs, times, warnings, nil
 }
 
 func evalSize(e te.Expr, sizes map[*te.Var]int64) (int64, error) {
@@ -106,7 +129,7 @@ func evalSize(e te.Expr, sizes map[*te.Var]int64) (int64, error) {
 
 // harness is a C main that reads each input from the file named by its
 // argument, calls the kernel, and writes each output to its file.
-func harness(f *lower.Func, shapes [][]int, sizes map[*te.Var]int64) string {
+func harness(f *lower.Func, shapes [][]int, sizes map[*te.Var]int64, repeat int) string {
 	var b strings.Builder
 	// the kernel's own header: the C compiler checks it against the call
 	// libc is declared by hand rather than through stdio.h and stdlib.h, so
@@ -119,6 +142,9 @@ unsigned long fread(void *, unsigned long, unsigned long, FILE *);
 unsigned long fwrite(const void *, unsigned long, unsigned long, FILE *);
 int fclose(FILE *);
 int fprintf(FILE *, const char *, ...);
+int printf(const char *, ...);
+struct timespec { long tv_sec; long tv_nsec; };
+int clock_gettime(int, struct timespec *);
 void *calloc(unsigned long, unsigned long);
 void exit(int);
 
@@ -151,7 +177,16 @@ int main(int argc, char **argv) {
 	for _, v := range f.Params {
 		args = append(args, fmt.Sprintf("%dLL", sizes[v]))
 	}
-	fmt.Fprintf(&b, "    %s(%s);\n", f.Name, strings.Join(args, ", "))
+	call := fmt.Sprintf("%s(%s);", f.Name, strings.Join(args, ", "))
+	fmt.Fprintf(&b, "    %s\n", call)
+	if repeat > 0 {
+		// the call above warmed up caches; time each further call
+		// (CLOCK_MONOTONIC is 1 on Linux) and print nanoseconds
+		fmt.Fprintf(&b, "    for (int r = 0; r < %d; r++) {\n", repeat)
+		b.WriteString("        struct timespec t0, t1;\n        clock_gettime(1, &t0);\n")
+		fmt.Fprintf(&b, "        %s\n", call)
+		b.WriteString("        clock_gettime(1, &t1);\n        printf(\"%ld\\n\", (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));\n    }\n")
+	}
 	for i := nIn; i < len(f.Args); i++ {
 		bytes := te.NumElements(shapes[i]) * max(1, f.Args[i].DType.Bytes())
 		fmt.Fprintf(&b, "    save(argv[%d], a%d, %d);\n", i+1, i, bytes)

@@ -1134,3 +1134,18 @@ func TestCompare(t *testing.T) {
 		}
 	}
 }
+
+func TestOpCount(t *testing.T) {
+	n := SizeVar("n")
+	a, _ := Placeholder("A", []Expr{Int(4), Int(6)}, Float32)
+	b, _ := Placeholder("B", []Expr{Int(6), n}, Float32)
+	k := ReduceAxis("k", Int(0), Int(6))
+	c, _ := Compute("C", []Expr{Int(4), n}, func(i []Expr) Expr {
+		return ReduceOf(Sum, Bin(Mul, a.At(i[0], k.Var), b.At(k.Var, i[1])), k)
+	})
+	kern, _ := NewKernel("mm", []*Tensor{a, b}, []*Tensor{c}, nil)
+	ops, float, err := OpCount(kern, map[*Var]int64{n: 5})
+	if err != nil || ops != 2*4*5*6 || !float {
+		t.Errorf("matmul: %v ops, float %v, %v; want %d", ops, float, err, 2*4*5*6)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -168,6 +169,88 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
 	cmd.Flags().StringVar(&inputs, "inputs", "", "read inputs from `DIR`/NAME.npy")
 	cmd.Flags().StringVar(&outputs, "outputs", "", "write the generated code's outputs to `DIR`/NAME.npy")
+	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
+	return cmd
+}
+
+func benchCmd(stdout, stderr io.Writer) *cobra.Command {
+	var target string
+	var fast bool
+	var threads, repeat int
+	var seed uint64
+	sizes := sizeFlag{}
+	cmd := &cobra.Command{
+		Use:   "bench FILE",
+		Short: "Time a kernel on this machine: a warm-up call, then the median of --repeat calls, and GFLOP/s or Gop/s",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tgt, err := llvmgen.ParseTarget(target)
+			if err != nil {
+				return err
+			}
+			if !driver.Native(tgt) {
+				return userError{fmt.Errorf("bench: %s code runs under emulation here, where wall time means nothing; static estimates with llvm-mca are not implemented yet, so bench --target x86-64 (or host) on this machine", tgt.Name)}
+			}
+			prog, err := load(args[0])
+			if err != nil {
+				return err
+			}
+			f, err := lowerProgram(stderr, prog)
+			if err != nil {
+				return err
+			}
+			sv, err := prog.SizeValues(sizes)
+			if err != nil {
+				return userError{err}
+			}
+			in, _, err := tensorio.Inputs(prog.Kernel, sv, "", seed)
+			if err != nil {
+				return userError{err}
+			}
+			want, err := te.EvalKernel(prog.Kernel, in, sv)
+			if err != nil {
+				return userError{err}
+			}
+			if threads > 0 {
+				os.Setenv("OMP_NUM_THREADS", fmt.Sprint(threads))
+			}
+			dir, err := os.MkdirTemp("", "tide-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			times, got, err := driver.BenchKernel(tgt, llvmgen.Options{FastMath: fast}, f, in, sv, dir, repeat)
+			if err != nil {
+				return userError{err}
+			}
+			for i, t := range prog.Kernel.Outputs {
+				if m := te.Compare(got[i], want[i], runTol); m.First >= 0 {
+					return userError{fmt.Errorf("bench: output %s differs from the reference evaluator %s", t.Name, m.Detail)}
+				}
+			}
+			slices.Sort(times)
+			median := times[len(times)/2]
+			ops, isFloat, err := te.OpCount(prog.Kernel, sv)
+			if err != nil {
+				return userError{err}
+			}
+			unit := "Gop/s"
+			if isFloat {
+				unit = "GFLOP/s"
+			}
+			th := os.Getenv("OMP_NUM_THREADS")
+			if th == "" {
+				th = "default"
+			}
+			fmt.Fprintf(stdout, "%s on %s, threads %s: median %v of %d runs (min %v), %.3g ops, %.2f %s (results checked against the evaluator)\n",
+				prog.Kernel.Name, tgt.Name, th, median, len(times), times[0], ops, ops/median.Seconds()/1e9, unit)
+			return nil
+		},
+	}
+	targetFlags(cmd, &target, &fast)
+	cmd.Flags().IntVar(&threads, "threads", 0, "OpenMP threads for parallel loops (default: OMP_NUM_THREADS or all cores)")
+	cmd.Flags().IntVar(&repeat, "repeat", 10, "timed runs after one warm-up run")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
 	return cmd
 }

@@ -65,6 +65,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(checkCmd(stdout), evalCmd(stdout), lowerCmd(stdout, stderr), buildCmd(stdout, stderr), runCmd(stdout, stderr))
+	root.AddCommand(checkCmd(stdout), evalCmd(stdout), lowerCmd(stdout, stderr), buildCmd(stdout, stderr), runCmd(stdout, stderr), benchCmd(stdout, stderr))
 	return root
 }

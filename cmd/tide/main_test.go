@@ -253,3 +253,17 @@ func TestBuildAndRun(t *testing.T) {
 		t.Errorf("bad target: status %d, stderr %q", status, stderr)
 	}
 }
+
+func TestBench(t *testing.T) {
+	if _, err := exec.LookPath("clang"); err != nil && os.Getenv("TIDE_REQUIRE_TOOLS") == "" {
+		t.Skip("clang is missing (the test command installs it)")
+	}
+	status, stdout, stderr := tide(t, "bench", "../../examples/elementwise.te", "--target", "x86-64", "--repeat", "3", "--threads", "1")
+	if status != 0 || !strings.Contains(stdout, "elementwise on x86-64, threads 1: median") || !strings.Contains(stdout, "GFLOP/s") {
+		t.Errorf("status %d, stdout %q, stderr %q", status, stdout, stderr)
+	}
+	status, _, stderr = tide(t, "bench", "../../examples/elementwise.te", "--target", "cortex-a53")
+	if status != 1 || !strings.Contains(stderr, "wall time means nothing") {
+		t.Errorf("emulated bench: status %d, stderr %q", status, stderr)
+	}
+}
