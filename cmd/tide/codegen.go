@@ -178,6 +178,7 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fast bool
 	var threads, repeat int
 	var seed uint64
+	var vs string
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
 		Use:   "bench FILE",
@@ -211,8 +212,19 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return userError{err}
 			}
+			if vs != "" && vs != "openblas" {
+				return fmt.Errorf("--vs %s: the baselines are: openblas", vs)
+			}
+			var m, n, k int
+			if vs == "openblas" {
+				var ok bool
+				if m, n, k, ok = te.MatmulShape(prog.Kernel, sv); !ok {
+					return userError{fmt.Errorf("--vs openblas times cblas_sgemm, which computes C[i, j] = sum(A[i, k] * B[k, j]) in float32; kernel %s is not of that form", prog.Kernel.Name)}
+				}
+			}
 			if threads > 0 {
 				os.Setenv("OMP_NUM_THREADS", fmt.Sprint(threads))
+				os.Setenv("OPENBLAS_NUM_THREADS", fmt.Sprint(threads))
 			}
 			dir, err := os.MkdirTemp("", "tide-bench-")
 			if err != nil {
@@ -244,12 +256,23 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			fmt.Fprintf(stdout, "%s on %s, threads %s: median %v of %d runs (min %v), %.3g ops, %.2f %s (results checked against the evaluator)\n",
 				prog.Kernel.Name, tgt.Name, th, median, len(times), times[0], ops, ops/median.Seconds()/1e9, unit)
+			if vs == "openblas" {
+				bt, err := driver.BenchSgemm(tgt, m, n, k, dir, repeat)
+				if err != nil {
+					return userError{err}
+				}
+				slices.Sort(bt)
+				bm := bt[len(bt)/2]
+				fmt.Fprintf(stdout, "openblas cblas_sgemm %dx%dx%d: median %v (min %v), %.2f GFLOP/s; Tide/OpenBLAS speed ratio %.2f (same run)\n",
+					m, n, k, bm, bt[0], 2*float64(m)*float64(n)*float64(k)/bm.Seconds()/1e9, bm.Seconds()/median.Seconds())
+			}
 			return nil
 		},
 	}
 	targetFlags(cmd, &target, &fast)
 	cmd.Flags().IntVar(&threads, "threads", 0, "OpenMP threads for parallel loops (default: OMP_NUM_THREADS or all cores)")
 	cmd.Flags().IntVar(&repeat, "repeat", 10, "timed runs after one warm-up run")
+	cmd.Flags().StringVar(&vs, "vs", "", "also time a baseline on the same shapes: openblas (cblas_sgemm, for a matmul)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
 	return cmd

@@ -267,3 +267,17 @@ func TestBench(t *testing.T) {
 		t.Errorf("emulated bench: status %d, stderr %q", status, stderr)
 	}
 }
+
+func TestBenchVsOpenBLAS(t *testing.T) {
+	if _, err := os.Stat("/usr/include/x86_64-linux-gnu/cblas.h"); err != nil && os.Getenv("TIDE_REQUIRE_TOOLS") == "" {
+		t.Skip("libopenblas-dev is missing (the test command installs it)")
+	}
+	status, stdout, stderr := tide(t, "bench", "../../examples/matmul.te", "--target", "x86-64", "--repeat", "2", "--threads", "1", "--vs", "openblas")
+	if status != 0 || !strings.Contains(stdout, "openblas cblas_sgemm 256x256x256: median") || !strings.Contains(stdout, "Tide/OpenBLAS speed ratio") {
+		t.Errorf("status %d, stdout %q, stderr %q", status, stdout, stderr)
+	}
+	status, _, stderr = tide(t, "bench", "../../examples/rowmax.te", "--target", "x86-64", "--vs", "openblas")
+	if status != 1 || !strings.Contains(stderr, "kernel rowmax is not of that form") {
+		t.Errorf("not a matmul: status %d, stderr %q", status, stderr)
+	}
+}
