@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -189,9 +190,6 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !driver.Native(tgt) {
-				return userError{fmt.Errorf("bench: %s code runs under emulation here, where wall time means nothing; static estimates with llvm-mca are not implemented yet, so bench --target x86-64 (or host) on this machine", tgt.Name)}
-			}
 			prog, err := load(args[0])
 			if err != nil {
 				return err
@@ -199,6 +197,9 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 			f, err := lowerProgram(stderr, prog)
 			if err != nil {
 				return err
+			}
+			if !driver.Native(tgt) {
+				return estimate(stdout, tgt, llvmgen.Options{FastMath: fast}, f)
 			}
 			sv, err := prog.SizeValues(sizes)
 			if err != nil {
@@ -276,4 +277,33 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
 	return cmd
+}
+
+// estimate reports llvm-mca's static cycles per iteration of the innermost
+// loops, for a target that only runs under emulation here (where wall time
+// means nothing).
+func estimate(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, f *lower.Func) error {
+	m, _, err := llvmgen.Generate(f, tgt, opts)
+	if err != nil {
+		return userError{err}
+	}
+	dir, err := os.MkdirTemp("", "tide-mca-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ll := filepath.Join(dir, "kernel.ll")
+	if err := os.WriteFile(ll, []byte(m.String()), 0o644); err != nil {
+		return err
+	}
+	loops, err := driver.EstimateLoops(tgt, ll, dir)
+	if err != nil {
+		return userError{err}
+	}
+	slices.SortFunc(loops, func(a, b driver.LoopEstimate) int { return strings.Compare(a.Label, b.Label) })
+	fmt.Fprintf(w, "%s on %s runs under emulation here: static estimates from llvm-mca (-mcpu=%s), not measurements\n", f.Name, tgt.Name, tgt.CPU)
+	for _, l := range loops {
+		fmt.Fprintf(w, "  innermost loop %s: %d instructions, %.2f cycles per iteration\n", l.Label, l.Instructions, l.Cycles)
+	}
+	return nil
 }
