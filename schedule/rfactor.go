@@ -79,7 +79,9 @@ func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
 			k := te.Bin(te.Add, te.Bin(te.Mul, ko.Var, factor), axes[0])
 			m[kiv.Var] = te.Bin(te.Add, kiv.Min, k)
 			rest = append([]*te.IterVar{ko}, rest...)
-			if c, ok := ConstValue(te.Bin(te.FloorMod, kiv.Extent, factor)); !ok || c != 0 {
+			// outer*factor may exceed the extent, also with nparts whose
+			// inner extent divides it (6 in nparts=4: 4*2 = 8 > 6)
+			if c, ok := ConstValue(te.Bin(te.Sub, te.Bin(te.Mul, outer, factor), kiv.Extent)); !ok || c != 0 {
 				// the last outer iteration would read past the reduction's end
 				body = te.IfThenElse(te.Bin(te.LT, k, kiv.Extent), body, red.Op.Identity(t.DType))
 			}

@@ -7,6 +7,9 @@ package tests
 // loops, so each primitive it writes is legal where it stands; a program the
 // compiler rejects is therefore a failure too (of the compiler or of the
 // generator's model). Every failure is shrunk to a small reproducer.
+// Reduction stages are sometimes factored with rfactor (over a reduction
+// axis or the inner part of its split), and the stage of partial results
+// is scheduled in a block of its own like any other.
 //
 //	go test ./tests -run TestRandomSchedules                               # 300 cases, seed 1
 //	go test ./tests -run TestRandomSchedules -random.n=20000 -random.seed=7
@@ -103,7 +106,7 @@ func TestRandomSchedules(t *testing.T) {
 
 // primitiveNames are the primitives whose use the summary counts.
 var primitiveNames = []string{"split", "tile", "fuse", "reorder", "vectorize", "unroll", "parallel",
-	"compute_at", "compute_inline", "compute_root", "cache_write", "cache_read"}
+	"compute_at", "compute_inline", "compute_root", "cache_write", "cache_read", "rfactor"}
 
 // genCase is one generated program, once per value of its symbolic
 // dimension (the value is the default in each source, so each source is a
@@ -1162,11 +1165,15 @@ type loop struct {
 
 type stage struct {
 	name   string
-	tensor *tensor // nil for a stage a cache primitive made
+	tensor *tensor // nil for a stage a cache primitive or rfactor made
 	reduce bool    // its body is a reduction
 	output bool
 	loops  []*loop
 	reads  []string // the tensors its body reads
+
+	// rf: the axis of partial results of a stage rfactor made (its first
+	// loop, a data loop of constant extent)
+	rf *loop
 
 	attach string // "root", "inline" or "at"
 	at     *stage
@@ -1228,8 +1235,18 @@ func (g *gen) consumers(name string) []*stage {
 func (g *gen) scheduleStage(st *stage) {
 	g.decideAttach(st)
 	if st.attach != "inline" {
+		if st.tensor != nil && st.reduce && g.chance(0.3) {
+			if g.chance(0.15) {
+				g.cacheRead(st) // before rfactor: the partial results read the copy
+			}
+			g.rfactor(st)
+		}
 		g.cacheOps(st)
-		g.restructure(st)
+		if st.rf != nil && g.chance(0.6) {
+			g.rfInnermost(st)
+		} else {
+			g.restructure(st)
+		}
 	} else if g.chance(0.1) {
 		g.split(st, pick(g, st.loops)) // an inlined stage's loops are ignored
 	}
@@ -1285,9 +1302,9 @@ func (g *gen) decideAttach(st *stage) {
 // split, as required) or cache_read of a tensor st reads. The new stage is
 // scheduled next.
 func (g *gen) cacheOps(st *stage) {
-	scope := pick(g, []string{"", ", local", ", local", ", global", ", scope=local"})
 	switch {
 	case st.tensor != nil && g.chance(map[bool]float64{true: 0.3, false: 0.12}[st.reduce]):
+		scope := pick(g, []string{"", ", local", ", local", ", global", ", scope=local"})
 		cl := &stage{name: g.fresh(st.name + "L"), reduce: st.reduce, reads: slices.Clone(st.reads)}
 		for _, l := range st.loops {
 			cl.loops = append(cl.loops, &loop{name: l.name, reduce: l.reduce, ext: l.ext})
@@ -1297,48 +1314,137 @@ func (g *gen) cacheOps(st *stage) {
 		st.loops = slices.DeleteFunc(st.loops, func(l *loop) bool { return l.reduce })
 		g.made(cl)
 	case g.chance(0.15):
-		var cands []*tensor
-		for _, name := range st.reads {
-			if t := g.tensorNamed(name); t != nil {
-				cands = append(cands, t)
-			}
-		}
-		if len(cands) == 0 {
-			return
-		}
-		x := pick(g, cands)
-		cr := &stage{name: g.fresh(x.name + "R"), reads: []string{x.name}}
-		for d, dm := range x.dims {
-			cr.loops = append(cr.loops, &loop{name: fmt.Sprintf("ax%d", d), ext: extent(dm)})
-		}
-		readers := []*stage{st}
-		others := slices.DeleteFunc(g.consumers(x.name), func(r *stage) bool { return r == st || r.tensor == nil })
-		if st.tensor != nil && len(others) > 0 && g.chance(0.5) {
-			// Every reader of x reads the copy. The blocks must then apply
-			// in scheduling order (source order: blocks of the stages cache
-			// primitives make wait, so none is involved), lest a reader's
-			// block redirect its reads of x first.
-			readers = append(readers, others...)
-			g.keepOrder = true
-		}
-		list := ""
-		if len(readers) > 1 || g.chance(0.3) {
-			for _, r := range readers {
-				list += ", " + r.name
-			}
-			if scope == "" || strings.HasPrefix(scope, ", scope") {
-				scope = ", local" // the scope comes before the readers
-			}
-		}
-		g.emit(st, "%s = cache_read(%s%s%s)", cr.name, x.name, scope, list)
-		for _, r := range readers {
-			r.reads[slices.Index(r.reads, x.name)] = cr.name
-		}
-		g.made(cr)
+		g.cacheRead(st)
 	}
 }
 
-// made adds a stage a cache primitive made; it is scheduled next.
+// cacheRead makes st (and sometimes the other readers) read a copy of one
+// of the program's tensors st reads, when there is one.
+func (g *gen) cacheRead(st *stage) {
+	scope := pick(g, []string{"", ", local", ", local", ", global", ", scope=local"})
+	var cands []*tensor
+	for _, name := range st.reads {
+		if t := g.tensorNamed(name); t != nil {
+			cands = append(cands, t)
+		}
+	}
+	if len(cands) == 0 {
+		return
+	}
+	x := pick(g, cands)
+	cr := &stage{name: g.fresh(x.name + "R"), reads: []string{x.name}}
+	for d, dm := range x.dims {
+		cr.loops = append(cr.loops, &loop{name: fmt.Sprintf("ax%d", d), ext: extent(dm)})
+	}
+	readers := []*stage{st}
+	others := slices.DeleteFunc(g.consumers(x.name), func(r *stage) bool { return r == st || r.tensor == nil })
+	if st.tensor != nil && len(others) > 0 && g.chance(0.5) {
+		// Every reader of x reads the copy. The blocks must then apply
+		// in scheduling order (source order: blocks of the stages cache
+		// primitives make wait, so none is involved), lest a reader's
+		// block redirect its reads of x first.
+		readers = append(readers, others...)
+		g.keepOrder = true
+	}
+	list := ""
+	if len(readers) > 1 || g.chance(0.3) {
+		for _, r := range readers {
+			list += ", " + r.name
+		}
+		if scope == "" || strings.HasPrefix(scope, ", scope") {
+			scope = ", local" // the scope comes before the readers
+		}
+	}
+	g.emit(st, "%s = cache_read(%s%s%s)", cr.name, x.name, scope, list)
+	for _, r := range readers {
+		r.reads[slices.Index(r.reads, x.name)] = cr.name
+	}
+	g.made(cr)
+}
+
+// rfactor starts st's block (a reduction of the program) with rfactor
+// over one of its reduction loops of constant extent, or over the inner
+// part of a split of one (by a factor, which may not divide the extent, or
+// into parts when the extent is constant), written just before. The new
+// stage has the partial-results axis, st's data axes, the split's outer
+// part and st's other reduction axes, and is scheduled next; st's loops are
+// its data axes and the reduction over the partial results, named after
+// the factored loop with _r.
+func (g *gen) rfactor(st *stage) {
+	var red, data []*loop
+	for _, l := range st.loops {
+		if l.reduce {
+			red = append(red, l)
+		} else {
+			data = append(data, l)
+		}
+	}
+	k := pick(g, red)
+	ki, ko := k, (*loop)(nil)
+	if k.ext == 0 || g.chance(0.7) {
+		var args string
+		if k.ext == 0 || g.chance(0.75) {
+			// factors up to a little past the extent (a lone, partial outer
+			// iteration), so the partial stage does not grow much
+			fs := slices.DeleteFunc(slices.Clone(factors), func(f int) bool { return k.ext > 0 && f > k.ext+2 })
+			f := pick(g, fs)
+			ko, ki = g.splitLoops(k, f, 0)
+			args = fmt.Sprintf("factor=%d", f)
+		} else {
+			p := 1 + g.r.IntN(4)
+			ko, ki = g.splitLoops(k, 0, p)
+			args = fmt.Sprintf("nparts=%d", p)
+		}
+		switch g.weighted(8, 1, 1) { // rfactor drops the split's tail mode
+		case 1:
+			args += ", tail=guard"
+		case 2:
+			args += ", tail=partition"
+		}
+		g.emit(st, "%s, %s = split(%s, %s)", ko.name, ki.name, k.name, args)
+	}
+	cf := &stage{name: g.fresh(st.name + "F"), reads: st.reads}
+	g.emit(st, "%s = rfactor(%s, %s)", cf.name, st.name, ki.name)
+	cf.rf = &loop{name: ki.name, ext: ki.ext}
+	cf.loops = []*loop{cf.rf}
+	for _, l := range data {
+		cf.loops = append(cf.loops, &loop{name: l.name, ext: l.ext})
+	}
+	if ko != nil {
+		cf.loops = append(cf.loops, &loop{name: ko.name, reduce: true, ext: ko.ext})
+	}
+	for _, l := range red {
+		if l != k {
+			cf.loops = append(cf.loops, &loop{name: l.name, reduce: true, ext: l.ext})
+		}
+	}
+	cf.reduce = len(cf.loops) > len(data)+1
+	kr := &loop{name: ki.name + "_r", reduce: true, ext: ki.ext}
+	g.used[kr.name] = true
+	st.loops, st.reads = append(data, kr), []string{cf.name}
+	g.made(cf)
+}
+
+// rfInnermost moves the partial-results axis of a stage rfactor made
+// innermost, where it becomes a vector of partial results (annotate then
+// mostly vectorizes it), sometimes after splitting another loop.
+func (g *gen) rfInnermost(st *stage) {
+	if len(st.loops) > 1 && g.chance(0.3) {
+		g.split(st, pick(g, st.loops[1:]))
+	}
+	if st.loops[len(st.loops)-1] == st.rf {
+		return
+	}
+	order := append(slices.DeleteFunc(slices.Clone(st.loops), func(l *loop) bool { return l == st.rf }), st.rf)
+	var names []string
+	for _, l := range order {
+		names = append(names, l.name)
+	}
+	g.emit(st, "reorder(%s)", strings.Join(names, ", "))
+	st.loops = order
+}
+
+// made adds a stage a cache primitive or rfactor made; it is scheduled next.
 func (g *gen) made(st *stage) {
 	g.stages[st.name] = st
 	g.queue = append([]*stage{st}, g.queue...)
@@ -1496,7 +1602,11 @@ func (g *gen) annotate(st *stage) {
 	last := st.loops[len(st.loops)-1]
 	first := slices.IndexFunc(st.loops, func(l *loop) bool { return l.reduce })
 	reduceInner := first >= 0 && !slices.ContainsFunc(st.loops[first:], func(l *loop) bool { return !l.reduce })
-	if last.ext > 0 && (!last.reduce || reduceInner) && g.chance(0.55) {
+	pv := 0.55
+	if last == st.rf {
+		pv = 0.85
+	}
+	if last.ext > 0 && (!last.reduce || reduceInner) && g.chance(pv) {
 		last.ann = "vectorize"
 		prims = append(prims, "vectorize("+last.name+")")
 	}
