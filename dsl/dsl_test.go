@@ -110,7 +110,7 @@ func summarize(p *Program) progSum {
 		}
 	}
 	for _, sc := range p.Schedules {
-		ss := schedSum{Stage: sc.Stage.Name}
+		ss := schedSum{Stage: sc.StageName}
 		for _, pr := range sc.Primitives {
 			ps := primSum{Name: pr.Name}
 			for _, tg := range pr.Targets {
@@ -408,15 +408,21 @@ func TestExamples(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := mustParse(t, "matmul.te", string(src))
-		want := []schedSum{{Stage: "C", Prims: []primSum{
-			{Name: "tile", Targets: []string{"io", "jo", "ii", "ji"}, Args: []string{"i", "j", "8", "32"}},
-			{Name: "split", Targets: []string{"jio", "jii"}, Args: []string{"ji", "factor=8"}},
-			{Name: "split", Targets: []string{"ko", "ki"}, Args: []string{"k", "factor=4"}},
-			{Name: "reorder", Args: []string{"io", "jo", "ko", "ki", "ii", "jio", "jii"}},
-			{Name: "vectorize", Args: []string{"jii"}},
-			{Name: "unroll", Args: []string{"ki"}},
-			{Name: "parallel", Args: []string{"io"}},
-		}}}
+		want := []schedSum{
+			{Stage: "C", Prims: []primSum{
+				{Name: "cache_write", Targets: []string{"CL"}, Args: []string{"C", "local"}},
+				{Name: "tile", Targets: []string{"io", "jo", "ii", "ji"}, Args: []string{"i", "j", "4", "16"}},
+				{Name: "parallel", Args: []string{"io"}},
+			}},
+			{Stage: "CL", Prims: []primSum{
+				{Name: "compute_at", Args: []string{"C", "jo"}},
+				{Name: "split", Targets: []string{"jo2", "ji2"}, Args: []string{"j", "factor=8"}},
+				{Name: "reorder", Args: []string{"k", "i", "jo2", "ji2"}},
+				{Name: "vectorize", Args: []string{"ji2"}},
+				{Name: "unroll", Args: []string{"jo2"}},
+				{Name: "unroll", Args: []string{"i"}},
+			}},
+		}
 		if d := cmpDiff(want, summarize(p).Schedules); d != "" {
 			t.Error(d)
 		}
