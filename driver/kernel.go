@@ -119,7 +119,7 @@ func evalSize(e te.Expr, sizes map[*te.Var]int64) (int64, error) {
 	for v, x := range sizes {
 		m[v] = &te.IntImm{Value: x, T: te.Index}
 	}
-	s := lower.Simplify(&lower.Store{Index: te.Substitute(e, m)}).(*lower.Store).Index
+	s := lower.SimplifyExpr(te.Substitute(e, m))
 	c, ok := s.(*te.IntImm)
 	if !ok {
 		return 0, fmt.Errorf("shape %s: a symbolic dimension has no value", te.ExprString(e))

@@ -78,16 +78,21 @@ func Native(t llvmgen.Target) bool {
 // Compile turns an LLVM IR file into an object file for the target with
 // clang -O3 (which, unlike llc, runs the IR optimizations).
 func Compile(t llvmgen.Target, ll, obj string) error {
-	args := []string{"-O3", "-c", "--target=" + t.Triple, "-o", obj, ll}
-	if t.CPU != "" {
-		if t.IsAArch64() {
-			args = append(args, "-mcpu="+t.CPU)
-		} else {
-			args = append(args, "-march="+t.CPU)
-		}
-	}
-	_, err := run(Clang, args...)
+	_, err := run(Clang, clangArgs(t, "-c", "-o", obj, ll)...)
 	return err
+}
+
+// clangArgs are clang's options for the target, then more.
+func clangArgs(t llvmgen.Target, more ...string) []string {
+	args := []string{"-O3", "--target=" + t.Triple}
+	switch {
+	case t.CPU == "":
+	case t.IsAArch64():
+		args = append(args, "-mcpu="+t.CPU)
+	default:
+		args = append(args, "-march="+t.CPU)
+	}
+	return append(args, more...)
 }
 
 // Verify runs LLVM's verifier on an IR file (opt -verify).
@@ -99,15 +104,7 @@ func Verify(ll string) error {
 // Assemble compiles LLVM IR to assembly text for the target (for
 // inspection and the assembly checks).
 func Assemble(t llvmgen.Target, ll string) (string, error) {
-	args := []string{"-O3", "-S", "--target=" + t.Triple, "-o", "-", ll}
-	if t.CPU != "" {
-		if t.IsAArch64() {
-			args = append(args, "-mcpu="+t.CPU)
-		} else {
-			args = append(args, "-march="+t.CPU)
-		}
-	}
-	return run(Clang, args...)
+	return run(Clang, clangArgs(t, "-S", "-o", "-", ll)...)
 }
 
 // linker is the C compiler that links programs for the target.

@@ -183,7 +183,7 @@ func (g *gen) allocate(s *lower.Allocate) {
 	for _, d := range s.Buffer.Shape {
 		size = &te.Binary{Op: te.Mul, A: size, B: d, T: te.Index}
 	}
-	size = lower.Simplify(&lower.Store{Index: size}).(*lower.Store).Index
+	size = lower.SimplifyExpr(size)
 	et := memType(s.Buffer.DType)
 	if c, ok := size.(*te.IntImm); ok {
 		a := g.entry.NewAlloca(et)

@@ -26,6 +26,9 @@ func newSimplifier() *simplifier { return &simplifier{ranges: map[*te.Var]interv
 // Simplify simplifies a whole statement.
 func Simplify(s Stmt) Stmt { return newSimplifier().stmt(s) }
 
+// SimplifyExpr simplifies an expression on its own (no loop ranges known).
+func SimplifyExpr(e te.Expr) te.Expr { return newSimplifier().expr(e) }
+
 func (sp *simplifier) stmt(s Stmt) Stmt {
 	switch s := s.(type) {
 	case nil:

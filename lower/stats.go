@@ -31,7 +31,7 @@ func Allocations(f *Func) []AllocStat {
 			for _, d := range s.Buffer.Shape {
 				bytes = bin(te.Mul, bytes, d)
 			}
-			out = append(out, AllocStat{Buffer: s.Buffer, Bytes: Simplify(&Store{Index: bytes}).(*Store).Index,
+			out = append(out, AllocStat{Buffer: s.Buffer, Bytes: SimplifyExpr(bytes),
 				Inside: append([]string(nil), loops...)})
 			walk(s.Body, loops)
 		case *IfThenElse:
