@@ -7,6 +7,7 @@ import (
 
 	"tide/dsl"
 	"tide/lower"
+	"tide/schedule"
 	"tide/te"
 	"tide/tensorio"
 )
@@ -16,6 +17,15 @@ import (
 // reference evaluator: exactly for integers, within floatTol relative error
 // for floats (a vectorized reduction adds in another order).
 func lowerAndCompare(t *testing.T, src string, set map[string]int64) (*lower.Func, []lower.Diagnostic) {
+	t.Helper()
+	return checkLowering(t, src, set, false)
+}
+
+// checkLowering is lowerAndCompare, or with defaultSchedule the program
+// lowered with schedule.New (every stage at the root, serial loops), whose
+// float results must then be exact: the operations run in the evaluator's
+// order.
+func checkLowering(t *testing.T, src string, set map[string]int64, defaultSchedule bool) (*lower.Func, []lower.Diagnostic) {
 	t.Helper()
 	p, err := dsl.Parse("test.te", []byte(src))
 	if err != nil {
@@ -33,7 +43,11 @@ func lowerAndCompare(t *testing.T, src string, set map[string]int64) (*lower.Fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, diags, err := lower.Lower(p.Kernel, p.Schedule, nil)
+	sched, tol := p.Schedule, floatTol
+	if defaultSchedule {
+		sched, tol = schedule.New(p.Kernel.Outputs...), 0
+	}
+	f, diags, err := lower.Lower(p.Kernel, sched, nil)
 	if err != nil {
 		t.Fatalf("lower: %v\n%s", err, src)
 	}
@@ -42,8 +56,8 @@ func lowerAndCompare(t *testing.T, src string, set map[string]int64) (*lower.Fun
 		t.Fatalf("run: %v\n%s\n%s", err, src, f)
 	}
 	for o := range want {
-		if msg := compareBuffers(got[o], want[o]); msg != "" {
-			t.Fatalf("output %s: %s\n%s\n%s", p.Kernel.Outputs[o].Name, msg, src, f)
+		if m := te.Compare(got[o], want[o], tol); m.First >= 0 {
+			t.Fatalf("output %s: %s\n%s\n%s", p.Kernel.Outputs[o].Name, m.Detail, src, f)
 		}
 	}
 	return f, diags
