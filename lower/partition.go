@@ -102,29 +102,12 @@ func tighten(l *For) *For {
 	if !ok || !g.Likely || g.Else != nil {
 		return l
 	}
-	lt, ok := g.Cond.(*te.Binary)
-	if !ok || lt.Op != te.LT || !isIndex(lt.A) {
-		return l
-	}
 	sp := newSimplifier()
-	diff := sp.linearOf(sp.expr(bin(te.Sub, lt.A, lt.B)))
-	var c int64
-	rest := linear{c: diff.c}
-	for _, t := range diff.terms {
-		if t.key == any(l.Var) {
-			c = t.coef
-		} else {
-			rest.terms = append(rest.terms, t)
-		}
-	}
-	re := rest.expr()
-	if c <= 0 || te.Uses(re, map[*te.Var]bool{l.Var: true}) {
+	c, rest, ok := solveGuard(sp, l.Var, g.Cond)
+	if !ok {
 		return l
 	}
-	// c*v + rest < 0  <=>  v < floordiv(c - 1 - rest, c)
-	stop := bin(te.FloorDiv, bin(te.Sub, idx(c-1), re), idx(c))
-	end := bin(te.Add, l.Min, l.Extent)
-	ext := sp.expr(bin(te.Sub, bin(te.Min, end, bin(te.Max, stop, l.Min)), l.Min))
+	ext := sp.expr(bin(te.Sub, firstFailing(l, c, rest), l.Min))
 	return &For{Var: l.Var, Min: l.Min, Extent: ext, Kind: l.Kind, Body: g.Then, Axis: l.Axis}
 }
 
@@ -174,31 +157,45 @@ func (p *partitioner) splitPoint(l *For, skip map[string]bool) (*IfThenElse, te.
 // guardSplit solves cond = (c*v + rest < 0) for the first v at which some
 // iteration of the inner loops fails it: floordiv(-max(rest) - 1, c) + 1.
 func (p *partitioner) guardSplit(l *For, cond te.Expr, vary map[*te.Var]symInterval) (te.Expr, bool) {
-	lt, ok := cond.(*te.Binary)
-	if !ok || lt.Op != te.LT || !isIndex(lt.A) {
-		return nil, false
-	}
-	diff := p.sp.linearOf(p.sp.expr(bin(te.Sub, lt.A, lt.B)))
-	var c int64
-	rest := linear{c: diff.c}
-	for _, t := range diff.terms {
-		if t.key == any(l.Var) {
-			c = t.coef
-		} else {
-			rest.terms = append(rest.terms, t)
-		}
-	}
-	re := rest.expr()
-	if c <= 0 || te.Uses(re, map[*te.Var]bool{l.Var: true}) {
-		return nil, false
-	}
-	b, ok := boundsOf(re, vary)
+	c, rest, ok := solveGuard(p.sp, l.Var, cond)
 	if !ok {
 		return nil, false
 	}
-	at := bin(te.FloorDiv, bin(te.Sub, idx(c-1), b.Hi), idx(c))
-	end := bin(te.Add, l.Min, l.Extent)
-	return p.sp.expr(bin(te.Min, bin(te.Max, p.sp.expr(at), l.Min), end)), true
+	b, ok := boundsOf(rest, vary)
+	if !ok {
+		return nil, false
+	}
+	return p.sp.expr(firstFailing(l, c, b.Hi)), true
+}
+
+// solveGuard reads a guard a < b as c*v + rest < 0, with c > 0 the
+// coefficient of the loop variable v and rest free of v.
+func solveGuard(sp *simplifier, v *te.Var, cond te.Expr) (c int64, rest te.Expr, ok bool) {
+	lt, isLT := cond.(*te.Binary)
+	if !isLT || lt.Op != te.LT || !isIndex(lt.A) {
+		return 0, nil, false
+	}
+	diff := sp.linearOf(sp.expr(bin(te.Sub, lt.A, lt.B)))
+	r := linear{c: diff.c}
+	for _, t := range diff.terms {
+		if t.key == any(v) {
+			c = t.coef
+		} else {
+			r.terms = append(r.terms, t)
+		}
+	}
+	rest = r.expr()
+	if c <= 0 || te.Uses(rest, map[*te.Var]bool{v: true}) {
+		return 0, nil, false
+	}
+	return c, rest, true
+}
+
+// firstFailing is the first value of l's variable v at which c*v + hi < 0
+// fails, floordiv(c - 1 - hi, c), clamped to l's range.
+func firstFailing(l *For, c int64, hi te.Expr) te.Expr {
+	stop := bin(te.FloorDiv, bin(te.Sub, idx(c-1), hi), idx(c))
+	return bin(te.Min, bin(te.Max, stop, l.Min), bin(te.Add, l.Min, l.Extent))
 }
 
 // removeGuard replaces guard g by its body.
