@@ -91,11 +91,6 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// runTol is the relative tolerance for float outputs of generated code
-// against the evaluator (libm's exp may differ in the last bit; vectorized
-// reductions add in another order).
-const runTol = 1e-4
-
 func runCmd(stdout, stderr io.Writer) *cobra.Command {
 	var target, inputs, outputs string
 	var seed uint64
@@ -118,17 +113,9 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sv, err := prog.SizeValues(sizes)
+			sv, in, want, err := reference(prog, sizes, inputs, seed)
 			if err != nil {
-				return userError{err}
-			}
-			in, _, err := tensorio.Inputs(prog.Kernel, sv, inputs, seed)
-			if err != nil {
-				return userError{err}
-			}
-			want, err := te.EvalKernel(prog.Kernel, in, sv)
-			if err != nil {
-				return userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
+				return err
 			}
 			dir, err := os.MkdirTemp("", "tide-run-")
 			if err != nil {
@@ -142,25 +129,18 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return userError{err}
 			}
-			failed := false
-			for i, t := range prog.Kernel.Outputs {
-				m := te.Compare(got[i], want[i], runTol)
-				if m.First >= 0 {
-					fmt.Fprintf(stdout, "FAIL %s on %s: %s\n", t.Name, tgt.Name, m.Detail)
-					failed = true
-				} else {
-					fmt.Fprintf(stdout, "PASS %s on %s (max abs error %g)\n", t.Name, tgt.Name, m.MaxErr)
+			passed := compareOutputs(stdout, prog, got, want, " on "+tgt.Name)
+			if outputs != "" {
+				if err := os.MkdirAll(outputs, 0o755); err != nil {
+					return userError{err}
 				}
-				if outputs != "" {
-					if err := os.MkdirAll(outputs, 0o755); err != nil {
-						return userError{err}
-					}
+				for i, t := range prog.Kernel.Outputs {
 					if err := tensorio.WriteNpy(filepath.Join(outputs, t.Name+".npy"), got[i]); err != nil {
 						return userError{err}
 					}
 				}
 			}
-			if failed {
+			if !passed {
 				return userError{fmt.Errorf("the generated code differs from the reference evaluator")}
 			}
 			return nil
@@ -201,17 +181,9 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if !driver.Native(tgt) {
 				return estimate(stdout, tgt, llvmgen.Options{FastMath: fast}, f)
 			}
-			sv, err := prog.SizeValues(sizes)
+			sv, in, want, err := reference(prog, sizes, "", seed)
 			if err != nil {
-				return userError{err}
-			}
-			in, _, err := tensorio.Inputs(prog.Kernel, sv, "", seed)
-			if err != nil {
-				return userError{err}
-			}
-			want, err := te.EvalKernel(prog.Kernel, in, sv)
-			if err != nil {
-				return userError{err}
+				return err
 			}
 			if vs != "" && vs != "openblas" {
 				return fmt.Errorf("--vs %s: the baselines are: openblas", vs)
@@ -237,7 +209,7 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 				return userError{err}
 			}
 			for i, t := range prog.Kernel.Outputs {
-				if m := te.Compare(got[i], want[i], runTol); m.First >= 0 {
+				if m := te.Compare(got[i], want[i], checkTol); m.First >= 0 {
 					return userError{fmt.Errorf("bench: output %s differs from the reference evaluator %s", t.Name, m.Detail)}
 				}
 			}

@@ -83,40 +83,55 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// verifyTol is the relative tolerance for float outputs of the interpreter
-// against the evaluator: a vectorized reduction adds in another order.
-const verifyTol = 1e-4
+// checkTol is the relative tolerance for float outputs of lowered or
+// generated code against the evaluator: a vectorized reduction adds in
+// another order, and libm's exp may differ in the last bit.
+const checkTol = 1e-4
+
+// reference binds the symbolic dimensions, reads or draws the inputs and
+// evaluates the kernel with the reference evaluator.
+func reference(prog *dsl.Program, set sizeFlag, inputsDir string, seed uint64) (sizes map[*te.Var]int64, in, want []*te.Buffer, err error) {
+	if sizes, err = prog.SizeValues(set); err != nil {
+		return nil, nil, nil, userError{err}
+	}
+	if in, _, err = tensorio.Inputs(prog.Kernel, sizes, inputsDir, seed); err != nil {
+		return nil, nil, nil, userError{err}
+	}
+	if want, err = te.EvalKernel(prog.Kernel, in, sizes); err != nil {
+		return nil, nil, nil, userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
+	}
+	return sizes, in, want, nil
+}
+
+// compareOutputs prints PASS with the max error, or FAIL with the first
+// differing element, per output (where says what ran them), and reports
+// whether all passed.
+func compareOutputs(w io.Writer, prog *dsl.Program, got, want []*te.Buffer, where string) bool {
+	ok := true
+	for i, t := range prog.Kernel.Outputs {
+		m := te.Compare(got[i], want[i], checkTol)
+		if m.First >= 0 {
+			fmt.Fprintf(w, "FAIL %s%s: %s\n", t.Name, where, m.Detail)
+			ok = false
+		} else {
+			fmt.Fprintf(w, "PASS %s%s (max abs error %g)\n", t.Name, where, m.MaxErr)
+		}
+	}
+	return ok
+}
 
 // verifyLowered runs the lowered function in the interpreter and compares
 // each output with the reference evaluator.
 func verifyLowered(w io.Writer, prog *dsl.Program, f *lower.Func, set sizeFlag, seed uint64) error {
-	sizes, err := prog.SizeValues(set)
+	sizes, in, want, err := reference(prog, set, "", seed)
 	if err != nil {
-		return userError{err}
-	}
-	in, _, err := tensorio.Inputs(prog.Kernel, sizes, "", seed)
-	if err != nil {
-		return userError{err}
-	}
-	want, err := te.EvalKernel(prog.Kernel, in, sizes)
-	if err != nil {
-		return userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
+		return err
 	}
 	got, err := lower.Run(f, in, sizes)
 	if err != nil {
 		return userError{fmt.Errorf("FAIL: the loop IR fails where the reference evaluator does not: %w", err)}
 	}
-	failed := false
-	for i, t := range prog.Kernel.Outputs {
-		m := te.Compare(got[i], want[i], verifyTol)
-		if m.First >= 0 {
-			fmt.Fprintf(w, "FAIL %s: %s\n", t.Name, m.Detail)
-			failed = true
-		} else {
-			fmt.Fprintf(w, "PASS %s (max abs error %g)\n", t.Name, m.MaxErr)
-		}
-	}
-	if failed {
+	if !compareOutputs(w, prog, got, want, "") {
 		return userError{fmt.Errorf("the lowered kernel differs from the reference evaluator")}
 	}
 	return nil
