@@ -30,6 +30,20 @@ func lowerProgram(stderr io.Writer, prog *dsl.Program) (*lower.Func, error) {
 	return f, nil
 }
 
+// loadForTarget parses the target and the file, and lowers the kernel.
+func loadForTarget(stderr io.Writer, path, target string) (llvmgen.Target, *dsl.Program, *lower.Func, error) {
+	tgt, err := llvmgen.ParseTarget(target)
+	if err != nil {
+		return llvmgen.Target{}, nil, nil, err
+	}
+	prog, err := load(path)
+	if err != nil {
+		return llvmgen.Target{}, nil, nil, err
+	}
+	f, err := lowerProgram(stderr, prog)
+	return tgt, prog, f, err
+}
+
 func targetFlags(cmd *cobra.Command, target *string, fast *bool) {
 	cmd.Flags().StringVar(target, "target", "host", "x86-64, cortex-a53, host, or llvm -mtriple=... -mcpu=... -mattr=...")
 	cmd.Flags().BoolVar(fast, "fast-math", false, "let LLVM reassociate float arithmetic and fuse multiply-adds (results differ in the last bits)")
@@ -43,15 +57,7 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Generate LLVM IR (.ll) for a kernel, and optionally a C header and an object file",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tgt, err := llvmgen.ParseTarget(target)
-			if err != nil {
-				return err
-			}
-			prog, err := load(args[0])
-			if err != nil {
-				return err
-			}
-			f, err := lowerProgram(stderr, prog)
+			tgt, prog, f, err := loadForTarget(stderr, args[0], target)
 			if err != nil {
 				return err
 			}
@@ -101,15 +107,7 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Build a kernel for a target, run it (under qemu for cortex-a53 on x86), and compare with the reference evaluator",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tgt, err := llvmgen.ParseTarget(target)
-			if err != nil {
-				return err
-			}
-			prog, err := load(args[0])
-			if err != nil {
-				return err
-			}
-			f, err := lowerProgram(stderr, prog)
+			tgt, prog, f, err := loadForTarget(stderr, args[0], target)
 			if err != nil {
 				return err
 			}
@@ -166,15 +164,7 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Time a kernel on this machine: a warm-up call, then the median of --repeat calls, and GFLOP/s or Gop/s",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tgt, err := llvmgen.ParseTarget(target)
-			if err != nil {
-				return err
-			}
-			prog, err := load(args[0])
-			if err != nil {
-				return err
-			}
-			f, err := lowerProgram(stderr, prog)
+			tgt, prog, f, err := loadForTarget(stderr, args[0], target)
 			if err != nil {
 				return err
 			}
