@@ -203,7 +203,7 @@ func manyUnrolled(s *schedule.Schedule) bool {
 			if a.Ann != schedule.Unrolled {
 				continue
 			}
-			if n, ok := schedule.ConstValue(a.StaticExtent()); ok && n > 1 {
+			if n, ok := te.IntValue(a.StaticExtent()); ok && n > 1 {
 				copies *= min(n, maxUnrolled+1)
 			}
 			if copies > maxUnrolled {

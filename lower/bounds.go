@@ -42,10 +42,10 @@ func boundsOf(e te.Expr, vary map[*te.Var]symInterval) (symInterval, bool) {
 		case te.Sub:
 			return symInterval{bin(te.Sub, a.Lo, b.Hi), bin(te.Sub, a.Hi, b.Lo)}, true
 		case te.Mul:
-			c, ok := constInt(x.B)
+			c, ok := te.IntValue(x.B)
 			iv := a
 			if !ok {
-				c, ok = constInt(x.A)
+				c, ok = te.IntValue(x.A)
 				iv = b
 			}
 			if !ok {
@@ -58,15 +58,15 @@ func boundsOf(e te.Expr, vary map[*te.Var]symInterval) (symInterval, bool) {
 			return symInterval{lo, hi}, true
 		case te.Div, te.FloorDiv:
 			// both round monotonically, so the bounds divide
-			if c, ok := constInt(x.B); ok && c > 0 {
+			if c, ok := te.IntValue(x.B); ok && c > 0 {
 				return symInterval{bin(x.Op, a.Lo, x.B), bin(x.Op, a.Hi, x.B)}, true
 			}
 		case te.FloorMod:
-			if c, ok := constInt(x.B); ok && c > 0 {
+			if c, ok := te.IntValue(x.B); ok && c > 0 {
 				return symInterval{idx(0), idx(c - 1)}, true
 			}
 		case te.Mod:
-			if c, ok := constInt(x.B); ok && c > 0 {
+			if c, ok := te.IntValue(x.B); ok && c > 0 {
 				return symInterval{idx(-(c - 1)), idx(c - 1)}, true
 			}
 		case te.Min, te.Max:

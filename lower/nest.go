@@ -132,7 +132,7 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 	pos := map[*te.Var]int{}
 	for i, l := range leaves {
 		pos[l.Var] = i
-		if c, ok := constInt(ext[l]); ok {
+		if c, ok := te.IntValue(ext[l]); ok {
 			n.sp.ranges[l.Var] = interval{0, c - 1}
 		}
 	}
@@ -204,7 +204,7 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 	case leaves[len(leaves)-1].Ann == schedule.Vectorized && leaves[len(leaves)-1].Reduce && lanesOf(ext[leaves[len(leaves)-1]]) > 1:
 		// a vector accumulator, reduced across lanes after the reduction loops
 		v := leaves[len(leaves)-1]
-		lanes, _ := constInt(ext[v])
+		lanes, _ := te.IntValue(ext[v])
 		acc = &Buffer{Name: t.Name + ".acc", DType: t.DType, Shape: []te.Expr{idx(lanes)}, Align: allocAlign}
 		op := red.Op.Combiner()
 		inner = &Store{Buffer: acc, Index: v.Var,
@@ -314,8 +314,8 @@ func (n *nester) region(p *schedule.Stage, body te.Expr, vary map[*te.Var]symInt
 		if reg[d] != nil && !whole[d] {
 			lo, hi := n.sp.expr(reg[d].Lo), n.sp.expr(reg[d].Hi)
 			need := n.sp.expr(bin(te.Add, bin(te.Sub, hi, lo), idx(1)))
-			c, isConst := constInt(need)
-			f, fullConst := constInt(full)
+			c, isConst := te.IntValue(need)
+			f, fullConst := te.IntValue(full)
 			switch {
 			case !isConst || (fullConst && c >= f):
 				// the whole dimension
@@ -328,7 +328,7 @@ func (n *nester) region(p *schedule.Stage, body te.Expr, vary map[*te.Var]symInt
 				ext, alloc = n.sp.expr(bin(te.Min, need, full)), need
 			}
 		}
-		if _, ok := constInt(base); !ok {
+		if _, ok := te.IntValue(base); !ok {
 			v := &te.Var{Name: fmt.Sprintf("%s.%s.min", t.Name, t.Axis[d].Var.Name)}
 			lets = append(lets, &LetStmt{Var: v, Value: base})
 			base = v
@@ -355,14 +355,14 @@ func (n *nester) within(lo, hi, full te.Expr) bool {
 
 // lanesOf is a constant extent, or 0.
 func lanesOf(ext te.Expr) int64 {
-	c, _ := constInt(ext)
+	c, _ := te.IntValue(ext)
 	return c
 }
 
 func divides(parent, outer, inner te.Expr) bool {
-	p, ok1 := constInt(parent)
-	o, ok2 := constInt(outer)
-	i, ok3 := constInt(inner)
+	p, ok1 := te.IntValue(parent)
+	o, ok2 := te.IntValue(outer)
+	i, ok3 := te.IntValue(inner)
 	return ok1 && ok2 && ok3 && o*i == p
 }
 

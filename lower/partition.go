@@ -44,7 +44,7 @@ func (p *partitioner) stmt(s Stmt, skip map[string]bool) Stmt {
 			p.budget--
 			var point *te.Var
 			value := split
-			if _, ok := constInt(split); !ok {
+			if _, ok := te.IntValue(split); !ok {
 				// name the split point: both loops' bounds use it
 				name := l.Var.Name + ".split"
 				if p.names[name]++; p.names[name] > 1 {

@@ -53,7 +53,7 @@ func (sp *simplifier) stmt(s Stmt) Stmt {
 		return out
 	case *For:
 		min, ext := sp.expr(s.Min), sp.expr(s.Extent)
-		if n, ok := constInt(ext); ok {
+		if n, ok := te.IntValue(ext); ok {
 			if n <= 0 {
 				return nil
 			}
@@ -84,7 +84,7 @@ func (sp *simplifier) stmt(s Stmt) Stmt {
 		return &Allocate{Buffer: s.Buffer, Body: body}
 	case *IfThenElse:
 		c := sp.expr(s.Cond)
-		if v, ok := constInt(c); ok {
+		if v, ok := te.IntValue(c); ok {
 			if v != 0 {
 				return sp.stmt(s.Then)
 			}
@@ -127,8 +127,8 @@ func isAffine(e te.Expr) bool {
 		switch x := x.(type) {
 		case *te.IntImm, *te.Var:
 		case *te.Binary:
-			_, ca := constInt(x.A)
-			_, cb := constInt(x.B)
+			_, ca := te.IntValue(x.A)
+			_, cb := te.IntValue(x.B)
 			ok = ok && (x.Op == te.Add || x.Op == te.Sub || (x.Op == te.Mul && (ca || cb)))
 		default:
 			ok = false
@@ -136,14 +136,6 @@ func isAffine(e te.Expr) bool {
 		return ok
 	})
 	return ok
-}
-
-func constInt(e te.Expr) (int64, bool) {
-	c, ok := e.(*te.IntImm)
-	if !ok {
-		return 0, false
-	}
-	return c.Value, true
 }
 
 func isIndex(e te.Expr) bool { return e.Type() == te.Index }
@@ -164,7 +156,7 @@ func (sp *simplifier) node(e te.Expr) te.Expr {
 	case *te.Binary:
 		return sp.binary(x)
 	case *te.Select:
-		if v, ok := constInt(x.Cond); ok {
+		if v, ok := te.IntValue(x.Cond); ok {
 			if v != 0 {
 				return x.True
 			}
@@ -201,13 +193,13 @@ func (sp *simplifier) binary(x *te.Binary) te.Expr {
 	}
 	switch x.Op {
 	case te.And, te.Or:
-		if v, ok := constInt(a); ok {
+		if v, ok := te.IntValue(a); ok {
 			if (v != 0) == (x.Op == te.Or) {
 				return a
 			}
 			return b
 		}
-		if v, ok := constInt(b); ok && (v != 0) != (x.Op == te.Or) {
+		if v, ok := te.IntValue(b); ok && (v != 0) != (x.Op == te.Or) {
 			return a
 		}
 		return x
@@ -266,7 +258,7 @@ func (sp *simplifier) binary(x *te.Binary) te.Expr {
 // constant: floordiv(c*q + r, c) = q + floordiv(r, c), and when r is known
 // to lie in [k*c, k*c + c), that is q + k.
 func (sp *simplifier) division(x *te.Binary) te.Expr {
-	c, ok := constInt(x.B)
+	c, ok := te.IntValue(x.B)
 	if !ok || c <= 0 {
 		return x
 	}
@@ -374,7 +366,7 @@ func (l *linear) mergeDivMod(sp *simplifier) {
 		if !ok || m.Op != te.FloorMod {
 			continue
 		}
-		c, ok := constInt(m.B)
+		c, ok := te.IntValue(m.B)
 		if !ok {
 			continue
 		}
@@ -409,12 +401,12 @@ func (sp *simplifier) linearOf(e te.Expr) linear {
 			l.add(sp.linearOf(x.B), s)
 			return l
 		case te.Mul:
-			if c, ok := constInt(x.B); ok {
+			if c, ok := te.IntValue(x.B); ok {
 				l := linear{}
 				l.add(sp.linearOf(x.A), c)
 				return l
 			}
-			if c, ok := constInt(x.A); ok {
+			if c, ok := te.IntValue(x.A); ok {
 				l := linear{}
 				l.add(sp.linearOf(x.B), c)
 				return l
@@ -507,7 +499,7 @@ func (sp *simplifier) rangeRec(e te.Expr) (interval, bool) {
 		a, okA := sp.rangeOf(x.A)
 		switch x.Op {
 		case te.FloorMod, te.Mod:
-			c, ok := constInt(x.B)
+			c, ok := te.IntValue(x.B)
 			if !ok || c <= 0 {
 				return interval{}, false
 			}

@@ -59,7 +59,7 @@ func StatsString(f *Func) string {
 			where = "inside loop " + strings.Join(a.Inside, " > ")
 		}
 		fmt.Fprintf(&b, "  %s: %v%s = %s bytes, %s\n", a.Buffer.Name, a.Buffer.DType, te.ShapeString(a.Buffer.Shape), te.ExprString(a.Bytes), where)
-		if n, ok := constInt(a.Bytes); ok {
+		if n, ok := te.IntValue(a.Bytes); ok {
 			total += n
 		} else {
 			known = false
@@ -114,7 +114,7 @@ func peakBytes(s Stmt) (int64, bool) {
 	case *Allocate:
 		n := int64(s.Buffer.DType.Bytes())
 		for _, d := range s.Buffer.Shape {
-			c, ok := constInt(d)
+			c, ok := te.IntValue(d)
 			if !ok {
 				return 0, false
 			}

@@ -18,7 +18,7 @@ func unrollStmt(s Stmt, d *diags) Stmt {
 	if !ok || l.Kind != Unrolled {
 		return s
 	}
-	n, ok := constInt(l.Extent)
+	n, ok := te.IntValue(l.Extent)
 	if !ok || n > maxUnroll {
 		why := "its extent " + te.ExprString(l.Extent) + " is not a constant"
 		if ok {

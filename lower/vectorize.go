@@ -36,7 +36,7 @@ func vectorizeStmt(s Stmt, d *diags) Stmt {
 		c.Kind = Serial
 		return &c
 	}
-	lanes, ok := constInt(l.Extent)
+	lanes, ok := te.IntValue(l.Extent)
 	if !ok {
 		return scalar(true, "its extent %s is not a constant", te.ExprString(l.Extent))
 	}
@@ -243,14 +243,14 @@ func (v *vectorizer) mayTrap(e te.Expr) string {
 				safe := x.T.IsFloat()
 				if r, ok := v.sp.rangeOf(x.B); ok && isIndex(x.B) && (r.lo > 0 || r.hi < -1) {
 					safe = true // e.g. a symbolic dimension, at least 1
-				} else if c, ok := constInt(x.B); ok && c != 0 && c != -1 {
+				} else if c, ok := te.IntValue(x.B); ok && c != 0 && c != -1 {
 					safe = true
 				}
 				if !safe {
 					trap = "the division " + te.ExprString(x)
 				}
 			case te.Shl, te.Shr:
-				if _, ok := constInt(x.B); !ok {
+				if _, ok := te.IntValue(x.B); !ok {
 					trap = "the shift " + te.ExprString(x)
 				}
 			}
@@ -316,9 +316,9 @@ func (v *vectorizer) binary(x *te.Binary) (te.Expr, error) {
 		return &Ramp{Base: sp.expr(bin(te.Mul, a, rb.Base)), Stride: sp.expr(bin(te.Mul, a, rb.Stride)), Lanes: v.lanes}, nil
 	case (x.Op == te.FloorDiv || x.Op == te.FloorMod) && aRamp && !v.isVec(b):
 		// a fused axis: floordiv(ramp(c*k, 1, L), c) with L <= c is k in every lane
-		c, ok := constInt(b)
-		if s, ok2 := constInt(ra.Stride); ok && ok2 && s == 1 && int64(v.lanes) <= c {
-			if m, ok := constInt(sp.expr(bin(te.FloorMod, ra.Base, b))); ok && m == 0 {
+		c, ok := te.IntValue(b)
+		if s, ok2 := te.IntValue(ra.Stride); ok && ok2 && s == 1 && int64(v.lanes) <= c {
+			if m, ok := te.IntValue(sp.expr(bin(te.FloorMod, ra.Base, b))); ok && m == 0 {
 				if x.Op == te.FloorDiv {
 					return &Broadcast{Value: sp.expr(bin(te.FloorDiv, ra.Base, b)), Lanes: v.lanes}, nil
 				}

@@ -206,7 +206,7 @@ func (st *Stage) annotate(prim string, ax *Axis, ann Ann) error {
 	}
 	if ann == Vectorized || ann == Unrolled {
 		ext := ax.StaticExtent()
-		if _, ok := ConstValue(ext); !ok {
+		if _, ok := te.IntValue(ext); !ok {
 			return errAt(0, "%s: %s has extent %s, not a constant; split it by a constant factor and %s the inner loop (e.g. %so, %si = split(%s, factor=8))",
 				prim, ax.Name(), te.ExprString(ext), prim, ax.Name(), ax.Name(), ax.Name())
 		}

@@ -49,7 +49,7 @@ func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
 	if split != nil {
 		_, factor = SplitExtents(kiv.Extent, split)
 	}
-	if _, ok := ConstValue(factor); !ok {
+	if _, ok := te.IntValue(factor); !ok {
 		return nil, errAt(1, "rfactor: %s has extent %s, not a constant; split the reduction by a constant factor first", ax.Name(), te.ExprString(factor))
 	}
 	shape := append([]te.Expr{factor}, t.Shape...)
@@ -81,7 +81,7 @@ func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
 			rest = append([]*te.IterVar{ko}, rest...)
 			// outer*factor may exceed the extent, also with nparts whose
 			// inner extent divides it (6 in nparts=4: 4*2 = 8 > 6)
-			if c, ok := ConstValue(te.Bin(te.Sub, te.Bin(te.Mul, outer, factor), kiv.Extent)); !ok || c != 0 {
+			if c, ok := te.IntValue(te.Bin(te.Sub, te.Bin(te.Mul, outer, factor), kiv.Extent)); !ok || c != 0 {
 				// the last outer iteration would read past the reduction's end
 				body = te.IfThenElse(te.Bin(te.LT, k, kiv.Extent), body, red.Op.Identity(t.DType))
 			}

@@ -259,12 +259,3 @@ func SplitExtents(parent te.Expr, r *Split) (outer, inner te.Expr) {
 func ceilDiv(a, b te.Expr) te.Expr {
 	return te.Bin(te.FloorDiv, te.Bin(te.Add, a, te.Bin(te.Sub, b, te.Const(te.Index, 1))), b)
 }
-
-// ConstValue returns the value of an integer constant expression.
-func ConstValue(e te.Expr) (int64, bool) {
-	c, ok := e.(*te.IntImm)
-	if !ok {
-		return 0, false
-	}
-	return c.Value, true
-}

@@ -226,3 +226,12 @@ func Error(e Expr) error {
 	})
 	return err
 }
+
+// IntValue returns the value of an integer constant expression.
+func IntValue(e Expr) (int64, bool) {
+	c, ok := e.(*IntImm)
+	if !ok {
+		return 0, false
+	}
+	return c.Value, true
+}
