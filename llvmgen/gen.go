@@ -22,7 +22,7 @@ import (
 // gathered or scattered lane by lane with a warning. Parallel loops are
 // outlined and run through the GNU OpenMP ABI (parallel.go).
 func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []string, err error) {
-	g := &gen{target: t, m: ir.NewModule(), vars: map[*te.Var]value.Value{}, bufs: map[*lower.Buffer]value.Value{}, intrinsics: map[string]*ir.Func{}}
+	g := &gen{target: t, m: ir.NewModule(), vars: map[*te.Var]value.Value{}, bufs: map[*lower.Buffer]value.Value{}, declared: map[string]*ir.Func{}}
 	g.m.TargetTriple = t.Triple
 	var params []*ir.Param
 	for _, a := range f.Args {
@@ -77,7 +77,7 @@ type gen struct {
 	entry, b   *ir.Block // allocas go to entry; code goes to b
 	vars       map[*te.Var]value.Value
 	bufs       map[*lower.Buffer]value.Value
-	intrinsics map[string]*ir.Func
+	declared map[string]*ir.Func
 	nblocks    int
 	warnings   []string
 }
@@ -208,7 +208,7 @@ func (g *gen) allocate(s *lower.Allocate) {
 
 // declare returns a declared external function (libc or an intrinsic).
 func (g *gen) declare(name string, ret types.Type, params ...types.Type) *ir.Func {
-	if f, ok := g.intrinsics[name]; ok {
+	if f, ok := g.declared[name]; ok {
 		return f
 	}
 	var ps []*ir.Param
@@ -216,7 +216,7 @@ func (g *gen) declare(name string, ret types.Type, params ...types.Type) *ir.Fun
 		ps = append(ps, ir.NewParam("", p))
 	}
 	f := g.m.NewFunc(name, ret, ps...)
-	g.intrinsics[name] = f
+	g.declared[name] = f
 	return f
 }
 

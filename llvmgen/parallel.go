@@ -79,7 +79,9 @@ func (g *gen) parallel(s *lower.For) {
 	fn := g.m.NewFunc(name, types.Void, arg)
 	fn.Linkage = enum.LinkageInternal
 	fn.FuncAttrs = g.fn.FuncAttrs
-	saved := *g
+	// the outlined body is generated into fn; the caller's function state
+	// comes back afterwards (the module, declarations and warnings are shared)
+	callerFn, callerEntry, callerB, callerVars, callerBufs := g.fn, g.entry, g.b, g.vars, g.bufs
 	g.fn, g.vars, g.bufs = fn, map[*te.Var]value.Value{}, map[*lower.Buffer]value.Value{}
 	g.entry = fn.NewBlock("entry")
 	g.b = fn.NewBlock("body")
@@ -108,9 +110,7 @@ func (g *gen) parallel(s *lower.For) {
 	g.loop(&lower.For{Var: s.Var, Min: startV, Extent: countV, Kind: lower.Serial, Body: s.Body, Axis: s.Axis})
 	g.b.NewRet(nil)
 	g.entry.NewBr(fn.Blocks[1])
-	outWarnings, outBlocks, outIntr := g.warnings, g.nblocks, g.intrinsics
-	*g = saved
-	g.warnings, g.nblocks, g.intrinsics = outWarnings, outBlocks, outIntr
+	g.fn, g.entry, g.b, g.vars, g.bufs = callerFn, callerEntry, callerB, callerVars, callerBufs
 
 	gomp := g.declare("GOMP_parallel", types.Void,
 		types.NewPointer(types.NewFunc(types.Void, types.NewPointer(types.I8))), types.NewPointer(types.I8), types.I32, types.I32)

@@ -148,7 +148,7 @@ func (g *gen) store(s *lower.Store) {
 }
 
 // vectorReduce combines the lanes, lane 0 first: integer reductions with
-// LLVM's intrinsics (exact in any order), a float sum with the ordered
+// LLVM's declared (exact in any order), a float sum with the ordered
 // llvm.vector.reduce.fadd (no reassociation: strict semantics), float
 // min/max as a chain of compare-selects (the evaluator's select semantics).
 func (g *gen) vectorReduce(x *lower.VectorReduce) value.Value {
