@@ -71,15 +71,15 @@ type genError struct{ msg string }
 func fail(format string, args ...any) { panic(genError{fmt.Sprintf(format, args...)}) }
 
 type gen struct {
-	target     Target
-	m          *ir.Module
-	fn         *ir.Func
-	entry, b   *ir.Block // allocas go to entry; code goes to b
-	vars       map[*te.Var]value.Value
-	bufs       map[*lower.Buffer]value.Value
+	target   Target
+	m        *ir.Module
+	fn       *ir.Func
+	entry, b *ir.Block // allocas go to entry; code goes to b
+	vars     map[*te.Var]value.Value
+	bufs     map[*lower.Buffer]value.Value
 	declared map[string]*ir.Func
-	nblocks    int
-	warnings   []string
+	nblocks  int
+	warnings []string
 }
 
 // regType is how a value of a dtype lives in registers; memType, in memory
