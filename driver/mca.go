@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,16 +16,95 @@ import (
 // generated assembly: a measure for targets that run under emulation here,
 // where wall time means nothing.
 type LoopEstimate struct {
-	Label        string  // the loop's label in the assembly
-	Instructions int     // instructions per iteration
-	Cycles       float64 // llvm-mca's block reciprocal throughput: cycles per iteration
+	Label        string // the loop's label in the assembly
+	Instructions int    // instructions per iteration
+	// Cycles per iteration in llvm-mca's simulation of many iterations, which
+	// counts the latency of loop-carried chains such as accumulators.
+	Cycles float64
+	// Throughput is llvm-mca's block reciprocal throughput: the cycles per
+	// iteration if only the execution ports limited it (a lower bound).
+	Throughput float64
+	Work       LoopWork
+}
+
+// LoopWork counts the data operations of one iteration of an assembly loop
+// (address arithmetic and loop control are not counted).
+type LoopWork struct {
+	Flops         int // float operations; a fused multiply-add counts 2
+	PopcountBits  int // bits whose population count is taken: binary MACs when each bit is an xnor or and of an activation and a weight bit
+	PopcountInsns int
 }
 
 var (
 	labelRe  = regexp.MustCompile(`^(\.LBB[0-9_]+):`)
 	branchRe = regexp.MustCompile(`^\s+(b\.[a-z]+|b|cbnz|cbz|tbnz|tbz|j[a-z]+)\s+.*?(\.LBB[0-9_]+)\s*$`)
 	rthrRe   = regexp.MustCompile(`Block RThroughput:\s*([0-9.]+)`)
+	itersRe  = regexp.MustCompile(`Iterations:\s*([0-9]+)`)
+	cyclesRe = regexp.MustCompile(`Total Cycles:\s*([0-9]+)`)
+	// an instruction: mnemonic, then operands
+	insnRe = regexp.MustCompile(`^\s*([a-z][a-z0-9.]*)\s*(.*)$`)
+	// an AArch64 vector register with its arrangement, e.g. v3.4s
+	arrangementRe = regexp.MustCompile(`\bv[0-9]+\.([0-9]+)([bhsd])\b`)
 )
+
+// CountWork counts the data operations of a loop body in AArch64 or x86-64
+// (AT&T) assembly, lane by lane.
+func CountWork(body []string) LoopWork {
+	var w LoopWork
+	for _, line := range body {
+		m := insnRe.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		op, operands := m[1], m[2]
+		lanes, laneKind := 1, ""
+		if a := arrangementRe.FindStringSubmatch(operands); a != nil {
+			lanes, _ = strconv.Atoi(a[1])
+			laneKind = a[2]
+		}
+		switch {
+		// AArch64
+		case op == "cnt":
+			w.PopcountBits += 8 * lanes
+			w.PopcountInsns++
+		case (op == "fmla" || op == "fmls") && laneKind != "":
+			w.Flops += 2 * lanes
+		case op == "fmadd" || op == "fmsub" || op == "fnmadd" || op == "fnmsub":
+			w.Flops += 2
+		case slices.Contains([]string{"fadd", "fsub", "fmul", "fdiv", "fmax", "fmin", "fmaxnm", "fminnm"}, op):
+			w.Flops += lanes
+		// x86-64: packed single (ps) or double (pd) on xmm (128-bit) or ymm
+		case strings.HasPrefix(op, "popcnt"):
+			bits := 32
+			if strings.Contains(operands, "%r") {
+				bits = 64
+			}
+			w.PopcountBits += bits
+			w.PopcountInsns++
+		case strings.HasPrefix(op, "vfmadd") || strings.HasPrefix(op, "vfmsub") || strings.HasPrefix(op, "vfnmadd"):
+			w.Flops += 2 * x86Lanes(op, operands)
+		case slices.Contains([]string{"vaddps", "vsubps", "vmulps", "vdivps", "vmaxps", "vminps", "vaddss", "vsubss", "vmulss", "vdivss", "vmaxss", "vminss",
+			"vaddpd", "vsubpd", "vmulpd", "vdivpd", "vaddsd", "vsubsd", "vmulsd", "vdivsd"}, op):
+			w.Flops += x86Lanes(op, operands)
+		}
+	}
+	return w
+}
+
+// x86Lanes is the number of float lanes of an AVX instruction.
+func x86Lanes(op, operands string) int {
+	if strings.HasSuffix(op, "ss") || strings.HasSuffix(op, "sd") {
+		return 1
+	}
+	bytes := 16
+	if strings.Contains(operands, "%ymm") {
+		bytes = 32
+	}
+	if strings.HasSuffix(op, "pd") {
+		return bytes / 8
+	}
+	return bytes / 4
+}
 
 // InnermostLoops finds the loops of an assembly listing that contain no
 // other loop: a label and the backward branch that returns to it.
@@ -91,12 +171,14 @@ func EstimateLoops(t llvmgen.Target, ll, dir string) ([]LoopEstimate, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := rthrRe.FindStringSubmatch(report)
-		if m == nil {
-			return nil, fmt.Errorf("llvm-mca gave no block throughput for loop %s", label)
+		rthr, iters, cycles := rthrRe.FindStringSubmatch(report), itersRe.FindStringSubmatch(report), cyclesRe.FindStringSubmatch(report)
+		if rthr == nil || iters == nil || cycles == nil {
+			return nil, fmt.Errorf("llvm-mca gave no cycle counts for loop %s:\n%s", label, report)
 		}
-		c, _ := strconv.ParseFloat(m[1], 64)
-		out = append(out, LoopEstimate{Label: label, Instructions: len(body), Cycles: c})
+		thr, _ := strconv.ParseFloat(rthr[1], 64)
+		n, _ := strconv.ParseFloat(iters[1], 64)
+		total, _ := strconv.ParseFloat(cycles[1], 64)
+		out = append(out, LoopEstimate{Label: label, Instructions: len(body), Cycles: total / n, Throughput: thr, Work: CountWork(body)})
 	}
 	return out, nil
 }

@@ -99,3 +99,24 @@ func TestMissingToolNamesPackage(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// CountWork against counts made by hand from the instruction set manuals.
+func TestCountWork(t *testing.T) {
+	for _, c := range []struct {
+		body []string
+		want LoopWork
+	}{
+		{[]string{"\tfmla\tv0.4s, v1.4s, v2.s[0]", "\tfmla\tv3.2d, v1.2d, v2.2d", "\tfadd\tv4.4s, v4.4s, v5.4s", "\tfmadd\ts0, s1, s2, s0", "\tldr\tq1, [x8], #16", "\tadd\tx9, x9, #1"},
+			LoopWork{Flops: 8 + 4 + 4 + 2}},
+		{[]string{"\tcnt\tv1.16b, v1.16b", "\tcnt\tv2.8b, v2.8b", "\tuadalp\tv0.8h, v1.16b", "\teor\tv1.16b, v3.16b, v4.16b"},
+			LoopWork{PopcountBits: 128 + 64, PopcountInsns: 2}},
+		{[]string{"\tvfmadd231ps\t%ymm1, %ymm2, %ymm0", "\tvfmadd231ss\t%xmm1, %xmm2, %xmm0", "\tvaddps\t%xmm1, %xmm2, %xmm3", "\tvmulpd\t%ymm1, %ymm2, %ymm3", "\taddq\t$4, %rax"},
+			LoopWork{Flops: 16 + 2 + 4 + 4}},
+		{[]string{"\tpopcntq\t%rax, %rcx", "\tpopcntl\t%eax, %ecx"},
+			LoopWork{PopcountBits: 64 + 32, PopcountInsns: 2}},
+	} {
+		if got := CountWork(c.body); got != c.want {
+			t.Errorf("%q: got %+v, want %+v", c.body, got, c.want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -409,13 +410,20 @@ func TestExamples(t *testing.T) {
 		}
 		p := mustParse(t, "matmul.te", string(src))
 		want := []schedSum{
+			{Stage: "Bp", Prims: []primSum{
+				{Name: "vectorize", Args: []string{"jv"}},
+				{Name: "parallel", Args: []string{"jb"}},
+			}},
 			{Stage: "C", Prims: []primSum{
 				{Name: "cache_write", Targets: []string{"CL"}, Args: []string{"C", "local"}},
 				{Name: "tile", Targets: []string{"io", "jo", "ii", "ji"}, Args: []string{"i", "j", "4", "16"}},
-				{Name: "parallel", Args: []string{"io"}},
+				{Name: "split", Targets: []string{"ib", "io2"}, Args: []string{"io", "factor=8"}},
+				{Name: "reorder", Args: []string{"ib", "jo", "io2", "ii", "ji"}},
+				{Name: "vectorize", Args: []string{"ji"}},
+				{Name: "parallel", Args: []string{"ib"}},
 			}},
 			{Stage: "CL", Prims: []primSum{
-				{Name: "compute_at", Args: []string{"C", "jo"}},
+				{Name: "compute_at", Args: []string{"C", "io2"}},
 				{Name: "split", Targets: []string{"jo2", "ji2"}, Args: []string{"j", "factor=8"}},
 				{Name: "reorder", Args: []string{"k", "i", "jo2", "ji2"}},
 				{Name: "vectorize", Args: []string{"ji2"}},
@@ -1214,5 +1222,37 @@ func TestPrefixesDoNotPanic(t *testing.T) {
 				}
 			}
 		}()
+	}
+}
+
+func TestParseDefines(t *testing.T) {
+	src := "M = 4\nN = M * 2\nn = var(default=3)\nA = placeholder((M, n), float32)\nB = compute((N, n), (i, j) => A[i / 2, j])\nkernel f(A) -> B\n"
+	p, err := ParseDefines("d.te", []byte(src), map[string]int64{"M": 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// N = M * 2 follows the new M
+	sizes, _ := p.SizeValues(nil)
+	for _, c := range []struct {
+		t    *te.Tensor
+		want []int
+	}{{p.Kernel.Inputs[0], []int{10, 3}}, {p.Kernel.Outputs[0], []int{20, 3}}} {
+		got, err := te.ShapeOf(c.t, sizes)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("%s: shape %v (%v), want %v", c.t.Name, got, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		defines map[string]int64
+		want    string
+	}{
+		{map[string]int64{"X": 1, "Y": 2}, "-D X, Y: d.te has no integer constant of that name (its integer constants are: M, N)"},
+		{map[string]int64{"n": 5}, "-D n: n is a symbolic dimension of d.te, a kernel argument: give its value with --set n=VALUE"},
+		{map[string]int64{"A": 5}, "-D A: d.te has no integer constant of that name"},
+	} {
+		_, err := ParseDefines("d.te", []byte(src), c.defines)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want %q", c.defines, err, c.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,14 @@ import (
 // Parse parses and elaborates a .te file. On errors it returns an ErrorList
 // with every error found (and a partial program).
 func Parse(file string, src []byte) (*Program, error) {
+	return ParseDefines(file, src, nil)
+}
+
+// ParseDefines is Parse with some integer constants of the file given other
+// values, like a C compiler's -D: `M = 256` in the file and {"M": 1024}
+// elaborate as `M = 1024`, and constants computed from M follow. A name in
+// defines that is not an integer constant of the file is an error.
+func ParseDefines(file string, src []byte, defines map[string]int64) (*Program, error) {
 	text := string(src)
 	el := &elab{
 		file:    file,
@@ -24,6 +33,7 @@ func Parse(file string, src []byte) (*Program, error) {
 		globals: map[string]*binding{},
 		later:   map[string]Pos{},
 		prog:    &Program{File: file, Decls: map[*te.Tensor]Pos{}},
+		defines: defines,
 	}
 	var stmts []*Stmt
 	for _, c := range splitStatements(text, el.errs, file) {
@@ -67,6 +77,9 @@ func Parse(file string, src []byte) (*Program, error) {
 	}
 	el.schedules(blocks)
 	el.applySchedules()
+	if err := el.unusedDefines(); err != nil {
+		return el.prog, err
+	}
 	if el.prog.Kernel == nil && el.kernelPos == nil && len(el.errs.list) == 0 {
 		last := len(el.errs.lines)
 		if last > 1 && strings.TrimSpace(el.errs.lines[last-1]) == "" {
@@ -158,6 +171,8 @@ type elab struct {
 	prog      *Program
 	kernelPos *Pos
 	declaring string // the name the statement being elaborated declares
+	defines   map[string]int64
+	defined   []string // the integer constants of the file, in order
 }
 
 // computeCtx is the state of elaborating one compute body.
@@ -279,7 +294,33 @@ func (el *elab) assign(a *Assign) {
 		el.define(a.Name, &binding{kind: bPoison})
 		return
 	}
+	if c, isInt := v.(*te.IntImm); isInt {
+		el.defined = append(el.defined, name)
+		if d, ok := el.defines[name]; ok {
+			v = &te.IntImm{Value: d, T: c.T}
+		}
+	}
 	el.define(a.Name, &binding{kind: bConst, value: v})
+}
+
+// unusedDefines reports the names in defines that are not integer constants
+// of the file (a misspelling would otherwise change nothing, silently).
+func (el *elab) unusedDefines() error {
+	var bad []string
+	for name := range el.defines {
+		if b := el.globals[name]; b != nil && b.kind == bSize {
+			return fmt.Errorf("-D %s: %s is a symbolic dimension of %s, a kernel argument: give its value with --set %s=VALUE", name, name, el.file, name)
+		}
+		if !slices.Contains(el.defined, name) {
+			bad = append(bad, name)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad)
+	return fmt.Errorf("-D %s: %s has no integer constant of that name (its integer constants are: %s)",
+		strings.Join(bad, ", "), el.file, strings.Join(append(el.defined, "none")[:max(1, len(el.defined))], ", "))
 }
 
 func onlyConstants(e te.Expr) string {

@@ -27,7 +27,13 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 	var params []*ir.Param
 	for _, a := range f.Args {
 		p := ir.NewParam(a.Name, types.NewPointer(memType(a.DType)))
-		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
+		// What the C caller guarantees: no overlap, C's alignment of the
+		// element type, and (when the shape is constant) the whole tensor.
+		// Wider alignment is not assumed: a caller's malloc may not give it.
+		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias, ir.Align(max(1, a.DType.Bytes())))
+		if n, ok := constElements(a.Shape); ok && n > 0 {
+			p.Attrs = append(p.Attrs, ir.Dereferenceable{N: uint64(n) * uint64(max(1, a.DType.Bytes()))})
+		}
 		params = append(params, p)
 	}
 	for _, v := range f.Params {
@@ -226,4 +232,17 @@ func (g *gen) address(b *lower.Buffer, index te.Expr) value.Value {
 		fail("buffer %s is used outside its allocation", b.Name)
 	}
 	return g.b.NewGetElementPtr(memType(b.DType), ptr, g.expr(index))
+}
+
+// constElements is the number of elements of a constant shape.
+func constElements(shape []te.Expr) (int64, bool) {
+	n := int64(1)
+	for _, d := range shape {
+		v, ok := te.IntValue(d)
+		if !ok {
+			return 0, false
+		}
+		n *= v
+	}
+	return n, true
 }

@@ -41,7 +41,9 @@ func Header(f *lower.Func) string {
 	for _, p := range f.Params {
 		fmt.Fprintf(&b, " * size   %s: a symbolic dimension\n", p.Name)
 	}
-	b.WriteString(" * Buffers must not overlap (they are noalias).\n */\n")
+	b.WriteString(" * Buffers must not overlap (they are noalias), must hold the whole tensor,\n")
+	b.WriteString(" * and must be aligned to their element type, as C aligns it; no wider\n")
+	b.WriteString(" * alignment is assumed (64 bytes is best for speed).\n */\n")
 	var params []string
 	for i, a := range f.Args {
 		q := ""

@@ -3,7 +3,8 @@ package te
 // OpCount is the work a kernel declares: for each computed tensor, its
 // elements times its reduction iterations times the operations of its body
 // (arithmetic, logic, comparisons, popcount and the like; reads, casts and
-// selects are free), plus one for each reduction step's combine. A matmul
+// selects are free, and so is the index arithmetic inside a read), plus one
+// for each reduction step's combine. A matmul
 // counts 2*M*N*K. Float reports whether any counted operation is on floats
 // (benchmarks then say GFLOP/s rather than Gop/s).
 func OpCount(k *Kernel, sizes map[*Var]int64) (ops float64, float bool, err error) {
@@ -32,6 +33,8 @@ func OpCount(k *Kernel, sizes map[*Var]int64) (ops float64, float bool, err erro
 		}
 		Walk(body, func(x Expr) bool {
 			switch x := x.(type) {
+			case *Read:
+				return false // addressing, not work
 			case *Binary:
 				per++
 				float = float || x.A.Type().IsFloat()

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -31,12 +33,12 @@ func lowerProgram(stderr io.Writer, prog *dsl.Program) (*lower.Func, error) {
 }
 
 // loadForTarget parses the target and the file, and lowers the kernel.
-func loadForTarget(stderr io.Writer, path, target string) (llvmgen.Target, *dsl.Program, *lower.Func, error) {
+func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string) (llvmgen.Target, *dsl.Program, *lower.Func, error) {
 	tgt, err := llvmgen.ParseTarget(target)
 	if err != nil {
 		return llvmgen.Target{}, nil, nil, err
 	}
-	prog, err := load(path)
+	prog, err := load(cmd, path)
 	if err != nil {
 		return llvmgen.Target{}, nil, nil, err
 	}
@@ -57,7 +59,7 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Generate LLVM IR (.ll) for a kernel, and optionally a C header and an object file",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tgt, prog, f, err := loadForTarget(stderr, args[0], target)
+			tgt, prog, f, err := loadForTarget(cmd, stderr, args[0], target)
 			if err != nil {
 				return err
 			}
@@ -107,7 +109,7 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Build a kernel for a target, run it (under qemu for cortex-a53 on x86), and compare with the reference evaluator",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tgt, prog, f, err := loadForTarget(stderr, args[0], target)
+			tgt, prog, f, err := loadForTarget(cmd, stderr, args[0], target)
 			if err != nil {
 				return err
 			}
@@ -153,58 +155,53 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 }
 
 func benchCmd(stdout, stderr io.Writer) *cobra.Command {
-	var target string
+	var target, threads, vs string
 	var fast bool
-	var threads, repeat int
+	var repeat int
 	var seed uint64
-	var vs string
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
 		Use:   "bench FILE",
 		Short: "Time a kernel on this machine: a warm-up call, then the median of --repeat calls, and GFLOP/s or Gop/s",
-		Args:  cobra.ExactArgs(1),
+		Long: `Time a kernel on this machine: a warm-up call, then the median of --repeat calls,
+and GFLOP/s (float) or Gop/s (integer and bit operations), counted from the compute
+declaration. The kernel's outputs are checked: against the baseline's when --vs
+names one (an independent implementation, and much faster than the evaluator on
+large shapes), else against the reference evaluator.
+
+--threads 1,2 times each thread count in the same run and prints the speedup over
+the first. Under emulation (cortex-a53 here) wall time means nothing: bench
+reports llvm-mca's static estimate for the innermost loops instead.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tgt, prog, f, err := loadForTarget(stderr, args[0], target)
+			counts, err := threadCounts(threads)
+			if err != nil {
+				return err
+			}
+			tgt, prog, f, err := loadForTarget(cmd, stderr, args[0], target)
 			if err != nil {
 				return err
 			}
 			if !driver.Native(tgt) {
-				return estimate(stdout, tgt, llvmgen.Options{FastMath: fast}, f)
+				return estimate(stdout, tgt, llvmgen.Options{FastMath: fast}, prog, f)
 			}
-			sv, in, want, err := reference(prog, sizes, "", seed)
+			sv, in, err := kernelInputs(prog, sizes, "", seed)
 			if err != nil {
 				return err
 			}
-			if vs != "" && vs != "openblas" {
+			var base *driver.Baseline
+			switch vs {
+			case "":
+			case "openblas":
+				m, n, k, ok := te.MatmulShape(prog.Kernel, sv)
+				if !ok {
+					return userError{fmt.Errorf("--vs openblas times cblas_sgemm, C = A·B with float32 A (M×K), B (K×N) and C (M×N); kernel %s does not have that signature", prog.Kernel.Name)}
+				}
+				b := driver.Sgemm(m, n, k)
+				base = &b
+			default:
 				return fmt.Errorf("--vs %s: the baselines are: openblas", vs)
 			}
-			var m, n, k int
-			if vs == "openblas" {
-				var ok bool
-				if m, n, k, ok = te.MatmulShape(prog.Kernel, sv); !ok {
-					return userError{fmt.Errorf("--vs openblas times cblas_sgemm, which computes C[i, j] = sum(A[i, k] * B[k, j]) in float32; kernel %s is not of that form", prog.Kernel.Name)}
-				}
-			}
-			if threads > 0 {
-				os.Setenv("OMP_NUM_THREADS", fmt.Sprint(threads))
-				os.Setenv("OPENBLAS_NUM_THREADS", fmt.Sprint(threads))
-			}
-			dir, err := os.MkdirTemp("", "tide-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			times, got, err := driver.BenchKernel(tgt, llvmgen.Options{FastMath: fast}, f, in, sv, dir, repeat)
-			if err != nil {
-				return userError{err}
-			}
-			for i, t := range prog.Kernel.Outputs {
-				if m := te.Compare(got[i], want[i], checkTol); m.First >= 0 {
-					return userError{fmt.Errorf("bench: output %s differs from the reference evaluator %s", t.Name, m.Detail)}
-				}
-			}
-			slices.Sort(times)
-			median := times[len(times)/2]
 			ops, isFloat, err := te.OpCount(prog.Kernel, sv)
 			if err != nil {
 				return userError{err}
@@ -213,38 +210,121 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if isFloat {
 				unit = "GFLOP/s"
 			}
-			th := os.Getenv("OMP_NUM_THREADS")
-			if th == "" {
-				th = "default"
+			dir, err := os.MkdirTemp("", "tide-bench-")
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(stdout, "%s on %s, threads %s: median %v of %d runs (min %v), %.3g ops, %.2f %s (results checked against the evaluator)\n",
-				prog.Kernel.Name, tgt.Name, th, median, len(times), times[0], ops, ops/median.Seconds()/1e9, unit)
-			if vs == "openblas" {
-				bt, err := driver.BenchSgemm(tgt, m, n, k, dir, repeat)
+			defer os.RemoveAll(dir)
+			var want []*te.Buffer // the evaluator's outputs, when there is no baseline
+			var first time.Duration
+			for i, th := range counts {
+				label := "default"
+				if th > 0 {
+					label = fmt.Sprint(th)
+					os.Setenv("OMP_NUM_THREADS", label)
+					os.Setenv("OPENBLAS_NUM_THREADS", label)
+				}
+				times, got, err := driver.BenchKernel(tgt, llvmgen.Options{FastMath: fast}, f, in, sv, dir, repeat)
 				if err != nil {
 					return userError{err}
 				}
-				slices.Sort(bt)
-				bm := bt[len(bt)/2]
-				fmt.Fprintf(stdout, "openblas cblas_sgemm %dx%dx%d: median %v (min %v), %.2f GFLOP/s; Tide/OpenBLAS speed ratio %.2f (same run)\n",
-					m, n, k, bm, bt[0], 2*float64(m)*float64(n)*float64(k)/bm.Seconds()/1e9, bm.Seconds()/median.Seconds())
+				median := medianOf(times)
+				checked, baseLine := "the reference evaluator", ""
+				if base != nil {
+					checked = base.Name
+					bt, bout, err := driver.BenchBaseline(tgt, *base, in, outTypes(prog), outShapes(got), dir, repeat)
+					if err != nil {
+						return userError{err}
+					}
+					if err := sameOutputs(prog, got, bout, "the baseline ("+base.Name+")"); err != nil {
+						return err
+					}
+					bm := medianOf(bt)
+					baseLine = fmt.Sprintf("%s, threads %s: median %v (min %v), %.2f %s; Tide/baseline speed ratio %.2f (same run)\n",
+						base.Name, label, bm, bt[0], ops/bm.Seconds()/1e9, unit, bm.Seconds()/median.Seconds())
+				} else {
+					if want == nil {
+						if want, err = te.EvalKernel(prog.Kernel, in, sv); err != nil {
+							return userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
+						}
+					}
+					if err := sameOutputs(prog, got, want, checked); err != nil {
+						return err
+					}
+				}
+				speedup := ""
+				if i == 0 {
+					first = median
+				} else {
+					speedup = fmt.Sprintf(", %.2fx the speed with %s", first.Seconds()/median.Seconds(), plural(counts[0], "thread"))
+				}
+				fmt.Fprintf(stdout, "%s on %s, threads %s: median %v of %d runs (min %v), %.3g ops, %.2f %s%s (outputs checked against %s)\n",
+					prog.Kernel.Name, tgt.Name, label, median, len(times), times[0], ops, ops/median.Seconds()/1e9, unit, speedup, checked)
+				fmt.Fprint(stdout, baseLine)
 			}
 			return nil
 		},
 	}
 	targetFlags(cmd, &target, &fast)
-	cmd.Flags().IntVar(&threads, "threads", 0, "OpenMP threads for parallel loops (default: OMP_NUM_THREADS or all cores)")
+	cmd.Flags().StringVar(&threads, "threads", "", "OpenMP threads for parallel loops, or a list like 1,2 to time each (default: OMP_NUM_THREADS or all cores)")
 	cmd.Flags().IntVar(&repeat, "repeat", 10, "timed runs after one warm-up run")
-	cmd.Flags().StringVar(&vs, "vs", "", "also time a baseline on the same shapes: openblas (cblas_sgemm, for a matmul)")
+	cmd.Flags().StringVar(&vs, "vs", "", "also time a baseline on the same inputs and compare outputs: openblas (cblas_sgemm, for a kernel with sgemm's signature)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
 	return cmd
 }
 
+// threadCounts parses --threads: empty (the default count), N, or N,M,...
+func threadCounts(s string) ([]int, error) {
+	if s == "" {
+		return []int{0}, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--threads %s: want a positive count or a list like 1,2", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func medianOf(times []time.Duration) time.Duration {
+	slices.Sort(times)
+	return times[len(times)/2]
+}
+
+func outTypes(prog *dsl.Program) []te.DType {
+	var ts []te.DType
+	for _, t := range prog.Kernel.Outputs {
+		ts = append(ts, t.DType)
+	}
+	return ts
+}
+
+func outShapes(bufs []*te.Buffer) [][]int {
+	var ss [][]int
+	for _, b := range bufs {
+		ss = append(ss, b.Shape)
+	}
+	return ss
+}
+
+// sameOutputs compares a kernel's outputs with another computation's.
+func sameOutputs(prog *dsl.Program, got, want []*te.Buffer, what string) error {
+	for i, t := range prog.Kernel.Outputs {
+		if m := te.Compare(got[i], want[i], checkTol); m.First >= 0 {
+			return userError{fmt.Errorf("bench: output %s differs from %s %s", t.Name, what, m.Detail)}
+		}
+	}
+	return nil
+}
+
 // estimate reports llvm-mca's static cycles per iteration of the innermost
 // loops, for a target that only runs under emulation here (where wall time
 // means nothing).
-func estimate(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, f *lower.Func) error {
+func estimate(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, prog *dsl.Program, f *lower.Func) error {
 	m, _, err := llvmgen.Generate(f, tgt, opts)
 	if err != nil {
 		return userError{err}
@@ -265,7 +345,22 @@ func estimate(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, f *lower.Fu
 	slices.SortFunc(loops, func(a, b driver.LoopEstimate) int { return strings.Compare(a.Label, b.Label) })
 	fmt.Fprintf(w, "%s on %s runs under emulation here: static estimates from llvm-mca (-mcpu=%s), not measurements\n", f.Name, tgt.Name, tgt.CPU)
 	for _, l := range loops {
-		fmt.Fprintf(w, "  innermost loop %s: %d instructions, %.2f cycles per iteration\n", l.Label, l.Instructions, l.Cycles)
+		fmt.Fprintf(w, "  innermost loop %s: %d instructions, %.2f cycles per iteration (%.2f if only execution ports limited it)", l.Label, l.Instructions, l.Cycles, l.Throughput)
+		if l.Work.Flops > 0 {
+			fmt.Fprintf(w, "; %d flops per iteration, %.2f flops/cycle", l.Work.Flops, float64(l.Work.Flops)/l.Cycles)
+		}
+		if l.Work.PopcountBits > 0 {
+			fmt.Fprintf(w, "; %d popcounts of %d bits in all per iteration, %.2f popcount bits (binary MACs) per cycle", l.Work.PopcountInsns, l.Work.PopcountBits, float64(l.Work.PopcountBits)/l.Cycles)
+		}
+		fmt.Fprintln(w)
 	}
+	fmt.Fprintf(w, "  (work per iteration is counted from the loop's instructions: vector lanes, a fused multiply-add as 2 flops)\n")
 	return nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -18,13 +18,18 @@ import (
 	"tide/tensorio"
 )
 
-// load reads and elaborates a .te file.
-func load(path string) (*dsl.Program, error) {
+// load reads and elaborates a .te file, with the integer constants given by
+// the command's -D flags.
+func load(cmd *cobra.Command, path string) (*dsl.Program, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, userError{err}
 	}
-	prog, err := dsl.Parse(path, src)
+	var defines sizeFlag
+	if f := cmd.Flag("define"); f != nil {
+		defines = f.Value.(sizeFlag)
+	}
+	prog, err := dsl.ParseDefines(path, src, defines)
 	if err != nil {
 		return nil, userError{err}
 	}
@@ -46,7 +51,7 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 			if printAfter != "" && !slices.Contains(lower.PassNames(), printAfter) {
 				return fmt.Errorf("--print-after %s: no such pass; the passes are %s", printAfter, strings.Join(lower.PassNames(), ", "))
 			}
-			prog, err := load(args[0])
+			prog, err := load(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -88,14 +93,22 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 // another order, and libm's exp may differ in the last bit.
 const checkTol = 1e-4
 
+// kernelInputs binds the symbolic dimensions and reads or draws the inputs.
+func kernelInputs(prog *dsl.Program, set sizeFlag, inputsDir string, seed uint64) (sizes map[*te.Var]int64, in []*te.Buffer, err error) {
+	if sizes, err = prog.SizeValues(set); err != nil {
+		return nil, nil, userError{err}
+	}
+	if in, _, err = tensorio.Inputs(prog.Kernel, sizes, inputsDir, seed); err != nil {
+		return nil, nil, userError{err}
+	}
+	return sizes, in, nil
+}
+
 // reference binds the symbolic dimensions, reads or draws the inputs and
 // evaluates the kernel with the reference evaluator.
 func reference(prog *dsl.Program, set sizeFlag, inputsDir string, seed uint64) (sizes map[*te.Var]int64, in, want []*te.Buffer, err error) {
-	if sizes, err = prog.SizeValues(set); err != nil {
-		return nil, nil, nil, userError{err}
-	}
-	if in, _, err = tensorio.Inputs(prog.Kernel, sizes, inputsDir, seed); err != nil {
-		return nil, nil, nil, userError{err}
+	if sizes, in, err = kernelInputs(prog, set, inputsDir, seed); err != nil {
+		return nil, nil, nil, err
 	}
 	if want, err = te.EvalKernel(prog.Kernel, in, sizes); err != nil {
 		return nil, nil, nil, userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
@@ -153,7 +166,7 @@ func checkCmd(stdout io.Writer) *cobra.Command {
 		Short: "Parse and type-check a .te file; print its tensors and kernel signature",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			prog, err := load(args[0])
+			prog, err := load(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -242,7 +255,7 @@ at random from --seed, within each placeholder's declared range. With
 written there too, so that the result can be checked with numpy.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			prog, err := load(args[0])
+			prog, err := load(cmd, args[0])
 			if err != nil {
 				return err
 			}

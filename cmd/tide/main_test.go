@@ -111,7 +111,9 @@ func TestCheckPrintsSignature(t *testing.T) {
 	}
 	for _, want := range []string{
 		"kernel matmul(A: float32(256, 256), B: float32(256, 256)) -> C: float32(256, 256)",
-		"compute     C        float32  (256, 256) = (i, j) => sum(A[i, k] * B[k, j], axis=k)",
+		"compute     Bp       float32  (16, 256, 16) = (jb, kk, jv) => if_then_else(jb * 16 + jv < 256, B[kk, jb * 16 + jv], 0.0)",
+		"compute     C        float32  (256, 256) = (i, j) => sum(A[i, k] * Bp[j / 16, k, j % 16], axis=k)",
+		"schedule    C        cache_write, tile, split, reorder, vectorize, parallel",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("missing %q in\n%s", want, stdout)
@@ -239,6 +241,16 @@ func TestBuildAndRun(t *testing.T) {
 	if !strings.Contains(string(header), "void elementwise(const float *A, const float *B, float *C, int64_t n);") {
 		t.Errorf("header:\n%s", header)
 	}
+	// a symbolic length: aligned to the element, size unknown
+	if !strings.Contains(string(irText), "define void @elementwise(float* noalias align 4 %A, float* noalias align 4 %B, float* noalias align 4 %C, i64 %n)") {
+		t.Errorf("arguments of elementwise:\n%s", irText)
+	}
+	// constant shapes: 256*256 floats of 4 bytes each
+	status, _, stderr = tide(t, "build", "../../examples/matmul.te", "--target", "x86-64", "-o", ll)
+	irText, _ = os.ReadFile(ll)
+	if status != 0 || !strings.Contains(string(irText), "float* noalias align 4 dereferenceable(262144) %A") {
+		t.Errorf("arguments of matmul: status %d, %s\n%s", status, stderr, irText)
+	}
 	if _, err := os.Stat(o); err != nil {
 		t.Error(err)
 	}
@@ -258,12 +270,22 @@ func TestBench(t *testing.T) {
 	if _, err := exec.LookPath("clang"); err != nil && os.Getenv("TIDE_REQUIRE_TOOLS") == "" {
 		t.Skip("clang is missing (the test command installs it)")
 	}
-	status, stdout, stderr := tide(t, "bench", "../../examples/elementwise.te", "--target", "x86-64", "--repeat", "3", "--threads", "1")
-	if status != 0 || !strings.Contains(stdout, "elementwise on x86-64, threads 1: median") || !strings.Contains(stdout, "GFLOP/s") {
+	status, stdout, stderr := tide(t, "bench", "../../examples/elementwise.te", "--target", "x86-64", "--repeat", "3", "--threads", "1,2")
+	if status != 0 || !strings.Contains(stdout, "elementwise on x86-64, threads 1: median") || !strings.Contains(stdout, "GFLOP/s") ||
+		!strings.Contains(stdout, "x the speed with 1 thread (outputs checked against the reference evaluator)") {
 		t.Errorf("status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
+	status, _, stderr = tide(t, "bench", "../../examples/elementwise.te", "--target", "x86-64", "--threads", "0")
+	if status != 2 || !strings.Contains(stderr, "want a positive count or a list like 1,2") {
+		t.Errorf("--threads 0: status %d, stderr %q", status, stderr)
+	}
 	status, stdout, stderr = tide(t, "bench", "../../examples/popcount.te", "--target", "cortex-a53")
-	if status != 0 || !strings.Contains(stdout, "static estimates from llvm-mca (-mcpu=cortex-a53), not measurements") || !strings.Contains(stdout, "cycles per iteration") {
+	if status != 0 || !strings.Contains(stdout, "static estimates from llvm-mca (-mcpu=cortex-a53), not measurements") ||
+		!strings.Contains(stdout, "cycles per iteration") || !strings.Contains(stdout, "binary MACs) per cycle") {
+		t.Errorf("emulated bench: status %d, stdout %q, stderr %q", status, stdout, stderr)
+	}
+	status, stdout, stderr = tide(t, "bench", "../../examples/matmul.te", "--target", "cortex-a53", "--fast-math")
+	if status != 0 || !strings.Contains(stdout, "flops/cycle") {
 		t.Errorf("emulated bench: status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
 }
@@ -272,12 +294,41 @@ func TestBenchVsOpenBLAS(t *testing.T) {
 	if _, err := os.Stat("/usr/include/x86_64-linux-gnu/cblas.h"); err != nil && os.Getenv("TIDE_REQUIRE_TOOLS") == "" {
 		t.Skip("libopenblas-dev is missing (the test command installs it)")
 	}
-	status, stdout, stderr := tide(t, "bench", "../../examples/matmul.te", "--target", "x86-64", "--repeat", "2", "--threads", "1", "--vs", "openblas")
-	if status != 0 || !strings.Contains(stdout, "openblas cblas_sgemm 256x256x256: median") || !strings.Contains(stdout, "Tide/OpenBLAS speed ratio") {
+	status, stdout, stderr := tide(t, "bench", "../../examples/matmul.te", "-D", "N=200", "--target", "x86-64", "--repeat", "2", "--threads", "1", "--vs", "openblas")
+	if status != 0 || !strings.Contains(stdout, "openblas cblas_sgemm 256x200x256, threads 1: median") || !strings.Contains(stdout, "Tide/baseline speed ratio") ||
+		!strings.Contains(stdout, "(outputs checked against openblas cblas_sgemm 256x200x256)") {
 		t.Errorf("status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
 	status, _, stderr = tide(t, "bench", "../../examples/rowmax.te", "--target", "x86-64", "--vs", "openblas")
-	if status != 1 || !strings.Contains(stderr, "kernel rowmax is not of that form") {
+	if status != 1 || !strings.Contains(stderr, "kernel rowmax does not have that signature") {
 		t.Errorf("not a matmul: status %d, stderr %q", status, stderr)
+	}
+	// sgemm's signature, but not its computation: B is read transposed
+	dir := t.TempDir()
+	notMatmul := filepath.Join(dir, "mt.te")
+	os.WriteFile(notMatmul, []byte(`A = placeholder((8, 8), float32)
+B = placeholder((8, 8), float32)
+k = reduce_axis(0, 8)
+C = compute((8, 8), (i, j) => sum(A[i, k] * B[j, k], axis=k))
+kernel mt(A, B) -> C
+`), 0o644)
+	status, _, stderr = tide(t, "bench", notMatmul, "--target", "x86-64", "--vs", "openblas")
+	if status != 1 || !strings.Contains(stderr, "output C differs from the baseline (openblas cblas_sgemm 8x8x8)") {
+		t.Errorf("a different computation: status %d, stderr %q", status, stderr)
+	}
+}
+
+func TestDefine(t *testing.T) {
+	status, stdout, stderr := tide(t, "check", "../../examples/matmul.te", "-D", "M=64", "--define", "K=32")
+	if status != 0 || !strings.Contains(stdout, "kernel matmul(A: float32(64, 32), B: float32(32, 256)) -> C: float32(64, 256)") {
+		t.Errorf("status %d, stdout %q, stderr %q", status, stdout, stderr)
+	}
+	status, _, stderr = tide(t, "check", "../../examples/matmul.te", "-D", "Q=64")
+	if status != 1 || !strings.Contains(stderr, "-D Q: ../../examples/matmul.te has no integer constant of that name (its integer constants are: M, N, K)") {
+		t.Errorf("unknown name: status %d, stderr %q", status, stderr)
+	}
+	status, _, stderr = tide(t, "run", "../../examples/elementwise.te", "-D", "n=64")
+	if status != 1 || !strings.Contains(stderr, "give its value with --set n=VALUE") {
+		t.Errorf("a symbolic dimension: status %d, stderr %q", status, stderr)
 	}
 }
