@@ -19,7 +19,7 @@ import (
 //
 // Vector expressions become LLVM vectors: contiguous accesses are vector
 // loads and stores (masked under a predicate), other vector indices are
-// gathered or scattered lane by lane with a warning. Parallel loops are
+// gathered or scattered lane by lane (lower has warned). Parallel loops are
 // outlined and run through the GNU OpenMP ABI (parallel.go).
 func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []string, err error) {
 	g := &gen{target: t, m: ir.NewModule(), vars: map[*te.Var]value.Value{}, bufs: map[*lower.Buffer]value.Value{}, declared: map[string]*ir.Func{}}

@@ -69,7 +69,7 @@ func (g *gen) load(x *lower.Load) value.Value {
 		v = g.b.NewCall(fn, g.vectorPointer(x.Buffer, base, lanes), constant.NewInt(types.I32, int64(elemAlign(x.Buffer))),
 			g.expr(x.Predicate), constant.NewZeroInitializer(vt))
 	default:
-		g.warnings = append(g.warnings, fmt.Sprintf("load %s: the lanes are not consecutive; it is gathered lane by lane", te.ExprString(x)))
+		// lower's vectorize pass has warned about it, at the schedule's line
 		v = g.gather(x, lanes)
 	}
 	if et.IsBool() {
@@ -137,7 +137,7 @@ func (g *gen) store(s *lower.Store) {
 		st.Align = elemAlign(s.Buffer)
 		return
 	}
-	g.warnings = append(g.warnings, fmt.Sprintf("store to %s[%s]: the lanes are not consecutive; it is scattered lane by lane", s.Buffer.Name, te.ExprString(s.Index)))
+	// lower's vectorize pass has warned about it, at the schedule's line
 	idx := g.expr(s.Index)
 	et := memType(s.Buffer.DType.Element())
 	for l := 0; l < lanes; l++ {

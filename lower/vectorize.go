@@ -54,6 +54,9 @@ func vectorizeStmt(s Stmt, d *diags) Stmt {
 		}
 		return scalar(true, "%v", err)
 	}
+	for _, a := range v.strided {
+		d.warn(l.Axis, "vectorize(%s): %s is not contiguous: it becomes a gather or scatter, one lane at a time", l.Var.Name, a)
+	}
 	return body
 }
 
@@ -72,6 +75,24 @@ type vectorizer struct {
 	ramp  *Ramp
 	sp    *simplifier
 	pred  te.Expr // the lane predicate loads are under, or nil
+	// accesses whose lanes are neither consecutive nor one address: code
+	// generation gathers or scatters them lane by lane
+	strided []string
+}
+
+// access notes an access whose lanes are not consecutive elements.
+func (v *vectorizer) access(what string, b *Buffer, index te.Expr) {
+	switch x := SimplifyExpr(index).(type) {
+	case *Broadcast:
+		return
+	case *Ramp:
+		if s, ok := te.IntValue(x.Stride); ok && s == 1 {
+			return
+		}
+		v.strided = append(v.strided, fmt.Sprintf("the %s of %s[%s] (lanes %s elements apart)", what, b.Name, te.ExprString(x), te.ExprString(x.Stride)))
+	default:
+		v.strided = append(v.strided, fmt.Sprintf("the %s of %s[%s]", what, b.Name, te.ExprString(x)))
+	}
 }
 
 func (v *vectorizer) isVec(e te.Expr) bool { return e.Type().Lanes > 1 }
@@ -103,6 +124,7 @@ func (v *vectorizer) stmt(s Stmt) (Stmt, error) {
 		case !v.isVec(index):
 			return nil, fmt.Errorf("the store to %s[%s] does not depend on %s", s.Buffer.Name, te.ExprString(index), v.v.Name)
 		}
+		v.access("store", s.Buffer, index)
 		return &Store{Buffer: s.Buffer, Index: index, Value: v.broadcast(val)}, nil
 	case *IfThenElse:
 		if te.Uses(s.Cond, map[*te.Var]bool{v.v: true}) {
@@ -145,6 +167,9 @@ func (v *vectorizer) expr(e te.Expr) (te.Expr, error) {
 		index, err := v.expr(x.Index)
 		if err != nil {
 			return nil, err
+		}
+		if v.isVec(index) {
+			v.access("load", x.Buffer, index)
 		}
 		if v.pred != nil {
 			// even a load of one address is only made in the lanes that

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"tide/dsl"
 	"tide/lower"
 	"tide/schedule"
@@ -327,5 +329,33 @@ func TestExamplesLowered(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A vectorized loop that reads across rows gathers: the lowering warns, on
+// the vectorize axis (so the .te line), and says how far apart the lanes are.
+// Contiguous and uniform accesses do not warn.
+func TestStridedAccessWarns(t *testing.T) {
+	src := `A = placeholder((16, 16), float32)
+B = compute((16, 16), (i, j) => A[j, i] * 2.0 + A[i, j] + A[i, 0])
+kernel tr(A) -> B
+schedule B {
+    jo, ji = split(j, factor=8)
+    vectorize(ji)
+}
+`
+	_, diags := lowerAndCompare(t, src, nil)
+	var warnings []string
+	for _, d := range diags {
+		if d.Warning {
+			warnings = append(warnings, d.Msg)
+			if d.Axis == nil || d.Axis.Var.Name != "ji" {
+				t.Errorf("warning not on axis ji: %v", d)
+			}
+		}
+	}
+	want := []string{"vectorize(ji): the load of A[ramp(jo * 128 + i, 16, 8)] (lanes 16 elements apart) is not contiguous: it becomes a gather or scatter, one lane at a time"}
+	if d := cmp.Diff(want, warnings); d != "" {
+		t.Error(d)
 	}
 }
