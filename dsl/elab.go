@@ -283,6 +283,9 @@ func (el *elab) assign(a *Assign) {
 			el.sizeVar(a.Name, call)
 			return
 		}
+		if el.operator(a.Name, call) {
+			return
+		}
 	}
 	v := el.expr(a.Value, nil)
 	if isBad(v) {

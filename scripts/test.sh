@@ -14,6 +14,7 @@ NEEDED=(
     "aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu"
     "/usr/aarch64-linux-gnu/include/stdio.h:libc6-dev-arm64-cross"
     "/usr/include/x86_64-linux-gnu/cblas.h:libopenblas-dev"
+    "/usr/include/dnnl.h:libdnnl-dev"
     "llvm-mca:llvm"
 )
 missing=()

@@ -49,6 +49,13 @@ type Tensor struct {
 	Axis       []*IterVar // one data-parallel axis per dimension
 	ReduceAxis []*IterVar // the axes of Body, when Body is a *Reduce
 	Body       Expr
+
+	// Tag names the operator that made a compute ("conv2d_nhwc", "pad",
+	// ...), and Attrs holds its integer parameters (strides, padding,
+	// bits): the operator library sets them so that its schedules and
+	// benchmarks can recognize its computes, like TVM's op tags and attrs.
+	Tag   string
+	Attrs map[string]int64
 }
 
 // IsPlaceholder reports whether t is an input rather than a compute.

@@ -1,0 +1,100 @@
+package topi
+
+import (
+	"fmt"
+	"math"
+
+	"tide/te"
+)
+
+// FusedGlue is Riptide's fused glue (Eq. 4-7): per output channel c along
+// axis, q = clip((acc + cb[c]) >> shift[c], 0, 2^bits - 1) with an
+// arithmetic shift, as uint8 activation codes for the next binary layer.
+// acc is int16 or int32; cb and shift are int32 vectors (GlueConstants
+// computes them from the float parameters).
+func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tensor, error) {
+	op := "fused_glue " + name
+	as, err := dims(op, acc, 0)
+	if err != nil {
+		return nil, err
+	}
+	if acc.DType != te.Int16 && acc.DType != te.Int32 {
+		return nil, fmt.Errorf("%s: accumulators are %v; want int16 or int32", op, acc.DType)
+	}
+	if bits < 1 || bits > 8 {
+		return nil, fmt.Errorf("%s: %d bits; codes have 1 to 8 bits", op, bits)
+	}
+	if axis < 0 || axis >= len(as) {
+		return nil, fmt.Errorf("%s: channel axis %d of a %d-D tensor", op, axis, len(as))
+	}
+	for _, p := range []*te.Tensor{cb, shift} {
+		ps, err := dims(op, p, 1)
+		if err != nil {
+			return nil, err
+		}
+		if ps[0] != as[axis] || p.DType != te.Int32 {
+			return nil, fmt.Errorf("%s: %s is %v[%d]; want int32[%d], one per channel", op, p.Name, p.DType, ps[0], as[axis])
+		}
+	}
+	t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
+		c := a[axis]
+		v := te.Bin(te.Shr, te.AddOf(te.CastTo(te.Int32, acc.At(a...)), cb.At(c)), shift.At(c))
+		clipped := te.Bin(te.Min, te.Bin(te.Max, v, te.Int(0)), te.Int(int64(1)<<bits-1))
+		return te.CastTo(te.UInt8, clipped)
+	})
+	return tagged(t, err, "fused_glue", map[string]int64{"axis": int64(axis), "bits": int64(bits)})
+}
+
+// Glue are the per-channel integer constants of FusedGlue.
+type Glue struct {
+	CB, Shift []int32
+}
+
+// GlueConstants folds a binary layer's float parameters into FusedGlue's
+// constants, as riptide.md (the Riptide paper, Eq. 4-7) defines them, per
+// channel k:
+//
+//	AP2(x) = 2^round(log2 |x|)
+//	wb = -log2 AP2(alpha_k)           (the weight scale)
+//	sb = log2 AP2(sqrt(var_k + eps))  (the batch-norm scale)
+//	mu_hat = FPQ(mean_k, N + wb, 1 + (1 - 2^-wb) / (2^N - 1))
+//	cb = (1 << (wb - 1)) - mu_hat, shift = wb + sb
+//
+// The paper's rounding constant 1 << (wb - 1) rounds to nearest only when
+// sb = 0; exact uses 1 << (wb + sb - 1), which always does. Riptide's own
+// TVM code differs in small ways (the mean of W without abs, a shift of
+// wb - sb); this follows the paper.
+func GlueConstants(alpha, mean, variance []float64, eps float64, bits int, exact bool) (Glue, error) {
+	if len(mean) != len(alpha) || len(variance) != len(alpha) {
+		return Glue{}, fmt.Errorf("glue constants: %d alphas, %d means, %d variances; want one of each per channel", len(alpha), len(mean), len(variance))
+	}
+	var g Glue
+	levels := float64(int(1)<<bits - 1)
+	for k := range alpha {
+		if alpha[k] == 0 || variance[k]+eps <= 0 {
+			return Glue{}, fmt.Errorf("glue constants: channel %d has alpha %g and var+eps %g; both must be positive", k, alpha[k], variance[k]+eps)
+		}
+		wb := -int(math.Round(math.Log2(math.Abs(alpha[k]))))
+		sb := int(math.Round(math.Log2(math.Sqrt(variance[k] + eps))))
+		shift := wb + sb
+		if wb < 1 || shift < 0 || shift > 30 {
+			return Glue{}, fmt.Errorf("glue constants: channel %d has wb = %d and shift wb + sb = %d; fused glue needs wb >= 1 (alpha <= 0.7) and 0 <= shift <= 30", k, wb, shift)
+		}
+		s := 1 + (1-math.Pow(2, -float64(wb)))/levels
+		muHat := FPQ(mean[k], bits+wb, s)
+		round := int64(1) << (wb - 1)
+		if exact && shift > 0 {
+			round = int64(1) << (shift - 1)
+		}
+		g.CB = append(g.CB, int32(round-muHat))
+		g.Shift = append(g.Shift, int32(shift))
+	}
+	return g, nil
+}
+
+// FPQ is Riptide's fixed-point quantization: round(clip(x, -s, s) / (s /
+// (2^b - 1))), ties to even.
+func FPQ(x float64, b int, s float64) int64 {
+	c := math.Max(-s, math.Min(s, x))
+	return int64(math.RoundToEven(c / (s / (math.Pow(2, float64(b)) - 1))))
+}
