@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -118,5 +119,22 @@ func TestCountWork(t *testing.T) {
 		if got := CountWork(c.body); got != c.want {
 			t.Errorf("%q: got %+v, want %+v", c.body, got, c.want)
 		}
+	}
+}
+
+// host is this machine as clang sees it: the triple's architecture is the
+// one Go runs on, and a kernel built for it runs natively.
+func TestHostTarget(t *testing.T) {
+	requireTools(t, Clang)
+	h, err := ParseTarget("host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
+	if h.Name != "host" || h.Arch() != want || h.CPU == "" || !Native(h) {
+		t.Errorf("host target %+v; want a native %s target with a CPU", h, want)
+	}
+	if x, err := ParseTarget("x86-64"); err != nil || x.CPU != "haswell" {
+		t.Errorf("presets pass through: %+v, %v", x, err)
 	}
 }

@@ -5,7 +5,6 @@ package llvmgen
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 )
@@ -48,17 +47,8 @@ func PresetNames() []string {
 func ParseTarget(s string) (Target, error) {
 	s = strings.TrimSpace(s)
 	if s == "host" {
-		switch runtime.GOARCH {
-		case "amd64":
-			t := presets["x86-64"]
-			t.Name = "host"
-			return t, nil
-		case "arm64":
-			t := presets["cortex-a53"]
-			t.Name = "host"
-			return t, nil
-		}
-		return Target{}, fmt.Errorf("target host: no preset for %s; give the target as llvm -mtriple=... -mcpu=...", runtime.GOARCH)
+		// this package runs no tools: the driver asks clang what the host is
+		return Target{}, fmt.Errorf("target host is resolved by driver.ParseTarget, which asks clang for this machine's CPU and features")
 	}
 	if t, ok := presets[s]; ok {
 		return t, nil
@@ -92,6 +82,9 @@ func ParseTarget(s string) (Target, error) {
 		t.VectorBits = 128
 		if strings.Contains(t.Features, "+avx2") || slices.Contains([]string{"haswell", "skylake", "znver2", "znver3", "x86-64-v3"}, t.CPU) {
 			t.VectorBits = 256
+		}
+		if strings.Contains(t.Features, "+avx512f") || slices.Contains([]string{"skylake-avx512", "icelake-server", "x86-64-v4"}, t.CPU) {
+			t.VectorBits = 512
 		}
 	case "aarch64":
 		t.VectorBits = 128

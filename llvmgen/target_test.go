@@ -27,8 +27,8 @@ func TestParseTarget(t *testing.T) {
 			t.Errorf("%s: got %+v", c.in, got)
 		}
 	}
-	if h, err := ParseTarget("host"); err != nil || h.Name != "host" || h.Triple == "" {
-		t.Errorf("host: %+v, %v", h, err)
+	if _, err := ParseTarget("host"); err == nil || !strings.Contains(err.Error(), "driver.ParseTarget") {
+		t.Errorf("host: %v; llvmgen runs no tools, so the driver resolves host", err)
 	}
 }
 

@@ -34,7 +34,7 @@ func lowerProgram(stderr io.Writer, prog *dsl.Program) (*lower.Func, error) {
 
 // loadForTarget parses the target and the file, and lowers the kernel.
 func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string) (llvmgen.Target, *dsl.Program, *lower.Func, error) {
-	tgt, err := llvmgen.ParseTarget(target)
+	tgt, err := driver.ParseTarget(target)
 	if err != nil {
 		return llvmgen.Target{}, nil, nil, err
 	}
@@ -47,7 +47,7 @@ func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string) (l
 }
 
 func targetFlags(cmd *cobra.Command, target *string, fast *bool) {
-	cmd.Flags().StringVar(target, "target", "host", "x86-64, cortex-a53, host, or llvm -mtriple=... -mcpu=... -mattr=...")
+	cmd.Flags().StringVar(target, "target", "host", "x86-64 (AVX2, FMA), cortex-a53, host (this machine, all its features), or llvm -mtriple=... -mcpu=... -mattr=...")
 	cmd.Flags().BoolVar(fast, "fast-math", false, "let LLVM reassociate float arithmetic and fuse multiply-adds (results differ in the last bits)")
 }
 
