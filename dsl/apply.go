@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"tide/schedule"
+	"tide/te"
+	"tide/topi"
 )
 
 // Applying schedule blocks: the checked primitives become calls on a
@@ -41,6 +43,17 @@ func (el *elab) applySchedules() {
 	for name, b := range el.globals {
 		if b.kind == bPoison {
 			a.lost[name] = true
+		}
+	}
+	if el.target != nil {
+		// operators get the library's schedule, except where the file
+		// schedules one of their stages itself
+		mine := map[string]bool{}
+		for _, blk := range p.Schedules {
+			mine[blk.StageName] = true
+		}
+		if err := topi.Apply(a.sched, *el.target, func(t *te.Tensor) bool { return mine[t.Name] }); err != nil {
+			el.errs.add(Pos{Filename: el.file, Line: 1, Column: 1}, "%v (a bug in the operator library: please report it)", err)
 		}
 	}
 	hadErrors := len(el.errs.list) > 0

@@ -1227,7 +1227,7 @@ func TestPrefixesDoNotPanic(t *testing.T) {
 
 func TestParseDefines(t *testing.T) {
 	src := "M = 4\nN = M * 2\nn = var(default=3)\nA = placeholder((M, n), float32)\nB = compute((N, n), (i, j) => A[i / 2, j])\nkernel f(A) -> B\n"
-	p, err := ParseDefines("d.te", []byte(src), map[string]int64{"M": 10})
+	p, err := ParseWith("d.te", []byte(src), Options{Defines: map[string]int64{"M": 10}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1250,7 +1250,7 @@ func TestParseDefines(t *testing.T) {
 		{map[string]int64{"n": 5}, "-D n: n is a symbolic dimension of d.te, a kernel argument: give its value with --set n=VALUE"},
 		{map[string]int64{"A": 5}, "-D A: d.te has no integer constant of that name"},
 	} {
-		_, err := ParseDefines("d.te", []byte(src), c.defines)
+		_, err := ParseWith("d.te", []byte(src), Options{Defines: c.defines})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: got %v, want %q", c.defines, err, c.want)
 		}

@@ -13,19 +13,31 @@ import (
 	"github.com/alecthomas/participle/v2"
 
 	"tide/te"
+	"tide/topi"
 )
 
 // Parse parses and elaborates a .te file. On errors it returns an ErrorList
 // with every error found (and a partial program).
 func Parse(file string, src []byte) (*Program, error) {
-	return ParseDefines(file, src, nil)
+	return ParseWith(file, src, Options{})
 }
 
-// ParseDefines is Parse with some integer constants of the file given other
-// values, like a C compiler's -D: `M = 256` in the file and {"M": 1024}
-// elaborate as `M = 1024`, and constants computed from M follow. A name in
-// defines that is not an integer constant of the file is an error.
-func ParseDefines(file string, src []byte, defines map[string]int64) (*Program, error) {
+// Options change how a file elaborates.
+type Options struct {
+	// Defines gives integer constants of the file other values, like a C
+	// compiler's -D: `M = 256` in the file and {"M": 1024} elaborate as
+	// `M = 1024`, and constants computed from M follow. A name that is not
+	// an integer constant of the file is an error.
+	Defines map[string]int64
+	// Target, when set, gives every operator call (conv2d, bitserial_conv2d,
+	// ...) the operator library's schedule for that target, unless the file
+	// has a schedule block for one of the operator's stages.
+	Target *topi.Target
+}
+
+// ParseWith is Parse with options.
+func ParseWith(file string, src []byte, opts Options) (*Program, error) {
+	defines := opts.Defines
 	text := string(src)
 	el := &elab{
 		file:    file,
@@ -34,6 +46,7 @@ func ParseDefines(file string, src []byte, defines map[string]int64) (*Program, 
 		later:   map[string]Pos{},
 		prog:    &Program{File: file, Decls: map[*te.Tensor]Pos{}},
 		defines: defines,
+		target:  opts.Target,
 	}
 	var stmts []*Stmt
 	for _, c := range splitStatements(text, el.errs, file) {
@@ -173,6 +186,7 @@ type elab struct {
 	declaring string // the name the statement being elaborated declares
 	defines   map[string]int64
 	defined   []string // the integer constants of the file, in order
+	target    *topi.Target
 }
 
 // computeCtx is the state of elaborating one compute body.

@@ -49,6 +49,7 @@ var Passes = []Pass{
 	{"partition", "split loops with a split's tail guard into a guard-free main part and a tail", partition},
 	{"vectorize", "vectorized loops become ramp/broadcast/vector load-store expressions", vectorize},
 	{"unroll", "unrolled loops become copies of their body", unroll},
+	{"accumulate", "a loop's sums of integer casts accumulate in the cast operand's type and convert once after the loop", accumulate},
 	{"final-simplify", "folding what unrolling and vectorizing exposed", func(f *Func, _ *diags) { f.Body = Simplify(f.Body) }},
 }
 

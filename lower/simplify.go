@@ -204,6 +204,9 @@ func (sp *simplifier) binary(x *te.Binary) te.Expr {
 		}
 		return x
 	}
+	if (x.Op == te.Shl || x.Op == te.Shr) && isZero(b) {
+		return a // a shift by zero, e.g. the bit-plane weight 2^(0+0)
+	}
 	if !isIndex(a) {
 		return x
 	}
@@ -252,6 +255,15 @@ func (sp *simplifier) binary(x *te.Binary) te.Expr {
 		}
 	}
 	return x
+}
+
+// isZero reports whether e is the integer 0, or a vector of zeros.
+func isZero(e te.Expr) bool {
+	if b, ok := e.(*Broadcast); ok {
+		e = b.Value
+	}
+	v, ok := te.IntValue(e)
+	return ok && v == 0
 }
 
 // division simplifies a division or remainder of an index by a positive

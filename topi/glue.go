@@ -83,8 +83,12 @@ func GlueConstants(alpha, mean, variance []float64, eps float64, bits int, exact
 		s := 1 + (1-math.Pow(2, -float64(wb)))/levels
 		muHat := FPQ(mean[k], bits+wb, s)
 		round := int64(1) << (wb - 1)
-		if exact && shift > 0 {
-			round = int64(1) << (shift - 1)
+		if exact {
+			// half of the last step of the shift: none when nothing is shifted
+			round = 0
+			if shift > 0 {
+				round = int64(1) << (shift - 1)
+			}
 		}
 		g.CB = append(g.CB, int32(round-muHat))
 		g.Shift = append(g.Shift, int32(shift))

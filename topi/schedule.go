@@ -7,16 +7,138 @@ import (
 	"tide/te"
 )
 
-// Targets are the targets topi has schedules for (llvmgen's preset names).
-var Targets = []string{"x86-64", "cortex-a53"}
+// Target is what the schedules need to know of a machine.
+type Target struct {
+	Name       string // x86-64, cortex-a53, host, ...
+	VectorBits int    // the width of a SIMD register
+}
 
 // Schedule makes the default schedule of the operators computing outs for
 // a target.
-func Schedule(target string, outs ...*te.Tensor) (*schedule.Schedule, error) {
-	switch target {
-	case "x86-64", "cortex-a53":
-	default:
-		return nil, fmt.Errorf("topi: no schedules for target %q; the targets are x86-64 and cortex-a53", target)
+func Schedule(t Target, outs ...*te.Tensor) (*schedule.Schedule, error) {
+	s := schedule.New(outs...)
+	return s, Apply(s, t, nil)
+}
+
+// Apply gives every operator in s its default schedule for the target,
+// except those with a stage for which keep returns true (a user's own
+// schedule). Stages no operator made are left alone.
+func Apply(s *schedule.Schedule, t Target, keep func(*te.Tensor) bool) error {
+	if t.VectorBits < 64 {
+		return fmt.Errorf("topi: target %s has %d-bit vectors; the schedules need at least 64", t.Name, t.VectorBits)
 	}
-	return schedule.New(outs...), nil
+	for _, st := range s.Order() {
+		var err error
+		switch st.Tensor.Tag {
+		case "bitserial_conv2d_nhwc", "bitserial_conv2d_nchw", "conv2d_nhwc", "conv2d_nchw":
+			err = scheduleConv(s, st, t, keep)
+		case "bitserial_dense", "dense":
+			err = scheduleDense(s, st, t, keep)
+		case "relu", "bias_add", "batch_norm", "add", "quantize", "fused_glue", "bitpack", "max_pool2d", "avg_pool2d":
+			if keep == nil || !keep(st.Tensor) {
+				err = scheduleOuter(s, st, t)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("topi: scheduling %s (%s) for %s: %w", st.Name(), st.Tensor.Tag, t.Name, err)
+		}
+	}
+	return nil
+}
+
+// lanes is how many elements of type d fill a vector register.
+func lanes(t Target, d te.DType) int64 {
+	return int64(max(1, t.VectorBits/max(8, d.Bits)))
+}
+
+// extent is a root axis's constant extent.
+func extent(st *schedule.Stage, name string) int64 {
+	min, ext := st.RootRange(st.Axis(name))
+	_ = min
+	v, _ := te.IntValue(ext)
+	return v
+}
+
+// steps runs schedule steps until one fails.
+type steps struct{ err error }
+
+func (p *steps) do(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+func (p *steps) split(st *schedule.Stage, ax *schedule.Axis, factor int64) (*schedule.Axis, *schedule.Axis) {
+	if p.err != nil {
+		return nil, nil
+	}
+	o, i, err := st.Split(ax, factor)
+	p.do(err)
+	return o, i
+}
+
+// scheduleOuter schedules an element-wise or window operator: the innermost
+// axis in vector-wide pieces, the outermost in parallel.
+func scheduleOuter(s *schedule.Schedule, st *schedule.Stage, t Target) error {
+	var p steps
+	data := dataAxes(st)
+	inner := data[len(data)-1]
+	if n, _ := te.IntValue(inner.StaticExtent()); n >= 2 && st.Tensor.Body != nil {
+		if _, isReduce := st.Tensor.Body.(*te.Reduce); !isReduce || len(st.Tensor.ReduceAxis) == 0 {
+			_, vi := p.split(st, inner, min(n, lanes(t, st.Tensor.DType)))
+			if p.err == nil {
+				p.do(st.Vectorize(vi))
+			}
+		}
+	}
+	// the first loop with more than one iteration runs in parallel
+	for _, a := range data[:len(data)-1] {
+		if n, _ := te.IntValue(a.StaticExtent()); n > 1 && p.err == nil {
+			p.do(st.Parallel(a))
+			break
+		}
+	}
+	return p.err
+}
+
+func dataAxes(st *schedule.Stage) []*schedule.Axis {
+	var out []*schedule.Axis
+	for _, a := range st.Leaf {
+		if !a.Reduce {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// skipped reports whether keep claims any stage of an operator.
+func skipped(keep func(*te.Tensor) bool, sts ...*schedule.Stage) bool {
+	if keep == nil {
+		return false
+	}
+	for _, st := range sts {
+		if st != nil && keep(st.Tensor) {
+			return true
+		}
+	}
+	return false
+}
+
+// consumerTagged is st's only consumer when it has the tag, else nil.
+func consumerTagged(st *schedule.Stage, tag string) *schedule.Stage {
+	cs := st.Consumers()
+	if len(cs) == 1 && cs[0].Tensor.Tag == tag {
+		return cs[0]
+	}
+	return nil
+}
+
+// inputTagged is the input stage of st with the tag, or nil.
+func inputTagged(s *schedule.Schedule, st *schedule.Stage, tag string) *schedule.Stage {
+	for _, in := range st.Inputs() {
+		if in.Tag == tag {
+			return s.Stage(in)
+		}
+	}
+	return nil
 }

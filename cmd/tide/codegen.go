@@ -18,6 +18,7 @@ import (
 	"tide/lower"
 	"tide/te"
 	"tide/tensorio"
+	"tide/topi"
 )
 
 // lowerProgram lowers a program and prints its diagnostics.
@@ -38,12 +39,17 @@ func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string) (l
 	if err != nil {
 		return llvmgen.Target{}, nil, nil, err
 	}
-	prog, err := load(cmd, path)
+	prog, err := load(cmd, path, opTarget(tgt))
 	if err != nil {
 		return llvmgen.Target{}, nil, nil, err
 	}
 	f, err := lowerProgram(stderr, prog)
 	return tgt, prog, f, err
+}
+
+// opTarget is what the operator library's schedules know of a target.
+func opTarget(t llvmgen.Target) *topi.Target {
+	return &topi.Target{Name: t.Name, VectorBits: t.VectorBits}
 }
 
 func targetFlags(cmd *cobra.Command, target *string, fast *bool) {

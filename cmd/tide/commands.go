@@ -12,15 +12,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"tide/driver"
 	"tide/dsl"
 	"tide/lower"
 	"tide/te"
 	"tide/tensorio"
+	"tide/topi"
 )
 
 // load reads and elaborates a .te file, with the integer constants given by
-// the command's -D flags.
-func load(cmd *cobra.Command, path string) (*dsl.Program, error) {
+// the command's -D flags and, when target is not nil, the operator
+// library's schedules for it.
+func load(cmd *cobra.Command, path string, target *topi.Target) (*dsl.Program, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, userError{err}
@@ -29,7 +32,7 @@ func load(cmd *cobra.Command, path string) (*dsl.Program, error) {
 	if f := cmd.Flag("define"); f != nil {
 		defines = f.Value.(sizeFlag)
 	}
-	prog, err := dsl.ParseDefines(path, src, defines)
+	prog, err := dsl.ParseWith(path, src, dsl.Options{Defines: defines, Target: target})
 	if err != nil {
 		return nil, userError{err}
 	}
@@ -37,7 +40,7 @@ func load(cmd *cobra.Command, path string) (*dsl.Program, error) {
 }
 
 func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
-	var printAfter string
+	var printAfter, target string
 	var printAll, stats, verify bool
 	var seed uint64
 	sizes := sizeFlag{}
@@ -51,7 +54,11 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 			if printAfter != "" && !slices.Contains(lower.PassNames(), printAfter) {
 				return fmt.Errorf("--print-after %s: no such pass; the passes are %s", printAfter, strings.Join(lower.PassNames(), ", "))
 			}
-			prog, err := load(cmd, args[0])
+			tgt, err := driver.ParseTarget(target)
+			if err != nil {
+				return err
+			}
+			prog, err := load(cmd, args[0], opTarget(tgt))
 			if err != nil {
 				return err
 			}
@@ -79,6 +86,7 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&target, "target", "host", "whose operator schedules to use (x86-64, cortex-a53, host, or llvm -mtriple=...)")
 	cmd.Flags().BoolVar(&verify, "verify", false, "run the loop IR in the interpreter on random inputs and compare with the reference evaluator")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for --verify's random inputs")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension for --verify, `NAME=VALUE` (repeatable)")
@@ -166,7 +174,7 @@ func checkCmd(stdout io.Writer) *cobra.Command {
 		Short: "Parse and type-check a .te file; print its tensors and kernel signature",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			prog, err := load(cmd, args[0])
+			prog, err := load(cmd, args[0], nil)
 			if err != nil {
 				return err
 			}
@@ -255,7 +263,7 @@ at random from --seed, within each placeholder's declared range. With
 written there too, so that the result can be checked with numpy.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			prog, err := load(cmd, args[0])
+			prog, err := load(cmd, args[0], nil)
 			if err != nil {
 				return err
 			}
