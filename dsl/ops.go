@@ -129,6 +129,27 @@ var ops = map[string]opSpec{
 			}
 			return topi.BitserialDense(name, ts[0], ts[1], p)
 		}},
+	"bitpack_conv2d": {"bitpack_conv2d(Xp, Wp, CB, Shift, layout=NHWC|NCHW, stride=S, padding=P, polarity=unipolar|unsigned|bipolar, channels=C, out=int16|int32, bits=N, word=uint8|...|uint64)", 4,
+		[]string{"layout", "stride", "padding", "polarity", "channels", "out", "bits", "word"},
+		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
+			win, layout, err := kw.window(ts[1], 5)
+			if err != nil {
+				return nil, err
+			}
+			p, err := kw.bitserial("channels")
+			if err != nil {
+				return nil, err
+			}
+			bits, err := kw.int("bits", -1)
+			if err != nil {
+				return nil, err
+			}
+			word, err := kw.dtype("word", ts[0].DType)
+			if err != nil {
+				return nil, err
+			}
+			return topi.BitpackConv2D(name, ts[0], ts[1], ts[2], ts[3], layout, win, p, int(bits), word)
+		}},
 	"fused_glue": {"fused_glue(Acc, CB, Shift, axis=A, bits=N)", 3, []string{"axis", "bits"},
 		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
 			axis, err := kw.int("axis", -1)

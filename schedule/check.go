@@ -77,11 +77,9 @@ func (s *Schedule) Check() []*CheckError {
 			add(st, nil, "compute_at(%s, %s): %s is a vectorized loop; compute %s at a loop outside it (the loops of %s are %s)",
 				c.Name(), ax.Name(), ax.Name(), st.Name(), c.Name(), names(c.Leaf))
 		}
-		for _, r := range st.Consumers() {
-			if r != c {
-				add(st, nil, "compute_at(%s, %s): %s is also read by %s, which is not computed inside %s; compute %s at the root or inline",
-					c.Name(), ax.Name(), st.Name(), r.Name(), c.Name(), st.Name())
-			}
+		if r := readerOutside(st, c); r != nil {
+			add(st, nil, "compute_at(%s, %s): %s is also read by %s, which is not computed inside %s; compute %s at the root or inline",
+				c.Name(), ax.Name(), st.Name(), r.Name(), c.Name(), st.Name())
 		}
 		seen := map[*Stage]bool{}
 		for p := st; p != nil && p.Attach == AtAxis; p = p.AttachStage {
@@ -119,4 +117,21 @@ func enclosingParallel(st *Stage) string {
 
 func verb(a Ann) string {
 	return map[Ann]string{Parallel: "parallel", Vectorized: "vectorize", Unrolled: "unroll"}[a]
+}
+
+// readerOutside is a stage that reads st other than c, directly or through
+// stages computed inline (which become part of their readers), or nil.
+func readerOutside(st, c *Stage) *Stage {
+	for _, r := range st.Consumers() {
+		switch {
+		case r == c:
+		case r.Attach == Inline:
+			if o := readerOutside(r, c); o != nil {
+				return o
+			}
+		default:
+			return r
+		}
+	}
+	return nil
 }

@@ -238,7 +238,7 @@ func (st *Stage) ComputeAt(consumer *Stage, ax *Axis) error {
 	if st.sched.IsOutput(st) {
 		return errAt(-1, "compute_at: %s is an output of the kernel; outputs are computed at the root", st.Name())
 	}
-	if !slices.Contains(consumer.Inputs(), st.Tensor) {
+	if !consumer.readsThroughInline(st.Tensor) {
 		var cs []string
 		for _, c := range st.Consumers() {
 			cs = append(cs, c.Name())
@@ -263,6 +263,20 @@ func (st *Stage) ComputeAt(consumer *Stage, ax *Axis) error {
 	}
 	st.Attach, st.AttachStage, st.AttachAxis = AtAxis, consumer, ax
 	return nil
+}
+
+// readsThroughInline reports whether the stage reads t, directly or
+// through stages computed inline (whose bodies become part of its own).
+func (st *Stage) readsThroughInline(t *te.Tensor) bool {
+	for _, in := range st.Inputs() {
+		if in == t {
+			return true
+		}
+		if p := st.sched.Stage(in); p != nil && p.Attach == Inline && p.readsThroughInline(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // ComputeInline substitutes st's body into its consumers: it gets no loops

@@ -110,7 +110,13 @@ type Bitserial struct {
 	// Elements is the number of real (unpadded) elements along the packed
 	// reduction axis: the channels of a convolution, K of a dense layer.
 	Elements int
-	Out      te.DType // int16 or int32: the accumulator and output type
+	// Out is the accumulator and output type, int16 or int32. The operators
+	// refuse shapes whose largest result, K*(2^N - 1)*(2^M - 1) for K
+	// elements (KH*KW*C for a convolution), N activation and M weight bits,
+	// does not fit it (for int16: 32767). Intermediate sums may wrap (the
+	// XNOR correction's 2*acc can leave int16); wrapping arithmetic keeps
+	// the final result exact.
+	Out te.DType
 }
 
 // check validates the accumulator type against the largest result of a dot

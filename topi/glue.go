@@ -60,10 +60,17 @@ type Glue struct {
 //	mu_hat = FPQ(mean_k, N + wb, 1 + (1 - 2^-wb) / (2^N - 1))
 //	cb = (1 << (wb - 1)) - mu_hat, shift = wb + sb
 //
-// The paper's rounding constant 1 << (wb - 1) rounds to nearest only when
-// sb = 0; exact uses 1 << (wb + sb - 1), which always does. Riptide's own
-// TVM code differs in small ways (the mean of W without abs, a shift of
-// wb - sb); this follows the paper.
+// The paper's rounding constant 1 << (wb - 1) rounds acc - mu_hat to
+// nearest only when sb = 0; exact uses 1 << (wb + sb - 1) (0 when the shift
+// is 0), which always does. Against the float pipeline (dequantize, scale,
+// batch norm, clip, requantize, with the same power-of-two approximations)
+// mu_hat's own rounding still leaves about 2^-(shift+1) of the codes off by
+// one with exact; the paper's constant is off more often and by more (see
+// the measurements in README.md). FPQ clips the mean to +-S (about 1), so
+// the glue assumes |mean| <= S; larger means lose agreement quickly.
+// Riptide's own TVM code differs in small ways (the mean of W without abs,
+// a shift of wb - sb); this follows the paper. Shifts are 0 to 30, and
+// acc + cb is computed in int32.
 func GlueConstants(alpha, mean, variance []float64, eps float64, bits int, exact bool) (Glue, error) {
 	if len(mean) != len(alpha) || len(variance) != len(alpha) {
 		return Glue{}, fmt.Errorf("glue constants: %d alphas, %d means, %d variances; want one of each per channel", len(alpha), len(mean), len(variance))

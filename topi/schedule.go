@@ -27,7 +27,23 @@ func Apply(s *schedule.Schedule, t Target, keep func(*te.Tensor) bool) error {
 	if t.VectorBits < 64 {
 		return fmt.Errorf("topi: target %s has %d-bit vectors; the schedules need at least 64", t.Name, t.VectorBits)
 	}
+	// fused operators first: their inner operators are theirs to schedule
+	fused := map[*schedule.Stage]bool{}
 	for _, st := range s.Order() {
+		switch st.Tensor.Tag {
+		case "bitpack_conv2d_nhwc", "bitpack_conv2d_nchw":
+			for _, inner := range bitpackConvStages(s, st) {
+				fused[inner] = true
+			}
+			if err := scheduleBitpackConv(s, st, t, keep); err != nil {
+				return fmt.Errorf("topi: scheduling %s (%s) for %s: %w", st.Name(), st.Tensor.Tag, t.Name, err)
+			}
+		}
+	}
+	for _, st := range s.Order() {
+		if fused[st] {
+			continue
+		}
 		var err error
 		switch st.Tensor.Tag {
 		case "bitserial_conv2d_nhwc", "bitserial_conv2d_nchw", "conv2d_nhwc", "conv2d_nchw":

@@ -141,3 +141,110 @@ func scheduleDense(s *schedule.Schedule, acc *schedule.Stage, t Target, keep fun
 	}
 	return p.err
 }
+
+// scheduleBitpackConv schedules a bitpack-fused binary layer: the glue (and
+// the XNOR correction) inline into the packing, and the convolution
+// computed inside the packing loop over pixels (NHWC: one pixel's output
+// channels, as vectors; NCHW: one row's pixels, as vectors), so only that
+// tile of accumulators is ever alive.
+func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
+	stages := bitpackConvStages(s, y)
+	if len(stages) < 3 {
+		return nil
+	}
+	glue, acc, pad := stages[1], stages[len(stages)-1], inputTagged(s, stages[len(stages)-1], "pad")
+	between := stages[2 : len(stages)-1] // the XNOR correction, when there is one
+	if skipped(keep, append(stages, pad)...) {
+		return nil
+	}
+	var p steps
+	p.do(glue.ComputeInline())
+	for _, b := range between {
+		if p.err == nil {
+			p.do(b.ComputeInline())
+		}
+	}
+	nhwc := acc.Tensor.Tag == "bitserial_conv2d_nhwc"
+	// y's loops: n, then (NHWC) oh, ow, bits, words or (NCHW) bits,
+	// words, oh, ow; the pixel loops go outside the packing
+	yn, yb, yw := y.Leaf[0], y.Leaf[3], y.Leaf[4]
+	yh, yx := y.Leaf[1], y.Leaf[2]
+	if !nhwc {
+		yb, yw, yh, yx = y.Leaf[1], y.Leaf[2], y.Leaf[3], y.Leaf[4]
+	}
+	attachAt := yx // NHWC: one pixel
+	if !nhwc {
+		attachAt = yh // NCHW: one row
+	}
+	if p.err == nil {
+		p.do(y.Reorder(yn, yh, yx, yb, yw))
+	}
+	if p.err == nil {
+		if extent(y, yn.Name()) > 1 {
+			f, err := y.Fuse(yn, yh)
+			p.do(err)
+			if p.err == nil {
+				p.do(y.Parallel(f))
+			}
+		} else {
+			p.do(y.Parallel(yh))
+		}
+	}
+	if p.err == nil {
+		p.do(acc.ComputeAt(y, attachAt))
+	}
+	v := lanes(t, acc.Tensor.Inputs()[0].DType)
+	vecAx := "oc"
+	if !nhwc {
+		vecAx = "ow"
+	}
+	n := extent(acc, vecAx)
+	block := min(n, 2*v)
+	bo, br := p.split(acc, acc.Axis(vecAx), block)
+	bm, bi := p.split(acc, br, min(v, block))
+	if p.err == nil {
+		order := []*schedule.Axis{bo}
+		for _, a := range acc.Leaf {
+			if a.Reduce {
+				order = append(order, a)
+			}
+		}
+		p.do(acc.Reorder(append(order, bm, bi)...))
+	}
+	if p.err == nil {
+		p.do(acc.Vectorize(bi))
+	}
+	if p.err == nil {
+		p.do(acc.Unroll(bm))
+	}
+	if pad != nil && p.err == nil {
+		p.do(scheduleOuter(s, pad, t))
+	}
+	return p.err
+}
+
+// bitpackConvStages are the stages of a bitpack-fused layer: the packing,
+// the glue, the XNOR correction (when there is one) and the convolution's
+// accumulation, in that order; nil when y is not one.
+func bitpackConvStages(s *schedule.Schedule, y *schedule.Stage) []*schedule.Stage {
+	glue := inputTagged(s, y, "fused_glue")
+	if glue == nil {
+		return nil
+	}
+	out := []*schedule.Stage{y, glue}
+	st := glue
+	for {
+		ins := st.Inputs()
+		if len(ins) == 0 || ins[0].IsPlaceholder() {
+			return nil
+		}
+		st = s.Stage(ins[0])
+		out = append(out, st)
+		if st.Tensor.Tag == "bitserial_conv2d_nhwc" || st.Tensor.Tag == "bitserial_conv2d_nchw" {
+			return out
+		}
+		if st.Tensor.Tag != "bitserial_xnor" {
+			return nil
+		}
+	}
+}
