@@ -171,9 +171,15 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Time a kernel on this machine: a warm-up call, then the median of --repeat calls, and GFLOP/s or Gop/s",
 		Long: `Time a kernel on this machine: a warm-up call, then the median of --repeat calls,
 and GFLOP/s (float) or Gop/s (integer and bit operations), counted from the compute
-declaration. The kernel's outputs are checked: against the baseline's when --vs
-names one (an independent implementation, and much faster than the evaluator on
-large shapes), else against the reference evaluator.
+declaration. The kernel's outputs are checked: against a baseline's when --vs
+names one that computes the same thing (an independent implementation, and much
+faster than the evaluator on large shapes), else against the reference evaluator.
+
+--vs times baselines in the same run: openblas (cblas_sgemm for a kernel with
+sgemm's signature; im2col + sgemm for a conv2d), onednn (oneDNN's convolution),
+and, for a binarized convolution (bitserial_conv2d, NHWC), float convolutions of
+the same shape on float data: openblas, onednn and tide (Tide's own conv2d with
+its default schedule), whose outputs must agree with each other.
 
 --threads 1,2 times each thread count in the same run and prints the speedup over
 the first. Under emulation (cortex-a53 here) wall time means nothing: bench
@@ -195,18 +201,9 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			if err != nil {
 				return err
 			}
-			var base *driver.Baseline
-			switch vs {
-			case "":
-			case "openblas":
-				m, n, k, ok := te.MatmulShape(prog.Kernel, sv)
-				if !ok {
-					return userError{fmt.Errorf("--vs openblas times cblas_sgemm, C = A·B with float32 A (M×K), B (K×N) and C (M×N); kernel %s does not have that signature", prog.Kernel.Name)}
-				}
-				b := driver.Sgemm(m, n, k)
-				base = &b
-			default:
-				return fmt.Errorf("--vs %s: the baselines are: openblas", vs)
+			comps, err := comparisons(vs, prog, sv, in, tgt, llvmgen.Options{FastMath: fast}, seed)
+			if err != nil {
+				return userError{err}
 			}
 			ops, isFloat, err := te.OpCount(prog.Kernel, sv)
 			if err != nil {
@@ -235,20 +232,39 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 					return userError{err}
 				}
 				median := medianOf(times)
-				checked, baseLine := "the reference evaluator", ""
-				if base != nil {
-					checked = base.Name
-					bt, bout, err := driver.BenchBaseline(tgt, *base, in, outTypes(prog), outShapes(got), dir, repeat)
+				// each baseline's line, and what the outputs were checked against
+				var lines []string
+				var checked string
+				var floatRef *te.Buffer // the first float baseline's output, for a binarized kernel
+				var floatRefName string
+				for _, c := range comps {
+					bt, bout, err := c.run(dir, repeat)
 					if err != nil {
 						return userError{err}
 					}
-					if err := sameOutputs(prog, got, bout, "the baseline ("+base.Name+")"); err != nil {
-						return err
+					switch {
+					case c.sameAsKernel:
+						if err := sameOutputs(prog, got, []*te.Buffer{bout}, "the baseline ("+c.name+")"); err != nil {
+							return err
+						}
+						checked = c.name
+					case floatRef == nil:
+						floatRef, floatRefName = bout, c.name
+					default:
+						if m := te.Compare(bout, floatRef, convTol); m.First >= 0 {
+							return userError{fmt.Errorf("bench: %s and %s disagree %s", c.name, floatRefName, m.Detail)}
+						}
 					}
 					bm := medianOf(bt)
-					baseLine = fmt.Sprintf("%s, threads %s: median %v (min %v), %.2f %s; Tide/baseline speed ratio %.2f (same run)\n",
-						base.Name, label, bm, bt[0], ops/bm.Seconds()/1e9, unit, bm.Seconds()/median.Seconds())
-				} else {
+					rate := fmt.Sprintf("%.2f %s", ops/bm.Seconds()/1e9, unit)
+					if c.flops > 0 {
+						rate = fmt.Sprintf("%.2f GFLOP/s", c.flops/bm.Seconds()/1e9)
+					}
+					lines = append(lines, fmt.Sprintf("%s, threads %s: median %v (min %v), %s; Tide/baseline speed ratio %.2f (same run)\n",
+						c.name, label, bm, bt[0], rate, bm.Seconds()/median.Seconds()))
+				}
+				if checked == "" {
+					checked = "the reference evaluator"
 					if want == nil {
 						if want, err = te.EvalKernel(prog.Kernel, in, sv); err != nil {
 							return userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
@@ -266,7 +282,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 				}
 				fmt.Fprintf(stdout, "%s on %s, threads %s: median %v of %d runs (min %v), %.3g ops, %.2f %s%s (outputs checked against %s)\n",
 					prog.Kernel.Name, tgt.Name, label, median, len(times), times[0], ops, ops/median.Seconds()/1e9, unit, speedup, checked)
-				fmt.Fprint(stdout, baseLine)
+				fmt.Fprint(stdout, strings.Join(lines, ""))
 			}
 			return nil
 		},
@@ -274,7 +290,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 	targetFlags(cmd, &target, &fast)
 	cmd.Flags().StringVar(&threads, "threads", "", "OpenMP threads for parallel loops, or a list like 1,2 to time each (default: OMP_NUM_THREADS or all cores)")
 	cmd.Flags().IntVar(&repeat, "repeat", 10, "timed runs after one warm-up run")
-	cmd.Flags().StringVar(&vs, "vs", "", "also time a baseline on the same inputs and compare outputs: openblas (cblas_sgemm, for a kernel with sgemm's signature)")
+	cmd.Flags().StringVar(&vs, "vs", "", "also time baselines in the same run, comma-separated: "+baselineNames)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
 	return cmd

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tide/driver"
+	"tide/dsl"
+	"tide/llvmgen"
+	"tide/lower"
+	"tide/te"
+	"tide/topi"
+)
+
+// A comparison is a baseline that bench times next to the kernel.
+type comparison struct {
+	name string
+	run  func(dir string, repeat int) ([]time.Duration, *te.Buffer, error)
+	// sameAsKernel: it computes the kernel's own output from the kernel's
+	// inputs, so the two outputs must agree. Otherwise it is a float
+	// baseline for a binarized kernel, on float data of the same shape,
+	// and the float baselines must agree with each other.
+	sameAsKernel bool
+	flops        float64 // the float baseline's work, when it is not the kernel's
+}
+
+// convTol is how far float convolutions by different libraries may differ
+// (relative): they sum KH*KW*C products in different orders.
+const convTol = 1e-3
+
+// baselineNames are the names --vs takes.
+const baselineNames = "openblas (cblas_sgemm for a matmul, im2col+sgemm for a convolution), onednn (convolution), tide (Tide's own float conv2d, for a binarized convolution)"
+
+// comparisons reads --vs for a kernel: a matmul (sgemm's signature), a
+// float NHWC convolution (an operator call), or a binarized NHWC
+// convolution (timed against float convolutions of the same shape).
+func comparisons(vs string, prog *dsl.Program, sizes map[*te.Var]int64, in []*te.Buffer, tgt llvmgen.Target, opts llvmgen.Options, seed uint64) ([]comparison, error) {
+	if vs == "" {
+		return nil, nil
+	}
+	conv, binary, isConv, err := convShape(prog)
+	if err != nil {
+		return nil, err
+	}
+	var out []comparison
+	for _, name := range strings.Split(vs, ",") {
+		switch name = strings.TrimSpace(name); {
+		case name == "openblas" && !isConv:
+			m, n, k, ok := te.MatmulShape(prog.Kernel, sizes)
+			if !ok {
+				return nil, fmt.Errorf("--vs openblas times cblas_sgemm, C = A·B with float32 A (M×K), B (K×N) and C (M×N), or a convolution; kernel %s is neither", prog.Kernel.Name)
+			}
+			out = append(out, sameInputs(driver.Sgemm(m, n, k), tgt, in, prog))
+		case name == "openblas" || name == "onednn":
+			b := driver.Im2colSgemm(conv)
+			if name == "onednn" {
+				b = driver.OneDNNConv(conv)
+			}
+			if binary {
+				out = append(out, floatConv(b, tgt, conv, seed))
+			} else {
+				out = append(out, sameInputs(b, tgt, in, prog))
+			}
+		case name == "tide" && isConv && binary:
+			out = append(out, tideFloatConv(conv, tgt, opts, seed))
+		case name == "tide":
+			return nil, fmt.Errorf("--vs tide times Tide's own float conv2d next to a binarized convolution; kernel %s is not one", prog.Kernel.Name)
+		case name == "onednn":
+			return nil, fmt.Errorf("--vs onednn times oneDNN's convolution; kernel %s computes no NHWC conv2d or bitserial_conv2d", prog.Kernel.Name)
+		default:
+			return nil, fmt.Errorf("--vs %s: the baselines are %s", name, baselineNames)
+		}
+	}
+	return out, nil
+}
+
+// convShape finds the kernel's convolution: the conv2d or bitserial_conv2d
+// operator call that the output is computed from (one, NHWC).
+func convShape(prog *dsl.Program) (s driver.Conv2DShape, binary, ok bool, err error) {
+	var found *te.Tensor
+	for _, t := range te.PostOrder(prog.Kernel.Outputs) {
+		switch t.Tag {
+		case "conv2d_nhwc", "bitserial_conv2d_nhwc":
+			if found != nil {
+				return s, false, false, fmt.Errorf("--vs: kernel %s has several convolutions; the baselines time one", prog.Kernel.Name)
+			}
+			found = t
+		case "conv2d_nchw", "bitserial_conv2d_nchw":
+			return s, false, false, fmt.Errorf("--vs: the convolution baselines are NHWC; %s is NCHW", t.Name)
+		}
+	}
+	if found == nil {
+		return s, false, false, nil
+	}
+	a := found.Attrs
+	binary = found.Tag == "bitserial_conv2d_nhwc"
+	shape := func(t *te.Tensor) []int {
+		out := make([]int, len(t.Shape))
+		for i, d := range t.Shape {
+			v, _ := te.IntValue(d)
+			out[i] = int(v)
+		}
+		return out
+	}
+	y := shape(found)
+	s = driver.Conv2DShape{N: y[0], O: y[3], KH: int(a["kh"]), KW: int(a["kw"]), StrideH: int(a["stride_h"]), StrideW: int(a["stride_w"]),
+		PadTop: int(a["pad_top"]), PadLeft: int(a["pad_left"]), PadBottom: int(a["pad_bottom"]), PadRight: int(a["pad_right"])}
+	// the data is the first input, or the padding stage's input
+	data := found.Inputs()[0]
+	if data.Tag == "pad" {
+		data = data.Inputs()[0]
+	}
+	x := shape(data)
+	s.H, s.W, s.C = x[1], x[2], x[3]
+	if binary {
+		s.C = int(a["elements"])
+	}
+	return s, binary, true, s.Valid()
+}
+
+// sameInputs times a baseline on the kernel's own inputs.
+func sameInputs(b driver.Baseline, tgt llvmgen.Target, in []*te.Buffer, prog *dsl.Program) comparison {
+	return comparison{name: b.Name, sameAsKernel: true, run: func(dir string, repeat int) ([]time.Duration, *te.Buffer, error) {
+		out := prog.Kernel.Outputs[0]
+		shape, err := te.ShapeOf(out, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		times, outs, err := driver.BenchBaseline(tgt, b, in, []te.DType{out.DType}, [][]int{shape}, dir, repeat)
+		if err != nil {
+			return nil, nil, err
+		}
+		return times, outs[0], nil
+	}}
+}
+
+// convInputs are random float data and weights of a convolution's shape.
+func convInputs(s driver.Conv2DShape, seed uint64) []*te.Buffer {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	return []*te.Buffer{te.RandomBuffer(te.Float32, s.XShape(), nil, rng), te.RandomBuffer(te.Float32, s.WShape(), nil, rng)}
+}
+
+// floatConv times a float convolution library on data of the binarized
+// kernel's shape.
+func floatConv(b driver.Baseline, tgt llvmgen.Target, s driver.Conv2DShape, seed uint64) comparison {
+	return comparison{name: b.Name, flops: float64(s.Flops()), run: func(dir string, repeat int) ([]time.Duration, *te.Buffer, error) {
+		times, outs, err := driver.BenchBaseline(tgt, b, convInputs(s, seed), []te.DType{te.Float32}, [][]int{s.YShape()}, dir, repeat)
+		if err != nil {
+			return nil, nil, err
+		}
+		return times, outs[0], nil
+	}}
+}
+
+// tideFloatConv times Tide's own float conv2d (topi, with the target's
+// default schedule) on data of the binarized kernel's shape.
+func tideFloatConv(s driver.Conv2DShape, tgt llvmgen.Target, opts llvmgen.Options, seed uint64) comparison {
+	name := "tide float conv2d " + s.String()
+	return comparison{name: name, flops: float64(s.Flops()), run: func(dir string, repeat int) ([]time.Duration, *te.Buffer, error) {
+		x, _ := te.Placeholder("X", intExprs(s.XShape()), te.Float32)
+		w, _ := te.Placeholder("W", intExprs(s.WShape()), te.Float32)
+		y, err := topi.Conv2D("Y", x, w, topi.NHWC, topi.Window{KH: s.KH, KW: s.KW, StrideH: s.StrideH, StrideW: s.StrideW,
+			Pad: topi.Padding{Top: s.PadTop, Left: s.PadLeft, Bottom: s.PadBottom, Right: s.PadRight}})
+		if err != nil {
+			return nil, nil, err
+		}
+		k, err := te.NewKernel("float_conv", []*te.Tensor{x, w}, []*te.Tensor{y}, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		sched, err := topi.Schedule(*opTarget(tgt), y)
+		if err != nil {
+			return nil, nil, err
+		}
+		f, _, err := lower.Lower(k, sched, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		sub := filepath.Join(dir, "tide-float")
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return nil, nil, err
+		}
+		times, outs, err := driver.BenchKernel(tgt, opts, f, convInputs(s, seed), nil, sub, repeat)
+		if err != nil {
+			return nil, nil, err
+		}
+		return times, outs[0], nil
+	}}
+}
+
+func intExprs(vs []int) []te.Expr {
+	out := make([]te.Expr, len(vs))
+	for i, v := range vs {
+		out[i] = te.Int(int64(v))
+	}
+	return out
+}
