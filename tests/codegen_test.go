@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"tide/lower"
 	"tide/te"
 	"tide/tensorio"
+	"tide/topi"
 )
 
 // TestCodegen builds the scheduled programs of testdata/lower and the
@@ -77,7 +79,8 @@ kernel f(A) -> C
 			name := names[src]
 			t.Run(target+"/"+name, func(t *testing.T) {
 				requireTools(t, tgt)
-				p, err := dsl.Parse(name+".te", []byte(src))
+				// operator calls get the operator library's schedule for the target
+				p, err := dsl.ParseWith(name+".te", []byte(src), dsl.Options{Target: &topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -232,6 +235,75 @@ func TestAssembly(t *testing.T) {
 			}
 			if c.avoid != "" && strings.Contains(asm, c.avoid) {
 				t.Errorf("the assembly has %q", c.avoid)
+			}
+		})
+	}
+}
+
+// TestBinaryKernelAssembly checks the popcount loop of the operator
+// library's bitserial convolution (examples/bitserial_conv2d.te, scheduled
+// for each target): in the innermost loop that counts bits, byte-wide
+// popcounts (cnt v.16b on cortex-a53, vpshufb lookups on x86-64) summed as
+// bytes, no horizontal add, and widening to 16 bits (uaddw on cortex-a53)
+// at most once per 4 popcounts: LLVM may unroll the 8-step byte loop into
+// the loop around it, but the bytes are widened once per 8 steps, not at
+// every one.
+func TestBinaryKernelAssembly(t *testing.T) {
+	cases := []struct {
+		target       string
+		count, accum *regexp.Regexp // in the popcount loop
+		widen        *regexp.Regexp // widening steps, rarer than counts
+		horizontal   *regexp.Regexp // none in the popcount loop
+	}{
+		{"cortex-a53", regexp.MustCompile(`cnt\s+v\d+\.16b`), regexp.MustCompile(`\badd\s+v\d+\.16b`), regexp.MustCompile(`\b(uaddw2?|ushll2?|uaddl2?|uadalp)\s`),
+			regexp.MustCompile(`\b(addv|addp|uaddlv|saddlv)\b`)},
+		{"x86-64", regexp.MustCompile(`vpshufb\s+%ymm`), regexp.MustCompile(`vpaddb\s+%ymm`), regexp.MustCompile(`\b(vpmovzxbw|vpunpck[lh]bw)\s`),
+			regexp.MustCompile(`\b(vpsadbw|vphaddw|vphaddd)\b`)},
+	}
+	src, err := os.ReadFile("../examples/bitserial_conv2d.te")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.target, func(t *testing.T) {
+			tgt, _ := llvmgen.ParseTarget(c.target)
+			requireTools(t, tgt)
+			p, err := dsl.ParseWith("bitserial_conv2d.te", src, dsl.Options{Target: &topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, _, err := llvmgen.Generate(f, tgt, llvmgen.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ll := filepath.Join(t.TempDir(), "k.ll")
+			os.WriteFile(ll, []byte(m.String()), 0o644)
+			asm, err := driver.Assemble(tgt, ll)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var loop string
+			for _, body := range driver.InnermostLoops(asm) {
+				if text := strings.Join(body, "\n"); c.count.MatchString(text) {
+					loop = text
+				}
+			}
+			if loop == "" {
+				t.Fatalf("no innermost loop counts bits with %v:\n%s", c.count, asm)
+			}
+			counts, widens := len(c.count.FindAllString(loop, -1)), len(c.widen.FindAllString(loop, -1))
+			if !c.accum.MatchString(loop) {
+				t.Errorf("the popcount loop does not sum bytes (%v):\n%s", c.accum, loop)
+			}
+			if 4*widens > counts {
+				t.Errorf("the popcount loop widens %d times for %d popcounts; want at most one per 4:\n%s", widens, counts, loop)
+			}
+			if bad := c.horizontal.FindString(loop); bad != "" {
+				t.Errorf("the popcount loop has %s, a horizontal add:\n%s", bad, loop)
 			}
 		})
 	}

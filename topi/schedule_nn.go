@@ -172,12 +172,20 @@ func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep
 	if !nhwc {
 		yb, yw, yh, yx = y.Leaf[1], y.Leaf[2], y.Leaf[3], y.Leaf[4]
 	}
-	attachAt := yx // NHWC: one pixel
-	if !nhwc {
-		attachAt = yh // NCHW: one row
+	attachAt := yh // NCHW: one row
+	order := []*schedule.Axis{yn, yh, yx, yb, yw}
+	if nhwc {
+		// NHWC: a block of 4 pixels, like the convolution's own schedule
+		xo, xi := p.split(y, yx, min(4, extent(y, yx.Name())))
+		attachAt, order = xo, []*schedule.Axis{yn, yh, xo, xi, yb, yw}
 	}
 	if p.err == nil {
-		p.do(y.Reorder(yn, yh, yx, yb, yw))
+		p.do(y.Reorder(order...))
+	}
+	// the packing: the word's bits as vector lanes (glue computed for a
+	// word's channels at once, one horizontal sum per word)
+	if t := y.Leaf[len(y.Leaf)-1]; p.err == nil && t.Reduce {
+		p.do(y.Vectorize(t))
 	}
 	if p.err == nil {
 		if extent(y, yn.Name()) > 1 {
@@ -208,6 +216,12 @@ func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep
 			if a.Reduce {
 				order = append(order, a)
 			}
+		}
+		if nhwc {
+			// the block's pixels inside the reduction, unrolled
+			ow := acc.Axis("ow")
+			order = append(order, ow)
+			p.do(acc.Unroll(ow))
 		}
 		p.do(acc.Reorder(append(order, bm, bi)...))
 	}

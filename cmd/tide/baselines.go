@@ -55,7 +55,7 @@ func comparisons(vs string, prog *dsl.Program, sizes map[*te.Var]int64, in []*te
 				return nil, fmt.Errorf("--vs openblas times cblas_sgemm, C = A·B with float32 A (M×K), B (K×N) and C (M×N), or a convolution; kernel %s is neither", prog.Kernel.Name)
 			}
 			out = append(out, sameInputs(driver.Sgemm(m, n, k), tgt, in, prog))
-		case name == "openblas" || name == "onednn":
+		case (name == "openblas" || name == "onednn") && isConv:
 			b := driver.Im2colSgemm(conv)
 			if name == "onednn" {
 				b = driver.OneDNNConv(conv)

@@ -300,7 +300,7 @@ func TestBenchVsOpenBLAS(t *testing.T) {
 		t.Errorf("status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
 	status, _, stderr = tide(t, "bench", "../../examples/rowmax.te", "--target", "x86-64", "--vs", "openblas")
-	if status != 1 || !strings.Contains(stderr, "kernel rowmax does not have that signature") {
+	if status != 1 || !strings.Contains(stderr, "kernel rowmax is neither") {
 		t.Errorf("not a matmul: status %d, stderr %q", status, stderr)
 	}
 	// sgemm's signature, but not its computation: B is read transposed
@@ -315,6 +315,39 @@ kernel mt(A, B) -> C
 	status, _, stderr = tide(t, "bench", notMatmul, "--target", "x86-64", "--vs", "openblas")
 	if status != 1 || !strings.Contains(stderr, "output C differs from the baseline (openblas cblas_sgemm 8x8x8)") {
 		t.Errorf("a different computation: status %d, stderr %q", status, stderr)
+	}
+}
+
+// Convolutions: a float conv2d is checked against the libraries on its own
+// inputs; a binarized one is timed next to float convolutions of its shape,
+// which must agree with each other.
+func TestBenchConvBaselines(t *testing.T) {
+	for _, h := range []string{"/usr/include/x86_64-linux-gnu/cblas.h", "/usr/include/dnnl.h"} {
+		if _, err := os.Stat(h); err != nil && os.Getenv("TIDE_REQUIRE_TOOLS") == "" {
+			t.Skipf("%s is missing (the test command installs it)", h)
+		}
+	}
+	dir := t.TempDir()
+	float := filepath.Join(dir, "fconv.te")
+	os.WriteFile(float, []byte(`X = placeholder((1, 9, 8, 5), float32)
+W = placeholder((3, 3, 5, 7), float32)
+Y = conv2d(X, W, layout=NHWC, stride=2, padding=(1, 0, 1, 1))
+kernel fconv(X, W) -> Y
+`), 0o644)
+	status, stdout, stderr := tide(t, "bench", float, "--target", "x86-64", "--repeat", "2", "--threads", "1", "--vs", "onednn,openblas")
+	if status != 0 || !strings.Contains(stdout, "(outputs checked against openblas im2col+sgemm conv 9x8x5->7 3x3/2 pad 1,0,1,1)") ||
+		!strings.Contains(stdout, "onednn conv 9x8x5->7 3x3/2 pad 1,0,1,1, threads 1: median") {
+		t.Errorf("float conv: status %d, stdout %q, stderr %q", status, stdout, stderr)
+	}
+	status, stdout, stderr = tide(t, "bench", "../../examples/bitserial_conv2d.te", "-D", "H=6", "-D", "W=7", "--target", "x86-64", "--repeat", "2", "--threads", "1", "--vs", "tide,openblas,onednn")
+	for _, want := range []string{"(outputs checked against the reference evaluator)", "tide float conv2d 6x7x64->64 3x3/1 pad 1, threads 1", "openblas im2col+sgemm conv 6x7x64->64", "onednn conv 6x7x64->64", "Tide/baseline speed ratio"} {
+		if status != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("binary conv: missing %q: status %d, stdout %q, stderr %q", want, status, stdout, stderr)
+		}
+	}
+	status, _, stderr = tide(t, "bench", "../../examples/bitserial_dense.te", "--target", "x86-64", "--vs", "onednn")
+	if status != 1 || !strings.Contains(stderr, "computes no NHWC conv2d or bitserial_conv2d") {
+		t.Errorf("not a conv: status %d, stderr %q", status, stderr)
 	}
 }
 
