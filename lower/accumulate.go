@@ -78,14 +78,23 @@ func accumulateStmt(s Stmt, n *int) Stmt {
 		addends = append(addends, e)
 		groupOf = append(groupOf, g)
 	}
+	limit := trips // the most iterations whose sums fit e's type
 	for _, g := range groups {
 		if g.narrow.Bits >= g.wide.Bits {
 			continue // a truncation: always exact
 		}
-		// a widening: the whole loop's sum must fit e's type
-		if !g.bounded || !g.narrow.IsUInt() || g.hi > g.narrow.MaxInt()/trips {
+		// a widening: the loop's sums must fit e's type
+		if !g.bounded || !g.narrow.IsUInt() || g.hi > g.narrow.MaxInt() {
 			return s
 		}
+		if g.hi > 0 {
+			limit = min(limit, g.narrow.MaxInt()/g.hi)
+		}
+	}
+	if limit < trips {
+		// too many iterations for e's type: accumulate chunks of the loop
+		// (the largest that divides it), widening once per chunk
+		return chunked(l, trips, limit, n)
 	}
 	// the partial sums: one vector (or element) per group
 	total := int64(0)
@@ -129,6 +138,26 @@ func accumulateStmt(s Stmt, n *int) Stmt {
 	loop := *l
 	loop.Body = body
 	return &Allocate{Buffer: part, Body: Seq{init, &loop, after}}
+}
+
+// chunked splits loop l (trips iterations) into chunks of at most limit
+// iterations, the largest that divides trips, and accumulates each chunk.
+func chunked(l *For, trips, limit int64, n *int) Stmt {
+	chunk := int64(0)
+	for c := limit; c >= 2; c-- {
+		if trips%c == 0 {
+			chunk = c
+			break
+		}
+	}
+	if chunk == 0 {
+		return l
+	}
+	outer, inner := &te.Var{Name: l.Var.Name + ".chunk"}, &te.Var{Name: l.Var.Name + ".in"}
+	at := te.Bin(te.Add, te.Bin(te.Add, l.Min, te.Bin(te.Mul, outer, idx(chunk))), inner)
+	body := substStmt(l.Body, map[*te.Var]te.Expr{l.Var: at})
+	in := &For{Var: inner, Min: idx(0), Extent: idx(chunk), Kind: l.Kind, Body: body, Axis: l.Axis}
+	return &For{Var: outer, Min: idx(0), Extent: idx(trips / chunk), Kind: Serial, Body: accumulateStmt(in, n), Axis: l.Axis}
 }
 
 // flatStores collects the stores of a body made of stores only.
