@@ -7,6 +7,7 @@ import (
 
 	"tide/te"
 	"tide/tensorio"
+	"tide/topi"
 )
 
 // FuzzParse feeds arbitrary text to the parser and elaborator, and evaluates
@@ -25,10 +26,18 @@ func FuzzParse(f *testing.F) {
 		"A = placeholder((3,), float32)\nB = compute((3,), (i) => if_then_else(i > 0, A[i - 1], 0.0))\nkernel f(A) -> B",
 		"X = (1 + 2\nY = )\nZ = 0x\n",
 		"A = placeholder((2,), int32)\nB = compute((2,), (i) => A[i] / 0 + A[i] % -1 + popcount(~A[i]))\nkernel f(A) -> B",
+		"X = placeholder((1, 5, 4, 1, 1), uint16)\nW = placeholder((3, 1, 2, 1, 3), uint16)\nY = bitserial_conv2d(X, W, layout=NHWC, stride=(2, 1), padding=(1, 0, 1, 0), polarity=unipolar, channels=9, out=int16)\nkernel f(X, W) -> Y\n",
+		"X = placeholder((2, 3, 5, 5), float32)\nW = placeholder((4, 3, 3, 3), float32)\nY = conv2d(X, W, layout=NCHW, padding=1)\nP = max_pool2d(Y, pool=(2, 2), layout=NCHW)\nkernel f(X, W) -> P\n",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
+		// with the operator library's schedules for a target too
+		if _, err := ParseWith("fuzz.te", []byte(src), Options{Target: &topi.Target{Name: "x86-64", VectorBits: 256}}); err != nil {
+			if list, ok := err.(ErrorList); !ok || len(list) == 0 || list[0].Pos.Line < 1 {
+				t.Fatalf("with a target: error %T without a position: %v", err, err)
+			}
+		}
 		p, err := Parse("fuzz.te", []byte(src))
 		if err != nil {
 			list, ok := err.(ErrorList)

@@ -102,7 +102,7 @@ var ops = map[string]opSpec{
 			if err != nil {
 				return nil, err
 			}
-			word, err := kw.dtype("word", te.UInt64)
+			word, err := kw.dtype("word", te.UInt64, wordTypes...)
 			if err != nil {
 				return nil, err
 			}
@@ -144,7 +144,7 @@ var ops = map[string]opSpec{
 			if err != nil {
 				return nil, err
 			}
-			word, err := kw.dtype("word", ts[0].DType)
+			word, err := kw.dtype("word", ts[0].DType, wordTypes...)
 			if err != nil {
 				return nil, err
 			}
@@ -163,6 +163,8 @@ var ops = map[string]opSpec{
 			return topi.FusedGlue(name, ts[0], ts[1], ts[2], int(axis), int(bits))
 		}},
 }
+
+var wordTypes = []string{"uint8", "uint16", "uint32", "uint64"}
 
 // OperatorNames are the operator calls the language accepts.
 func OperatorNames() []string {
@@ -270,8 +272,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (a opArgs) dtype(key string, def te.DType) (te.DType, error) {
-	name, _, err := a.word(key, def.String(), "uint8", "uint16", "uint32", "uint64", "int16", "int32")
+// dtype is a dtype keyword among legal.
+func (a opArgs) dtype(key string, def te.DType, legal ...string) (te.DType, error) {
+	name, _, err := a.word(key, def.String(), legal...)
 	if err != nil {
 		return te.Invalid, err
 	}
@@ -391,7 +394,7 @@ func (a opArgs) bitserial(countKey string) (topi.Bitserial, error) {
 	if err != nil {
 		return topi.Bitserial{}, err
 	}
-	out, err := a.dtype("out", te.Int32)
+	out, err := a.dtype("out", te.Int32, "int16", "int32")
 	if err != nil {
 		return topi.Bitserial{}, err
 	}
