@@ -57,18 +57,7 @@ func BenchBaseline(t llvmgen.Target, b Baseline, inputs []*te.Buffer, outTypes [
 	for _, h := range append([]string{"stdio.h", "stdlib.h", "time.h"}, b.Includes...) {
 		fmt.Fprintf(&src, "#include <%s>\n", h)
 	}
-	src.WriteString(`
-static void *io(const char *path, unsigned long bytes, int in) {
-    void *p = calloc(bytes ? bytes : 1, 1);
-    if (!in) return p;
-    FILE *f = fopen(path, "rb");
-    if (!f || fread(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot read %s\n", path); exit(2); }
-    fclose(f);
-    return p;
-}
-
-int main(int argc, char **argv) {
-`)
+	src.WriteString("\n" + cBuffers + "\nint main(int argc, char **argv) {\n")
 	// argv[1..] name one file per input, then per output
 	var files []string
 	declare := func(name string, typ te.DType, elems int, in bool) string {
@@ -92,10 +81,7 @@ int main(int argc, char **argv) {
 	fmt.Fprintf(&src, "        %s\n", b.Call)
 	src.WriteString("        clock_gettime(CLOCK_MONOTONIC, &t1);\n        printf(\"%ld\\n\", (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));\n    }\n")
 	for i, typ := range outTypes {
-		bytes := te.NumElements(outShapes[i]) * max(1, typ.Bytes())
-		fmt.Fprintf(&src, "    FILE *f%d = fopen(argv[%d], \"wb\");\n", i, len(inputs)+i+1)
-		fmt.Fprintf(&src, "    if (!f%d || fwrite(out%d, 1, %d, f%d) != %d) { fprintf(stderr, \"cannot write %%s\\n\", argv[%d]); return 2; }\n    fclose(f%d);\n",
-			i, i, bytes, i, bytes, len(inputs)+i+1, i)
+		fmt.Fprintf(&src, "    save(argv[%d], out%d, %d);\n", len(inputs)+i+1, i, te.NumElements(outShapes[i])*max(1, typ.Bytes()))
 	}
 	src.WriteString("    return 0;\n}\n")
 	c, obj, exe := filepath.Join(dir, "baseline.c"), filepath.Join(dir, "baseline.o"), filepath.Join(dir, "baseline")

@@ -127,6 +127,25 @@ func evalSize(e te.Expr, sizes map[*te.Var]int64) (int64, error) {
 	return c.Value, nil
 }
 
+// cBuffers are the harnesses' C functions for buffers: io allocates bytes,
+// zeroed, and fills them from the file at path when in is not 0; save
+// writes them to a file.
+const cBuffers = `static void *io(const char *path, unsigned long bytes, int in) {
+    void *p = calloc(bytes ? bytes : 1, 1);
+    if (!in) return p;
+    FILE *f = fopen(path, "rb");
+    if (!f || fread(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot read %s\n", path); exit(2); }
+    fclose(f);
+    return p;
+}
+
+static void save(const char *path, void *p, unsigned long bytes) {
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot write %s\n", path); exit(2); }
+    fclose(f);
+}
+`
+
 // harness is a C main that reads each input from the file named by its
 // argument, calls the kernel, and writes each output to its file.
 func harness(f *lower.Func, shapes [][]int, sizes map[*te.Var]int64, repeat int) string {
@@ -149,23 +168,8 @@ void *calloc(unsigned long, unsigned long);
 void exit(int);
 
 `)
-	b.WriteString(`static void *io(const char *path, unsigned long bytes, int in) {
-    void *p = calloc(bytes ? bytes : 1, 1);
-    if (!in) return p;
-    FILE *f = fopen(path, "rb");
-    if (!f || fread(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot read %s\n", path); exit(2); }
-    fclose(f);
-    return p;
-}
-
-static void save(const char *path, void *p, unsigned long bytes) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot write %s\n", path); exit(2); }
-    fclose(f);
-}
-
-int main(int argc, char **argv) {
-`)
+	b.WriteString(cBuffers)
+	b.WriteString("\nint main(int argc, char **argv) {\n")
 	fmt.Fprintf(&b, "    if (argc != %d) { fprintf(stderr, \"usage: %%s FILE x %d\\n\", argv[0]); return 2; }\n", len(f.Args)+1, len(f.Args))
 	nIn := len(f.Args) - f.Outputs
 	var args []string

@@ -17,150 +17,85 @@ type opSpec struct {
 	sig     string   // how it is called, for messages
 	tensors int      // positional tensor arguments
 	keys    []string // keyword arguments
-	build   func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error)
+	// build reads its keywords from kw (which keeps the first error) and
+	// makes the operator; it is not called when a keyword was wrong
+	build func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error)
 }
 
 var ops = map[string]opSpec{
 	"conv2d": {"conv2d(X, W, layout=NHWC|NCHW, stride=S|(SH, SW), padding=P|(T, L, B, R))", 2, []string{"layout", "stride", "padding"},
-		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-			win, layout, err := kw.window(ts[1], 4)
-			if err != nil {
-				return nil, err
-			}
-			return topi.Conv2D(name, ts[0], ts[1], layout, win)
+		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+			win, layout := kw.window(ts[1], 4)
+			return kw.then(func() (*te.Tensor, error) { return topi.Conv2D(name, ts[0], ts[1], layout, win) })
 		}},
-	"dense": {"dense(X, W)", 2, nil, func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
+	"dense": {"dense(X, W)", 2, nil, func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
 		return topi.Dense(name, ts[0], ts[1])
 	}},
 	"max_pool2d": {"max_pool2d(X, pool=(KH, KW), layout=NHWC|NCHW, stride=S, padding=P)", 1, []string{"pool", "layout", "stride", "padding"},
-		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-			win, layout, err := kw.pool()
-			if err != nil {
-				return nil, err
-			}
-			return topi.MaxPool2D(name, ts[0], layout, win)
+		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+			win, layout := kw.pool()
+			return kw.then(func() (*te.Tensor, error) { return topi.MaxPool2D(name, ts[0], layout, win) })
 		}},
 	"avg_pool2d": {"avg_pool2d(X, pool=(KH, KW), layout=NHWC|NCHW, stride=S, padding=P)", 1, []string{"pool", "layout", "stride", "padding"},
-		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-			win, layout, err := kw.pool()
-			if err != nil {
-				return nil, err
-			}
-			return topi.AvgPool2D(name, ts[0], layout, win)
+		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+			win, layout := kw.pool()
+			return kw.then(func() (*te.Tensor, error) { return topi.AvgPool2D(name, ts[0], layout, win) })
 		}},
 	"global_avg_pool2d": {"global_avg_pool2d(X, layout=NHWC|NCHW)", 1, []string{"layout"},
-		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-			layout, err := kw.layout()
-			if err != nil {
-				return nil, err
-			}
-			return topi.GlobalAvgPool2D(name, ts[0], layout)
+		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+			layout := kw.layout()
+			return kw.then(func() (*te.Tensor, error) { return topi.GlobalAvgPool2D(name, ts[0], layout) })
 		}},
-	"relu": {"relu(X)", 1, nil, func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
+	"relu": {"relu(X)", 1, nil, func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
 		return topi.ReLU(name, ts[0])
 	}},
-	"bias_add": {"bias_add(X, B, axis=A)", 2, []string{"axis"}, func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-		axis, err := kw.int("axis", -1)
-		if err != nil {
-			return nil, err
-		}
-		return topi.BiasAdd(name, ts[0], ts[1], int(axis))
+	"bias_add": {"bias_add(X, B, axis=A)", 2, []string{"axis"}, func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+		axis := kw.int("axis", -1)
+		return kw.then(func() (*te.Tensor, error) { return topi.BiasAdd(name, ts[0], ts[1], axis) })
 	}},
 	"batch_norm": {"batch_norm(X, gamma, beta, mean, var, eps=E, axis=A)", 5, []string{"eps", "axis"},
-		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-			axis, err := kw.int("axis", -1)
-			if err != nil {
-				return nil, err
-			}
-			eps, err := kw.number("eps", 1e-5)
-			if err != nil {
-				return nil, err
-			}
-			return topi.BatchNorm(name, ts[0], ts[1], ts[2], ts[3], ts[4], eps, int(axis))
+		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+			axis, eps := kw.int("axis", -1), kw.number("eps", 1e-5)
+			return kw.then(func() (*te.Tensor, error) { return topi.BatchNorm(name, ts[0], ts[1], ts[2], ts[3], ts[4], eps, axis) })
 		}},
-	"add": {"add(A, B)", 2, nil, func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
+	"add": {"add(A, B)", 2, nil, func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
 		return topi.Add(name, ts[0], ts[1])
 	}},
-	"quantize": {"quantize(X, bits=N)", 1, []string{"bits"}, func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-		bits, err := kw.int("bits", -1)
-		if err != nil {
-			return nil, err
-		}
-		return topi.Quantize(name, ts[0], int(bits))
+	"quantize": {"quantize(X, bits=N)", 1, []string{"bits"}, func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+		bits := kw.int("bits", -1)
+		return kw.then(func() (*te.Tensor, error) { return topi.Quantize(name, ts[0], bits) })
 	}},
 	"bitpack": {"bitpack(X, bits=N, pack_axis=A, bit_axis=B, word=uint8|uint16|uint32|uint64)", 1, []string{"bits", "pack_axis", "bit_axis", "word"},
-		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-			bits, err := kw.int("bits", -1)
-			if err != nil {
-				return nil, err
-			}
-			pack, err := kw.int("pack_axis", -1)
-			if err != nil {
-				return nil, err
-			}
-			bit, err := kw.int("bit_axis", pack)
-			if err != nil {
-				return nil, err
-			}
-			word, err := kw.dtype("word", te.UInt64, wordTypes...)
-			if err != nil {
-				return nil, err
-			}
-			return topi.Bitpack(name, ts[0], int(bits), int(pack), int(bit), word)
+		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+			bits, pack := kw.int("bits", -1), kw.int("pack_axis", -1)
+			bit, word := kw.int("bit_axis", pack), kw.dtype("word", te.UInt64, wordTypes...)
+			return kw.then(func() (*te.Tensor, error) { return topi.Bitpack(name, ts[0], bits, pack, bit, word) })
 		}},
 	"bitserial_conv2d": {"bitserial_conv2d(Xp, Wp, layout=NHWC|NCHW, stride=S, padding=P, polarity=unipolar|unsigned|bipolar, channels=C, out=int16|int32)", 2,
 		[]string{"layout", "stride", "padding", "polarity", "channels", "out"},
-		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-			win, layout, err := kw.window(ts[1], 5)
-			if err != nil {
-				return nil, err
-			}
-			p, err := kw.bitserial("channels")
-			if err != nil {
-				return nil, err
-			}
-			return topi.BitserialConv2D(name, ts[0], ts[1], layout, win, p)
+		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+			win, layout := kw.window(ts[1], 5)
+			p := kw.bitserial("channels")
+			return kw.then(func() (*te.Tensor, error) { return topi.BitserialConv2D(name, ts[0], ts[1], layout, win, p) })
 		}},
 	"bitserial_dense": {"bitserial_dense(Xp, Wp, polarity=unipolar|unsigned|bipolar, elements=K, out=int16|int32)", 2, []string{"polarity", "elements", "out"},
-		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-			p, err := kw.bitserial("elements")
-			if err != nil {
-				return nil, err
-			}
-			return topi.BitserialDense(name, ts[0], ts[1], p)
+		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+			p := kw.bitserial("elements")
+			return kw.then(func() (*te.Tensor, error) { return topi.BitserialDense(name, ts[0], ts[1], p) })
 		}},
 	"bitpack_conv2d": {"bitpack_conv2d(Xp, Wp, CB, Shift, layout=NHWC|NCHW, stride=S, padding=P, polarity=unipolar|unsigned|bipolar, channels=C, out=int16|int32, bits=N, word=uint8|...|uint64)", 4,
 		[]string{"layout", "stride", "padding", "polarity", "channels", "out", "bits", "word"},
-		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-			win, layout, err := kw.window(ts[1], 5)
-			if err != nil {
-				return nil, err
-			}
-			p, err := kw.bitserial("channels")
-			if err != nil {
-				return nil, err
-			}
-			bits, err := kw.int("bits", -1)
-			if err != nil {
-				return nil, err
-			}
-			word, err := kw.dtype("word", ts[0].DType, wordTypes...)
-			if err != nil {
-				return nil, err
-			}
-			return topi.BitpackConv2D(name, ts[0], ts[1], ts[2], ts[3], layout, win, p, int(bits), word)
+		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+			win, layout := kw.window(ts[1], 5)
+			p, bits, word := kw.bitserial("channels"), kw.int("bits", -1), kw.dtype("word", ts[0].DType, wordTypes...)
+			return kw.then(func() (*te.Tensor, error) {
+				return topi.BitpackConv2D(name, ts[0], ts[1], ts[2], ts[3], layout, win, p, bits, word)
+			})
 		}},
 	"fused_glue": {"fused_glue(Acc, CB, Shift, axis=A, bits=N)", 3, []string{"axis", "bits"},
-		func(el *elab, name string, ts []*te.Tensor, kw opArgs) (*te.Tensor, error) {
-			axis, err := kw.int("axis", -1)
-			if err != nil {
-				return nil, err
-			}
-			bits, err := kw.int("bits", -1)
-			if err != nil {
-				return nil, err
-			}
-			return topi.FusedGlue(name, ts[0], ts[1], ts[2], int(axis), int(bits))
+		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+			axis, bits := kw.int("axis", -1), kw.int("bits", -1)
+			return kw.then(func() (*te.Tensor, error) { return topi.FusedGlue(name, ts[0], ts[1], ts[2], axis, bits) })
 		}},
 }
 
@@ -177,15 +112,31 @@ func OperatorNames() []string {
 }
 
 // opArgs are an operator call's keyword arguments, elaborated on demand so
-// that each error points at its argument.
+// that each error points at its argument. The first error is kept (later
+// reads return zero values) and ends the call in then.
 type opArgs struct {
 	el   *elab
 	call *Call
 	sig  string
 	kw   map[string]*Arg
+	err  error
 }
 
-// argError is an operator argument's error, at the argument.
+// then makes the operator, unless reading a keyword failed.
+func (a *opArgs) then(build func() (*te.Tensor, error)) (*te.Tensor, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	return build()
+}
+
+func (a *opArgs) fail(err error) {
+	if a.err == nil {
+		a.err = err
+	}
+}
+
+// opArgError is an operator argument's error, at the argument.
 type opArgError struct {
 	pos Pos
 	msg string
@@ -193,15 +144,19 @@ type opArgError struct {
 
 func (e *opArgError) Error() string { return e.msg }
 
-func (a opArgs) missing(key string) error {
-	return &opArgError{a.call.Pos, fmt.Sprintf("%s needs %s=...; it is called as %s", a.call.Func.Name, key, a.sig)}
+func (a *opArgs) at(pos Pos, format string, args ...any) {
+	a.fail(&opArgError{pos, fmt.Sprintf(format, args...)})
 }
 
-// ints elaborates an integer or a tuple of integers.
-func (a opArgs) ints(key string) ([]int64, *Arg, error) {
+func (a *opArgs) missing(key string) {
+	a.at(a.call.Pos, "%s needs %s=...; it is called as %s", a.call.Func.Name, key, a.sig)
+}
+
+// ints elaborates an integer or a tuple of integers; nil when absent.
+func (a *opArgs) ints(key string) ([]int64, *Arg) {
 	arg := a.kw[key]
-	if arg == nil {
-		return nil, nil, nil
+	if arg == nil || a.err != nil {
+		return nil, nil
 	}
 	e := arg.Value
 	elems := []*Expr{e}
@@ -212,55 +167,62 @@ func (a opArgs) ints(key string) ([]int64, *Arg, error) {
 	for _, x := range elems {
 		v, ok := a.el.constInt(x, key)
 		if !ok {
-			return nil, arg, errReported
+			a.fail(errReported)
+			return nil, nil
 		}
 		out = append(out, v)
 	}
-	return out, arg, nil
+	return out, arg
 }
 
 // int is an integer keyword; def < 0 means it is required.
-func (a opArgs) int(key string, def int64) (int64, error) {
-	vs, arg, err := a.ints(key)
+func (a *opArgs) int(key string, def int) int {
+	vs, arg := a.ints(key)
 	switch {
-	case err != nil:
-		return 0, err
+	case a.err != nil:
 	case arg == nil && def < 0:
-		return 0, a.missing(key)
+		a.missing(key)
 	case arg == nil:
-		return def, nil
+		return def
 	case len(vs) != 1:
-		return 0, &opArgError{arg.Value.Pos, fmt.Sprintf("%s must be one integer", key)}
+		a.at(arg.Value.Pos, "%s must be one integer", key)
+	default:
+		return int(vs[0])
 	}
-	return vs[0], nil
+	return 0
 }
 
-func (a opArgs) number(key string, def float64) (float64, error) {
+func (a *opArgs) number(key string, def float64) float64 {
 	arg := a.kw[key]
-	if arg == nil {
-		return def, nil
+	if arg == nil || a.err != nil {
+		return def
 	}
 	v, ok := a.el.constNumber(arg.Value)
 	if !ok {
-		return 0, errReported
+		a.fail(errReported)
 	}
-	return v, nil
+	return v
 }
 
-// word is a name keyword checked against the legal names.
-func (a opArgs) word(key, def string, legal ...string) (string, *Arg, error) {
+// word is a name keyword checked against the legal names; def "" means it
+// is required.
+func (a *opArgs) word(key, def string, legal ...string) string {
 	arg := a.kw[key]
-	if arg == nil {
-		if def == "" {
-			return "", nil, a.missing(key)
-		}
-		return def, nil, nil
+	switch {
+	case a.err != nil:
+		return ""
+	case arg == nil && def == "":
+		a.missing(key)
+		return ""
+	case arg == nil:
+		return def
 	}
 	name, ok := asName(arg.Value)
 	if !ok || !contains(legal, name) {
-		return "", arg, &opArgError{arg.Value.Pos, fmt.Sprintf("%s must be one of %s", key, strings.Join(legal, ", "))}
+		a.at(arg.Value.Pos, "%s must be one of %s", key, strings.Join(legal, ", "))
+		return ""
 	}
-	return name, arg, nil
+	return name
 }
 
 func contains(list []string, s string) bool {
@@ -273,64 +235,60 @@ func contains(list []string, s string) bool {
 }
 
 // dtype is a dtype keyword among legal.
-func (a opArgs) dtype(key string, def te.DType, legal ...string) (te.DType, error) {
-	name, _, err := a.word(key, def.String(), legal...)
-	if err != nil {
-		return te.Invalid, err
-	}
-	t, _ := te.ParseDType(name)
-	return t, nil
+func (a *opArgs) dtype(key string, def te.DType, legal ...string) te.DType {
+	t, _ := te.ParseDType(a.word(key, def.String(), legal...))
+	return t
 }
 
-func (a opArgs) layout() (topi.Layout, error) {
-	name, _, err := a.word("layout", "NHWC", "NHWC", "NCHW")
-	return topi.Layout(name), err
+func (a *opArgs) layout() topi.Layout {
+	return topi.Layout(a.word("layout", "NHWC", "NHWC", "NCHW"))
 }
 
 // pair is an (H, W) keyword given as one integer or two.
-func (a opArgs) pair(key string, def int64) (int, int, error) {
-	vs, arg, err := a.ints(key)
+func (a *opArgs) pair(key string, def int) (int, int) {
+	vs, arg := a.ints(key)
 	switch {
-	case err != nil:
-		return 0, 0, err
+	case a.err != nil:
 	case arg == nil:
-		return int(def), int(def), nil
+		return def, def
 	case len(vs) == 1:
-		return int(vs[0]), int(vs[0]), nil
+		return int(vs[0]), int(vs[0])
 	case len(vs) == 2:
-		return int(vs[0]), int(vs[1]), nil
+		return int(vs[0]), int(vs[1])
+	default:
+		a.at(arg.Value.Pos, "%s is one integer or (H, W)", key)
 	}
-	return 0, 0, &opArgError{arg.Value.Pos, fmt.Sprintf("%s is one integer or (H, W)", key)}
+	return 0, 0
 }
 
 // padding is one integer, (H, W), or (top, left, bottom, right).
-func (a opArgs) padding() (topi.Padding, error) {
-	vs, arg, err := a.ints("padding")
+func (a *opArgs) padding() topi.Padding {
+	vs, arg := a.ints("padding")
 	switch {
-	case err != nil:
-		return topi.Padding{}, err
-	case arg == nil:
-		return topi.Padding{}, nil
+	case a.err != nil, arg == nil:
 	case len(vs) == 1:
-		return topi.Pad(int(vs[0])), nil
+		return topi.Pad(int(vs[0]))
 	case len(vs) == 2:
-		return topi.Padding{Top: int(vs[0]), Left: int(vs[1]), Bottom: int(vs[0]), Right: int(vs[1])}, nil
+		return topi.Padding{Top: int(vs[0]), Left: int(vs[1]), Bottom: int(vs[0]), Right: int(vs[1])}
 	case len(vs) == 4:
-		return topi.Padding{Top: int(vs[0]), Left: int(vs[1]), Bottom: int(vs[2]), Right: int(vs[3])}, nil
+		return topi.Padding{Top: int(vs[0]), Left: int(vs[1]), Bottom: int(vs[2]), Right: int(vs[3])}
+	default:
+		a.at(arg.Value.Pos, "padding is one integer, (H, W), or (top, left, bottom, right)")
 	}
-	return topi.Padding{}, &opArgError{arg.Value.Pos, "padding is one integer, (H, W), or (top, left, bottom, right)"}
+	return topi.Padding{}
 }
 
 // window is a convolution's window: its size from the kernel's shape (a
 // rank-dimensional tensor, HWIO-like first two axes for NHWC, last two for
 // NCHW), stride and padding from the keywords.
-func (a opArgs) window(kernel *te.Tensor, rank int) (topi.Window, topi.Layout, error) {
-	layout, err := a.layout()
-	if err != nil {
-		return topi.Window{}, "", err
+func (a *opArgs) window(kernel *te.Tensor, rank int) (topi.Window, topi.Layout) {
+	layout := a.layout()
+	if a.err != nil {
+		return topi.Window{}, layout
 	}
 	if len(kernel.Shape) != rank {
-		return topi.Window{}, "", &opArgError{a.call.Pos, fmt.Sprintf("the kernel %s has %d dimensions; %s wants %d", kernel.Name, len(kernel.Shape), a.call.Func.Name, rank)}
+		a.at(a.call.Pos, "the kernel %s has %d dimensions; %s wants %d", kernel.Name, len(kernel.Shape), a.call.Func.Name, rank)
+		return topi.Window{}, layout
 	}
 	hAxis := 0
 	if layout == topi.NCHW {
@@ -339,66 +297,33 @@ func (a opArgs) window(kernel *te.Tensor, rank int) (topi.Window, topi.Layout, e
 	kh, okH := te.IntValue(kernel.Shape[hAxis])
 	kw, okW := te.IntValue(kernel.Shape[hAxis+1])
 	if !okH || !okW {
-		return topi.Window{}, "", &opArgError{a.call.Pos, fmt.Sprintf("the kernel %s has a symbolic window size", kernel.Name)}
+		a.at(a.call.Pos, "the kernel %s has a symbolic window size", kernel.Name)
 	}
-	sh, sw, err := a.pair("stride", 1)
-	if err != nil {
-		return topi.Window{}, "", err
-	}
-	pad, err := a.padding()
-	if err != nil {
-		return topi.Window{}, "", err
-	}
-	return topi.Window{KH: int(kh), KW: int(kw), StrideH: sh, StrideW: sw, Pad: pad}, layout, nil
+	sh, sw := a.pair("stride", 1)
+	return topi.Window{KH: int(kh), KW: int(kw), StrideH: sh, StrideW: sw, Pad: a.padding()}, layout
 }
 
 // pool is a pooling window: pool=(KH, KW), stride (default the window),
 // padding.
-func (a opArgs) pool() (topi.Window, topi.Layout, error) {
-	layout, err := a.layout()
-	if err != nil {
-		return topi.Window{}, "", err
-	}
+func (a *opArgs) pool() (topi.Window, topi.Layout) {
+	layout := a.layout()
 	if a.kw["pool"] == nil {
-		return topi.Window{}, "", a.missing("pool")
+		a.missing("pool")
 	}
-	kh, kw, err := a.pair("pool", 0)
-	if err != nil {
-		return topi.Window{}, "", err
-	}
-	sh, sw, err := a.pair("stride", int64(kh))
-	if err != nil {
-		return topi.Window{}, "", err
-	}
+	kh, kw := a.pair("pool", 0)
+	sh, sw := a.pair("stride", kh)
 	if a.kw["stride"] == nil {
 		sw = kw
 	}
-	pad, err := a.padding()
-	if err != nil {
-		return topi.Window{}, "", err
-	}
-	return topi.Window{KH: kh, KW: kw, StrideH: sh, StrideW: sw, Pad: pad}, layout, nil
+	return topi.Window{KH: kh, KW: kw, StrideH: sh, StrideW: sw, Pad: a.padding()}, layout
 }
 
 // bitserial reads polarity, the element count (under countKey) and out.
-func (a opArgs) bitserial(countKey string) (topi.Bitserial, error) {
-	pol, _, err := a.word("polarity", "", "unipolar", "unsigned", "bipolar")
-	if err != nil {
-		return topi.Bitserial{}, err
-	}
-	p, err := topi.ParsePolarity(pol)
-	if err != nil {
-		return topi.Bitserial{}, err
-	}
-	n, err := a.int(countKey, -1)
-	if err != nil {
-		return topi.Bitserial{}, err
-	}
-	out, err := a.dtype("out", te.Int32, "int16", "int32")
-	if err != nil {
-		return topi.Bitserial{}, err
-	}
-	return topi.Bitserial{Polarity: p, Elements: int(n), Out: out}, nil
+func (a *opArgs) bitserial(countKey string) topi.Bitserial {
+	pol := a.word("polarity", "", "unipolar", "unsigned", "bipolar")
+	p, _ := topi.ParsePolarity(pol) // the names are the legal ones
+	n := a.int(countKey, -1)
+	return topi.Bitserial{Polarity: p, Elements: n, Out: a.dtype("out", te.Int32, "int16", "int32")}
 }
 
 // operator elaborates an operator call; it reports whether name was one.
@@ -432,7 +357,7 @@ func (el *elab) operator(n *Name, call *Call) bool {
 		}
 		ts = append(ts, b.tensor)
 	}
-	t, err := spec.build(el, n.Name, ts, opArgs{el: el, call: call, sig: spec.sig, kw: ca.kw})
+	t, err := spec.build(n.Name, ts, &opArgs{el: el, call: call, sig: spec.sig, kw: ca.kw})
 	if err != nil {
 		switch e := err.(type) {
 		case *opArgError:

@@ -214,20 +214,7 @@ func TestAssembly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, _, err := llvmgen.Generate(f, tgt, llvmgen.Options{FastMath: c.fast})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ll := filepath.Join(t.TempDir(), "k.ll")
-			os.WriteFile(ll, []byte(m.String()), 0o644)
-			asm, err := driver.Assemble(tgt, ll)
-			if err != nil {
-				t.Fatal(err)
-			}
+			asm := assemble(t, p, tgt, llvmgen.Options{FastMath: c.fast})
 			for _, w := range c.want {
 				if !strings.Contains(asm, w) {
 					t.Errorf("the assembly has no %q", w)
@@ -238,6 +225,28 @@ func TestAssembly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// assemble lowers a program and compiles it to assembly for the target.
+func assemble(t *testing.T, p *dsl.Program, tgt llvmgen.Target, opts llvmgen.Options) string {
+	t.Helper()
+	f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := llvmgen.Generate(f, tgt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll := filepath.Join(t.TempDir(), "k.ll")
+	if err := os.WriteFile(ll, []byte(m.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	asm, err := driver.Assemble(tgt, ll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return asm
 }
 
 // TestBinaryKernelAssembly checks the popcount loop of the operator
@@ -272,20 +281,7 @@ func TestBinaryKernelAssembly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, _, err := llvmgen.Generate(f, tgt, llvmgen.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ll := filepath.Join(t.TempDir(), "k.ll")
-			os.WriteFile(ll, []byte(m.String()), 0o644)
-			asm, err := driver.Assemble(tgt, ll)
-			if err != nil {
-				t.Fatal(err)
-			}
+			asm := assemble(t, p, tgt, llvmgen.Options{})
 			var loop string
 			for _, body := range driver.InnermostLoops(asm) {
 				if text := strings.Join(body, "\n"); c.count.MatchString(text) {
