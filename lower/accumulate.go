@@ -38,15 +38,12 @@ func accumulateStmt(s Stmt, n *int) Stmt {
 		return s
 	}
 	type group struct {
-		buf       *Buffer
-		index     te.Expr
-		wide      te.DType // the cast's type
-		narrow    te.DType // e's type
-		shift     te.Expr  // nil, or a left shift after the cast
-		hi        int64    // the largest sum of one iteration's e
-		bounded   bool
-		at        int64 // offset in the partial-sum buffer
-		addendsIn []int // stores adding to it
+		buf      *Buffer
+		index    te.Expr
+		castTerm       // the cast, its shifts and sign (e is the group's first)
+		hi       int64 // the largest sum of one iteration's e
+		bounded  bool
+		at       int64 // offset in the partial-sum buffer
 	}
 	var groups []*group
 	byKey := map[string]*group{}
@@ -57,38 +54,46 @@ func accumulateStmt(s Stmt, n *int) Stmt {
 		written[st.Buffer] = true
 	}
 	for _, st := range stores {
-		e, wide, shift, ok := accumulation(st)
-		if !ok || usesVar(st.Index, l.Var) || (shift != nil && usesVar(shift, l.Var)) || readsAny(e, written) {
+		ts, ok := accumulation(st)
+		if !ok || usesVar(st.Index, l.Var) {
 			return s
 		}
-		narrow := e.Type()
-		if !wide.IsInteger() || !narrow.IsInteger() || narrow.Element() == wide.Element() {
-			return s
+		for _, t := range ts {
+			narrow := t.e.Type()
+			if !t.wide.IsInteger() || !narrow.IsInteger() || narrow.Element() == t.wide.Element() || readsAny(t.e, written) {
+				return s
+			}
+			for _, sh := range t.shifts {
+				if usesVar(sh, l.Var) {
+					return s
+				}
+			}
+			key := fmt.Sprintf("%s[%s]%s:%v", st.Buffer.Name, te.ExprString(st.Index), t.key(), narrow)
+			g := byKey[key]
+			if g == nil {
+				g = &group{buf: st.Buffer, index: st.Index, castTerm: t, bounded: true}
+				byKey[key] = g
+				groups = append(groups, g)
+			}
+			hi, ok := maxValue(t.e)
+			g.bounded = g.bounded && ok
+			g.hi += hi
+			addends = append(addends, t.e)
+			groupOf = append(groupOf, g)
 		}
-		key := fmt.Sprintf("%s[%s]<<%s:%v", st.Buffer.Name, te.ExprString(st.Index), exprKey(shift), narrow)
-		g := byKey[key]
-		if g == nil {
-			g = &group{buf: st.Buffer, index: st.Index, wide: wide, narrow: narrow, shift: shift, bounded: true}
-			byKey[key] = g
-			groups = append(groups, g)
-		}
-		hi, ok := maxValue(e)
-		g.bounded = g.bounded && ok
-		g.hi += hi
-		addends = append(addends, e)
-		groupOf = append(groupOf, g)
 	}
 	limit := trips // the most iterations whose sums fit e's type
 	for _, g := range groups {
-		if g.narrow.Bits >= g.wide.Bits {
+		narrow := g.e.Type()
+		if narrow.Bits >= g.wide.Bits {
 			continue // a truncation: always exact
 		}
 		// a widening: the loop's sums must fit e's type
-		if !g.bounded || !g.narrow.IsUInt() || g.hi > g.narrow.MaxInt() {
+		if !g.bounded || !narrow.IsUInt() || g.hi > narrow.MaxInt() {
 			return s
 		}
 		if g.hi > 0 {
-			limit = min(limit, g.narrow.MaxInt()/g.hi)
+			limit = min(limit, narrow.MaxInt()/g.hi)
 		}
 	}
 	if limit < trips {
@@ -100,36 +105,42 @@ func accumulateStmt(s Stmt, n *int) Stmt {
 	total := int64(0)
 	for _, g := range groups {
 		g.at = total
-		total += int64(g.narrow.Lanes)
+		total += int64(g.e.Type().Lanes)
 	}
 	*n++
-	part := &Buffer{Name: fmt.Sprintf("%s.part%d", groups[0].buf.Name, *n), DType: groups[0].narrow.Element(), Shape: []te.Expr{idx(total)}, Align: 64}
+	elem := groups[0].e.Type().Element()
+	part := &Buffer{Name: fmt.Sprintf("%s.part%d", groups[0].buf.Name, *n), DType: elem, Shape: []te.Expr{idx(total)}, Align: 64}
 	for _, g := range groups[1:] {
-		if g.narrow.Element() != part.DType {
+		if g.e.Type().Element() != elem {
 			return s // one buffer holds one type
 		}
 	}
 	at := func(g *group) te.Expr {
-		if g.narrow.Lanes == 1 {
-			return idx(g.at)
+		if lanes := g.e.Type().Lanes; lanes > 1 {
+			return &Ramp{Base: idx(g.at), Stride: idx(1), Lanes: lanes}
 		}
-		return &Ramp{Base: idx(g.at), Stride: idx(1), Lanes: g.narrow.Lanes}
+		return idx(g.at)
 	}
 	zero := func(g *group) te.Expr {
-		z := te.Const(g.narrow.Element(), 0)
-		if g.narrow.Lanes == 1 {
-			return z
+		if lanes := g.e.Type().Lanes; lanes > 1 {
+			return &Broadcast{Value: te.Const(elem, 0), Lanes: lanes}
 		}
-		return &Broadcast{Value: z, Lanes: g.narrow.Lanes}
+		return te.Const(elem, 0)
 	}
 	var init, body, after Seq
 	for _, g := range groups {
 		init = append(init, &Store{Buffer: part, Index: at(g), Value: zero(g)})
+		// B[i] = B[i] +- (cast(W, P[g]) << s1 << s2 ...), the shifts in
+		// their original nesting
 		sum := te.Expr(&te.Cast{T: g.wide, X: &Load{Buffer: part, Index: at(g)}})
-		if g.shift != nil {
-			sum = te.Bin(te.Shl, sum, g.shift)
+		for _, sh := range g.shifts {
+			sum = te.Bin(te.Shl, sum, sh)
 		}
-		after = append(after, &Store{Buffer: g.buf, Index: g.index, Value: te.Bin(te.Add, &Load{Buffer: g.buf, Index: g.index}, sum)})
+		op := te.Add
+		if g.neg {
+			op = te.Sub
+		}
+		after = append(after, &Store{Buffer: g.buf, Index: g.index, Value: te.Bin(op, &Load{Buffer: g.buf, Index: g.index}, sum)})
 	}
 	for i, e := range addends {
 		g := groupOf[i]
@@ -177,28 +188,70 @@ func flatStores(s Stmt, out *[]*Store) bool {
 	return false
 }
 
-// accumulation matches B[i] = B[i] + cast(W, e), or the same with the cast
-// shifted left: B[i] = B[i] + (cast(W, e) << k).
-func accumulation(st *Store) (e te.Expr, wide te.DType, shift te.Expr, ok bool) {
+// castTerm is one cast in an accumulation: +- (cast(wide, e) << shifts...),
+// the shifts innermost first.
+type castTerm struct {
+	e      te.Expr
+	wide   te.DType
+	shifts []te.Expr
+	neg    bool
+}
+
+func (t castTerm) key() string {
+	k := ""
+	for _, sh := range t.shifts {
+		k += "<<" + te.ExprString(sh)
+	}
+	if t.neg {
+		k = "-" + k
+	}
+	return k
+}
+
+// accumulation matches B[i] = B[i] + T, where T adds and subtracts casts,
+// each maybe shifted left: cast(W, e), (cast(W, p) << 1) - cast(W, q),
+// (... ) << k. It returns T's casts.
+func accumulation(st *Store) ([]castTerm, bool) {
 	add, isAdd := st.Value.(*te.Binary)
 	if !isAdd || add.Op != te.Add {
-		return nil, te.DType{}, nil, false
+		return nil, false
 	}
-	self, term := add.A, add.B
+	self, t := add.A, add.B
 	if !isSelfLoad(self, st) {
-		self, term = add.B, add.A
+		self, t = add.B, add.A
 		if !isSelfLoad(self, st) {
-			return nil, te.DType{}, nil, false
+			return nil, false
 		}
 	}
-	if sh, isShift := term.(*te.Binary); isShift && sh.Op == te.Shl {
-		term, shift = sh.A, sh.B
+	var out []castTerm
+	return out, casts(t, nil, false, &out)
+}
+
+// casts collects the casts of x, under outer shifts and a sign.
+func casts(x te.Expr, outer []te.Expr, neg bool, out *[]castTerm) bool {
+	switch v := x.(type) {
+	case *te.Cast:
+		*out = append(*out, castTerm{e: v.X, wide: v.T, shifts: outer, neg: neg})
+		return true
+	case *Broadcast:
+		// a uniform cast, made a vector: the cast of the broadcast
+		if c, ok := v.Value.(*te.Cast); ok {
+			e := &Broadcast{Value: c.X, Lanes: v.Lanes}
+			*out = append(*out, castTerm{e: e, wide: c.T.WithLanes(v.Lanes), shifts: outer, neg: neg})
+			return true
+		}
+	case *te.Binary:
+		switch v.Op {
+		case te.Add:
+			return casts(v.A, outer, neg, out) && casts(v.B, outer, neg, out)
+		case te.Sub:
+			return casts(v.A, outer, neg, out) && casts(v.B, outer, !neg, out)
+		case te.Shl:
+			// (a << s) under outer shifts: s applies first
+			return casts(v.A, append([]te.Expr{v.B}, outer...), neg, out)
+		}
 	}
-	c, isCast := term.(*te.Cast)
-	if !isCast {
-		return nil, te.DType{}, nil, false
-	}
-	return c.X, c.T, shift, true
+	return false
 }
 
 func isSelfLoad(e te.Expr, st *Store) bool {

@@ -14,7 +14,8 @@ type Polarity int
 const (
 	// UnipolarBipolar: unipolar activations (bit 1 is 1, 0 is 0) times
 	// bipolar weights (bit 1 is +1, 0 is -1); Riptide Eq. 3, TVM's
-	// unipolar=True. Per bit-plane pair: popc(a & w) - popc(a & ~w).
+	// unipolar=True. Per bit-plane pair: popc(a & w) - popc(a & ~w),
+	// computed as 2 popc(a & w) - popc(a).
 	UnipolarBipolar Polarity = iota
 	// Unsigned: unsigned activations and weights (TVM's unipolar=False).
 	// Per bit-plane pair: popc(a & w).
@@ -152,7 +153,10 @@ func (b Bitserial) term(a, w, n, m te.Expr) te.Expr {
 	var v te.Expr
 	switch b.Polarity {
 	case UnipolarBipolar:
-		v = te.SubOf(pop(te.Bin(te.BitAnd, a, w)), pop(te.Bin(te.BitAnd, a, te.Un(te.BitNot, w))))
+		// popc(a & w) - popc(a & ~w) = 2 popc(a & w) - popc(a): one
+		// popcount against the weights, and popc(a), which does not depend
+		// on them (one per activation word, whatever the output channel)
+		v = te.SubOf(te.Bin(te.Shl, pop(te.Bin(te.BitAnd, a, w)), te.Int(1)), pop(a))
 	case Unsigned:
 		v = pop(te.Bin(te.BitAnd, a, w))
 	default:
