@@ -170,12 +170,17 @@ func (c *topiCase) checkLowered(t *testing.T, target string) {
 }
 
 // check runs the case in the evaluator and, lowered with topi's schedules
-// for both targets, in lower's interpreter.
+// for both targets, in lower's interpreter; the first case of each
+// operator also as generated code on both targets.
 func (c *topiCase) check(t *testing.T) {
 	t.Helper()
 	c.checkEval(t)
+	codegen := c.firstOfKind()
 	for _, target := range []string{"x86-64", "cortex-a53"} {
 		c.checkLowered(t, target)
+		if codegen {
+			c.checkCodegen(t, target)
+		}
 	}
 }
 
