@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -890,6 +891,18 @@ func TestNewKernelErrors(t *testing.T) {
 			t.Errorf("%s: got a kernel, want an error", tc.name)
 		}
 		checkErr(t, tc.name, err, tc.err)
+	}
+
+	// names become C function names
+	for _, name := range []string{"", "2d", "my-kernel", "conv[1]", "x y"} {
+		if _, err := NewKernel(name, []*Tensor{a, b}, []*Tensor{c}, nil); err == nil || !strings.Contains(err.Error(), "named like a C function") {
+			t.Errorf("kernel name %q: %v", name, err)
+		}
+	}
+	for _, name := range []string{"_k", "conv2d_3x3", "K9"} {
+		if _, err := NewKernel(name, []*Tensor{a, b}, []*Tensor{c}, nil); err != nil {
+			t.Errorf("kernel name %q: %v", name, err)
+		}
 	}
 
 	// intermediates need not be listed; an unused size param is kept
