@@ -37,15 +37,19 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 		elem = acc.Tensor.Inputs()[0].DType
 	}
 	v := lanes(t, elem)
-	// the block: 4 pixels (or channels) by two vectors, as the matmul
-	// example's register tile
-	rows, cols := int64(4), 2*v
 	var rowAx, colAx string
 	if nhwc {
 		rowAx, colAx = "ow", "oc"
 	} else {
 		rowAx, colAx = "oc", "ow"
+		// vectors run along the output row: narrower ones that divide it
+		// beat full ones with a scalar tail (there is no masked tail)
+		for n := extent(out, colAx); v > 1 && n%v != 0; v /= 2 {
+		}
 	}
+	// the block: 4 pixels (or channels) by two vectors, as the matmul
+	// example's register tile
+	rows, cols := int64(4), 2*v
 	if !elem.IsFloat() {
 		// binary blocks hold byte sums, not one register per vector of
 		// outputs: taller blocks pay, and a height that divides the row
