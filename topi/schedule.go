@@ -69,8 +69,7 @@ func lanes(t Target, d te.DType) int64 {
 
 // extent is a root axis's constant extent.
 func extent(st *schedule.Stage, name string) int64 {
-	min, ext := st.RootRange(st.Axis(name))
-	_ = min
+	_, ext := st.RootRange(st.Axis(name))
 	v, _ := te.IntValue(ext)
 	return v
 }

@@ -58,13 +58,12 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 	}
 	rows = min(rows, extent(out, rowAx))
 	cols = min(cols, extent(out, colAx))
-	xo, yo, xi, yi, err := out.Tile(out.Axis(rowAx), out.Axis(colAx), rows, cols)
+	xo, yo, _, yi, err := out.Tile(out.Axis(rowAx), out.Axis(colAx), rows, cols)
 	p.do(err)
 	if p.err != nil {
 		return p.err
 	}
-	yio, yii := p.split(out, yi, min(v, cols))
-	_ = yio
+	_, yii := p.split(out, yi, min(v, cols))
 	if p.err == nil {
 		p.do(out.Vectorize(yii))
 	}
@@ -87,7 +86,6 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 			p.do(out.Parallel(outer))
 		}
 	}
-	_ = xi
 	if p.err != nil {
 		return p.err
 	}
@@ -148,8 +146,7 @@ func scheduleDense(s *schedule.Schedule, acc *schedule.Stage, t Target, keep fun
 	}
 	v := lanes(t, elem)
 	if n := extent(acc, "k"); n >= v {
-		ko, ki := p.split(acc, k, v)
-		_ = ko
+		_, ki := p.split(acc, k, v)
 		if p.err == nil {
 			p.do(acc.Vectorize(ki))
 		}
