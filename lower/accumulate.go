@@ -55,7 +55,9 @@ func accumulateStmt(s Stmt, n *int) Stmt {
 	}
 	for _, st := range stores {
 		ts, ok := accumulation(st)
-		if !ok || usesVar(st.Index, l.Var) {
+		// the index must be the same in every iteration, whatever the loop
+		// writes
+		if !ok || usesVar(st.Index, l.Var) || readsAny(st.Index, written) {
 			return s
 		}
 		for _, t := range ts {
@@ -64,11 +66,11 @@ func accumulateStmt(s Stmt, n *int) Stmt {
 				return s
 			}
 			for _, sh := range t.shifts {
-				if usesVar(sh, l.Var) {
+				if usesVar(sh, l.Var) || readsAny(sh, written) {
 					return s
 				}
 			}
-			key := fmt.Sprintf("%s[%s]%s:%v", st.Buffer.Name, te.ExprString(st.Index), t.key(), narrow)
+			key := fmt.Sprintf("%p[%s]%s:%v", st.Buffer, te.ExprString(st.Index), t.key(), narrow)
 			g := byKey[key]
 			if g == nil {
 				g = &group{buf: st.Buffer, index: st.Index, castTerm: t, bounded: true}
@@ -80,6 +82,12 @@ func accumulateStmt(s Stmt, n *int) Stmt {
 			g.hi += hi
 			addends = append(addends, t.e)
 			groupOf = append(groupOf, g)
+		}
+	}
+	elem := groups[0].e.Type().Element()
+	for _, g := range groups[1:] {
+		if g.e.Type().Element() != elem {
+			return s // one partial-sum buffer holds one type
 		}
 	}
 	limit := trips // the most iterations whose sums fit e's type
@@ -108,13 +116,7 @@ func accumulateStmt(s Stmt, n *int) Stmt {
 		total += int64(g.e.Type().Lanes)
 	}
 	*n++
-	elem := groups[0].e.Type().Element()
 	part := &Buffer{Name: fmt.Sprintf("%s.part%d", groups[0].buf.Name, *n), DType: elem, Shape: []te.Expr{idx(total)}, Align: 64}
-	for _, g := range groups[1:] {
-		if g.e.Type().Element() != elem {
-			return s // one buffer holds one type
-		}
-	}
 	at := func(g *group) te.Expr {
 		if lanes := g.e.Type().Lanes; lanes > 1 {
 			return &Ramp{Base: idx(g.at), Stride: idx(1), Lanes: lanes}
