@@ -50,7 +50,7 @@ func Apply(s *schedule.Schedule, t Target, keep func(*te.Tensor) bool) error {
 			err = scheduleConv(s, st, t, keep)
 		case "bitserial_dense", "dense":
 			err = scheduleDense(s, st, t, keep)
-		case "relu", "bias_add", "batch_norm", "add", "quantize", "fused_glue", "bitpack", "max_pool2d", "avg_pool2d":
+		case "relu", "bias_add", "batch_norm", "add", "quantize", "fused_glue", "bitpack", "max_pool2d", "avg_pool2d", "avg_pool2d_sum":
 			if keep == nil || !keep(st.Tensor) {
 				err = scheduleOuter(s, st, t)
 			}
