@@ -81,8 +81,8 @@ func (g *gen) parallel(s *lower.For) {
 	fn.FuncAttrs = g.fn.FuncAttrs
 	// the outlined body is generated into fn; the caller's function state
 	// comes back afterwards (the module, declarations and warnings are shared)
-	callerFn, callerEntry, callerB, callerVars, callerBufs := g.fn, g.entry, g.b, g.vars, g.bufs
-	g.fn, g.vars, g.bufs = fn, map[*te.Var]value.Value{}, map[*lower.Buffer]value.Value{}
+	callerFn, callerEntry, callerB, callerVars, callerBufs, callerStack := g.fn, g.entry, g.b, g.vars, g.bufs, g.stackBytes
+	g.fn, g.vars, g.bufs, g.stackBytes = fn, map[*te.Var]value.Value{}, map[*lower.Buffer]value.Value{}, 0
 	g.entry = fn.NewBlock("entry")
 	g.b = fn.NewBlock("body")
 	data := g.b.NewBitCast(arg, types.NewPointer(st))
@@ -110,7 +110,7 @@ func (g *gen) parallel(s *lower.For) {
 	g.loop(&lower.For{Var: s.Var, Min: startV, Extent: countV, Kind: lower.Serial, Body: s.Body, Axis: s.Axis})
 	g.b.NewRet(nil)
 	g.entry.NewBr(fn.Blocks[1])
-	g.fn, g.entry, g.b, g.vars, g.bufs = callerFn, callerEntry, callerB, callerVars, callerBufs
+	g.fn, g.entry, g.b, g.vars, g.bufs, g.stackBytes = callerFn, callerEntry, callerB, callerVars, callerBufs, callerStack
 
 	gomp := g.declare("GOMP_parallel", types.Void,
 		types.NewPointer(types.NewFunc(types.Void, types.NewPointer(types.I8))), types.NewPointer(types.I8), types.I32, types.I32)

@@ -51,6 +51,13 @@ schedule XR {
     compute_at(T, f1)
 }
 `,
+		// a 9.4 MB intermediate: larger than a thread's stack, so it must
+		// live on the heap (it used to be an alloca, and crashed)
+		"large_intermediate": `A = placeholder((1536, 1536), float32)
+B = compute((1536, 1536), (i, j) => A[i, j] * 2.0)
+C = compute((4, 1536), (i, j) => B[i, j] + B[1535 - i, j])
+kernel f(A) -> C
+`,
 		"floats_and_casts": `A = placeholder((9,), float32)
 C = compute((9,), (i) => cast(int32, floor(A[i] * 50.0)) + cast(int32, round(sqrt(abs(A[i])) * 10.0)) + cast(int32, A[i] > 0.0))
 kernel f(A) -> C
