@@ -829,7 +829,8 @@ func accIRInput(n int) *te.Buffer {
 }
 
 // A shift amount that reads a buffer the loop accumulates into changes
-// from step to step, though it does not use the loop variable:
+// from step to step, though it does not use the loop variable, so the pass
+// must leave the loop alone (it did not, before a fix):
 //
 //	for (k, 0, 3) {
 //	  B[0] = B[0] + (cast(int32, popcount(A[k])) << B[1])
@@ -855,7 +856,8 @@ func TestAccumulateAdversarialIRShiftReadsAccumulator(t *testing.T) {
 }
 
 // A store index that reads a buffer the loop accumulates into moves from
-// step to step:
+// step to step, so the pass must leave the loop alone (it did not, before a
+// fix):
 //
 //	for (k, 0, 3) {
 //	  B[B[0] + 1] = B[B[0] + 1] + cast(int32, popcount(A[k]))
@@ -879,8 +881,8 @@ func TestAccumulateAdversarialIRIndexReadsAccumulator(t *testing.T) {
 	t.Logf("accumulate fired: %v", fired)
 }
 
-// Two buffers of one name: the pass groups the casts by the buffer's name
-// and the index's text.
+// Two buffers of one name: the pass must group the casts by buffer, not by
+// the buffer's name and the index's text (it did, before a fix).
 //
 //	for (k, 0, 3) {
 //	  B[0] = B[0] + cast(int32, popcount(A[k]))     // B: the first output
