@@ -199,3 +199,36 @@ func intExprs(vs []int) []te.Expr {
 	}
 	return out
 }
+
+// binaryMACs is the work of a kernel's bitserial operators in the unit
+// binary networks are compared in: one multiply-accumulate of one
+// activation bit with one weight bit (an N-bit by M-bit product is N*M of
+// them); 0 when the kernel has none.
+func binaryMACs(k *te.Kernel) float64 {
+	total := 0.0
+	for _, t := range te.PostOrder(k.Outputs) {
+		switch t.Tag {
+		case "bitserial_conv2d_nhwc", "bitserial_conv2d_nchw", "bitserial_dense":
+		default:
+			continue
+		}
+		// the output's points times the reduction's steps, each over the
+		// real (unpadded) elements of a word
+		macs := 1.0
+		for _, d := range t.Shape {
+			v, _ := te.IntValue(d)
+			macs *= float64(v)
+		}
+		for _, iv := range t.ReduceAxis {
+			v, _ := te.IntValue(iv.Extent)
+			macs *= float64(v)
+		}
+		// the reduction runs over words, which hold Attrs["elements"] real
+		// channels (or K elements) in all
+		elements := t.Attrs["elements"]
+		bits := int64(t.Inputs()[0].DType.Bits)
+		words := (elements + bits - 1) / bits
+		total += macs / float64(words) * float64(elements)
+	}
+	return total
+}

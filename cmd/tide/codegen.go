@@ -205,6 +205,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			if err != nil {
 				return userError{err}
 			}
+			bitMACs := binaryMACs(prog.Kernel)
 			ops, isFloat, err := te.OpCount(prog.Kernel, sv)
 			if err != nil {
 				return userError{err}
@@ -279,6 +280,9 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 					first = median
 				} else {
 					speedup = fmt.Sprintf(", %.2fx the speed with %s", first.Seconds()/median.Seconds(), plural(counts[0], "thread"))
+				}
+				if bitMACs > 0 {
+					speedup = fmt.Sprintf(", %.0f G binary MACs/s%s", bitMACs/median.Seconds()/1e9, speedup)
 				}
 				fmt.Fprintf(stdout, "%s on %s, threads %s: median %v of %d runs (min %v), %.3g ops, %.2f %s%s (outputs checked against %s)\n",
 					prog.Kernel.Name, tgt.Name, label, median, len(times), times[0], ops, ops/median.Seconds()/1e9, unit, speedup, checked)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"tide/dsl"
 	"tide/te"
 	"tide/tensorio"
 )
@@ -340,7 +341,7 @@ kernel fconv(X, W) -> Y
 		t.Errorf("float conv: status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
 	status, stdout, stderr = tide(t, "bench", "../../examples/bitserial_conv2d.te", "-D", "H=6", "-D", "W=7", "--target", "x86-64", "--repeat", "2", "--threads", "1", "--vs", "tide,openblas,onednn")
-	for _, want := range []string{"(outputs checked against the reference evaluator)", "tide float conv2d 6x7x64->64 3x3/1 pad 1, threads 1", "openblas im2col+sgemm conv 6x7x64->64", "onednn conv 6x7x64->64", "Tide/baseline speed ratio"} {
+	for _, want := range []string{"G binary MACs/s (outputs checked against the reference evaluator)", "tide float conv2d 6x7x64->64 3x3/1 pad 1, threads 1", "openblas im2col+sgemm conv 6x7x64->64", "onednn conv 6x7x64->64", "Tide/baseline speed ratio"} {
 		if status != 0 || !strings.Contains(stdout, want) {
 			t.Errorf("binary conv: missing %q: status %d, stdout %q, stderr %q", want, status, stdout, stderr)
 		}
@@ -363,5 +364,31 @@ func TestDefine(t *testing.T) {
 	status, _, stderr = tide(t, "run", "../../examples/elementwise.te", "-D", "n=64")
 	if status != 1 || !strings.Contains(stderr, "give its value with --set n=VALUE") {
 		t.Errorf("a symbolic dimension: status %d, stderr %q", status, stderr)
+	}
+}
+
+// binaryMACs counts activation-bit by weight-bit products over the real
+// channels: 14*14 pixels, 64 outputs, 3*3 window, 64 channels, 1 x 1 bits;
+// and 2 x 1 bits over 512 inputs for the dense example.
+func TestBinaryMACs(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		want float64
+	}{
+		{"../../examples/bitserial_conv2d.te", 14 * 14 * 64 * 9 * 64},
+		{"../../examples/bitserial_dense.te", 4 * 100 * 512 * 2},
+		{"../../examples/matmul.te", 0},
+	} {
+		src, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := dsl.Parse(c.file, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := binaryMACs(p.Kernel); got != c.want {
+			t.Errorf("%s: %g binary MACs, want %g", c.file, got, c.want)
+		}
 	}
 }
