@@ -181,7 +181,13 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 			for _, in := range leaves[i+1:] {
 				vary[in.Var] = symInterval{idx(0), n.sp.expr(bin(te.Sub, ext[in], idx(1)))}
 			}
-			buf, ls, pr := n.region(p, body, vary)
+			readBody, readVary := body, vary
+			if r := n.readerInside(p, leaves[i:]); r != nil {
+				// p is read by a stage computed further in: its region is
+				// what that stage reads over all of its windows here
+				readBody, readVary = n.bodies[r], n.windowsOver(r, body, vary)
+			}
+			buf, ls, pr := n.region(p, readBody, readVary)
 			lets[i] = append(lets[i], ls...)
 			allocs[i] = append(allocs[i], buf)
 			attached[i] = appendStmt(attached[i], n.stage(p, pr))
@@ -344,6 +350,57 @@ func (n *nester) region(p *schedule.Stage, body te.Expr, vary map[*te.Var]symInt
 	n.bufs[t] = buf
 	n.base[t] = bases
 	return buf, lets, ranges
+}
+
+// readerInside is the stage attached at one of loops (or deeper, through
+// another attached stage) that reads p, when the nest's own body does not:
+// p is computed at an outer loop for a stage computed at an inner one.
+func (n *nester) readerInside(p *schedule.Stage, loops []*schedule.Axis) *schedule.Stage {
+	for _, l := range loops {
+		for _, r := range n.at[l] {
+			if r == p {
+				continue
+			}
+			if readsTensorOf(n.bodies[r], p.Tensor) {
+				return r
+			}
+			if deeper := n.readerInside(p, r.Leaf); deeper != nil {
+				return deeper
+			}
+		}
+	}
+	return nil
+}
+
+func readsTensorOf(e te.Expr, t *te.Tensor) bool {
+	found := false
+	te.Walk(e, func(x te.Expr) bool {
+		if r, ok := x.(*te.Read); ok && r.Tensor == t {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// windowsOver is the range of r's root variables over every window r takes
+// while vary varies (r's region from body, as if computed here), for the
+// region of what r reads. It leaves no trace of r's buffer.
+func (n *nester) windowsOver(r *schedule.Stage, body te.Expr, vary map[*te.Var]symInterval) map[*te.Var]symInterval {
+	buf, base := n.bufs[r.Tensor], n.base[r.Tensor]
+	_, lets, ranges := n.region(r, body, vary)
+	n.bufs[r.Tensor], n.base[r.Tensor] = buf, base
+	values := map[*te.Var]te.Expr{}
+	for _, l := range lets {
+		values[l.Var] = l.Value
+	}
+	out := map[*te.Var]symInterval{}
+	for _, a := range r.Root {
+		rg := ranges[a]
+		lo := n.sp.expr(te.Substitute(rg.Min, values))
+		out[a.Var] = symInterval{lo, n.sp.expr(bin(te.Sub, bin(te.Add, lo, rg.Ext), idx(1)))}
+	}
+	return out
 }
 
 // within reports whether [lo, hi] provably lies inside [0, full).

@@ -124,7 +124,7 @@ func verb(a Ann) string {
 func readerOutside(st, c *Stage) *Stage {
 	for _, r := range st.Consumers() {
 		switch {
-		case r == c:
+		case r == c, insideAfter(r, c, st.AttachAxis):
 		case r.Attach == Inline:
 			if o := readerOutside(r, c); o != nil {
 				return o
@@ -134,4 +134,16 @@ func readerOutside(st, c *Stage) *Stage {
 		}
 	}
 	return nil
+}
+
+// insideAfter reports whether r is computed inside stage c (at one of its
+// loops, or inside a stage computed there) at or inside loop ax, so after
+// a stage computed at ax.
+func insideAfter(r, c *Stage, ax *Axis) bool {
+	for a := r; a != nil && a.Attach == AtAxis; a = a.AttachStage {
+		if a.AttachStage == c {
+			return slices.Index(c.Leaf, a.AttachAxis) >= slices.Index(c.Leaf, ax)
+		}
+	}
+	return false
 }

@@ -238,12 +238,12 @@ func (st *Stage) ComputeAt(consumer *Stage, ax *Axis) error {
 	if st.sched.IsOutput(st) {
 		return errAt(-1, "compute_at: %s is an output of the kernel; outputs are computed at the root", st.Name())
 	}
-	if !consumer.readsThroughInline(st.Tensor) {
+	if !consumer.readsThroughInline(st.Tensor) && st.readerInside(consumer) == nil {
 		var cs []string
 		for _, c := range st.Consumers() {
 			cs = append(cs, c.Name())
 		}
-		return errAt(0, "compute_at: %s does not read %s; compute %s at a loop of a stage that reads it (%s)",
+		return errAt(0, "compute_at: %s does not read %s; compute %s at a loop of a stage that reads it (%s), or of a stage that one is computed inside (after that one's compute_at)",
 			consumer.Name(), st.Name(), st.Name(), strings.Join(append(cs, "none")[:max(1, len(cs))], ", "))
 	}
 	if ax == nil || ax.stage != consumer {
@@ -262,6 +262,22 @@ func (st *Stage) ComputeAt(consumer *Stage, ax *Axis) error {
 		}
 	}
 	st.Attach, st.AttachStage, st.AttachAxis = AtAxis, consumer, ax
+	return nil
+}
+
+// readerInside is a reader of st (through inline stages) that is computed
+// inside c, at one of c's loops or inside a stage computed there, or nil.
+func (st *Stage) readerInside(c *Stage) *Stage {
+	for _, r := range st.sched.Stages {
+		if r == st || r.Attach != AtAxis || !r.readsThroughInline(st.Tensor) {
+			continue
+		}
+		for a := r; a != nil && a.Attach == AtAxis; a = a.AttachStage {
+			if a.AttachStage == c {
+				return r
+			}
+		}
+	}
 	return nil
 }
 

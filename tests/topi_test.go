@@ -816,6 +816,9 @@ func TestTopiConv2D(t *testing.T) {
 		{n: 1, h: 5, w: 6, c: 65, o: 2, kh: 5, kw: 3, sh: 1, sw: 2, pad: topi.Padding{Top: 0, Left: 2, Bottom: 3, Right: 0}},
 		{n: 1, h: 3, w: 5, c: 3, o: 3, kh: 1, kw: 1, sh: 2, sw: 2},
 		{n: 2, h: 4, w: 4, c: 3, o: 2, kh: 3, kw: 3, sh: 0, sw: 0, pad: topi.Pad(1)}, // strides 0 mean 1
+		// at least 4 blocks of 16 output channels: the NHWC schedule packs
+		// each block's weights at the block (70: the last block padded)
+		{n: 2, h: 5, w: 6, c: 5, o: 70, kh: 3, kw: 3, sh: 1, sw: 2, pad: topi.Padding{Top: 1, Left: 1, Bottom: 0, Right: 1}},
 	}
 	for _, layout := range []topi.Layout{topi.NHWC, topi.NCHW} {
 		for _, s := range shapes {

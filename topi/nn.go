@@ -6,6 +6,10 @@ import (
 	"tide/te"
 )
 
+// OCBlock is how many output channels a float NHWC convolution packs its
+// kernel by (two AVX2 vectors of float32, four NEON ones).
+const OCBlock = 16
+
 // Conv2D is a float 2-D convolution: NHWC data [N, H, W, C] with an HWIO
 // kernel [KH, KW, C, O] gives [N, OH, OW, O]; NCHW data [N, C, H, W] with an
 // OIHW kernel [O, C, KH, KW] gives [N, O, OH, OW]. The window's size must
@@ -53,8 +57,24 @@ func Conv2D(name string, x, w *te.Tensor, layout Layout, win Window) (*te.Tensor
 	ih := func(a te.Expr) te.Expr { return te.AddOf(te.MulOf(a, idx(sh)), ry.Var) }
 	iw := func(a te.Expr) te.Expr { return te.AddOf(te.MulOf(a, idx(sw)), rx.Var) }
 	if layout == NHWC {
+		// the kernel packed in blocks of OCBlock output channels
+		// ([O/OCBlock, KH, KW, C, OCBlock], zeros past O): a block of the
+		// output reads its weights as one contiguous stream, as the matmul
+		// example's packed B
+		wp, err := te.Compute(name+"_wpack", ints((o+OCBlock-1)/OCBlock, kh, kw, c, OCBlock), func(a []te.Expr) te.Expr {
+			oc := te.AddOf(te.MulOf(a[0], idx(OCBlock)), a[4])
+			v := w.At(a[1], a[2], a[3], oc)
+			if o%OCBlock != 0 {
+				v = te.IfThenElse(te.Bin(te.LT, oc, idx(o)), v, te.Const(w.DType, 0))
+			}
+			return v
+		}, "ob", "ry", "rx", "c", "oi")
+		if wp, err = tagged(wp, err, "weight_pack", nil); err != nil {
+			return nil, err
+		}
 		t, err := te.Compute(name, ints(n, oh, ow, o), func(a []te.Expr) te.Expr {
-			return te.ReduceOf(te.Sum, te.MulOf(xp.At(a[0], ih(a[1]), iw(a[2]), rc.Var), w.At(ry.Var, rx.Var, rc.Var, a[3])), ry, rx, rc)
+			wr := wp.At(te.Bin(te.FloorDiv, a[3], idx(OCBlock)), ry.Var, rx.Var, rc.Var, te.Bin(te.FloorMod, a[3], idx(OCBlock)))
+			return te.ReduceOf(te.Sum, te.MulOf(xp.At(a[0], ih(a[1]), iw(a[2]), rc.Var), wr), ry, rx, rc)
 		}, "n", "oh", "ow", "oc")
 		return tagged(t, err, "conv2d_nhwc", windowAttrs(win))
 	}
