@@ -14,12 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"tide/driver"
-	"tide/dsl"
 	"tide/llvmgen"
 	"tide/lower"
 	"tide/te"
-	"tide/tensorio"
 )
 
 // whether the pass must rewrite a program
@@ -67,36 +64,7 @@ func accRunGenerated(t *testing.T, src string) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			requireTools(t, tgt)
-			p, err := dsl.Parse("acc.te", []byte(src))
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sizes, err := p.SizeValues(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, _, err := tensorio.Inputs(p.Kernel, sizes, "", 11)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := te.EvalKernel(p.Kernel, in, sizes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _, err := driver.RunKernel(tgt, llvmgen.Options{}, f, in, sizes, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range want {
-				if m := te.Compare(got[i], want[i], 0); m.First >= 0 {
-					t.Errorf("output %d on %s: %s\n%s", i, target, m.Detail, f)
-				}
-			}
+			checkGenerated(t, "acc", src, tgt, 11)
 		})
 	}
 }

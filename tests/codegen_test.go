@@ -84,40 +84,49 @@ kernel f(A) -> C
 		}
 		for _, src := range sources {
 			name := names[src]
-			t.Run(target+"/"+name, func(t *testing.T) {
-				requireTools(t, tgt)
-				// operator calls get the operator library's schedule for the target
-				p, err := dsl.ParseWith(name+".te", []byte(src), dsl.Options{Target: &topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				sizes, _ := p.SizeValues(nil)
-				in, _, err := tensorio.Inputs(p.Kernel, sizes, "", 9)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err := te.EvalKernel(p.Kernel, in, sizes)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, warnings, err := driver.RunKernel(tgt, llvmgen.Options{}, f, in, sizes, t.TempDir())
-				for _, w := range warnings {
-					t.Log(w)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := range want {
-					// exp/sqrt may round differently in libm: a float tolerance
-					if m := te.Compare(got[i], want[i], floatTol); m.First >= 0 {
-						t.Errorf("output %d: %s", i, m.Detail)
-					}
-				}
-			})
+			t.Run(target+"/"+name, func(t *testing.T) { checkGenerated(t, name, src, tgt, 9) })
+		}
+	}
+}
+
+// checkGenerated builds a .te program for the target (operator calls get the
+// operator library's schedule for it), runs it natively or under qemu on
+// inputs from seed, and compares every output with the reference
+// evaluator: integers exactly, floats within floatTol (exp and sqrt may
+// round differently in libm).
+func checkGenerated(t *testing.T, name, src string, tgt llvmgen.Target, seed uint64) {
+	t.Helper()
+	requireTools(t, tgt)
+	p, err := dsl.ParseWith(name+".te", []byte(src), dsl.Options{Target: &topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes, err := p.SizeValues(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, err := tensorio.Inputs(p.Kernel, sizes, "", seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := te.EvalKernel(p.Kernel, in, sizes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, warnings, err := driver.RunKernel(tgt, llvmgen.Options{}, f, in, sizes, t.TempDir())
+	for _, w := range warnings {
+		t.Log(w)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if m := te.Compare(got[i], want[i], floatTol); m.First >= 0 {
+			t.Errorf("output %d on %s: %s\n%s", i, tgt.Name, m.Detail, f)
 		}
 	}
 }
