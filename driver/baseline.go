@@ -68,7 +68,7 @@ func BenchBaseline(t llvmgen.Target, b Baseline, inputs []*te.Buffer, outTypes [
 	}
 	for i, in := range inputs {
 		path := declare(fmt.Sprintf("in%d", i), in.DType, in.Len(), true)
-		if err := os.WriteFile(path, encode(in), 0o644); err != nil {
+		if err := os.WriteFile(path, in.Memory(), 0o644); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -65,7 +65,7 @@ func runKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*
 			if inputs[i].DType != a.DType || inputs[i].Len() != te.NumElements(shapes[i]) {
 				return nil, nil, nil, fmt.Errorf("input %s: got %v%v, want %v%v", a.Name, inputs[i].DType, inputs[i].Shape, a.DType, shapes[i])
 			}
-			if err := os.WriteFile(path, encode(inputs[i]), 0o644); err != nil {
+			if err := os.WriteFile(path, inputs[i].Memory(), 0o644); err != nil {
 				return nil, nil, nil, err
 			}
 		}
@@ -165,6 +165,7 @@ int printf(const char *, ...);
 struct timespec { long tv_sec; long tv_nsec; };
 int clock_gettime(int, struct timespec *);
 void *calloc(unsigned long, unsigned long);
+void *aligned_alloc(unsigned long, unsigned long);
 void exit(int);
 
 `)
@@ -180,6 +181,14 @@ void exit(int);
 	}
 	for _, v := range f.Params {
 		args = append(args, fmt.Sprintf("%dLL", sizes[v]))
+	}
+	if f.Workspace != nil {
+		// one workspace, allocated once for every call (a network's
+		// intermediates: no allocation on the hot path)
+		fmt.Fprintf(&b, "    long wsize = (long)%s_workspace_size();\n", f.Name)
+		fmt.Fprintf(&b, "    void *workspace = aligned_alloc(%d, ((wsize + %d) / %d) * %d);\n", lower.WorkspaceAlign, lower.WorkspaceAlign, lower.WorkspaceAlign, lower.WorkspaceAlign)
+		b.WriteString("    if (!workspace) { fprintf(stderr, \"cannot allocate the workspace (%ld bytes)\\n\", wsize); return 2; }\n")
+		args = append(args, "workspace")
 	}
 	call := fmt.Sprintf("%s(%s);", f.Name, strings.Join(args, ", "))
 	fmt.Fprintf(&b, "    %s\n", call)
@@ -206,29 +215,7 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// encode writes a buffer as its C array in memory (little endian, both
-// targets): bools one byte each.
-func encode(buf *te.Buffer) []byte {
-	size := max(1, buf.DType.Bytes())
-	out := make([]byte, buf.Len()*size)
-	for i := 0; i < buf.Len(); i++ {
-		var bits uint64
-		switch {
-		case buf.DType.IsFloat() && buf.DType.Bits == 32:
-			bits = uint64(math.Float32bits(float32(buf.Floats[i])))
-		case buf.DType.IsFloat():
-			bits = math.Float64bits(buf.Floats[i])
-		default:
-			bits = uint64(buf.Ints[i])
-		}
-		for k := 0; k < size; k++ {
-			out[i*size+k] = byte(bits >> (8 * k))
-		}
-	}
-	return out
-}
-
-// decode reads a buffer written by encode (or by the kernel).
+// decode reads a buffer written by te.Buffer.Memory (or by the kernel).
 func decode(t te.DType, shape []int, data []byte) (*te.Buffer, error) {
 	buf := te.NewBuffer(t, shape)
 	size := max(1, t.Bytes())

@@ -45,14 +45,20 @@ func (el *elab) applySchedules() {
 			a.lost[name] = true
 		}
 	}
-	if el.target != nil {
-		// operators get the library's schedule, except where the file
-		// schedules one of their stages itself
-		mine := map[string]bool{}
-		for _, blk := range p.Schedules {
-			mine[blk.StageName] = true
+	// operators get the library's schedule, except where the file
+	// schedules one of their stages itself
+	mine := map[string]bool{}
+	for _, blk := range p.Schedules {
+		mine[blk.StageName] = true
+	}
+	keep := func(t *te.Tensor) bool { return mine[t.Name] }
+	switch {
+	case p.Network && el.netSched != nil && len(el.errs.list) == 0:
+		if err := el.netSched(p, a.sched, keep); err != nil {
+			el.errs.add(Pos{Filename: el.file, Line: 1, Column: 1}, "%v", err)
 		}
-		if err := topi.Apply(a.sched, *el.target, func(t *te.Tensor) bool { return mine[t.Name] }); err != nil {
+	case el.target != nil:
+		if err := topi.Apply(a.sched, *el.target, keep); err != nil {
 			el.errs.add(Pos{Filename: el.file, Line: 1, Column: 1}, "%v (a bug in the operator library: please report it)", err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alecthomas/participle/v2"
 
+	"tide/schedule"
 	"tide/te"
 	"tide/topi"
 )
@@ -33,6 +34,10 @@ type Options struct {
 	// ...) the operator library's schedule for that target, unless the file
 	// has a schedule block for one of the operator's stages.
 	Target *topi.Target
+	// NetworkSchedule, when set, schedules a network's operators instead
+	// of Target's per-operator schedules (package graph fuses them into
+	// groups first); keep marks the stages the file schedules itself.
+	NetworkSchedule func(p *Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error
 }
 
 // ParseWith is Parse with options.
@@ -40,13 +45,14 @@ func ParseWith(file string, src []byte, opts Options) (*Program, error) {
 	defines := opts.Defines
 	text := string(src)
 	el := &elab{
-		file:    file,
-		errs:    &errorSink{lines: strings.Split(text, "\n")},
-		globals: map[string]*binding{},
-		later:   map[string]Pos{},
-		prog:    &Program{File: file, Decls: map[*te.Tensor]Pos{}},
-		defines: defines,
-		target:  opts.Target,
+		file:     file,
+		errs:     &errorSink{lines: strings.Split(text, "\n")},
+		globals:  map[string]*binding{},
+		later:    map[string]Pos{},
+		prog:     &Program{File: file, Decls: map[*te.Tensor]Pos{}},
+		defines:  defines,
+		target:   opts.Target,
+		netSched: opts.NetworkSchedule,
 	}
 	var stmts []*Stmt
 	for _, c := range splitStatements(text, el.errs, file) {
@@ -187,6 +193,7 @@ type elab struct {
 	defines   map[string]int64
 	defined   []string // the integer constants of the file, in order
 	target    *topi.Target
+	netSched  func(p *Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error
 }
 
 // computeCtx is the state of elaborating one compute body.
@@ -702,6 +709,27 @@ func (el *elab) kernel(k *KernelDecl) {
 	}
 	if !ok {
 		return
+	}
+	if k.Kind == "network" {
+		if len(params) > 0 {
+			el.errs.add(k.Pos, "network %s: a network's shapes are constants (give them another value with -D), not symbolic dimensions", k.Name.Name)
+			return
+		}
+		listed := map[*te.Tensor]bool{}
+		for _, t := range inputs {
+			listed[t] = true
+		}
+		used := map[*te.Tensor]bool{}
+		for _, t := range te.PostOrder(outputs) {
+			used[t] = true
+		}
+		for _, t := range el.prog.Tensors {
+			if t.IsPlaceholder() && used[t] && !listed[t] {
+				el.prog.Weights = append(el.prog.Weights, t)
+			}
+		}
+		el.prog.Network = true
+		inputs = append(inputs, el.prog.Weights...)
 	}
 	kern, err := te.NewKernel(k.Name.Name, inputs, outputs, params)
 	if err != nil {

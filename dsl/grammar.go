@@ -16,7 +16,7 @@ var teLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Whitespace", Pattern: `[ \t\r\n]+`},
 	{Name: "Float", Pattern: `(\d+\.\d*|\.\d+)([eE][-+]?\d+)?|\d+[eE][-+]?\d+`},
 	{Name: "Int", Pattern: `0[xX][0-9a-fA-F_]+|0[bB][01_]+|\d+`},
-	{Name: "Keyword", Pattern: `\b(kernel|schedule)\b`},
+	{Name: "Keyword", Pattern: `\b(kernel|network|schedule)\b`},
 	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
 	{Name: "Arrow", Pattern: `=>|->`},
 	{Name: "Op", Pattern: `<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%<>!~&|^]`},
@@ -40,10 +40,12 @@ type Assign struct {
 	Value *Expr `parser:"@@"`
 }
 
-// KernelDecl is kernel NAME(args) -> outputs.
+// KernelDecl is kernel NAME(args) -> outputs, or network NAME(inputs) ->
+// outputs: a network's other placeholders are its weights.
 type KernelDecl struct {
 	Pos     Pos
-	Name    *Name   `parser:"'kernel' @@"`
+	Kind    string  `parser:"@('kernel' | 'network')"`
+	Name    *Name   `parser:"@@"`
 	Args    []*Name `parser:"'(' (@@ (',' @@)*)? ')'"`
 	Outputs []*Name `parser:"'->' ( '(' @@ (',' @@)* ')' | @@ )"`
 }

@@ -19,6 +19,12 @@ type Program struct {
 	Tensors   []*te.Tensor // every placeholder and compute, in declaration order
 	Sizes     []*SizeDecl  // symbolic dimensions, in declaration order
 	Kernel    *te.Kernel
+	// Network is set for a network declaration: Kernel's inputs are then
+	// the declared inputs followed by Weights, every other placeholder the
+	// outputs read, in declaration order (their values come from a weights
+	// file or a seed, at build time).
+	Network bool
+	Weights []*te.Tensor
 	Schedules []*Schedule // schedule blocks, in source order
 	Decls     map[*te.Tensor]Pos
 

@@ -11,6 +11,9 @@ type Options struct {
 	// multiply-adds into FMAs. Results then differ from the reference
 	// evaluator in the last bits (strict semantics are the default).
 	FastMath bool
+	// Sanitize marks every function sanitize_address, so that clang
+	// -fsanitize=address instruments its memory accesses (tests).
+	Sanitize bool
 }
 
 var fastFlags = []enum.FastMathFlag{enum.FastMathFlagContract, enum.FastMathFlagReassoc}

@@ -39,12 +39,25 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 	for _, v := range f.Params {
 		params = append(params, ir.NewParam(v.Name, types.I64))
 	}
+	var workspace *ir.Param
+	if f.Workspace != nil {
+		// the memory plan's block (network.go): the caller's, at least
+		// WorkspaceAlign-aligned
+		workspace = ir.NewParam("workspace", types.NewPointer(types.I8))
+		workspace.Attrs = append(workspace.Attrs, enum.ParamAttrNoAlias, ir.Align(lower.WorkspaceAlign),
+			ir.Dereferenceable{N: uint64(max(1, f.Workspace.Bytes))})
+		params = append(params, workspace)
+	}
 	g.fn = g.m.NewFunc(f.Name, types.Void, params...)
 	if t.CPU != "" {
 		g.fn.FuncAttrs = append(g.fn.FuncAttrs, ir.AttrPair{Key: "target-cpu", Value: t.CPU})
 	}
 	if t.Features != "" {
 		g.fn.FuncAttrs = append(g.fn.FuncAttrs, ir.AttrPair{Key: "target-features", Value: t.Features})
+	}
+	if opts.Sanitize {
+		// outlined functions copy these attributes
+		g.fn.FuncAttrs = append(g.fn.FuncAttrs, enum.FuncAttrSanitizeAddress)
 	}
 	for i, a := range f.Args {
 		g.bufs[a] = params[i]
@@ -54,6 +67,10 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 	}
 	g.entry = g.fn.NewBlock("entry")
 	g.b = g.fn.NewBlock("body")
+	g.constants(f)
+	if f.Workspace != nil {
+		g.workspace(f, workspace)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			e, ok := r.(genError)
@@ -160,6 +177,8 @@ func (g *gen) stmt(s lower.Stmt) {
 		g.vars[s.Var] = g.expr(s.Value)
 		g.stmt(s.Body)
 		delete(g.vars, s.Var)
+	case *lower.Group:
+		g.group(s)
 	default:
 		fail("unknown statement %T", s)
 	}

@@ -55,6 +55,13 @@ func Header(f *lower.Func) string {
 	for _, p := range f.Params {
 		params = append(params, "int64_t "+cName(p.Name))
 	}
+	if f.Workspace != nil {
+		params = append(params, "void *workspace")
+		fmt.Fprintf(&b, "/* The bytes of the workspace %s needs for its intermediates: allocate\n", f.Name)
+		fmt.Fprintf(&b, " * them once, %d-byte aligned, and pass them to every call (one call at a\n", lower.WorkspaceAlign)
+		b.WriteString(" * time per workspace). */\n")
+		fmt.Fprintf(&b, "int64_t %s_workspace_size(void);\n\n", f.Name)
+	}
 	fmt.Fprintf(&b, "void %s(%s);\n\n#endif\n", f.Name, strings.Join(params, ", "))
 	return b.String()
 }

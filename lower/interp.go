@@ -42,6 +42,16 @@ func Run(f *Func, inputs []*te.Buffer, sizes map[*te.Var]int64) (outs []*te.Buff
 			outs = append(outs, in.mem[a])
 		}
 	}
+	for _, c := range f.Constants {
+		in.mem[c.Buffer] = c.Value
+	}
+	if f.Workspace != nil {
+		// each slot its own memory: the plan itself is checked by
+		// CheckWorkspace, and in generated code
+		for _, s := range f.Workspace.Slots {
+			in.mem[s.Buffer] = te.NewBuffer(s.Buffer.DType, in.shape(s.Buffer))
+		}
+	}
 	in.stmt(f.Body)
 	return outs, nil
 }
@@ -125,6 +135,8 @@ func (in *interp) stmt(s Stmt) {
 		in.env[s.Var] = in.scalar(s.Value)
 		in.stmt(s.Body)
 		delete(in.env, s.Var)
+	case *Group:
+		in.stmt(s.Body)
 	default:
 		fail(fmt.Errorf("unknown statement %T", s))
 	}

@@ -160,4 +160,9 @@ type Func struct {
 	Params  []*te.Var // symbolic dimensions
 	Body    Stmt
 	Outputs int // the last Outputs of Args are outputs
+
+	// A network's function (see network.go) also has a memory plan for
+	// its intermediates and weights held as constant data.
+	Workspace *Workspace
+	Constants []Constant
 }

@@ -41,6 +41,15 @@ func (f *Func) String() string {
 		args = append(args, p.Name+": int64")
 	}
 	fmt.Fprintf(&b, "func %s(%s) {\n", f.Name, strings.Join(args, ", "))
+	for _, c := range f.Constants {
+		fmt.Fprintf(&b, "  constant %s: %v%s\n", c.Buffer.Name, c.Buffer.DType, te.ShapeString(c.Buffer.Shape))
+	}
+	if w := f.Workspace; w != nil {
+		fmt.Fprintf(&b, "  workspace: %d bytes\n", w.Bytes)
+		for _, s := range w.Slots {
+			fmt.Fprintf(&b, "    %s: %v%s at %d, live in groups %d-%d\n", s.Buffer.Name, s.Buffer.DType, te.ShapeString(s.Buffer.Shape), s.Offset, s.First, s.Last)
+		}
+	}
 	writeStmt(&b, f.Body, 1)
 	b.WriteString("}\n")
 	return b.String()
@@ -88,5 +97,9 @@ func writeStmt(b *strings.Builder, s Stmt, depth int) {
 	case *LetStmt:
 		fmt.Fprintf(b, "%slet %s = %s\n", ind, s.Var.Name, te.ExprString(s.Value))
 		writeStmt(b, s.Body, depth)
+	case *Group:
+		fmt.Fprintf(b, "%sgroup %s {\n", ind, s.Name)
+		writeStmt(b, s.Body, depth+1)
+		fmt.Fprintf(b, "%s}\n", ind)
 	}
 }

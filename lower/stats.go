@@ -39,6 +39,8 @@ func Allocations(f *Func) []AllocStat {
 			walk(s.Else, loops)
 		case *LetStmt:
 			walk(s.Body, loops)
+		case *Group:
+			walk(s.Body, loops)
 		}
 	}
 	walk(f.Body, nil)
@@ -106,6 +108,8 @@ func peakBytes(s Stmt) (int64, bool) {
 	case *For:
 		return peakBytes(s.Body)
 	case *LetStmt:
+		return peakBytes(s.Body)
+	case *Group:
 		return peakBytes(s.Body)
 	case *IfThenElse:
 		a, okA := peakBytes(s.Then)

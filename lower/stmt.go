@@ -32,6 +32,8 @@ func MutateStmt(s Stmt, fn func(te.Expr) te.Expr) Stmt {
 		return &IfThenElse{Cond: m(s.Cond), Then: MutateStmt(s.Then, fn), Else: els, Likely: s.Likely}
 	case *LetStmt:
 		return &LetStmt{Var: s.Var, Value: m(s.Value), Body: MutateStmt(s.Body, fn)}
+	case *Group:
+		return &Group{Name: s.Name, Body: MutateStmt(s.Body, fn)}
 	}
 	return s
 }
@@ -68,6 +70,8 @@ func WalkStmt(s Stmt, fn func(Stmt) bool) {
 		WalkStmt(s.Else, fn)
 	case *LetStmt:
 		WalkStmt(s.Body, fn)
+	case *Group:
+		WalkStmt(s.Body, fn)
 	}
 }
 
@@ -98,6 +102,8 @@ func mapChildren(s Stmt, fn func(Stmt) Stmt) Stmt {
 		c := *s
 		c.Body = fn(s.Body)
 		return &c
+	case *Group:
+		return &Group{Name: s.Name, Body: fn(s.Body)}
 	}
 	return s
 }

@@ -30,6 +30,28 @@ func NewBuffer(t DType, shape []int) *Buffer {
 	return b
 }
 
+// Memory is the buffer as its C array in memory on both targets (little
+// endian; bools one byte each).
+func (b *Buffer) Memory() []byte {
+	size := max(1, b.DType.Bytes())
+	out := make([]byte, b.Len()*size)
+	for i := 0; i < b.Len(); i++ {
+		var bits uint64
+		switch {
+		case b.DType.IsFloat() && b.DType.Bits == 32:
+			bits = uint64(math.Float32bits(float32(b.Floats[i])))
+		case b.DType.IsFloat():
+			bits = math.Float64bits(b.Floats[i])
+		default:
+			bits = uint64(b.Ints[i])
+		}
+		for k := 0; k < size; k++ {
+			out[i*size+k] = byte(bits >> (8 * k))
+		}
+	}
+	return out
+}
+
 // NumElements is the product of a shape's extents.
 func NumElements(shape []int) int {
 	n := 1

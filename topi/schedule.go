@@ -44,19 +44,23 @@ func Apply(s *schedule.Schedule, t Target, keep func(*te.Tensor) bool) error {
 		if fused[st] {
 			continue
 		}
-		var err error
-		switch st.Tensor.Tag {
-		case "bitserial_conv2d_nhwc", "bitserial_conv2d_nchw", "conv2d_nhwc", "conv2d_nchw":
-			err = scheduleConv(s, st, t, keep)
-		case "bitserial_dense", "dense":
-			err = scheduleDense(s, st, t, keep)
-		case "relu", "bias_add", "batch_norm", "add", "quantize", "fused_glue", "bitpack", "max_pool2d", "avg_pool2d", "avg_pool2d_sum":
-			if keep == nil || !keep(st.Tensor) {
-				err = scheduleOuter(s, st, t)
-			}
-		}
-		if err != nil {
+		if err := scheduleStage(s, st, t, keep); err != nil {
 			return fmt.Errorf("topi: scheduling %s (%s) for %s: %w", st.Name(), st.Tensor.Tag, t.Name, err)
+		}
+	}
+	return nil
+}
+
+// scheduleStage gives one operator's stage its default schedule.
+func scheduleStage(s *schedule.Schedule, st *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
+	switch st.Tensor.Tag {
+	case "bitserial_conv2d_nhwc", "bitserial_conv2d_nchw", "conv2d_nhwc", "conv2d_nchw":
+		return scheduleConv(s, st, t, keep)
+	case "bitserial_dense", "dense":
+		return scheduleDense(s, st, t, keep)
+	case "relu", "bias_add", "batch_norm", "add", "quantize", "fused_glue", "bitpack", "max_pool2d", "avg_pool2d", "avg_pool2d_sum":
+		if keep == nil || !keep(st.Tensor) {
+			return scheduleOuter(s, st, t)
 		}
 	}
 	return nil
@@ -70,6 +74,13 @@ func lanes(t Target, d te.DType) int64 {
 // extent is a root axis's constant extent.
 func extent(st *schedule.Stage, name string) int64 {
 	_, ext := st.RootRange(st.Axis(name))
+	v, _ := te.IntValue(ext)
+	return v
+}
+
+// extentAt is the constant extent of a stage's i-th root axis.
+func extentAt(st *schedule.Stage, i int) int64 {
+	_, ext := st.RootRange(st.Root[i])
 	v, _ := te.IntValue(ext)
 	return v
 }

@@ -17,8 +17,21 @@ import (
 //     accumulator when nothing follows the convolution);
 //   - the padding is its own stage at the root.
 func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
+	return scheduleConvInto(s, acc, nil, t, keep)
+}
+
+// scheduleConvInto is scheduleConv with the convolution's blocks computed
+// for epilogue, when not nil: the last stage of an element-wise chain
+// after the convolution (fused glue, a residual add, ...), which the caller
+// has inlined into it. The blocks then hold the epilogue's output, so the
+// convolution's own output is never stored (TVM's fusion of an
+// out-element-wise-fusable operator with its element-wise consumers).
+func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
 	pad := inputTagged(s, acc, "pad")
 	out := consumerTagged(acc, "bitserial_xnor")
+	if epilogue != nil {
+		out = epilogue
+	}
 	if skipped(keep, acc, pad, out) {
 		return nil
 	}
@@ -37,14 +50,14 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 		elem = acc.Tensor.Inputs()[0].DType
 	}
 	v := lanes(t, elem)
-	var rowAx, colAx string
-	if nhwc {
-		rowAx, colAx = "ow", "oc"
-	} else {
-		rowAx, colAx = "oc", "ow"
+	// the output's axes by position (an epilogue's have other names):
+	// NHWC n, oh, ow, oc; NCHW n, oc, oh, ow
+	nAx, hAx, rowAx, colAx := 0, 1, 2, 3
+	if !nhwc {
+		hAx, rowAx, colAx = 2, 1, 3
 		// vectors run along the output row: narrower ones that divide it
 		// beat full ones with a scalar tail (there is no masked tail)
-		for n := extent(out, colAx); v > 1 && n%v != 0; v /= 2 {
+		for n := extentAt(out, colAx); v > 1 && n%v != 0; v /= 2 {
 		}
 	}
 	// the block: 4 pixels (or channels) by two vectors, as the matmul
@@ -54,15 +67,15 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 		// binary blocks hold byte sums, not one register per vector of
 		// outputs: taller blocks pay, and a height that divides the row
 		// leaves no tail (measured: 14x14 layers 20-35% faster at 7 than 4)
-		rows = blockRows(extent(out, rowAx))
+		rows = blockRows(extentAt(out, rowAx))
 	}
 	packed := nhwc && elem.IsFloat() // the kernel comes in blocks of OCBlock channels
 	if packed {
 		cols = OCBlock
 	}
-	rows = min(rows, extent(out, rowAx))
-	cols = min(cols, extent(out, colAx))
-	xo, yo, _, yi, err := out.Tile(out.Axis(rowAx), out.Axis(colAx), rows, cols)
+	rows = min(rows, extentAt(out, rowAx))
+	cols = min(cols, extentAt(out, colAx))
+	xo, yo, _, yi, err := out.Tile(out.Root[rowAx], out.Root[colAx], rows, cols)
 	p.do(err)
 	if p.err != nil {
 		return p.err
@@ -72,22 +85,22 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 		p.do(out.Vectorize(yii))
 	}
 	// the rows of the output in parallel: n and the outer row loop fused
-	outer, attach := out.Axis("oh"), yo
+	outer, attach := out.Root[hAx], yo
 	if !nhwc {
 		outer = xo
 	}
 	wp := inputTagged(s, acc, "weight_pack")
-	blocksOuter := packed && extent(out, colAx) >= 4*OCBlock
+	blocksOuter := packed && extentAt(out, colAx) >= 4*OCBlock
 	if blocksOuter {
 		// blocks of output channels outermost, in parallel: a block packs
 		// its own weights (no large buffer to allocate at every call),
 		// which stay in the cache while every pixel passes
-		p.do(out.Reorder(yo, out.Axis("oh"), xo))
+		p.do(out.Reorder(yo, out.Root[hAx], xo))
 		outer, attach = yo, xo
 	}
 	if p.err == nil {
-		n := out.Axis("n")
-		if extent(out, "n") > 1 {
+		n := out.Root[nAx]
+		if extentAt(out, nAx) > 1 {
 			p.do(out.Reorder(n, outer))
 			if p.err == nil {
 				f, err := out.Fuse(n, outer)
@@ -120,7 +133,7 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 			order = append(order, a)
 		}
 	}
-	rowA, colA := acc.Axis(rowAx), acc.Axis(colAx)
+	rowA, colA := acc.Root[rowAx], acc.Root[colAx]
 	order = append(order, rowA, colA)
 	if p.err == nil {
 		p.do(acc.Reorder(order...))
@@ -196,9 +209,17 @@ func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep
 	if len(stages) < 3 {
 		return nil
 	}
-	glue, acc, pad := stages[1], stages[len(stages)-1], inputTagged(s, stages[len(stages)-1], "pad")
+	glue, acc := stages[1], stages[len(stages)-1]
 	between := stages[2 : len(stages)-1] // the XNOR correction, when there is one
-	if skipped(keep, append(stages, pad)...) {
+	return scheduleBitpackInto(s, y, glue, acc, between, t, keep)
+}
+
+// scheduleBitpackInto schedules the packing y of glue's codes, where glue
+// reads the convolution acc through the element-wise stages between
+// (inlined, as glue is).
+func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, between []*schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
+	pad := inputTagged(s, acc, "pad")
+	if skipped(keep, append([]*schedule.Stage{y, glue, acc, pad}, between...)...) {
 		return nil
 	}
 	var p steps

@@ -33,18 +33,22 @@ func lowerProgram(stderr io.Writer, prog *dsl.Program) (*lower.Func, error) {
 	return f, nil
 }
 
-// loadForTarget parses the target and the file, and lowers the kernel.
-func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string) (llvmgen.Target, *dsl.Program, *lower.Func, error) {
-	tgt, err := driver.ParseTarget(target)
-	if err != nil {
-		return llvmgen.Target{}, nil, nil, err
+// loadForTarget parses the target and the file, and lowers the kernel (for
+// a network: the network function, and nb).
+func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string, nf *netFlags) (tgt llvmgen.Target, prog *dsl.Program, nb *netBuild, f *lower.Func, err error) {
+	if tgt, err = driver.ParseTarget(target); err != nil {
+		return
 	}
-	prog, err := load(cmd, path, opTarget(tgt))
-	if err != nil {
-		return llvmgen.Target{}, nil, nil, err
+	if prog, nb, err = loadProgram(cmd, path, opTarget(tgt), nf); err != nil {
+		return
 	}
-	f, err := lowerProgram(stderr, prog)
-	return tgt, prog, f, err
+	if f, err = lowerProgram(stderr, prog); err != nil {
+		return
+	}
+	if nb != nil {
+		f, err = nb.finish(prog, f, nf.seed)
+	}
+	return
 }
 
 // opTarget is what the operator library's schedules know of a target.
@@ -60,12 +64,13 @@ func targetFlags(cmd *cobra.Command, target *string, fast *bool) {
 func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 	var target, out, header, obj string
 	var fast bool
+	var nf netFlags
 	cmd := &cobra.Command{
 		Use:   "build FILE",
 		Short: "Generate LLVM IR (.ll) for a kernel, and optionally a C header and an object file",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tgt, prog, f, err := loadForTarget(cmd, stderr, args[0], target)
+			tgt, prog, _, f, err := loadForTarget(cmd, stderr, args[0], target, &nf)
 			if err != nil {
 				return err
 			}
@@ -102,6 +107,7 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the .ll file to write (default KERNEL.ll)")
 	cmd.Flags().StringVar(&header, "header", "", "also write a C header to this file")
 	cmd.Flags().StringVar(&obj, "obj", "", "also compile an object file with clang -O3")
+	addNetFlags(cmd, &nf)
 	return cmd
 }
 
@@ -109,17 +115,19 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 	var target, inputs, outputs string
 	var seed uint64
 	var fast bool
+	var nf netFlags
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Build a kernel for a target, run it (under qemu for cortex-a53 on x86), and compare with the reference evaluator",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tgt, prog, f, err := loadForTarget(cmd, stderr, args[0], target)
+			nf.seed = seed
+			tgt, prog, nb, f, err := loadForTarget(cmd, stderr, args[0], target, &nf)
 			if err != nil {
 				return err
 			}
-			sv, in, want, err := reference(prog, sizes, inputs, seed)
+			sv, in, want, err := reference(prog, nb, sizes, inputs, seed)
 			if err != nil {
 				return err
 			}
@@ -157,6 +165,7 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&inputs, "inputs", "", "read inputs from `DIR`/NAME.npy")
 	cmd.Flags().StringVar(&outputs, "outputs", "", "write the generated code's outputs to `DIR`/NAME.npy")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
+	addNetFlags(cmd, &nf)
 	return cmd
 }
 
@@ -165,6 +174,7 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fast bool
 	var repeat int
 	var seed uint64
+	var nf netFlags
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
 		Use:   "bench FILE",
@@ -190,7 +200,8 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			if err != nil {
 				return err
 			}
-			tgt, prog, f, err := loadForTarget(cmd, stderr, args[0], target)
+			nf.seed = seed
+			tgt, prog, nb, f, err := loadForTarget(cmd, stderr, args[0], target, &nf)
 			if err != nil {
 				return err
 			}
@@ -200,6 +211,12 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			sv, in, err := kernelInputs(prog, sizes, "", seed)
 			if err != nil {
 				return err
+			}
+			if nb != nil {
+				if vs != "" {
+					return userError{fmt.Errorf("--vs: the baselines are single operators; a network has none yet")}
+				}
+				in = in[:len(in)-len(nb.weights)]
 			}
 			comps, err := comparisons(vs, prog, sv, in, tgt, llvmgen.Options{FastMath: fast}, seed)
 			if err != nil {
@@ -264,6 +281,11 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 					lines = append(lines, fmt.Sprintf("%s, threads %s: median %v (min %v), %s; Tide/baseline speed ratio %.2f (same run)\n",
 						c.name, label, bm, bt[0], rate, bm.Seconds()/median.Seconds()))
 				}
+				if checked == "" && nb != nil {
+					// a whole network at its real size is beyond the
+					// evaluator; tide run checks it at a small -D IMAGE
+					checked = "nothing: tide run checks a network against the evaluator"
+				}
 				if checked == "" {
 					checked = "the reference evaluator"
 					if want == nil {
@@ -295,8 +317,9 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 	cmd.Flags().StringVar(&threads, "threads", "", "OpenMP threads for parallel loops, or a list like 1,2 to time each (default: OMP_NUM_THREADS or all cores)")
 	cmd.Flags().IntVar(&repeat, "repeat", 10, "timed runs after one warm-up run")
 	cmd.Flags().StringVar(&vs, "vs", "", "also time baselines in the same run, comma-separated: "+baselineNames)
-	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs and a network's weights")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
+	addNetFlags(cmd, &nf)
 	return cmd
 }
 

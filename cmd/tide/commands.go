@@ -24,25 +24,14 @@ import (
 // the command's -D flags and, when target is not nil, the operator
 // library's schedules for it.
 func load(cmd *cobra.Command, path string, target *topi.Target) (*dsl.Program, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, userError{err}
-	}
-	var defines sizeFlag
-	if f := cmd.Flag("define"); f != nil {
-		defines = f.Value.(sizeFlag)
-	}
-	prog, err := dsl.ParseWith(path, src, dsl.Options{Defines: defines, Target: target})
-	if err != nil {
-		return nil, userError{err}
-	}
-	return prog, nil
+	prog, _, err := loadProgram(cmd, path, target, nil)
+	return prog, err
 }
 
 func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 	var printAfter, target string
 	var printAll, stats, verify bool
-	var seed uint64
+	var nf netFlags
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
 		Use:   "lower FILE",
@@ -58,7 +47,7 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			prog, err := load(cmd, args[0], opTarget(tgt))
+			prog, nb, err := loadProgram(cmd, args[0], opTarget(tgt), &nf)
 			if err != nil {
 				return err
 			}
@@ -74,21 +63,29 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 			for _, d := range diags {
 				fmt.Fprintf(stderr, "%s%s\n", diagPos(prog, d), d)
 			}
+			if nb != nil {
+				if f, err = nb.finish(prog, f, nf.seed); err != nil {
+					return err
+				}
+			}
 			if !printAll && printAfter == "" {
 				fmt.Fprint(stdout, f)
 			}
 			if stats {
+				if nb != nil {
+					printNetworkStats(stdout, nb, f)
+				}
 				fmt.Fprint(stdout, lower.StatsString(f))
 			}
 			if verify {
-				return verifyLowered(stdout, prog, f, sizes, seed)
+				return verifyLowered(stdout, prog, nb, f, sizes, nf.seed)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&target, "target", "host", "whose operator schedules to use (x86-64, cortex-a53, host, or llvm -mtriple=...)")
 	cmd.Flags().BoolVar(&verify, "verify", false, "run the loop IR in the interpreter on random inputs and compare with the reference evaluator")
-	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for --verify's random inputs")
+	addNetFlags(cmd, &nf)
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension for --verify, `NAME=VALUE` (repeatable)")
 	cmd.Flags().StringVar(&printAfter, "print-after", "", "print the IR after this pass only")
 	cmd.Flags().BoolVar(&printAll, "print-after-all", false, "print the IR after every pass")
@@ -114,12 +111,20 @@ func kernelInputs(prog *dsl.Program, set sizeFlag, inputsDir string, seed uint64
 
 // reference binds the symbolic dimensions, reads or draws the inputs and
 // evaluates the kernel with the reference evaluator.
-func reference(prog *dsl.Program, set sizeFlag, inputsDir string, seed uint64) (sizes map[*te.Var]int64, in, want []*te.Buffer, err error) {
+// For a network (nb not nil), in are the network's inputs alone: the
+// evaluator also reads the weights baked into its module.
+func reference(prog *dsl.Program, nb *netBuild, set sizeFlag, inputsDir string, seed uint64) (sizes map[*te.Var]int64, in, want []*te.Buffer, err error) {
 	if sizes, in, err = kernelInputs(prog, set, inputsDir, seed); err != nil {
 		return nil, nil, nil, err
 	}
+	if nb != nil {
+		in = nb.inputs(in)
+	}
 	if want, err = te.EvalKernel(prog.Kernel, in, sizes); err != nil {
 		return nil, nil, nil, userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
+	}
+	if nb != nil {
+		in = in[:len(in)-len(nb.weights)]
 	}
 	return sizes, in, want, nil
 }
@@ -143,8 +148,8 @@ func compareOutputs(w io.Writer, prog *dsl.Program, got, want []*te.Buffer, wher
 
 // verifyLowered runs the lowered function in the interpreter and compares
 // each output with the reference evaluator.
-func verifyLowered(w io.Writer, prog *dsl.Program, f *lower.Func, set sizeFlag, seed uint64) error {
-	sizes, in, want, err := reference(prog, set, "", seed)
+func verifyLowered(w io.Writer, prog *dsl.Program, nb *netBuild, f *lower.Func, set sizeFlag, seed uint64) error {
+	sizes, in, want, err := reference(prog, nb, set, "", seed)
 	if err != nil {
 		return err
 	}

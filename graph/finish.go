@@ -1,0 +1,198 @@
+package graph
+
+import (
+	"fmt"
+
+	"tide/lower"
+	"tide/schedule"
+	"tide/te"
+)
+
+// Stats describe a finished network function.
+type Stats struct {
+	// Intermediates is the sum of the bytes of every intermediate buffer
+	// at the root (what a plan without reuse would take); Workspace what
+	// the plan takes.
+	Intermediates, Workspace int64
+	// ConstantBytes is the size of the weights held in the module.
+	ConstantBytes int64
+}
+
+// Finish turns a lowered network (lower.Lower of the network's kernel with
+// the plan's schedule) into the network function: its top-level loop nests
+// grouped as the plan's groups (lower.Group), the folded computes and the
+// weights as constants (values from weights, in Net.Weights' order), and
+// every other root buffer placed in the workspace by liveness.
+func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*lower.Func, Stats, error) {
+	var stats Stats
+	if len(weights) != len(p.Net.Weights) {
+		return nil, stats, fmt.Errorf("network %s has %d weights, got %d values", p.Net.Name, len(p.Net.Weights), len(weights))
+	}
+	// the root allocations, then the sequence of loop nests
+	var roots []*lower.Buffer
+	body := f.Body
+	for {
+		a, ok := body.(*lower.Allocate)
+		if !ok {
+			break
+		}
+		roots = append(roots, a.Buffer)
+		body = a.Body
+	}
+	nests, ok := body.(lower.Seq)
+	if !ok {
+		nests = lower.Seq{body}
+	}
+	byName := map[string]*te.Tensor{}
+	for _, t := range te.PostOrder(p.Net.Outputs) {
+		byName[t.Name] = t
+	}
+	// the folded computes' values
+	values := map[*te.Tensor]*te.Buffer{}
+	for i, w := range p.Net.Weights {
+		values[w] = weights[i]
+	}
+	if len(p.Folded) > 0 {
+		folded, err := te.Evaluate(p.Folded, values, nil)
+		if err != nil {
+			return nil, stats, fmt.Errorf("network %s: folding weights at build time: %w", p.Net.Name, err)
+		}
+		for t, b := range folded {
+			values[t] = b
+		}
+	}
+	var constants []lower.Constant
+	constant := func(b *lower.Buffer, t *te.Tensor) {
+		constants = append(constants, lower.Constant{Buffer: b, Value: values[t]})
+		n, _ := lower.ConstBytes(b)
+		stats.ConstantBytes += n
+	}
+	// group the nests
+	index := map[*Group]int{}
+	for i, g := range p.Groups {
+		index[g] = i
+	}
+	bodies := make([]lower.Seq, len(p.Groups))
+	for _, s := range nests {
+		t, err := nestTensor(s, byName)
+		if err != nil {
+			return nil, stats, fmt.Errorf("network %s: %w (a bug in Tide)", p.Net.Name, err)
+		}
+		if p.folded[t] {
+			continue // computed at build time
+		}
+		g := p.groupOf[t]
+		if g == nil {
+			return nil, stats, fmt.Errorf("network %s: the loop nest of %s belongs to no group (a bug in Tide)", p.Net.Name, t.Name)
+		}
+		bodies[index[g]] = append(bodies[index[g]], s)
+	}
+	var groups lower.Seq
+	for i, g := range p.Groups {
+		groups = append(groups, &lower.Group{Name: g.Name, Body: bodies[i]})
+	}
+	// buffers: folded values become constants, the rest share the workspace
+	var slots []lower.Slot
+	for _, b := range roots {
+		t := byName[b.Name]
+		if t == nil {
+			return nil, stats, fmt.Errorf("network %s: buffer %s is no tensor (a bug in Tide)", p.Net.Name, b.Name)
+		}
+		if p.folded[t] {
+			if values[t] != nil {
+				constant(b, t)
+			}
+			continue
+		}
+		n, ok := lower.ConstBytes(b)
+		if !ok {
+			return nil, stats, fmt.Errorf("network %s: %s has a symbolic shape; a network's shapes are constants", p.Net.Name, b.Name)
+		}
+		first, last := -1, -1
+		for i, g := range groups {
+			if uses(g, b) {
+				if first < 0 {
+					first = i
+				}
+				last = i
+			}
+		}
+		if first < 0 {
+			continue // never used: nothing to place
+		}
+		stats.Intermediates += n
+		slots = append(slots, lower.Slot{Buffer: b, Bytes: n, First: first, Last: last})
+	}
+	ws := lower.PlanWorkspace(slots)
+	if err := lower.CheckWorkspace(ws); err != nil {
+		return nil, stats, fmt.Errorf("network %s: %w (a bug in Tide)", p.Net.Name, err)
+	}
+	stats.Workspace = ws.Bytes
+	// weights are constants; the function takes the inputs and outputs
+	isWeight := map[string]*te.Tensor{}
+	for _, w := range p.Net.Weights {
+		isWeight[w.Name] = w
+	}
+	var args []*lower.Buffer
+	for _, a := range f.Args {
+		if w := isWeight[a.Name]; w != nil {
+			if uses(groups, a) { // else only folded computes read it
+				constant(a, w)
+			}
+			continue
+		}
+		args = append(args, a)
+	}
+	return &lower.Func{Name: f.Name, Args: args, Params: f.Params, Body: groups, Outputs: f.Outputs,
+		Workspace: ws, Constants: constants}, stats, nil
+}
+
+// nestTensor is the tensor whose root loop nest s is: the stage of its
+// outermost loop, or the tensor it stores to.
+func nestTensor(s lower.Stmt, byName map[string]*te.Tensor) (*te.Tensor, error) {
+	var found *te.Tensor
+	lower.WalkStmt(s, func(x lower.Stmt) bool {
+		if found != nil {
+			return false
+		}
+		switch x := x.(type) {
+		case *lower.For:
+			if x.Axis != nil {
+				if st := x.Axis.Stage(); st != nil && st.Attach == schedule.AtRoot {
+					found = byName[st.Tensor.Name]
+					return false
+				}
+			}
+		case *lower.Store:
+			found = byName[x.Buffer.Name]
+		}
+		return true
+	})
+	if found == nil {
+		return nil, fmt.Errorf("a loop nest computes no known tensor:\n%s", lower.StmtString(s))
+	}
+	return found, nil
+}
+
+// uses reports whether s reads or writes b.
+func uses(s lower.Stmt, b *lower.Buffer) bool {
+	found := false
+	lower.WalkStmt(s, func(x lower.Stmt) bool {
+		if found {
+			return false
+		}
+		if st, ok := x.(*lower.Store); ok && st.Buffer == b {
+			found = true
+		}
+		lower.StmtExprs(x, func(e te.Expr) {
+			te.Walk(e, func(y te.Expr) bool {
+				if l, ok := y.(*lower.Load); ok && l.Buffer == b {
+					found = true
+				}
+				return !found
+			})
+		})
+		return !found
+	})
+	return found
+}

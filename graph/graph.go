@@ -1,0 +1,321 @@
+// Package graph compiles a whole network: a te graph of operator calls
+// (package topi) with a signature, whose weights are known at build time.
+// It sits above topi and below the driver:
+//
+//	Partition  fuses operators into groups, as TVM's FuseOps does: a
+//	           convolution (or pool, dense) takes the element-wise chain
+//	           that follows it (glue, batch norm, ReLU, residual add) into
+//	           its loop nest; a binary convolution whose codes are packed
+//	           for the next one is bitpack-fused (Riptide); injective
+//	           computes (a shortcut's cast, a quantization) are inlined into
+//	           their one consumer; computes of weights alone are folded
+//	           (computed at build time).
+//	Schedule   gives every group its schedule (topi's, for the fused shape).
+//	Finish     turns the lowered network into a network function: one
+//	           lower.Group per fused group, weights as constants, and every
+//	           intermediate in one workspace, reused by liveness.
+//
+// llvmgen then emits the module: an entry function (inputs, outputs,
+// workspace), each group an internal function, NAME_workspace_size().
+package graph
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"tide/schedule"
+	"tide/te"
+	"tide/topi"
+)
+
+// Network is a network: inputs the caller passes at every call, weights
+// whose values are known at build time, and outputs.
+type Network struct {
+	Name    string
+	Inputs  []*te.Tensor
+	Weights []*te.Tensor
+	Outputs []*te.Tensor
+}
+
+// Kernel is the network as one te kernel (inputs, then weights): what the
+// reference evaluator computes.
+func (n *Network) Kernel() (*te.Kernel, error) {
+	return te.NewKernel(n.Name, append(slices.Clone(n.Inputs), n.Weights...), n.Outputs, nil)
+}
+
+// Optimization names an optimization the graph level can switch off (an
+// ablation, or a test of fused against unfused code).
+type Optimization string
+
+const (
+	// Fusion: element-wise chains into their anchor's group, injective
+	// computes into their consumer. Without it every operator is a group.
+	Fusion Optimization = "fusion"
+	// BitpackFusion: a binary convolution's glue and packing in its loop
+	// nest (Riptide), so its integer output is never stored.
+	BitpackFusion Optimization = "bitpack-fusion"
+)
+
+// Optimizations lists what Options.Without accepts.
+var Optimizations = []Optimization{Fusion, BitpackFusion}
+
+// Options are the graph level's choices.
+type Options struct {
+	Without map[Optimization]bool
+}
+
+// Group is a fused group: one loop nest per stage it stores, one function
+// in the generated module.
+type Group struct {
+	Name string
+	// Output is what the group stores for later groups: a workspace buffer
+	// or a network output.
+	Output *te.Tensor
+	// Anchor is the convolution, pool or dense layer the group is built
+	// around, nil for a group of injective computes or a packing.
+	Anchor *te.Tensor
+	// Chain is the element-wise epilogue after the anchor, in order.
+	Chain []*te.Tensor
+	// Pack is the packing of the chain's codes, when bitpack-fused.
+	Pack *te.Tensor
+	// Members are every compute the group runs, in graph order: the
+	// anchor, its private producers (padding), inlined computes, the chain.
+	Members []*te.Tensor
+}
+
+// Ops describes the group's operators for --stats: anchor, then what is
+// fused into it.
+func (g *Group) Ops() string {
+	var parts []string
+	for _, m := range g.Members {
+		tag := m.Tag
+		if tag == "" {
+			tag = "compute"
+		}
+		parts = append(parts, fmt.Sprintf("%s(%s)", tag, m.Name))
+	}
+	return strings.Join(parts, " + ")
+}
+
+// Plan is a partitioned network.
+type Plan struct {
+	Net    *Network
+	Groups []*Group
+	// Folded are the computes of weights alone that the groups read: they
+	// are computed at build time and become constants.
+	Folded []*te.Tensor
+
+	opts    Options
+	folded  map[*te.Tensor]bool
+	inlined map[*te.Tensor]bool
+	groupOf map[*te.Tensor]*Group
+}
+
+// GroupOf is the group that computes t (nil for placeholders and folded
+// computes).
+func (p *Plan) GroupOf(t *te.Tensor) *Group { return p.groupOf[t] }
+
+// Partition splits a network into fused groups.
+func Partition(net *Network, opts Options) (*Plan, error) {
+	if len(net.Outputs) == 0 {
+		return nil, fmt.Errorf("network %s has no outputs", net.Name)
+	}
+	p := &Plan{Net: net, opts: opts, folded: map[*te.Tensor]bool{}, inlined: map[*te.Tensor]bool{}, groupOf: map[*te.Tensor]*Group{}}
+	all := te.PostOrder(net.Outputs)
+	isWeight := map[*te.Tensor]bool{}
+	for _, w := range net.Weights {
+		isWeight[w] = true
+	}
+	isOutput := map[*te.Tensor]bool{}
+	for _, o := range net.Outputs {
+		isOutput[o] = true
+	}
+	consumers := map[*te.Tensor][]*te.Tensor{}
+	for _, t := range all {
+		for _, in := range t.Inputs() {
+			if !slices.Contains(consumers[in], t) {
+				consumers[in] = append(consumers[in], t)
+			}
+		}
+	}
+	// computes of weights alone are folded at build time
+	for _, t := range all {
+		if t.IsPlaceholder() {
+			continue
+		}
+		only := true
+		for _, in := range t.Inputs() {
+			only = only && (isWeight[in] || p.folded[in])
+		}
+		if only && !isOutput[t] {
+			p.folded[t] = true
+		}
+	}
+	for _, t := range all {
+		if p.folded[t] {
+			continue
+		}
+		for _, in := range t.Inputs() {
+			if p.folded[in] && !slices.Contains(p.Folded, in) {
+				p.Folded = append(p.Folded, in)
+			}
+		}
+	}
+	fuse := !opts.Without[Fusion]
+	// single is t's one consumer when t is an intermediate read once
+	single := func(t *te.Tensor) *te.Tensor {
+		if cs := consumers[t]; len(cs) == 1 && !isOutput[t] {
+			return cs[0]
+		}
+		return nil
+	}
+	claim := func(g *Group, t *te.Tensor) {
+		p.groupOf[t] = g
+	}
+	for _, t := range all {
+		if t.IsPlaceholder() || p.folded[t] || topi.IsInternal(t) || p.groupOf[t] != nil {
+			continue
+		}
+		switch {
+		case topi.IsPack(t):
+			g := &Group{Output: t}
+			claim(g, t)
+			p.Groups = append(p.Groups, g)
+		case topi.IsInjective(t):
+			if c := single(t); fuse && c != nil && (topi.IsInjective(c) || topi.IsPack(c)) {
+				p.inlined[t] = true // its group is its consumer's (below)
+				continue
+			}
+			g := &Group{Output: t}
+			claim(g, t)
+			p.Groups = append(p.Groups, g)
+		default: // an anchor: a convolution, pool or dense layer
+			g := &Group{Anchor: t}
+			claim(g, t)
+			cur := t
+			for {
+				c := single(cur)
+				if c == nil || !topi.IsElementwiseOf(c, cur) || topi.IsInternal(c) {
+					break
+				}
+				// the XNOR correction is part of the operator itself
+				if !fuse && c.Tag != "bitserial_xnor" {
+					break
+				}
+				g.Chain = append(g.Chain, c)
+				claim(g, c)
+				cur = c
+			}
+			if c := single(cur); fuse && !opts.Without[BitpackFusion] && c != nil && topi.IsPack(c) &&
+				topi.IsConv(t) && !t.DType.IsFloat() && len(g.Chain) > 0 {
+				g.Pack = c
+				claim(g, c)
+				cur = c
+			}
+			g.Output = cur
+			p.Groups = append(p.Groups, g)
+		}
+	}
+	// inlined computes and private producers run in their consumer's group
+	for i := len(all) - 1; i >= 0; i-- {
+		t := all[i]
+		if p.groupOf[t] != nil || !(p.inlined[t] || topi.IsInternal(t) && !p.folded[t]) {
+			continue
+		}
+		cs := consumers[t]
+		if len(cs) != 1 || p.groupOf[cs[0]] == nil {
+			return nil, fmt.Errorf("network %s: %s (%s) has %d consumers; an operator's private stage has one", net.Name, t.Name, t.Tag, len(cs))
+		}
+		p.groupOf[t] = p.groupOf[cs[0]]
+	}
+	for _, t := range all {
+		if g := p.groupOf[t]; g != nil {
+			g.Members = append(g.Members, t)
+		}
+	}
+	// groups run in the order of their outputs in the graph: a group reads
+	// only outputs that come before its own
+	pos := map[*te.Tensor]int{}
+	for i, t := range all {
+		pos[t] = i
+	}
+	slices.SortStableFunc(p.Groups, func(a, b *Group) int { return pos[a.Output] - pos[b.Output] })
+	for _, g := range p.Groups {
+		g.Name = g.Output.Name
+	}
+	return p, nil
+}
+
+// Schedule gives every group its schedule for the target: topi's schedule
+// of the anchor, shaped by what is fused into it. keep marks stages the
+// user schedules: a group with one is left to the user.
+func (p *Plan) Schedule(s *schedule.Schedule, t topi.Target, keep func(*te.Tensor) bool) error {
+	for _, g := range p.Groups {
+		if keep != nil && slices.ContainsFunc(g.Members, keep) {
+			continue
+		}
+		if err := p.scheduleGroup(s, t, g); err != nil {
+			return fmt.Errorf("network %s, group %s: %w", p.Net.Name, g.Name, err)
+		}
+	}
+	// folded computes get their own loop nests, which Finish replaces by
+	// their values (a schedule may have attached the float kernel's packing)
+	for t := range p.folded {
+		if st := s.Stage(t); st != nil && st.Attach != schedule.AtRoot {
+			if err := st.ComputeRoot(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (p *Plan) scheduleGroup(s *schedule.Schedule, t topi.Target, g *Group) error {
+	for _, m := range g.Members {
+		if p.inlined[m] {
+			if err := s.Stage(m).ComputeInline(); err != nil {
+				return err
+			}
+		}
+	}
+	inlineAll := func(ts []*te.Tensor) error {
+		for _, c := range ts {
+			if err := s.Stage(c).ComputeInline(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	switch {
+	case g.Anchor == nil:
+		if topi.IsPack(g.Output) {
+			return topi.ScheduleDefault(s, t, g.Output)
+		}
+		return topi.ScheduleOuter(s, t, g.Output)
+	case g.Pack != nil:
+		last := len(g.Chain) - 1
+		return topi.ScheduleBitpackFused(s, t, g.Pack, g.Chain[last], g.Anchor, g.Chain[:last])
+	case topi.IsConv(g.Anchor) && len(g.Chain) > 0:
+		last := len(g.Chain) - 1
+		if err := inlineAll(g.Chain[:last]); err != nil {
+			return err
+		}
+		return topi.ScheduleConvFused(s, t, g.Anchor, g.Chain[last])
+	default:
+		// a pool or dense layer keeps its own schedule; its epilogue is
+		// computed after it in the same group
+		if err := topi.ScheduleDefault(s, t, g.Anchor); err != nil {
+			return err
+		}
+		for _, c := range g.Chain {
+			if c.Tag == "bitserial_xnor" || c.Tag == "avg_pool2d" {
+				continue // scheduled with the anchor
+			}
+			if err := topi.ScheduleOuter(s, t, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,117 @@
+package llvmgen
+
+import (
+	"fmt"
+
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"tide/lower"
+	"tide/te"
+)
+
+// A network's function (lower/network.go) has three more parts: weights
+// as constant data, one workspace for its intermediates, and its fused
+// groups as internal functions.
+
+// constants emits each constant buffer as a private global, 64-byte
+// aligned (vector loads of weights), and binds the buffer to it.
+func (g *gen) constants(f *lower.Func) {
+	for _, c := range f.Constants {
+		data := c.Value.Memory()
+		if len(data) == 0 {
+			data = []byte{0}
+		}
+		glob := g.m.NewGlobalDef(fmt.Sprintf("%s.%s", f.Name, c.Buffer.Name), constant.NewCharArray(data))
+		glob.Immutable = true
+		glob.Linkage = enum.LinkagePrivate
+		glob.UnnamedAddr = enum.UnnamedAddrUnnamedAddr
+		glob.Align = ir.Align(lower.WorkspaceAlign)
+		g.bufs[c.Buffer] = g.b.NewBitCast(glob, types.NewPointer(memType(c.Buffer.DType)))
+	}
+}
+
+// workspace binds each planned buffer to its offset in the workspace, and
+// emits NAME_workspace_size(), which a caller asks before allocating it.
+func (g *gen) workspace(f *lower.Func, base value.Value) {
+	for _, s := range f.Workspace.Slots {
+		p := g.b.NewGetElementPtr(types.I8, base, constant.NewInt(types.I64, s.Offset))
+		g.bufs[s.Buffer] = g.b.NewBitCast(p, types.NewPointer(memType(s.Buffer.DType)))
+	}
+	size := g.m.NewFunc(f.Name+"_workspace_size", types.I64)
+	size.NewBlock("entry").NewRet(constant.NewInt(types.I64, f.Workspace.Bytes))
+}
+
+// captures lists the buffers and variables of the enclosing scope that s
+// uses, in first-use order.
+func (g *gen) captures(s lower.Stmt) (bufs []*lower.Buffer, vars []*te.Var) {
+	seenV, seenB := map[*te.Var]bool{}, map[*lower.Buffer]bool{}
+	useBuf := func(b *lower.Buffer) {
+		if _, ok := g.bufs[b]; ok && !seenB[b] {
+			seenB[b] = true
+			bufs = append(bufs, b)
+		}
+	}
+	lower.WalkStmt(s, func(x lower.Stmt) bool {
+		lower.StmtExprs(x, func(e te.Expr) {
+			te.Walk(e, func(y te.Expr) bool {
+				switch y := y.(type) {
+				case *te.Var:
+					if _, ok := g.vars[y]; ok && !seenV[y] {
+						seenV[y] = true
+						vars = append(vars, y)
+					}
+				case *lower.Load:
+					useBuf(y.Buffer)
+				}
+				return true
+			})
+		})
+		if st, ok := x.(*lower.Store); ok {
+			useBuf(st.Buffer)
+		}
+		return true
+	})
+	return bufs, vars
+}
+
+// group emits a fused group as an internal function taking the buffers
+// and variables it uses, and calls it. The buffers a group uses are live
+// at once, so the plan gave them disjoint memory: noalias holds. noinline
+// keeps the group a unit of code (and of a profile).
+func (g *gen) group(s *lower.Group) {
+	bufs, vars := g.captures(s.Body)
+	var params []*ir.Param
+	var args []value.Value
+	for _, b := range bufs {
+		p := ir.NewParam(b.Name, g.bufs[b].Type())
+		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
+		params = append(params, p)
+		args = append(args, g.bufs[b])
+	}
+	for _, v := range vars {
+		params = append(params, ir.NewParam(v.Name, types.I64))
+		args = append(args, g.vars[v])
+	}
+	fn := g.m.NewFunc(fmt.Sprintf("%s.%s", g.fn.Name(), s.Name), types.Void, params...)
+	fn.Linkage = enum.LinkageInternal
+	fn.FuncAttrs = append(append([]ir.FuncAttribute{}, g.fn.FuncAttrs...), enum.FuncAttrNoInline)
+	callerFn, callerEntry, callerB, callerVars, callerBufs, callerStack := g.fn, g.entry, g.b, g.vars, g.bufs, g.stackBytes
+	g.fn, g.vars, g.bufs, g.stackBytes = fn, map[*te.Var]value.Value{}, map[*lower.Buffer]value.Value{}, 0
+	g.entry = fn.NewBlock("entry")
+	g.b = fn.NewBlock("body")
+	for i, b := range bufs {
+		g.bufs[b] = params[i]
+	}
+	for i, v := range vars {
+		g.vars[v] = params[len(bufs)+i]
+	}
+	g.stmt(s.Body)
+	g.b.NewRet(nil)
+	g.entry.NewBr(fn.Blocks[1])
+	g.fn, g.entry, g.b, g.vars, g.bufs, g.stackBytes = callerFn, callerEntry, callerB, callerVars, callerBufs, callerStack
+	g.b.NewCall(fn, args...)
+}
