@@ -15,16 +15,16 @@ import (
 
 // Program is an elaborated .te file.
 type Program struct {
-	File      string
-	Tensors   []*te.Tensor // every placeholder and compute, in declaration order
-	Sizes     []*SizeDecl  // symbolic dimensions, in declaration order
-	Kernel    *te.Kernel
+	File    string
+	Tensors []*te.Tensor // every placeholder and compute, in declaration order
+	Sizes   []*SizeDecl  // symbolic dimensions, in declaration order
+	Kernel  *te.Kernel
 	// Network is set for a network declaration: Kernel's inputs are then
 	// the declared inputs followed by Weights, every other placeholder the
 	// outputs read, in declaration order (their values come from a weights
 	// file or a seed, at build time).
-	Network bool
-	Weights []*te.Tensor
+	Network   bool
+	Weights   []*te.Tensor
 	Schedules []*Schedule // schedule blocks, in source order
 	Decls     map[*te.Tensor]Pos
 
