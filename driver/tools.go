@@ -77,8 +77,8 @@ func Native(t llvmgen.Target) bool {
 
 // Compile turns an LLVM IR file into an object file for the target with
 // clang -O3 (which, unlike llc, runs the IR optimizations).
-func Compile(t llvmgen.Target, ll, obj string) error {
-	_, err := run(Clang, clangArgs(t, "-c", "-o", obj, ll)...)
+func Compile(t llvmgen.Target, ll, obj string, extra ...string) error {
+	_, err := run(Clang, clangArgs(t, append(extra, "-c", "-o", obj, ll)...)...)
 	return err
 }
 
@@ -123,7 +123,12 @@ func CompileC(t llvmgen.Target, src, obj string) error {
 
 // Link links objects into an executable for the target; libs are -l names.
 func Link(t llvmgen.Target, exe string, objs []string, libs ...string) error {
-	args := append([]string{"-o", exe}, objs...)
+	return LinkWith(t, exe, objs, nil, libs...)
+}
+
+// LinkWith is Link with extra linker flags (-fsanitize=address).
+func LinkWith(t llvmgen.Target, exe string, objs, flags []string, libs ...string) error {
+	args := append(append([]string{"-o", exe}, flags...), objs...)
 	for _, l := range libs {
 		args = append(args, "-l"+l)
 	}

@@ -114,7 +114,7 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 func runCmd(stdout, stderr io.Writer) *cobra.Command {
 	var target, inputs, outputs string
 	var seed uint64
-	var fast bool
+	var fast, sanitize bool
 	var nf netFlags
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
@@ -136,7 +136,10 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer os.RemoveAll(dir)
-			got, warnings, err := driver.RunKernel(tgt, llvmgen.Options{FastMath: fast}, f, in, sv, dir)
+			if sanitize && !driver.Native(tgt) {
+				return userError{fmt.Errorf("--sanitize runs AddressSanitizer natively; %s runs under emulation here", tgt.Name)}
+			}
+			got, warnings, err := driver.RunKernel(tgt, llvmgen.Options{FastMath: fast, Sanitize: sanitize}, f, in, sv, dir)
 			for _, w := range warnings {
 				fmt.Fprintf(stderr, "warning: %s\n", w)
 			}
@@ -165,6 +168,7 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&inputs, "inputs", "", "read inputs from `DIR`/NAME.npy")
 	cmd.Flags().StringVar(&outputs, "outputs", "", "write the generated code's outputs to `DIR`/NAME.npy")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
+	cmd.Flags().BoolVar(&sanitize, "sanitize", false, "build with AddressSanitizer (clang -fsanitize=address; native targets): an out-of-bounds access fails the run")
 	addNetFlags(cmd, &nf)
 	return cmd
 }

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tide/driver"
+)
+
+// Networks run end to end as generated code on both targets and equal the
+// reference evaluator (integer outputs exactly), fused and unfused, and
+// under AddressSanitizer.
+func TestNetworkRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs whole networks")
+	}
+	requireTools(t)
+	cases := []struct {
+		file string
+		args []string
+	}{
+		{"../../examples/networks/binary_tiny.te", nil},
+	}
+	for _, c := range cases {
+		for _, target := range []string{"x86-64", "cortex-a53"} {
+			for _, without := range []string{"", "fusion", "bitpack-fusion"} {
+				args := append([]string{"run", c.file, "--target", target}, c.args...)
+				if without != "" {
+					args = append(args, "--without", without)
+				}
+				status, stdout, stderr := tide(t, args...)
+				if status != 0 || !strings.Contains(stdout, "PASS") || strings.Contains(stdout, "FAIL") {
+					t.Errorf("%s: status %d\n%s%s", strings.Join(args, " "), status, stdout, stderr)
+				}
+			}
+		}
+		args := append([]string{"run", c.file, "--target", "x86-64", "--sanitize"}, c.args...)
+		if status, stdout, stderr := tide(t, args...); status != 0 || !strings.Contains(stdout, "PASS") {
+			t.Errorf("%s: status %d\n%s%s", strings.Join(args, " "), status, stdout, stderr)
+		}
+	}
+}
+
+// requireTools skips (or, with TIDE_REQUIRE_TOOLS, fails) without clang,
+// gcc and qemu.
+func requireTools(t *testing.T) {
+	t.Helper()
+	for _, tool := range []driver.Tool{driver.Clang, driver.GCC, driver.CrossGCC, driver.QEMU} {
+		if _, err := tool.Path(); err != nil {
+			if os.Getenv("TIDE_REQUIRE_TOOLS") != "" {
+				t.Fatal(err)
+			}
+			t.Skip(err)
+		}
+	}
+}
+
+// The plan is visible: groups with what each fuses, and the workspace
+// against the sum of the intermediates.
+func TestNetworkStats(t *testing.T) {
+	status, stdout, stderr := tide(t, "lower", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "--stats")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	for _, want := range []string{
+		"network tiny: 4 groups",
+		// the float conv with batch norm and quantization
+		"group 0 Q0: pad(F0_pad) + conv2d_nhwc(F0) + batch_norm(N0) + quantize(Q0)",
+		// bitpack fusion: conv, XNOR correction, glue and packing in one group
+		"group 2 P1: pad(A1_pad) + bitserial_conv2d_nhwc(A1_acc) + bitserial_xnor(A1) + fused_glue(Q1) + bitpack(P1)",
+		// the residual: the shortcut's cast inlined into the add, the add into the glue
+		"group 3 Y: pad(A2_pad) + bitserial_conv2d_nhwc(A2_acc) + bitserial_xnor(A2) + compute(S) + add(R) + fused_glue(Y)",
+		"workspace: 2240 bytes for 6 intermediates of 2880 bytes together",
+		// the packed weights are computed at build time
+		"(3 computed at build time)",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("lower --stats lacks %q:\n%s", want, stdout)
+		}
+	}
+	// the weights bitpack reads are not in the module: only their packing
+	if strings.Contains(stdout, "constant W1:") || !strings.Contains(stdout, "constant W1p:") {
+		t.Errorf("constants:\n%s", stdout)
+	}
+}
+
+// A network's module: the entry function takes the input, the output and
+// the workspace; the header declares its size function.
+func TestNetworkBuild(t *testing.T) {
+	dir := t.TempDir()
+	ll, h := filepath.Join(dir, "tiny.ll"), filepath.Join(dir, "tiny.h")
+	status, _, stderr := tide(t, "build", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "-o", ll, "--header", h)
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	header, _ := os.ReadFile(h)
+	for _, want := range []string{"int64_t tiny_workspace_size(void);", "void tiny(const float *X, uint8_t *Y, void *workspace);"} {
+		if !strings.Contains(string(header), want) {
+			t.Errorf("header lacks %q:\n%s", want, header)
+		}
+	}
+	ir, _ := os.ReadFile(ll)
+	for _, want := range []string{"define internal void @tiny.P1(", "define i64 @tiny_workspace_size()", "@tiny.W1p = private unnamed_addr constant"} {
+		if !strings.Contains(string(ir), want) {
+			t.Errorf("module lacks %q", want)
+		}
+	}
+}
