@@ -196,8 +196,8 @@ func Partition(net *Network, opts Options) (*Plan, error) {
 			cur := t
 			for {
 				c := single(cur)
-				if c == nil || !topi.IsElementwiseOf(c, cur) || topi.IsInternal(c) {
-					break
+				if c == nil || p.groupOf[c] != nil || !topi.IsElementwiseOf(c, cur) || topi.IsInternal(c) {
+					break // a residual add takes one of its producers' chains
 				}
 				// the XNOR correction is part of the operator itself
 				if !fuse && c.Tag != "bitserial_xnor" {
@@ -207,7 +207,7 @@ func Partition(net *Network, opts Options) (*Plan, error) {
 				claim(g, c)
 				cur = c
 			}
-			if c := single(cur); fuse && !opts.Without[BitpackFusion] && c != nil && topi.IsPack(c) &&
+			if c := single(cur); fuse && !opts.Without[BitpackFusion] && c != nil && p.groupOf[c] == nil && topi.IsPack(c) &&
 				topi.IsConv(t) && !t.DType.IsFloat() && len(g.Chain) > 0 {
 				g.Pack = c
 				claim(g, c)
