@@ -138,7 +138,7 @@ func readWeights(r io.ReaderAt, size int64, path string, specs []WeightSpec) ([]
 		e.add("the file is empty, not an .npz file")
 		return nil, e
 	case string(head[:n]) == npyMagic:
-		e.add("is a single .npy array, not an .npz archive of named arrays: save the weights with np.savez(path, NAME=array, ...)")
+		e.add("the file is a single .npy array, not an .npz archive of named arrays: save the weights with np.savez(path, NAME=array, ...)")
 		return nil, e
 	}
 	zr, err := zip.NewReader(r, size)
@@ -480,6 +480,9 @@ func SaveWeights(path string, specs []WeightSpec, bufs []*te.Buffer) (err error)
 		}
 	}
 	if err := zw.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it 0600
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {

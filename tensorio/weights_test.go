@@ -315,7 +315,7 @@ func TestLoadWeightsErrors(t *testing.T) {
 		{"not a zip", []byte("hello, world\n"), []WeightSpec{w1}, []string{
 			"weights.npz: not an .npz file (np.savez writes a zip archive of NAME.npy arrays): zip: not a valid zip file"}},
 		{"empty file", nil, []WeightSpec{w1}, []string{"weights.npz: the file is empty, not an .npz file"}},
-		{"a .npy file", good, []WeightSpec{w1}, []string{"weights.npz: is a single .npy array, not an .npz archive of named arrays: save the weights with np.savez(path, NAME=array, ...)"}},
+		{"a .npy file", good, []WeightSpec{w1}, []string{"weights.npz: the file is a single .npy array, not an .npz archive of named arrays: save the weights with np.savez(path, NAME=array, ...)"}},
 		{"cut archive", numpyGood[:len(numpyGood)/2], []WeightSpec{w1}, []string{"not an .npz file", "zip: not a valid zip file"}},
 		{"missing", makeNpz(t), []WeightSpec{w1}, []string{
 			"weights.npz: no array b1_W1 for bitserial_conv2d b1_a (kernel); want uint8 (3, 4)"}},
