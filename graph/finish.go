@@ -18,15 +18,25 @@ type Stats struct {
 	ConstantBytes int64
 }
 
+// Function is a finished network function.
+type Function struct {
+	Func  *lower.Func
+	Stats Stats
+	// RuntimeValues are the values of the weight arguments, in order, when
+	// the weights are passed at run time (Options.RuntimeWeights): they
+	// follow the inputs in Func.Args.
+	RuntimeValues []*te.Buffer
+}
+
 // Finish turns a lowered network (lower.Lower of the network's kernel with
 // the plan's schedule) into the network function: its top-level loop nests
 // grouped as the plan's groups (lower.Group), the folded computes and the
 // weights as constants (values from weights, in Net.Weights' order), and
 // every other root buffer placed in the workspace by liveness.
-func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*lower.Func, Stats, error) {
+func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*Function, error) {
 	var stats Stats
 	if len(weights) != len(p.Net.Weights) {
-		return nil, stats, fmt.Errorf("network %s has %d weights, got %d values", p.Net.Name, len(p.Net.Weights), len(weights))
+		return nil, fmt.Errorf("network %s has %d weights, got %d values", p.Net.Name, len(p.Net.Weights), len(weights))
 	}
 	// the root allocations, then the sequence of loop nests
 	var roots []*lower.Buffer
@@ -55,7 +65,7 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*lower.Func, Stats, 
 	if len(p.Folded) > 0 {
 		folded, err := te.Evaluate(p.Folded, values, nil)
 		if err != nil {
-			return nil, stats, fmt.Errorf("network %s: folding weights at build time: %w", p.Net.Name, err)
+			return nil, fmt.Errorf("network %s: folding weights at build time: %w", p.Net.Name, err)
 		}
 		for t, b := range folded {
 			values[t] = b
@@ -76,14 +86,14 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*lower.Func, Stats, 
 	for _, s := range nests {
 		t, err := nestTensor(s, byName)
 		if err != nil {
-			return nil, stats, fmt.Errorf("network %s: %w (a bug in Tide)", p.Net.Name, err)
+			return nil, fmt.Errorf("network %s: %w (a bug in Tide)", p.Net.Name, err)
 		}
 		if p.folded[t] {
 			continue // computed at build time
 		}
 		g := p.groupOf[t]
 		if g == nil {
-			return nil, stats, fmt.Errorf("network %s: the loop nest of %s belongs to no group (a bug in Tide)", p.Net.Name, t.Name)
+			return nil, fmt.Errorf("network %s: the loop nest of %s belongs to no group (a bug in Tide)", p.Net.Name, t.Name)
 		}
 		bodies[index[g]] = append(bodies[index[g]], s)
 	}
@@ -96,7 +106,7 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*lower.Func, Stats, 
 	for _, b := range roots {
 		t := byName[b.Name]
 		if t == nil {
-			return nil, stats, fmt.Errorf("network %s: buffer %s is no tensor (a bug in Tide)", p.Net.Name, b.Name)
+			return nil, fmt.Errorf("network %s: buffer %s is no tensor (a bug in Tide)", p.Net.Name, b.Name)
 		}
 		if p.folded[t] {
 			if values[t] != nil {
@@ -106,7 +116,7 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*lower.Func, Stats, 
 		}
 		n, ok := lower.ConstBytes(b)
 		if !ok {
-			return nil, stats, fmt.Errorf("network %s: %s has a symbolic shape; a network's shapes are constants", p.Net.Name, b.Name)
+			return nil, fmt.Errorf("network %s: %s has a symbolic shape; a network's shapes are constants", p.Net.Name, b.Name)
 		}
 		first, last := -1, -1
 		for i, g := range groups {
@@ -125,7 +135,7 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*lower.Func, Stats, 
 	}
 	ws := lower.PlanWorkspace(slots)
 	if err := lower.CheckWorkspace(ws); err != nil {
-		return nil, stats, fmt.Errorf("network %s: %w (a bug in Tide)", p.Net.Name, err)
+		return nil, fmt.Errorf("network %s: %w (a bug in Tide)", p.Net.Name, err)
 	}
 	stats.Workspace = ws.Bytes
 	// weights are constants; the function takes the inputs and outputs
@@ -143,8 +153,21 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*lower.Func, Stats, 
 		}
 		args = append(args, a)
 	}
-	return &lower.Func{Name: f.Name, Args: args, Params: f.Params, Body: groups, Outputs: f.Outputs,
-		Workspace: ws, Constants: constants}, stats, nil
+	out := &Function{Stats: stats}
+	if p.opts.RuntimeWeights {
+		// the weights become arguments after the inputs, in the same order
+		nIn := len(args) - f.Outputs
+		var weightArgs []*lower.Buffer
+		for _, c := range constants {
+			weightArgs = append(weightArgs, c.Buffer)
+			out.RuntimeValues = append(out.RuntimeValues, c.Value)
+		}
+		args = append(append(append([]*lower.Buffer(nil), args[:nIn]...), weightArgs...), args[nIn:]...)
+		constants = nil
+	}
+	out.Func = &lower.Func{Name: f.Name, Args: args, Params: f.Params, Body: groups, Outputs: f.Outputs,
+		Workspace: ws, Constants: constants}
+	return out, nil
 }
 
 // nestTensor is the tensor whose root loop nest s is: the stage of its

@@ -63,6 +63,10 @@ var Optimizations = []Optimization{Fusion, BitpackFusion}
 // Options are the graph level's choices.
 type Options struct {
 	Without map[Optimization]bool
+	// RuntimeWeights passes the weights the groups read (packed and
+	// folded) as arguments of the network function instead of holding them
+	// in the module (TVM's link-params, the default).
+	RuntimeWeights bool
 }
 
 // Group is a fused group: one loop nest per stage it stores, one function

@@ -267,7 +267,7 @@ func BitserialConv2D(name string, data, kernel *te.Tensor, layout Layout, win Wi
 		hAxis = 3
 	}
 	if kcw != cw {
-		return nil, fmt.Errorf("%s: the data has %d channel words and the kernel %d", op, cw, kcw)
+		return nil, fmt.Errorf("%s: its data %s has %d channel words but its kernel %s has %d", op, data.Name, cw, kernel.Name, kcw)
 	}
 	if p.Elements < 1 || (p.Elements+wb-1)/wb != cw {
 		return nil, fmt.Errorf("%s: %d channels do not fill %d words of %d bits", op, p.Elements, cw, wb)

@@ -39,7 +39,7 @@ func Conv2D(name string, x, w *te.Tensor, layout Layout, win Window) (*te.Tensor
 		hAxis = 2
 	}
 	if wc != c {
-		return nil, fmt.Errorf("%s: the data has %d channels and the kernel %d input channels", op, c, wc)
+		return nil, fmt.Errorf("%s: its data %s has %d channels but its kernel %s has %d input channels", op, x.Name, c, w.Name, wc)
 	}
 	if win.KH != kh || win.KW != kw {
 		return nil, fmt.Errorf("%s: the window is %dx%d but the kernel is %dx%d", op, win.KH, win.KW, kh, kw)
@@ -281,7 +281,7 @@ func Add(name string, a, b *te.Tensor) (*te.Tensor, error) {
 		return nil, err
 	}
 	if fmt.Sprint(as) != fmt.Sprint(bs) || a.DType != b.DType {
-		return nil, fmt.Errorf("add %s: %v%v and %v%v; want one shape and type", name, a.DType, as, b.DType, bs)
+		return nil, fmt.Errorf("add %s: %s is %v%v and %s is %v%v; want one shape and type", name, a.Name, a.DType, as, b.Name, b.DType, bs)
 	}
 	t, err := te.Compute(name, a.Shape, func(i []te.Expr) te.Expr { return te.AddOf(a.At(i...), b.At(i...)) })
 	return tagged(t, err, "add", nil)

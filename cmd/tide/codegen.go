@@ -46,7 +46,7 @@ func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string, nf
 		return
 	}
 	if nb != nil {
-		f, err = nb.finish(prog, f, nf.seed)
+		f, err = nb.finish(prog, f, nf)
 	}
 	return
 }
@@ -139,6 +139,9 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 			if sanitize && !driver.Native(tgt) {
 				return userError{fmt.Errorf("--sanitize runs AddressSanitizer natively; %s runs under emulation here", tgt.Name)}
 			}
+			if nb != nil {
+				in = nb.callInputs(in)
+			}
 			got, warnings, err := driver.RunKernel(tgt, llvmgen.Options{FastMath: fast, Sanitize: sanitize}, f, in, sv, dir)
 			for _, w := range warnings {
 				fmt.Fprintf(stderr, "warning: %s\n", w)
@@ -220,7 +223,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 				if vs != "" {
 					return userError{fmt.Errorf("--vs: the baselines are single operators; a network has none yet")}
 				}
-				in = in[:len(in)-len(nb.weights)]
+				in = nb.callInputs(in[:len(in)-len(nb.weights)])
 			}
 			comps, err := comparisons(vs, prog, sv, in, tgt, llvmgen.Options{FastMath: fast}, seed)
 			if err != nil {

@@ -64,7 +64,7 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 				fmt.Fprintf(stderr, "%s%s\n", diagPos(prog, d), d)
 			}
 			if nb != nil {
-				if f, err = nb.finish(prog, f, nf.seed); err != nil {
+				if f, err = nb.finish(prog, f, &nf); err != nil {
 					return err
 				}
 			}
@@ -152,6 +152,9 @@ func verifyLowered(w io.Writer, prog *dsl.Program, nb *netBuild, f *lower.Func, 
 	sizes, in, want, err := reference(prog, nb, set, "", seed)
 	if err != nil {
 		return err
+	}
+	if nb != nil {
+		in = nb.callInputs(in)
 	}
 	got, err := lower.Run(f, in, sizes)
 	if err != nil {

@@ -66,6 +66,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().VarP(sizeFlag{}, "define", "D", "give an integer constant of the file another value, `NAME=VALUE` (repeatable), e.g. -D N=1024")
-	root.AddCommand(checkCmd(stdout), evalCmd(stdout), lowerCmd(stdout, stderr), buildCmd(stdout, stderr), runCmd(stdout, stderr), benchCmd(stdout, stderr))
+	root.AddCommand(checkCmd(stdout), evalCmd(stdout), lowerCmd(stdout, stderr), buildCmd(stdout, stderr), runCmd(stdout, stderr), benchCmd(stdout, stderr), weightsCmd(stdout))
 	return root
 }

@@ -25,12 +25,15 @@ type netBuild struct {
 	plan    *graph.Plan
 	weights []*te.Buffer
 	stats   graph.Stats
+	fn      *graph.Function
 }
 
 // netFlags are the flags of every command that builds a network.
 type netFlags struct {
-	without []string
-	seed    uint64
+	without        []string
+	seed           uint64
+	weights        string
+	runtimeWeights bool
 }
 
 func addNetFlags(cmd *cobra.Command, nf *netFlags) {
@@ -39,6 +42,8 @@ func addNetFlags(cmd *cobra.Command, nf *netFlags) {
 		names = append(names, string(o))
 	}
 	cmd.Flags().StringSliceVar(&nf.without, "without", nil, "for a network: switch optimizations off ("+strings.Join(names, ", ")+")")
+	cmd.Flags().StringVar(&nf.weights, "weights", "", "for a network: its weights, an .npz file (numpy's savez, one array per weight placeholder, by name); default: random with --seed")
+	cmd.Flags().BoolVar(&nf.runtimeWeights, "runtime-weights", false, "for a network: take the (packed, folded) weights as arguments at run time instead of holding them in the module")
 	if cmd.Flags().Lookup("seed") == nil {
 		cmd.Flags().Uint64Var(&nf.seed, "seed", 1, "seed for random inputs and, for a network without a weights file, its weights")
 	}
@@ -46,7 +51,7 @@ func addNetFlags(cmd *cobra.Command, nf *netFlags) {
 
 // options reads the graph level's options from the flags.
 func (nf *netFlags) options() (graph.Options, error) {
-	opts := graph.Options{Without: map[graph.Optimization]bool{}}
+	opts := graph.Options{Without: map[graph.Optimization]bool{}, RuntimeWeights: nf.runtimeWeights}
 	for _, w := range nf.without {
 		known := false
 		for _, o := range graph.Optimizations {
@@ -103,36 +108,77 @@ func loadProgram(cmd *cobra.Command, path string, target *topi.Target, nf *netFl
 	return prog, nb, nil
 }
 
-// networkWeights are the weights of a network: seeded random values drawn
-// as random inputs are (each placeholder's declared range).
-func networkWeights(prog *dsl.Program, seed uint64) ([]*te.Buffer, error) {
-	all, _, err := tensorio.Inputs(prog.Kernel, nil, "", seed)
-	if err != nil {
-		return nil, userError{err}
+// weightSpecs describe a network's weights for the .npz reader: name,
+// dtype, shape, and the operator that reads each.
+func weightSpecs(prog *dsl.Program) []tensorio.WeightSpec {
+	readers := map[*te.Tensor]*te.Tensor{}
+	for _, t := range te.PostOrder(prog.Kernel.Outputs) {
+		for _, in := range t.Inputs() {
+			if readers[in] == nil {
+				readers[in] = t
+			}
+		}
 	}
-	return all[len(all)-len(prog.Weights):], nil
+	var specs []tensorio.WeightSpec
+	for _, w := range prog.Weights {
+		var shape []int
+		for _, d := range w.Shape {
+			v, _ := te.IntValue(d) // a network's shapes are constants
+			shape = append(shape, int(v))
+		}
+		layer := "the network"
+		if r := readers[w]; r != nil {
+			tag := r.Tag
+			if tag == "" {
+				tag = "compute"
+			}
+			layer = fmt.Sprintf("%s %s", tag, r.Name)
+		}
+		specs = append(specs, tensorio.WeightSpec{Name: w.Name, DType: w.DType, Shape: shape, Layer: layer, Range: w.Range})
+	}
+	return specs
+}
+
+// networkWeights are a network's weights: read from the .npz file, or
+// seeded random values (each placeholder's declared range).
+func networkWeights(prog *dsl.Program, nf *netFlags) ([]*te.Buffer, error) {
+	specs := weightSpecs(prog)
+	if nf.weights != "" {
+		w, err := tensorio.LoadWeights(nf.weights, specs)
+		if err != nil {
+			return nil, userError{err}
+		}
+		return w, nil
+	}
+	return tensorio.RandomWeights(specs, nf.seed), nil
 }
 
 // finish turns a lowered network into the network function.
-func (nb *netBuild) finish(prog *dsl.Program, f *lower.Func, seed uint64) (*lower.Func, error) {
-	w, err := networkWeights(prog, seed)
+func (nb *netBuild) finish(prog *dsl.Program, f *lower.Func, nf *netFlags) (*lower.Func, error) {
+	w, err := networkWeights(prog, nf)
 	if err != nil {
 		return nil, err
 	}
 	nb.weights = w
-	nf, stats, err := nb.plan.Finish(f, w)
+	fn, err := nb.plan.Finish(f, w)
 	if err != nil {
 		return nil, userError{err}
 	}
-	nb.stats = stats
-	return nf, nil
+	nb.stats, nb.fn = fn.Stats, fn
+	return fn.Func, nil
 }
 
-// networkInputs are a network's reference inputs: the activations drawn
-// with the seed, then the weights baked into the module.
+// inputs are a network's reference inputs: the activations drawn with
+// the seed, then the network's weights.
 func (nb *netBuild) inputs(all []*te.Buffer) []*te.Buffer {
 	n := len(all) - len(nb.weights)
 	return append(append([]*te.Buffer(nil), all[:n]...), nb.weights...)
+}
+
+// callInputs are what the network function takes as inputs: the
+// activations, then (with --runtime-weights) the weights it reads.
+func (nb *netBuild) callInputs(activations []*te.Buffer) []*te.Buffer {
+	return append(append([]*te.Buffer(nil), activations...), nb.fn.RuntimeValues...)
 }
 
 // printNetworkStats prints the groups, what each fuses, and the memory plan.
@@ -151,4 +197,39 @@ func printNetworkStats(w io.Writer, nb *netBuild, f *lower.Func) {
 			fmt.Fprintf(w, "  %-24s %10d bytes at %10d, live in groups %d-%d\n", s.Buffer.Name, s.Bytes, s.Offset, s.First, s.Last)
 		}
 	}
+}
+
+// weightsCmd writes a network's weights as an .npz file: the seeded random
+// weights a build uses without --weights, in the layout --weights reads (a
+// template to fill with trained values).
+func weightsCmd(stdout io.Writer) *cobra.Command {
+	var out string
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "weights NETWORK -o FILE.npz",
+		Short: "Write a network's weights (seeded random) as an .npz file that --weights reads",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prog, err := load(cmd, args[0], nil)
+			if err != nil {
+				return err
+			}
+			if !prog.Network {
+				return userError{fmt.Errorf("%s declares a kernel, not a network; only a network has weights", args[0])}
+			}
+			specs := weightSpecs(prog)
+			if err := tensorio.SaveWeights(out, specs, tensorio.RandomWeights(specs, seed)); err != nil {
+				return userError{err}
+			}
+			fmt.Fprintf(stdout, "wrote %s: %d arrays\n", out, len(specs))
+			for _, s := range specs {
+				fmt.Fprintf(stdout, "  %-16s %v%v  read by %s\n", s.Name, s.DType, s.Shape, s.Layer)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the .npz file to write")
+	cmd.MarkFlagRequired("output")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for the random weights (as other commands' --seed)")
+	return cmd
 }

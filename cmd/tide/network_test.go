@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"tide/driver"
+	"tide/dsl"
+	"tide/te"
+	"tide/tensorio"
 )
 
 // Networks run end to end as generated code on both targets and equal the
@@ -107,4 +110,87 @@ func TestNetworkBuild(t *testing.T) {
 			t.Errorf("module lacks %q", want)
 		}
 	}
+}
+
+// A weights file that lacks an array, has one of the wrong shape or dtype,
+// or an extra one is refused with every problem named, and nothing is built.
+func TestNetworkBadWeights(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.npz")
+	if status, _, stderr := tide(t, "weights", "../../examples/networks/binary_tiny.te", "-o", good); status != 0 {
+		t.Fatalf("weights: %s", stderr)
+	}
+	prog, err := dsl.Parse("../../examples/networks/binary_tiny.te", mustRead(t, "../../examples/networks/binary_tiny.te"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := weightSpecs(prog)
+	values := tensorio.RandomWeights(specs, 1)
+	var badSpecs []tensorio.WeightSpec
+	var badValues []*te.Buffer
+	for i, s := range specs {
+		switch s.Name {
+		case "CB1": // missing
+			continue
+		case "W1": // wrong shape
+			s.Shape = []int{3, 3, 16, 8}
+			values[i] = te.NewBuffer(s.DType, s.Shape)
+		case "SH2": // wrong dtype
+			s.DType = te.Int16
+			values[i] = te.NewBuffer(s.DType, s.Shape)
+		}
+		badSpecs = append(badSpecs, s)
+		badValues = append(badValues, values[i])
+	}
+	badSpecs = append(badSpecs, tensorio.WeightSpec{Name: "W9", DType: te.UInt8, Shape: []int{2}})
+	badValues = append(badValues, te.NewBuffer(te.UInt8, []int{2}))
+	bad := filepath.Join(dir, "bad.npz")
+	if err := tensorio.SaveWeights(bad, badSpecs, badValues); err != nil {
+		t.Fatal(err)
+	}
+	ll := filepath.Join(dir, "tiny.ll")
+	status, _, stderr := tide(t, "build", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "--weights", bad, "-o", ll)
+	if status == 0 {
+		t.Fatal("build accepted a bad weights file")
+	}
+	for _, want := range []string{
+		"no array CB1 for fused_glue Q1; want int32 (16,)",
+		"W1 for bitpack W1p has shape (3, 3, 16, 8), want (3, 3, 16, 16)",
+		"SH2 for fused_glue Y is int16, want int32",
+		"extra array W9",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("error lacks %q:\n%s", want, stderr)
+		}
+	}
+	if _, err := os.Stat(ll); err == nil {
+		t.Error("a .ll was written from a bad weights file")
+	}
+	if status, stdout, stderr := tide(t, "lower", "../../examples/networks/binary_tiny.te", "--weights", good, "--verify"); status != 0 || !strings.Contains(stdout, "PASS") {
+		t.Errorf("the weights file tide weights wrote: status %d\n%s%s", status, stdout, stderr)
+	}
+}
+
+// Layers whose shapes do not chain: a positioned error naming both.
+func TestNetworkShapesMustChain(t *testing.T) {
+	src := strings.Replace(string(mustRead(t, "../../examples/networks/binary_tiny.te")),
+		"W2 = placeholder((3, 3, C, C), uint8", "W2 = placeholder((3, 3, 2 * C, C), uint8", 1)
+	path := filepath.Join(t.TempDir(), "chain.te")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status, _, stderr := tide(t, "check", path)
+	want := "bitserial_conv2d A2: its data P1 has 2 channel words but its kernel W2p has 4"
+	if status == 0 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "chain.te:26:6:") {
+		t.Errorf("status %d, want an error at 26:6 with %q:\n%s", status, want, stderr)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
