@@ -31,6 +31,27 @@ func BenchKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs [
 	return times, outs, err
 }
 
+// ProfileKernel benchmarks a network function like BenchKernel and also
+// returns the time of each of its groups per call (the mean over the timed
+// calls; the groups' times add up to a call's, less the entry's own work).
+func ProfileKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, dir string, repeat int) (times, groups []time.Duration, err error) {
+	opts.Profile = true
+	n := 0
+	for _, s := range f.Body.(lower.Seq) {
+		if _, ok := s.(*lower.Group); ok {
+			n++
+		}
+	}
+	_, all, _, err := runKernel(t, opts, f, inputs, nil, dir, max(1, repeat))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(all) < n {
+		return nil, nil, fmt.Errorf("the profiling harness printed %d times for %d groups", len(all), n)
+	}
+	return all[n:], all[:n], nil
+}
+
 func runKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string, repeat int) ([]*te.Buffer, []time.Duration, []string, error) {
 	m, warnings, err := llvmgen.Generate(f, t, opts)
 	if err != nil {
@@ -74,7 +95,7 @@ func runKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*
 		return nil, nil, nil, err
 	}
 	csrc := filepath.Join(dir, "harness.c")
-	if err := os.WriteFile(csrc, []byte(harness(f, shapes, sizes, repeat)), 0o644); err != nil {
+	if err := os.WriteFile(csrc, []byte(harness(f, shapes, sizes, repeat, opts.Profile)), 0o644); err != nil {
 		return nil, nil, nil, err
 	}
 	ko, ho, exe := filepath.Join(dir, "kernel.o"), filepath.Join(dir, "harness.o"), filepath.Join(dir, f.Name)
@@ -97,13 +118,24 @@ func runKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var times []time.Duration
-	for _, line := range strings.Fields(stdout) {
-		ns, err := strconv.ParseInt(line, 10, 64)
+	var times, profile []time.Duration
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		field, isProfile := strings.CutPrefix(line, "P ")
+		if line == "" {
+			continue
+		}
+		ns, err := strconv.ParseInt(field, 10, 64)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("harness printed %q", line)
 		}
-		times = append(times, time.Duration(ns))
+		if isProfile {
+			profile = append(profile, time.Duration(ns))
+		} else {
+			times = append(times, time.Duration(ns))
+		}
+	}
+	if opts.Profile {
+		times = append(profile, times...) // ProfileKernel splits them
 	}
 	var outs []*te.Buffer
 	for i := nIn; i < len(f.Args); i++ {
@@ -154,7 +186,7 @@ static void save(const char *path, void *p, unsigned long bytes) {
 
 // harness is a C main that reads each input from the file named by its
 // argument, calls the kernel, and writes each output to its file.
-func harness(f *lower.Func, shapes [][]int, sizes map[*te.Var]int64, repeat int) string {
+func harness(f *lower.Func, shapes [][]int, sizes map[*te.Var]int64, repeat int, profile bool) string {
 	var b strings.Builder
 	// the kernel's own header: the C compiler checks it against the call
 	// libc is declared by hand rather than through stdio.h and stdlib.h, so
@@ -178,6 +210,27 @@ void exit(int);
 	b.WriteString(cBuffers)
 	// under AddressSanitizer: the harness's buffers live until exit, no leak
 	b.WriteString("\nconst char *__asan_default_options(void) { return \"detect_leaks=0\"; }\n")
+	groups := 0
+	lower.WalkStmt(f.Body, func(s lower.Stmt) bool {
+		if _, ok := s.(*lower.Group); ok {
+			groups++
+			return false
+		}
+		return true
+	})
+	if profile {
+		// the time since the previous group ended, summed per group over the
+		// timed calls (the warm-up call is not counted: profiling starts
+		// when main sets tide_profiling)
+		fmt.Fprintf(&b, "\nstatic long tide_group_ns[%d], tide_last; static int tide_profiling;\n", max(1, groups))
+		b.WriteString(`static long tide_now(void) { struct timespec t; clock_gettime(1, &t); return t.tv_sec * 1000000000L + t.tv_nsec; }
+void tide_profile(int group) {
+    long now = tide_now();
+    if (group >= 0 && tide_profiling) tide_group_ns[group] += now - tide_last;
+    tide_last = now;
+}
+`)
+	}
 	b.WriteString("\nint main(int argc, char **argv) {\n")
 	fmt.Fprintf(&b, "    if (argc != %d) { fprintf(stderr, \"usage: %%s FILE x %d\\n\", argv[0]); return 2; }\n", len(f.Args)+1, len(f.Args))
 	nIn := len(f.Args) - f.Outputs
@@ -203,10 +256,17 @@ void exit(int);
 	if repeat > 0 {
 		// the call above warmed up caches; time each further call
 		// (CLOCK_MONOTONIC is 1 on Linux) and print nanoseconds
+		if profile {
+			b.WriteString("    tide_profiling = 1;\n")
+		}
 		fmt.Fprintf(&b, "    for (int r = 0; r < %d; r++) {\n", repeat)
 		b.WriteString("        struct timespec t0, t1;\n        clock_gettime(1, &t0);\n")
 		fmt.Fprintf(&b, "        %s\n", call)
 		b.WriteString("        clock_gettime(1, &t1);\n        printf(\"%ld\\n\", (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));\n    }\n")
+		if profile {
+			// per group: "P nanoseconds-per-call"
+			fmt.Fprintf(&b, "    for (int g = 0; g < %d; g++) printf(\"P %%ld\\n\", tide_group_ns[g] / %d);\n", groups, repeat)
+		}
 	}
 	for i := nIn; i < len(f.Args); i++ {
 		bytes := te.NumElements(shapes[i]) * max(1, f.Args[i].DType.Bytes())

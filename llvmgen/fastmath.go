@@ -14,6 +14,10 @@ type Options struct {
 	// Sanitize marks every function sanitize_address, so that clang
 	// -fsanitize=address instruments its memory accesses (tests).
 	Sanitize bool
+	// Profile makes a network's entry function call the C function
+	// tide_profile(i) after its group i (and tide_profile(-1) first): a
+	// caller's profiler reads the clock there (tide bench --profile).
+	Profile bool
 }
 
 var fastFlags = []enum.FastMathFlag{enum.FastMathFlagContract, enum.FastMathFlagReassoc}

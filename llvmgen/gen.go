@@ -22,7 +22,7 @@ import (
 // gathered or scattered lane by lane (lower has warned). Parallel loops are
 // outlined and run through the GNU OpenMP ABI (parallel.go).
 func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []string, err error) {
-	g := &gen{target: t, m: ir.NewModule(), vars: map[*te.Var]value.Value{}, bufs: map[*lower.Buffer]value.Value{}, declared: map[string]*ir.Func{}}
+	g := &gen{opts: opts, target: t, m: ir.NewModule(), vars: map[*te.Var]value.Value{}, bufs: map[*lower.Buffer]value.Value{}, declared: map[string]*ir.Func{}}
 	g.m.TargetTriple = t.Triple
 	var params []*ir.Param
 	for _, a := range f.Args {
@@ -71,6 +71,9 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 	if f.Workspace != nil {
 		g.workspace(f, workspace)
 	}
+	if opts.Profile {
+		g.profile(-1)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			e, ok := r.(genError)
@@ -94,6 +97,8 @@ type genError struct{ msg string }
 func fail(format string, args ...any) { panic(genError{fmt.Sprintf(format, args...)}) }
 
 type gen struct {
+	opts     Options
+	groups   int // groups emitted so far (their profile index)
 	target   Target
 	m        *ir.Module
 	fn       *ir.Func

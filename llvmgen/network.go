@@ -114,4 +114,13 @@ func (g *gen) group(s *lower.Group) {
 	g.entry.NewBr(fn.Blocks[1])
 	g.fn, g.entry, g.b, g.vars, g.bufs, g.stackBytes = callerFn, callerEntry, callerB, callerVars, callerBufs, callerStack
 	g.b.NewCall(fn, args...)
+	if g.opts.Profile {
+		g.profile(g.groups)
+	}
+	g.groups++
+}
+
+// profile calls the caller's tide_profile(i).
+func (g *gen) profile(i int) {
+	g.b.NewCall(g.declare("tide_profile", types.Void, types.I32), constant.NewInt(types.I32, int64(i)))
 }

@@ -182,6 +182,7 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var repeat int
 	var seed uint64
 	var nf netFlags
+	var profile bool
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
 		Use:   "bench FILE",
@@ -316,6 +317,16 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 				fmt.Fprintf(stdout, "%s on %s, threads %s: median %v of %d runs (min %v), %.3g ops, %.2f %s%s (outputs checked against %s)\n",
 					prog.Kernel.Name, tgt.Name, label, median, len(times), times[0], ops, ops/median.Seconds()/1e9, unit, speedup, checked)
 				fmt.Fprint(stdout, strings.Join(lines, ""))
+				if profile {
+					if nb == nil {
+						return userError{fmt.Errorf("--profile times a network's groups; %s is a kernel", args[0])}
+					}
+					_, groups, err := driver.ProfileKernel(tgt, llvmgen.Options{FastMath: fast}, f, in, dir, repeat)
+					if err != nil {
+						return userError{err}
+					}
+					printProfile(stdout, nb, groups)
+				}
 			}
 			return nil
 		},
@@ -325,6 +336,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 	cmd.Flags().IntVar(&repeat, "repeat", 10, "timed runs after one warm-up run")
 	cmd.Flags().StringVar(&vs, "vs", "", "also time baselines in the same run, comma-separated: "+baselineNames)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs and a network's weights")
+	cmd.Flags().BoolVar(&profile, "profile", false, "for a network: also time each fused group (as TVM's debug executor) and the share of convolutions, glue and the rest")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
 	addNetFlags(cmd, &nf)
 	return cmd

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -232,4 +233,30 @@ func weightsCmd(stdout io.Writer) *cobra.Command {
 	cmd.MarkFlagRequired("output")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for the random weights (as other commands' --seed)")
 	return cmd
+}
+
+// printProfile prints the time of each group per call and the shares of
+// convolution groups (with whatever is fused into them), glue groups
+// (element-wise, quantization and packing on their own) and the rest
+// (pooling, dense layers, the head).
+func printProfile(w io.Writer, nb *netBuild, times []time.Duration) {
+	var total time.Duration
+	for _, t := range times {
+		total += t
+	}
+	share := map[string]time.Duration{}
+	fmt.Fprintf(w, "profile (time per call of each group, mean of the timed calls):\n")
+	for i, g := range nb.plan.Groups {
+		kind := "rest"
+		switch {
+		case g.Anchor != nil && topi.IsConv(g.Anchor):
+			kind = "convolution"
+		case g.Anchor == nil:
+			kind = "glue"
+		}
+		share[kind] += times[i]
+		fmt.Fprintf(w, "  %3d %-14s %-11s %10v %5.1f%%  %s\n", i, g.Name, kind, times[i], 100*times[i].Seconds()/total.Seconds(), g.Ops())
+	}
+	fmt.Fprintf(w, "groups together: %v; convolution groups %.1f%%, glue groups %.1f%%, the rest %.1f%%\n", total,
+		100*share["convolution"].Seconds()/total.Seconds(), 100*share["glue"].Seconds()/total.Seconds(), 100*share["rest"].Seconds()/total.Seconds())
 }
