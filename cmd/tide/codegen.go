@@ -150,6 +150,15 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 				return userError{err}
 			}
 			passed := compareOutputs(stdout, prog, got, want, " on "+tgt.Name)
+			if nb != nil && passed && driver.Native(tgt) && !sanitize {
+				// a network's time per inference, as the main job reports it
+				times, _, err := driver.BenchKernel(tgt, llvmgen.Options{FastMath: fast}, f, in, sv, dir, 5)
+				if err != nil {
+					return userError{err}
+				}
+				fmt.Fprintf(stdout, "%s on %s: %v per inference (median of %d after a warm-up; min %v); workspace %d bytes, weights %d bytes in the module\n",
+					prog.Kernel.Name, tgt.Name, medianOf(times), len(times), slices.Min(times), f.Workspace.Bytes, nb.stats.ConstantBytes)
+			}
 			if outputs != "" {
 				if err := os.MkdirAll(outputs, 0o755); err != nil {
 					return userError{err}

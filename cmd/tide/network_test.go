@@ -194,3 +194,17 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// bench --profile times every group of a network and sums the shares.
+func TestNetworkProfile(t *testing.T) {
+	requireTools(t)
+	status, stdout, stderr := tide(t, "bench", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "--repeat", "2", "--profile")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	for _, want := range []string{"  0 Q0 ", "  3 Y ", "convolution groups", "glue groups"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("profile lacks %q:\n%s", want, stdout)
+		}
+	}
+}
