@@ -8,6 +8,7 @@ package dsl
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -497,5 +498,33 @@ schedule b2_two_a_acc {
 	lines := strings.Split(src, "\n")
 	for i := range lines {
 		try(fmt.Sprintf("without line %d", i+1), strings.Join(slices.Delete(slices.Clone(lines), i, i+1), "\n"))
+	}
+}
+
+// The README's def example elaborates (with the declarations it assumes).
+func TestReadmeDefExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "```\ndef basic_block")
+	if start < 0 {
+		t.Fatal("README has no def example")
+	}
+	block := text[start+4:]
+	block = block[:strings.Index(block, "```")]
+	prelude := "C = 16\nXp = placeholder((1, 6, 6, 1, 2), uint8)\nR = placeholder((1, 6, 6, 16), int16)\n"
+	p := mustParse(t, "readme.te", prelude+block)
+	var names []string
+	for _, x := range p.Tensors {
+		names = append(names, x.Name)
+	}
+	want := []string{"Xp", "R", "b1_W1", "b1_a_pad", "b1_a_acc", "b1_a", "b1_s", "b2_W1", "b2_a_pad", "b2_a_acc", "b2_a", "b2_s", "y_s"}
+	if d := cmpDiff(want, names); d != "" {
+		t.Error(d)
+	}
+	if got := p.Kernel.Outputs[0].Name; got != "y_s" {
+		t.Errorf("output %s, want y_s", got)
 	}
 }
