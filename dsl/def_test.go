@@ -528,3 +528,112 @@ func TestReadmeDefExample(t *testing.T) {
 		t.Errorf("output %s, want y_s", got)
 	}
 }
+
+// A binarized ResNet-18-like network (8 basic blocks, three of them
+// downsampling with a 1x1 shortcut convolution; 59 operator calls) written
+// with defs elaborates to the network written out flat, generated here
+// with the names the expansion must give.
+func TestDefNetwork(t *testing.T) {
+	const defs = `H = 16
+X = placeholder((1, H, H, 8), uint8, range=(0, 1))
+def glue(acc, c) {
+    CB = placeholder((c,), int32, range=(-40, 40))
+    SH = placeholder((c,), int32, range=(0, 4))
+    q = fused_glue(acc, CB, SH, axis=3, bits=1)
+    return q
+}
+def basic(x, h, c) {
+    xp = bitpack(x, bits=1, pack_axis=3, bit_axis=3, word=uint8)
+    W1 = placeholder((3, 3, 1, c / 8, c), uint8)
+    a1 = bitserial_conv2d(xp, W1, layout=NHWC, stride=1, padding=1, polarity=bipolar, channels=c, out=int16)
+    g1 = glue(a1, c)
+    g1p = bitpack(g1, bits=1, pack_axis=3, bit_axis=3, word=uint8)
+    W2 = placeholder((3, 3, 1, c / 8, c), uint8)
+    a2 = bitserial_conv2d(g1p, W2, layout=NHWC, stride=1, padding=1, polarity=bipolar, channels=c, out=int16)
+    sc = compute((1, h, h, c), (n, i, j, k) => cast(int16, x[n, i, j, k]) * 16)
+    s = add(a2, sc)
+    q = glue(s, c)
+    return q
+}
+def down(x, cin, c) {
+    xp = bitpack(x, bits=1, pack_axis=3, bit_axis=3, word=uint8)
+    W1 = placeholder((3, 3, 1, cin / 8, c), uint8)
+    a1 = bitserial_conv2d(xp, W1, layout=NHWC, stride=2, padding=1, polarity=bipolar, channels=cin, out=int16)
+    g1 = glue(a1, c)
+    g1p = bitpack(g1, bits=1, pack_axis=3, bit_axis=3, word=uint8)
+    W2 = placeholder((3, 3, 1, c / 8, c), uint8)
+    a2 = bitserial_conv2d(g1p, W2, layout=NHWC, stride=1, padding=1, polarity=bipolar, channels=c, out=int16)
+    Ws = placeholder((1, 1, 1, cin / 8, c), uint8)
+    sc = bitserial_conv2d(xp, Ws, layout=NHWC, stride=2, padding=0, polarity=bipolar, channels=cin, out=int16)
+    s = add(a2, sc)
+    q = glue(s, c)
+    return q
+}
+b1 = basic(X, H, 8)
+b2 = basic(b1, H, 8)
+b3 = down(b2, 8, 16)
+b4 = basic(b3, H / 2, 16)
+b5 = down(b4, 16, 32)
+b6 = basic(b5, H / 4, 32)
+b7 = down(b6, 32, 64)
+b8 = basic(b7, H / 8, 64)
+`
+	var flat strings.Builder
+	flat.WriteString("H = 16\nX = placeholder((1, H, H, 8), uint8, range=(0, 1))\n")
+	var weights []string
+	w := func(format string, args ...any) { fmt.Fprintf(&flat, format+"\n", args...) }
+	weight := func(name, decl string) {
+		w("%s = %s", name, decl)
+		weights = append(weights, name)
+	}
+	glue := func(p, acc string, c int) string {
+		weight(p+"_CB", fmt.Sprintf("placeholder((%d,), int32, range=(-40, 40))", c))
+		weight(p+"_SH", fmt.Sprintf("placeholder((%d,), int32, range=(0, 4))", c))
+		w("%s_q = fused_glue(%s, %s_CB, %s_SH, axis=3, bits=1)", p, acc, p, p)
+		return p + "_q"
+	}
+	conv := "layout=NHWC, stride=%d, padding=%d, polarity=bipolar, channels=%d, out=int16"
+	pack := "bits=1, pack_axis=3, bit_axis=3, word=uint8"
+	block := func(p, x string, h, cin, c int, down bool) string {
+		stride := 1
+		if down {
+			stride = 2
+		}
+		w("%s_xp = bitpack(%s, %s)", p, x, pack)
+		weight(p+"_W1", fmt.Sprintf("placeholder((3, 3, 1, %d, %d), uint8)", cin/8, c))
+		w("%s_a1 = bitserial_conv2d(%s_xp, %s_W1, "+conv+")", p, p, p, stride, 1, cin)
+		g1 := glue(p+"_g1", p+"_a1", c)
+		w("%s_g1p = bitpack(%s, %s)", p, g1, pack)
+		weight(p+"_W2", fmt.Sprintf("placeholder((3, 3, 1, %d, %d), uint8)", c/8, c))
+		w("%s_a2 = bitserial_conv2d(%s_g1p, %s_W2, "+conv+")", p, p, p, 1, 1, c)
+		if down {
+			weight(p+"_Ws", fmt.Sprintf("placeholder((1, 1, 1, %d, %d), uint8)", cin/8, c))
+			w("%s_sc = bitserial_conv2d(%s_xp, %s_Ws, "+conv+")", p, p, p, 2, 0, cin)
+		} else {
+			w("%s_sc = compute((1, %d, %d, %d), (n, i, j, k) => cast(int16, %s[n, i, j, k]) * 16)", p, h, h, c, x)
+		}
+		w("%s_s = add(%s_a2, %s_sc)", p, p, p)
+		return glue(p+"_q", p+"_s", c)
+	}
+	x := "X"
+	for i, b := range []struct {
+		h, cin, c int
+		down      bool
+	}{{16, 8, 8, false}, {16, 8, 8, false}, {16, 8, 16, true}, {8, 16, 16, false}, {8, 16, 32, true}, {4, 32, 32, false}, {4, 32, 64, true}, {2, 64, 64, false}} {
+		x = block(fmt.Sprintf("b%d", i+1), x, b.h, b.cin, b.c, b.down)
+	}
+	kernel := fmt.Sprintf("kernel resnet(X, %s) -> %s\n", strings.Join(weights, ", "), "b8")
+	p := mustParse(t, "net.te", defs+kernel)
+	q := mustParse(t, "flat.te", flat.String()+strings.Replace(kernel, "-> b8", "-> "+x, 1))
+	if d := cmpDiff(summarize(q), summarize(p)); d != "" {
+		t.Fatalf("the network differs from the flat one (-flat +defs):\n%s", d)
+	}
+	if d := cmpDiff(evalProgram(t, q), evalProgram(t, p)); d != "" {
+		t.Errorf("outputs differ (-flat +defs):\n%s", d)
+	}
+	calls := strings.Count(flat.String(), "bitpack(") + strings.Count(flat.String(), "conv2d(") +
+		strings.Count(flat.String(), "fused_glue(") + strings.Count(flat.String(), "add(")
+	if calls != 59 || len(p.Kernel.Inputs) != 52 {
+		t.Errorf("%d operator calls, %d kernel inputs; want 59 and 52", calls, len(p.Kernel.Inputs))
+	}
+}
