@@ -74,7 +74,7 @@ func (el *elab) applySchedules() {
 		for len(todo) > 0 {
 			var waiting []*Schedule
 			for _, blk := range todo {
-				if a.stageNamed(blk.StageName) == nil && blk.Stage == nil && !a.lost[blk.StageName] {
+				if a.stageNamed(blk.StageName) == nil && blk.Stage == nil && !a.isLost(blk.StageName) {
 					waiting = append(waiting, blk)
 				}
 			}
@@ -132,9 +132,18 @@ func (a *applier) check(blockPos map[*schedule.Stage]Pos) {
 		}
 		if !ok {
 			pos = el.prog.Decls[e.Stage.Tensor]
+			// a stage a def call made: its declaration is in the def's body
+			el.errs.ctx = el.declCtx[e.Stage.Tensor]
 		}
 		el.errs.add(pos, "%s", e.Msg)
+		el.errs.ctx = ""
 	}
+}
+
+// isLost reports whether name is one a failed primitive or a failed
+// declaration (also in a def call's expansion) would have made.
+func (a *applier) isLost(name string) bool {
+	return a.lost[name] || a.el.lostName(name)
 }
 
 func (a *applier) stageNamed(name string) *schedule.Stage {
@@ -236,7 +245,7 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 			return nil, argErr(arg.Pos, "%s: expected an axis of %s, got the number %d", p.Name, st.Name(), arg.Value)
 		}
 		ax := names[arg.Name]
-		if ax == nil && a.lost[arg.Name] {
+		if ax == nil && a.isLost(arg.Name) {
 			return nil, errSilent
 		}
 		if ax == nil {
@@ -281,7 +290,7 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 			return nil, argErr(arg.Pos, "%s: expected a stage, got the number %d", p.Name, arg.Value)
 		}
 		s := a.stageNamed(arg.Name)
-		if s == nil && a.lost[arg.Name] {
+		if s == nil && a.isLost(arg.Name) {
 			return nil, errSilent
 		}
 		if s == nil {
@@ -419,7 +428,7 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 			return argErr(arg.Pos, "compute_at: expected a loop of %s, got the number %d", c.Name(), arg.Value)
 		}
 		ax := a.names(c)[arg.Name]
-		if ax == nil && a.lost[arg.Name] {
+		if ax == nil && a.isLost(arg.Name) {
 			return errSilent
 		}
 		if ax == nil {

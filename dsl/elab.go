@@ -54,6 +54,7 @@ func ParseWith(file string, src []byte, opts Options) (*Program, error) {
 		target:   opts.Target,
 		netSched: opts.NetworkSchedule,
 	}
+	el.initDefs()
 	var stmts []*Stmt
 	for _, c := range splitStatements(text, el.errs, file) {
 		var st *Stmt
@@ -61,7 +62,7 @@ func ParseWith(file string, src []byte, opts Options) (*Program, error) {
 		if !c.bad {
 			// Pad with newlines so positions are those of the whole file.
 			st, err = stmtParser.ParseString(file, strings.Repeat("\n", c.line-1)+c.text)
-			if err != nil {
+			if err != nil && !el.defSyntaxErrors(c) {
 				el.syntaxError(err, c)
 			}
 		}
@@ -70,7 +71,7 @@ func ParseWith(file string, src []byte, opts Options) (*Program, error) {
 			// its uses stay silent instead of reporting an unknown name.
 			if m := assignedName.FindStringSubmatch(c.text); m != nil {
 				st = &Stmt{Assign: &Assign{Name: &Name{Pos: Pos{Filename: file, Line: c.line, Column: len(m[1]) + 1}, Name: m[2]}}}
-			} else {
+			} else if st = el.lostDefOrCall(c); st == nil {
 				continue
 			}
 		}
@@ -82,12 +83,18 @@ func ParseWith(file string, src []byte, opts Options) (*Program, error) {
 				el.later[st.Assign.Name.Name] = st.Assign.Name.Pos
 			}
 		}
+		if st.Multi != nil {
+			addLater(el.later, st.Multi.Targets)
+		}
 	}
+	el.registerDefs(stmts)
 	var blocks []*ScheduleBlock
 	for _, st := range stmts {
 		switch {
 		case st.Assign != nil:
 			el.assign(st.Assign)
+		case st.Multi != nil:
+			el.multiAssign(st.Multi)
 		case st.Kernel != nil:
 			el.kernel(st.Kernel)
 		case st.Schedule != nil:
@@ -138,6 +145,9 @@ var grammarNames = strings.NewReplacer(
 	"(expected Name)", "(expected a name)",
 	"(expected SchedStmt)", "(expected a schedule primitive)",
 	"(expected Stmt)", "(expected a statement)",
+	"(expected DefStmt)", "(expected a statement)",
+	`(expected ")" "{" (DefStmt ";"?)* "}")`, `(expected ")")`,
+	`(expected ("," Name)+ "=" Expr)`, "(expected more names, then = and a def call: a, b = f(x))",
 	`(expected (("(" Name ("," Name)* ")") | Name))`, "(expected an output name, or several in parentheses: -> (C, D))",
 )
 
@@ -175,6 +185,8 @@ type binding struct {
 	value  te.Expr // bConst, bSize, bAxis
 	tensor *te.Tensor
 	raxis  *raxisDecl
+	param  *paramInfo // a def's parameter, bound for one call
+	byCall bool       // a file name of a tensor a def call made (pos is the call's)
 }
 
 type raxisDecl struct {
@@ -194,6 +206,7 @@ type elab struct {
 	defined   []string // the integer constants of the file, in order
 	target    *topi.Target
 	netSched  func(p *Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error
+	defState  // def blocks and their expansion (def.go)
 }
 
 // computeCtx is the state of elaborating one compute body.
@@ -251,11 +264,27 @@ func (el *elab) define(n *Name, b *binding) bool {
 		return false
 	}
 	if old, ok := el.globals[n.Name]; ok {
-		el.errs.add(n.Pos, "%s is already declared at %d:%d", n.Name, old.pos.Line, old.pos.Column)
+		if old.param != nil {
+			el.errs.add(n.Pos, "%s is a parameter of %s; choose another name", n.Name, old.param.def)
+			return false
+		}
+		by := ""
+		if old.byCall {
+			by = ", by the def call there"
+		}
+		el.errs.add(n.Pos, "%s is already declared at %d:%d%s", n.Name, old.pos.Line, old.pos.Column, by)
+		return false
+	}
+	if d := el.defs[n.Name]; d != nil {
+		el.errs.add(n.Pos, "%s is the name of the def at %d:%d; choose another name", n.Name, d.decl.Name.Pos.Line, d.decl.Name.Pos.Column)
+		el.globals[n.Name] = &binding{kind: bPoison, pos: n.Pos} // its uses stay silent
 		return false
 	}
 	b.pos = n.Pos
 	el.globals[n.Name] = b
+	if b.kind == bPoison && el.frame != nil {
+		el.lost[el.frame.prefix+n.Name] = true
+	}
 	return true
 }
 
@@ -290,17 +319,26 @@ func (el *elab) assign(a *Assign) {
 	el.declaring = name
 	defer func() { el.declaring = "" }()
 	if call := asCall(a.Value); call != nil {
+		if d := el.defs[call.Func.Name]; d != nil {
+			el.callDef([]*Name{a.Name}, call, d)
+			return
+		}
 		switch call.Func.Name {
 		case "placeholder":
-			el.defineTensor(a.Name, el.placeholder(name, call))
+			el.defineTensor(a.Name, el.placeholder(el.tensorName(name), call))
 			return
 		case "compute":
-			el.defineTensor(a.Name, el.compute(name, call))
+			el.defineTensor(a.Name, el.compute(el.tensorName(name), call))
 			return
 		case "reduce_axis":
 			el.reduceAxis(a.Name, call)
 			return
 		case "var":
+			if el.frame != nil {
+				el.errs.add(call.Pos, "var() declares a symbolic dimension, a kernel argument: declare it at the top level of the file (a def sees the file's symbolic dimensions)")
+				el.define(a.Name, &binding{kind: bPoison})
+				return
+			}
 			el.sizeVar(a.Name, call)
 			return
 		}
@@ -318,7 +356,7 @@ func (el *elab) assign(a *Assign) {
 		el.define(a.Name, &binding{kind: bPoison})
 		return
 	}
-	if c, isInt := v.(*te.IntImm); isInt {
+	if c, isInt := v.(*te.IntImm); isInt && el.frame == nil {
 		el.defined = append(el.defined, name)
 		if d, ok := el.defines[name]; ok {
 			v = &te.IntImm{Value: d, T: c.T}
@@ -369,6 +407,10 @@ func (el *elab) defineTensor(n *Name, t *te.Tensor) {
 		return
 	}
 	if !el.define(n, &binding{kind: bTensor, tensor: t}) {
+		return
+	}
+	if el.frame != nil && !el.registerExpanded(n, t) {
+		el.globals[n.Name] = &binding{kind: bPoison, pos: n.Pos}
 		return
 	}
 	el.prog.Tensors = append(el.prog.Tensors, t)
@@ -622,7 +664,7 @@ func (el *elab) compute(name string, call *Call) *te.Tensor {
 	names := make([]string, len(lam.Params))
 	for i, p := range lam.Params {
 		names[i] = p.Name
-		if old, ok := el.globals[p.Name]; ok || isBuiltin(p.Name) {
+		if old, ok := el.visible(p.Name); ok || isBuiltin(p.Name) {
 			where := "a built-in name"
 			if ok {
 				where = fmt.Sprintf("the %s declared at %d:%d", bindKindNames[old.kind], old.pos.Line, old.pos.Column)
@@ -756,6 +798,9 @@ func (el *elab) lookupGlobal(n *Name, ctx *computeCtx) *binding {
 	if b := el.globals[n.Name]; b != nil {
 		return b
 	}
+	if b, done := el.lookupOutside(n); done {
+		return b
+	}
 	if n.Name == el.declaring {
 		el.errs.add(n.Pos, "%s is used in its own declaration; a compute cannot read its own result (accumulate with sum, min or max instead)", n.Name)
 		return nil
@@ -768,6 +813,7 @@ func (el *elab) lookupGlobal(n *Name, ctx *computeCtx) *binding {
 	for name := range el.globals {
 		cands = append(cands, name)
 	}
+	cands = append(cands, el.visibleConstants()...)
 	if ctx != nil {
 		for name := range ctx.locals {
 			cands = append(cands, name)
@@ -971,6 +1017,10 @@ func (el *elab) postfix(p *Postfix, ctx *computeCtx) te.Expr {
 		return reported
 	}
 	if b.kind != bTensor {
+		if b.param != nil {
+			el.errs.add(p.Index[0].Pos, "parameter %s is the integer %s in this call, not a tensor; only tensors can be indexed", *pr.Name, b.param.arg)
+			return reported
+		}
 		el.errs.add(p.Index[0].Pos, "%s is a %s, not a tensor; only tensors can be indexed", *pr.Name, bindKindNames[b.kind])
 		return reported
 	}
@@ -1060,6 +1110,10 @@ func (el *elab) name(n *Name, ctx *computeCtx) te.Expr {
 	case bConst, bSize, bAxis:
 		return b.value
 	case bTensor:
+		if b.param != nil {
+			el.errs.add(n.Pos, "parameter %s is the tensor %s in this call; index it (%s[...]) or pass an integer constant for it", n.Name, b.param.arg, n.Name)
+			return reported
+		}
 		el.errs.add(n.Pos, "tensor %s must be indexed: %s[...]", n.Name, n.Name)
 	case bRAxis:
 		if ctx == nil {
@@ -1135,11 +1189,15 @@ func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
 		}
 		return el.check(c.Pos, te.CastTo(t, x))
 	}
+	if d := el.defs[fn]; d != nil {
+		el.errs.add(c.Pos, "%s is a def; call it as a statement of its own: NAME = %s(...)", fn, fn)
+		return reported
+	}
 	if b := el.globals[fn]; b != nil {
 		el.errs.add(c.Func.Pos, "%s is a %s, not a function", fn, bindKindNames[b.kind])
 		return reported
 	}
-	el.errs.add(c.Func.Pos, "unknown function %q%s", fn, suggest(fn, builtinFuncs))
+	el.errs.add(c.Func.Pos, "unknown function %q%s", fn, suggest(fn, append(el.defNames(), builtinFuncs...)))
 	return reported
 }
 

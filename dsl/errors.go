@@ -58,6 +58,12 @@ func (l ErrorList) Error() string {
 type errorSink struct {
 	lines []string
 	list  ErrorList
+	// ctx is set while a def's body is expanded for a call: "in f called
+	// at file.te:9:5" (the calls that led there, innermost first). It is
+	// appended to each error, and an error a def's body already reported
+	// at the same place for an earlier call is not repeated.
+	ctx  string
+	seen map[string]bool
 }
 
 func (s *errorSink) add(pos Pos, format string, args ...any) {
@@ -65,7 +71,19 @@ func (s *errorSink) add(pos Pos, format string, args ...any) {
 	if pos.Line >= 1 && pos.Line <= len(s.lines) {
 		line = strings.TrimRight(s.lines[pos.Line-1], "\r")
 	}
-	s.list = append(s.list, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Line: line})
+	msg := fmt.Sprintf(format, args...)
+	if s.ctx != "" {
+		key := fmt.Sprintf("%d:%d: %s", pos.Line, pos.Column, msg)
+		if s.seen[key] {
+			return
+		}
+		if s.seen == nil {
+			s.seen = map[string]bool{}
+		}
+		s.seen[key] = true
+		msg += " (" + s.ctx + ")"
+	}
+	s.list = append(s.list, &Error{Pos: pos, Msg: msg, Line: line})
 }
 
 func (s *errorSink) err() error {

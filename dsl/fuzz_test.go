@@ -28,6 +28,10 @@ func FuzzParse(f *testing.F) {
 		"A = placeholder((2,), int32)\nB = compute((2,), (i) => A[i] / 0 + A[i] % -1 + popcount(~A[i]))\nkernel f(A) -> B",
 		"X = placeholder((1, 5, 4, 1, 1), uint16)\nW = placeholder((3, 1, 2, 1, 3), uint16)\nY = bitserial_conv2d(X, W, layout=NHWC, stride=(2, 1), padding=(1, 0, 1, 0), polarity=unipolar, channels=9, out=int16)\nkernel f(X, W) -> Y\n",
 		"X = placeholder((2, 3, 5, 5), float32)\nW = placeholder((4, 3, 3, 3), float32)\nY = conv2d(X, W, layout=NCHW, padding=1)\nP = max_pool2d(Y, pool=(2, 2), layout=NCHW)\nkernel f(X, W) -> P\n",
+		// defs: calls, nested calls, keyword arguments, several results, misuse
+		"X = placeholder((1, 4, 4, 1, 1), uint8)\nR = placeholder((1, 4, 4, 8), int16)\ndef block(x, r, c, stride) {\n    W1 = placeholder((3, 3, 1, (c + 7) / 8, c), uint8)\n    a = bitserial_conv2d(x, W1, layout=NHWC, stride=stride, padding=1, polarity=bipolar, channels=c, out=int16)\n    s = add(a, r)\n    return a, s\n}\nb1, s1 = block(X, R, 8, 1)\nkernel f(X, R, b1_W1) -> s1\nschedule b1_a_acc {\n    vectorize(oc)\n}\n",
+		"N = 4\nX = placeholder((N,), int32)\ndef inner(v, k) {\n    W = placeholder((k,), int32)\n    m = k * N\n    y = compute((k,), (i) => v[i] * W[i] + m)\n    return y\n}\ndef outer(v, k) {\n    t = inner(v, k)\n    u = inner(t, k=k)\n    return u, m\n}\nb, c = outer(X, N)\nkernel f(X, b_t_W, b_u_W) -> b\n",
+		"X = placeholder((3,), float32)\ndef g(x) {\n    y = g(x)\n    return y\n}\ndef h(x, q) {\n    return x\n    z = compute((3,), (i) => x[i] + X[i])\n}\na = g(X)\nb, c = h(X, 1.5)\nd = h(X)\nkernel f(X) -> a\n",
 	} {
 		f.Add(s)
 	}

@@ -31,6 +31,8 @@ type Stmt struct {
 	Kernel   *KernelDecl    `parser:"  @@"`
 	Schedule *ScheduleBlock `parser:"| @@"`
 	Assign   *Assign        `parser:"| @@"`
+	Def      *DefBlock      `parser:"| @@"`
+	Multi    *MultiAssign   `parser:"| @@"`
 }
 
 // Assign is NAME = expression.
@@ -38,6 +40,41 @@ type Assign struct {
 	Pos   Pos
 	Name  *Name `parser:"@@ '='"`
 	Value *Expr `parser:"@@"`
+}
+
+// DefBlock is def NAME(params) { statements; return names }: a block of
+// statements defined once and expanded at each call (see def.go). def and
+// return are not keywords: they only mean something where a name cannot be.
+type DefBlock struct {
+	Pos    Pos
+	Name   *Name      `parser:"'def' @@"`
+	Params []*Name    `parser:"'(' (@@ (',' @@)*)? ')' '{'"`
+	Body   []*DefStmt `parser:"(@@ ';'?)* '}'"`
+}
+
+// DefStmt is one statement of a def body. Kernel declarations, schedule
+// blocks and defs parse here only to be refused with a clear error.
+type DefStmt struct {
+	Pos      Pos
+	Return   *Return        `parser:"  @@"`
+	Kernel   *KernelDecl    `parser:"| @@"`
+	Schedule *ScheduleBlock `parser:"| @@"`
+	Def      *DefBlock      `parser:"| @@"`
+	Assign   *Assign        `parser:"| @@"`
+	Multi    *MultiAssign   `parser:"| @@"`
+}
+
+// Return is return NAME, ...: what a def gives its call.
+type Return struct {
+	Pos   Pos
+	Names []*Name `parser:"'return' @@ (',' @@)*"`
+}
+
+// MultiAssign is NAME, NAME, ... = call: a def call with several results.
+type MultiAssign struct {
+	Pos     Pos
+	Targets []*Name `parser:"@@ (',' @@)+ '='"`
+	Value   *Expr   `parser:"@@"`
 }
 
 // KernelDecl is kernel NAME(args) -> outputs, or network NAME(inputs) ->

@@ -350,6 +350,11 @@ func (el *elab) operator(n *Name, call *Call) bool {
 			el.define(n, &binding{kind: bPoison})
 			return true
 		}
+		if b.kind != bTensor && b.param != nil {
+			el.errs.add(arg.Value.Pos, "parameter %s is the integer %s in this call; %s takes tensors as its first %d arguments", name, b.param.arg, call.Func.Name, spec.tensors)
+			el.define(n, &binding{kind: bPoison})
+			return true
+		}
 		if b.kind != bTensor {
 			el.errs.add(arg.Value.Pos, "%s is a %s; %s takes tensors as its first %d arguments", name, describeBinding(b), call.Func.Name, spec.tensors)
 			el.define(n, &binding{kind: bPoison})
@@ -357,7 +362,7 @@ func (el *elab) operator(n *Name, call *Call) bool {
 		}
 		ts = append(ts, b.tensor)
 	}
-	t, err := spec.build(n.Name, ts, &opArgs{el: el, call: call, sig: spec.sig, kw: ca.kw})
+	t, err := spec.build(el.tensorName(n.Name), ts, &opArgs{el: el, call: call, sig: spec.sig, kw: ca.kw})
 	if err != nil {
 		switch e := err.(type) {
 		case *opArgError:
@@ -379,11 +384,12 @@ func (el *elab) operator(n *Name, call *Call) bool {
 		if known[x] || x == t {
 			continue
 		}
-		if old := el.globals[x.Name]; old != nil {
-			el.errs.add(n.Pos, "%s makes a stage named %s, but %s is already declared at %d:%d; rename one of them", call.Func.Name, x.Name, x.Name, old.pos.Line, old.pos.Column)
+		local := el.localName(x.Name) // x.Name itself outside defs
+		if old := el.globals[local]; old != nil {
+			el.errs.add(n.Pos, "%s makes a stage named %s, but %s is already declared at %d:%d; rename one of them", call.Func.Name, local, local, old.pos.Line, old.pos.Column)
 			continue
 		}
-		el.defineTensor(&Name{Pos: n.Pos, Name: x.Name}, x)
+		el.defineTensor(&Name{Pos: n.Pos, Name: local}, x)
 	}
 	el.defineTensor(n, t)
 	return true
