@@ -21,14 +21,20 @@ func TestNetworkRuns(t *testing.T) {
 	}
 	requireTools(t)
 	cases := []struct {
-		file string
-		args []string
+		file     string
+		args     []string
+		variants []string // --without values to run too
 	}{
-		{"../../examples/networks/binary_tiny.te", nil},
+		{"../../examples/networks/binary_tiny.te", nil, []string{"fusion", "bitpack-fusion"}},
+		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32"}, []string{"fusion"}},
+		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32", "-D", "BITS=2"}, nil},
 	}
 	for _, c := range cases {
 		for _, target := range []string{"x86-64", "cortex-a53"} {
-			for _, without := range []string{"", "fusion", "bitpack-fusion"} {
+			for _, without := range append([]string{""}, c.variants...) {
+				if without != "" && target == "cortex-a53" {
+					continue // the unfused code is the same on both targets
+				}
 				args := append([]string{"run", c.file, "--target", target}, c.args...)
 				if without != "" {
 					args = append(args, "--without", without)
