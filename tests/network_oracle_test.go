@@ -1,0 +1,489 @@
+package tests
+
+// An independent oracle of the binarized ResNet-18 network file
+// examples/networks/resnet18.te: the same network computed in plain Go from
+// the same weights, over decoded values, without topi, te expressions or the
+// evaluator (dsl and te are used only to load the file, draw the inputs as
+// tide does, and get the evaluator's tensors to compare against).
+//
+// Semantics, from /work/shared/riptide.md, topi/doc.go and the comments of
+// the network file:
+//   - stem, in float32 with a rounding after every operation (te/eval.go):
+//     conv 7x7 stride 2 with zero padding (top 2, left 2, bottom 3, right 3),
+//     summed over (ky, kx, c) in that order, ky outermost, as Conv2D declares
+//     its reduce axes (ry, rx, rc) and the evaluator runs the first reduce
+//     axis outermost; max pool 3x3 stride 2, padding (0, 0, 1, 1), padded taps
+//     excluded; batch norm (x - mean) / sqrt(var + eps) * gamma + beta;
+//     DoReFa quantize round((2^N - 1) * clip(x, 0, 1)), ties to even. With
+//     the same order and float32 rounding the stem matches bit for bit.
+//   - every binary convolution is the integer convolution of decoded bipolar
+//     values: an N-bit activation code c is 2c - (2^N - 1), a 1-bit weight
+//     code w is 2w - 1, a spatially padded pixel is code 0, -(2^N - 1). No
+//     bits are packed here.
+//   - fused glue: clip((acc + cb) >> shift, 0, 2^N - 1), arithmetic shift in
+//     int32.
+//   - residual: the second convolution's accumulators plus the identity
+//     shortcut (the block input's codes times SCALE) or the downsampling
+//     shortcut (the 1x1 stride-2 binary convolution of the block input), then
+//     the fused glue.
+//   - head: the mean of the last block's codes over H x W in float32 (sum
+//     with the row outermost, then one division), quantize, binary dense of
+//     decoded values, times the per-class scale.
+//
+// Every intermediate the file names is compared with the evaluator: integers
+// exactly, floats bit for bit.
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"testing"
+
+	"tide/dsl"
+	"tide/te"
+	"tide/tensorio"
+)
+
+const roNetworkFile = "../examples/networks/resnet18.te"
+
+// roNet holds one parse of the network: its inputs by name, the defines.
+type roNet struct {
+	image, bits, scale int
+	in                 map[string]*te.Buffer
+}
+
+// roVals are the oracle's (or the evaluator's) tensors by name: integer
+// tensors in ints, float32 tensors in floats, all row-major without the
+// batch axis (batch is 1).
+type roVals struct {
+	ints   map[string][]int64
+	floats map[string][]float32
+}
+
+func (n *roNet) f32(name string) []float32 {
+	b := n.in[name]
+	out := make([]float32, len(b.Floats))
+	for i, v := range b.Floats {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+func (n *roNet) codes(name string) []int64 { return n.in[name].Ints }
+
+// roConvF32 is a float32 convolution of x [h, w, c] with k [kh, kw, c, o]
+// (HWIO), zero padding, summed over ky, kx, c (ky outermost) from 0, with a
+// float32 rounding after every multiply and add.
+func roConvF32(x []float32, h, w, c int, k []float32, kh, kw, o, stride, pt, pl, pb, pr int) ([]float32, int, int) {
+	oh, ow := (h+pt+pb-kh)/stride+1, (w+pl+pr-kw)/stride+1
+	out := make([]float32, oh*ow*o)
+	for oy := 0; oy < oh; oy++ {
+		for ox := 0; ox < ow; ox++ {
+			for oc := 0; oc < o; oc++ {
+				acc := float32(0)
+				for ky := 0; ky < kh; ky++ {
+					for kx := 0; kx < kw; kx++ {
+						iy, ix := oy*stride+ky-pt, ox*stride+kx-pl
+						for ci := 0; ci < c; ci++ {
+							v := float32(0)
+							if iy >= 0 && iy < h && ix >= 0 && ix < w {
+								v = x[(iy*w+ix)*c+ci]
+							}
+							p := float32(v * k[((ky*kw+kx)*c+ci)*o+oc]) // explicit: no FMA
+							acc = float32(acc + p)
+						}
+					}
+				}
+				out[(oy*ow+ox)*o+oc] = acc
+			}
+		}
+	}
+	return out, oh, ow
+}
+
+// roMaxPool is the maximum over the window's taps inside the input.
+func roMaxPool(x []float32, h, w, c, kh, kw, stride, pt, pl, pb, pr int) ([]float32, int, int) {
+	oh, ow := (h+pt+pb-kh)/stride+1, (w+pl+pr-kw)/stride+1
+	out := make([]float32, oh*ow*c)
+	for oy := 0; oy < oh; oy++ {
+		for ox := 0; ox < ow; ox++ {
+			for ci := 0; ci < c; ci++ {
+				m, any := float32(0), false
+				for ky := 0; ky < kh; ky++ {
+					for kx := 0; kx < kw; kx++ {
+						iy, ix := oy*stride+ky-pt, ox*stride+kx-pl
+						if iy < 0 || iy >= h || ix < 0 || ix >= w {
+							continue
+						}
+						if v := x[(iy*w+ix)*c+ci]; !any || v > m {
+							m, any = v, true
+						}
+					}
+				}
+				if !any {
+					panic("a pooling window with no input")
+				}
+				out[(oy*ow+ox)*c+ci] = m
+			}
+		}
+	}
+	return out, oh, ow
+}
+
+// roQuantize is round((2^bits - 1) * clip(v, 0, 1)), ties to even.
+func roQuantize(v float32, bits int) int64 {
+	levels := float32(int(1)<<bits - 1)
+	cl := v
+	if cl < 0 {
+		cl = 0
+	}
+	if cl > 1 {
+		cl = 1
+	}
+	return int64(math.RoundToEven(float64(float32(levels * cl))))
+}
+
+// roBinConv is the integer convolution of decoded bipolar values: act [h, w,
+// c] holds N-bit codes (value 2a - (2^N - 1)), k [kh, kw, c, o] 1-bit codes
+// (value 2w - 1); a padded pixel is code 0.
+func roBinConv(act []int64, h, w, c, bits int, k []int64, kh, kw, o, stride, pt, pl, pb, pr int) ([]int64, int, int) {
+	top := int64(1)<<bits - 1
+	av := make([]int64, len(act))
+	for i, a := range act {
+		if a < 0 || a > top {
+			panic(fmt.Sprintf("activation code %d of %d bits", a, bits))
+		}
+		av[i] = 2*a - top
+	}
+	wv := make([]int64, len(k))
+	for i, b := range k {
+		if b != 0 && b != 1 {
+			panic(fmt.Sprintf("weight code %d of 1 bit", b))
+		}
+		wv[i] = 2*b - 1
+	}
+	pad := -top // code 0
+	oh, ow := (h+pt+pb-kh)/stride+1, (w+pl+pr-kw)/stride+1
+	out := make([]int64, oh*ow*o)
+	for oy := 0; oy < oh; oy++ {
+		for ox := 0; ox < ow; ox++ {
+			acc := out[(oy*ow+ox)*o : (oy*ow+ox+1)*o]
+			for ky := 0; ky < kh; ky++ {
+				for kx := 0; kx < kw; kx++ {
+					iy, ix := oy*stride+ky-pt, ox*stride+kx-pl
+					inside := iy >= 0 && iy < h && ix >= 0 && ix < w
+					for ci := 0; ci < c; ci++ {
+						a := pad
+						if inside {
+							a = av[(iy*w+ix)*c+ci]
+						}
+						wr := wv[((ky*kw+kx)*c+ci)*o : ((ky*kw+kx)*c+ci+1)*o]
+						for oc := range acc {
+							acc[oc] += a * wr[oc]
+						}
+					}
+				}
+			}
+		}
+	}
+	return out, oh, ow
+}
+
+// roGlue is clip((acc + cb[c]) >> shift[c], 0, 2^bits - 1) along the last
+// axis, in int32 (it panics if acc + cb leaves int32: the network would
+// wrap there).
+func roGlue(acc []int64, cb, sh []int64, bits int) []int64 {
+	c := len(cb)
+	out := make([]int64, len(acc))
+	for i, a := range acc {
+		s := a + cb[i%c]
+		if s != int64(int32(s)) {
+			panic(fmt.Sprintf("glue: acc + cb = %d leaves int32", s))
+		}
+		if sh[i%c] < 0 || sh[i%c] > 31 {
+			panic(fmt.Sprintf("glue: shift %d", sh[i%c]))
+		}
+		v := int64(int32(s) >> sh[i%c])
+		out[i] = min(max(v, 0), int64(1)<<bits-1)
+	}
+	return out
+}
+
+// oracle computes the network from n's inputs.
+func (n *roNet) oracle() roVals {
+	r := roVals{ints: map[string][]int64{}, floats: map[string][]float32{}}
+	bits := n.bits
+
+	// stem
+	f0, h, w := roConvF32(n.f32("X"), n.image, n.image, 3, n.f32("W0"), 7, 7, 64, 2, 2, 2, 3, 3)
+	r.floats["F0"] = f0
+	m0, h, w := roMaxPool(f0, h, w, 64, 3, 3, 2, 0, 0, 1, 1)
+	r.floats["M0"] = m0
+	g, b, mu, vr := n.f32("G0"), n.f32("B0"), n.f32("MU0"), n.f32("VAR0")
+	n0 := make([]float32, len(m0))
+	q0 := make([]int64, len(m0))
+	for i, x := range m0 {
+		c := i % 64
+		den := float32(math.Sqrt(float64(float32(vr[c] + float32(0.00001)))))
+		norm := float32(float32(x-mu[c]) / den)
+		n0[i] = float32(float32(norm*g[c]) + b[c])
+		q0[i] = roQuantize(n0[i], bits)
+	}
+	r.floats["N0"], r.ints["Q0"] = n0, q0
+
+	// blocks
+	in, c := q0, 64
+	for blk := 1; blk <= 8; blk++ {
+		p := fmt.Sprintf("b%d_", blk)
+		down := blk == 3 || blk == 5 || blk == 7
+		o, stride, pt, pl, pb, pr := c, 1, 1, 1, 1, 1
+		if down {
+			o, stride, pt, pl, pb, pr = 2*c, 2, 0, 0, 1, 1
+		}
+		A, oh, ow := roBinConv(in, h, w, c, bits, n.codes(p+"Wa"), 3, 3, o, stride, pt, pl, pb, pr)
+		Q := roGlue(A, n.codes(fmt.Sprintf("CBb%d_a", blk)), n.codes(fmt.Sprintf("SHb%d_a", blk)), bits)
+		B, _, _ := roBinConv(Q, oh, ow, o, bits, n.codes(p+"Wb"), 3, 3, o, 1, 1, 1, 1, 1)
+		var S []int64
+		if down {
+			S, _, _ = roBinConv(in, h, w, c, bits, n.codes(p+"Wd"), 1, 1, o, 2, 0, 0, 0, 0)
+		} else {
+			S = make([]int64, len(in))
+			for i, a := range in {
+				S[i] = a * int64(n.scale)
+			}
+		}
+		R := make([]int64, len(B))
+		for i := range B {
+			R[i] = B[i] + S[i]
+		}
+		Y := roGlue(R, n.codes(fmt.Sprintf("CBb%d_b", blk)), n.codes(fmt.Sprintf("SHb%d_b", blk)), bits)
+		r.ints[p+"A"], r.ints[p+"Q"], r.ints[p+"B"], r.ints[p+"S"], r.ints[p+"R"], r.ints[p+"Y"] = A, Q, B, S, R, Y
+		in, c, h, w = Y, o, oh, ow
+	}
+
+	// head
+	gs := make([]float32, c)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			for ci := 0; ci < c; ci++ {
+				gs[ci] = float32(gs[ci] + float32(in[(y*w+x)*c+ci]))
+			}
+		}
+	}
+	gp := make([]float32, c)
+	qg := make([]int64, c)
+	for ci := range gs {
+		gp[ci] = float32(gs[ci] / float32(h*w))
+		qg[ci] = roQuantize(gp[ci], bits)
+	}
+	r.floats["GS"], r.floats["GP"], r.ints["QG"] = gs, gp, qg
+	wd, scd := n.codes("WD"), n.f32("SCD")
+	classes := len(scd)
+	top := int64(1)<<bits - 1
+	d := make([]int64, classes)
+	y := make([]float32, classes)
+	for o := range d {
+		for k := 0; k < c; k++ {
+			d[o] += (2*qg[k] - top) * (2*wd[o*c+k] - 1)
+		}
+		y[o] = float32(float32(d[o]) * scd[o])
+	}
+	r.ints["D"], r.floats["Y"] = d, y
+	return r
+}
+
+// roOrder is the order the tensors are compared in: the first mismatch is
+// the interesting one.
+func roOrder() []string {
+	names := []string{"F0", "M0", "N0", "Q0"}
+	for blk := 1; blk <= 8; blk++ {
+		for _, s := range []string{"A", "Q", "B", "S", "R", "Y"} {
+			names = append(names, fmt.Sprintf("b%d_%s", blk, s))
+		}
+	}
+	return append(names, "GS", "GP", "QG", "D", "Y")
+}
+
+// roLoad parses the network with the defines, draws its inputs with the
+// seed as tide does, evaluates every tensor roOrder names and returns the
+// evaluator's values.
+func roLoad(t *testing.T, defines map[string]int64, seed uint64) (*roNet, roVals) {
+	t.Helper()
+	src, err := os.ReadFile(roNetworkFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := dsl.ParseWith(roNetworkFile, src, dsl.Options{Defines: defines})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !prog.Network || prog.Kernel.Inputs[0].Name != "X" || len(prog.Kernel.Inputs) != 1+len(prog.Weights) {
+		t.Fatalf("want a network of X and its weights; kernel inputs %d, weights %d", len(prog.Kernel.Inputs), len(prog.Weights))
+	}
+	bufs, _, err := tensorio.Inputs(prog.Kernel, nil, "", seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &roNet{image: int(defines["IMAGE"]), bits: int(defines["BITS"]), scale: int(defines["SCALE"]), in: map[string]*te.Buffer{}}
+	for i, in := range prog.Kernel.Inputs {
+		n.in[in.Name] = bufs[i]
+	}
+	byName := map[string]*te.Tensor{}
+	for _, tt := range prog.Tensors {
+		byName[tt.Name] = tt
+	}
+	var outs []*te.Tensor
+	for _, name := range roOrder() {
+		tt := byName[name]
+		if tt == nil {
+			t.Fatalf("the network has no tensor %s", name)
+		}
+		outs = append(outs, tt)
+	}
+	// one evaluation of the network's kernel with every named tensor an
+	// output as well (Y, the network's output, among them)
+	if len(prog.Kernel.Outputs) != 1 || prog.Kernel.Outputs[0] != byName["Y"] {
+		t.Fatalf("the network's output is not Y")
+	}
+	k, err := te.NewKernel("resnet18_all", prog.Kernel.Inputs, outs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := te.EvalKernel(k, bufs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := roVals{ints: map[string][]int64{}, floats: map[string][]float32{}}
+	for i, tt := range outs {
+		b := res[i]
+		if tt.DType.IsFloat() {
+			if tt.DType != te.Float32 {
+				t.Fatalf("%s is %v", tt.Name, tt.DType)
+			}
+			f := make([]float32, len(b.Floats))
+			for i, v := range b.Floats {
+				f[i] = float32(v)
+				if float64(f[i]) != v {
+					t.Fatalf("%s[%d] = %v is not a float32", tt.Name, i, v)
+				}
+			}
+			ev.floats[tt.Name] = f
+		} else {
+			ev.ints[tt.Name] = b.Ints
+		}
+	}
+	return n, ev
+}
+
+// roCompare lists the tensors where the oracle and the evaluator differ
+// (the first few elements of each): integers exactly, floats bit for bit.
+func roCompare(want, got roVals) []string {
+	var diffs []string
+	for _, name := range roOrder() {
+		bad, first := 0, ""
+		if w, ok := want.ints[name]; ok {
+			g := got.ints[name]
+			if len(g) != len(w) {
+				diffs = append(diffs, fmt.Sprintf("%s: %d elements, oracle %d", name, len(g), len(w)))
+				continue
+			}
+			for i := range w {
+				if g[i] != w[i] {
+					if bad++; bad <= 3 {
+						first += fmt.Sprintf(" [%d] %d, oracle %d;", i, g[i], w[i])
+					}
+				}
+			}
+		} else {
+			w, g := want.floats[name], got.floats[name]
+			if len(g) != len(w) {
+				diffs = append(diffs, fmt.Sprintf("%s: %d elements, oracle %d", name, len(g), len(w)))
+				continue
+			}
+			for i := range w {
+				if math.Float32bits(g[i]) != math.Float32bits(w[i]) {
+					if bad++; bad <= 3 {
+						first += fmt.Sprintf(" [%d] %v, oracle %v;", i, g[i], w[i])
+					}
+				}
+			}
+		}
+		if bad > 0 {
+			diffs = append(diffs, fmt.Sprintf("%s: %d elements differ:%s", name, bad, first))
+		}
+	}
+	return diffs
+}
+
+func TestNetworkOracleResNet18(t *testing.T) {
+	cases := []struct {
+		image, bits, scale int
+		seed               uint64
+		slow               bool
+	}{
+		{32, 1, 16, 1, false},
+		{32, 2, 16, 2, false},
+		{32, 1, 4, 3, false},
+		{33, 1, 16, 4, false}, // odd input: the stem's padding is not "same" there, but the shapes agree
+		{64, 1, 16, 5, true},  // 2 x 2 last blocks: the mean divides by 4
+		{96, 2, 16, 6, true},  // 3 x 3 last blocks: the mean divides by 9 and rounds
+	}
+	// IMAGE=16 leaves the last blocks 0 x 0 (H5 = IMAGE / 32), and an IMAGE
+	// whose IMAGE/16 is odd (48, 80) makes a downsampling block's 3x3 and
+	// 1x1 convolutions disagree in size: the parser refuses both, so they
+	// are not cases.
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("IMAGE=%d,BITS=%d,SCALE=%d", tc.image, tc.bits, tc.scale), func(t *testing.T) {
+			if tc.slow && testing.Short() {
+				t.Skip("slow under -short")
+			}
+			defines := map[string]int64{"IMAGE": int64(tc.image), "BITS": int64(tc.bits), "SCALE": int64(tc.scale)}
+			n, ev := roLoad(t, defines, tc.seed)
+			want := n.oracle()
+			for _, d := range roCompare(want, ev) {
+				t.Error(d)
+			}
+			// the comparison has teeth: the glue must not clip everything
+			// to one code, and the output must not be constant
+			for _, name := range []string{"Q0", "b1_Q", "b8_Y", "QG"} {
+				lo, hi := want.ints[name][0], want.ints[name][0]
+				for _, v := range want.ints[name] {
+					lo, hi = min(lo, v), max(hi, v)
+				}
+				if lo == hi {
+					t.Errorf("%s is %d everywhere: the inputs do not exercise the network", name, lo)
+				}
+			}
+			if tc.seed != 1 {
+				return
+			}
+			// mutation: one weight code flipped changes the oracle, and the
+			// comparison then fails
+			for _, m := range []struct {
+				weight string
+				index  int
+				first  string // the first tensor that must change
+			}{
+				{"b1_Wa", 5, "b1_A"},
+				{"b8_Wb", 777, "b8_B"},
+				{"WD", 123, "D"},
+			} {
+				orig := n.in[m.weight]
+				mut := *orig
+				mut.Ints = append([]int64(nil), orig.Ints...)
+				mut.Ints[m.index] ^= 1
+				n.in[m.weight] = &mut
+				got := n.oracle()
+				n.in[m.weight] = orig
+				diffs := roCompare(got, ev)
+				if len(diffs) == 0 {
+					t.Errorf("flipping %s[%d]: the oracle still agrees with the evaluator", m.weight, m.index)
+					continue
+				}
+				if want := m.first + ":"; len(diffs[0]) < len(want) || diffs[0][:len(want)] != want {
+					t.Errorf("flipping %s[%d]: the first difference is %q, want one in %s", m.weight, m.index, diffs[0], m.first)
+				}
+			}
+		})
+	}
+}
