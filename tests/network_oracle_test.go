@@ -304,6 +304,26 @@ func roOrder() []string {
 	return append(names, "GS", "GP", "QG", "D", "Y")
 }
 
+// roShortName is the oracle's name of a tensor of the network: the file
+// builds its blocks with defs (y3 = down_block(...) names y3_a_W, y3_qa_Q,
+// ...), the oracle names them by block and role (b3_Wa, b3_Q, ...).
+func roShortName(name string) string {
+	var blk int
+	var rest string
+	if _, err := fmt.Sscanf(name, "y%d_%s", &blk, &rest); err != nil || blk < 1 || blk > 8 {
+		return name
+	}
+	roles := map[string]string{
+		"a_W": "b%d_Wa", "b_W": "b%d_Wb", "s_W": "b%d_Wd",
+		"qa_CB": "CBb%d_a", "qa_SH": "SHb%d_a", "y_CB": "CBb%d_b", "y_SH": "SHb%d_b",
+		"a_A": "b%d_A", "qa_Q": "b%d_Q", "b_A": "b%d_B", "s_S": "b%d_S", "s_A": "b%d_S", "r": "b%d_R", "y_Q": "b%d_Y",
+	}
+	if f, ok := roles[rest]; ok {
+		return fmt.Sprintf(f, blk)
+	}
+	return name
+}
+
 // roLoad parses the network with the defines, draws its inputs with the
 // seed as tide does, evaluates every tensor roOrder names and returns the
 // evaluator's values.
@@ -326,11 +346,11 @@ func roLoad(t *testing.T, defines map[string]int64, seed uint64) (*roNet, roVals
 	}
 	n := &roNet{image: int(defines["IMAGE"]), bits: int(defines["BITS"]), scale: int(defines["SCALE"]), in: map[string]*te.Buffer{}}
 	for i, in := range prog.Kernel.Inputs {
-		n.in[in.Name] = bufs[i]
+		n.in[roShortName(in.Name)] = bufs[i]
 	}
 	byName := map[string]*te.Tensor{}
 	for _, tt := range prog.Tensors {
-		byName[tt.Name] = tt
+		byName[roShortName(tt.Name)] = tt
 	}
 	var outs []*te.Tensor
 	for _, name := range roOrder() {
@@ -367,9 +387,9 @@ func roLoad(t *testing.T, defines map[string]int64, seed uint64) (*roNet, roVals
 					t.Fatalf("%s[%d] = %v is not a float32", tt.Name, i, v)
 				}
 			}
-			ev.floats[tt.Name] = f
+			ev.floats[roShortName(tt.Name)] = f
 		} else {
-			ev.ints[tt.Name] = b.Ints
+			ev.ints[roShortName(tt.Name)] = b.Ints
 		}
 	}
 	return n, ev
