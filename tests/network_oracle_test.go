@@ -224,9 +224,11 @@ func (n *roNet) oracle() roVals {
 	q0 := make([]int64, len(m0))
 	for i, x := range m0 {
 		c := i % 64
-		den := float32(math.Sqrt(float64(float32(vr[c] + float32(0.00001)))))
-		norm := float32(float32(x-mu[c]) / den)
-		n0[i] = float32(float32(norm*g[c]) + b[c])
+		// batch norm folded: x * scale + shift, scale = g / sqrt(var + eps),
+		// shift = b - mu * scale (topi.BatchNorm's documented form)
+		scale := float32(g[c] / float32(math.Sqrt(float64(float32(vr[c]+float32(0.00001))))))
+		shift := float32(b[c] - float32(mu[c]*scale))
+		n0[i] = float32(float32(x*scale) + shift)
 		q0[i] = roQuantize(n0[i], bits)
 	}
 	r.floats["N0"], r.ints["Q0"] = n0, q0

@@ -254,17 +254,32 @@ func BiasAdd(name string, x, b *te.Tensor, axis int) (*te.Tensor, error) {
 }
 
 // BatchNorm is inference batch normalization along axis:
-// (x - mean) / sqrt(var + eps) * gamma + beta.
+// (x - mean) / sqrt(var + eps) * gamma + beta, computed as x * scale[c] +
+// shift[c] with scale = gamma / sqrt(var + eps) and shift = beta - mean *
+// scale, stages name_scale and name_shift of the parameters alone: a
+// network with constant parameters folds them at build time, leaving one
+// multiply-add per element.
 func BatchNorm(name string, x, gamma, beta, mean, variance *te.Tensor, eps float64, axis int) (*te.Tensor, error) {
 	for _, p := range []*te.Tensor{gamma, beta, mean, variance} {
 		if err := perChannel("batch_norm "+name, x, p, axis); err != nil {
 			return nil, err
 		}
 	}
+	scale, err := te.Compute(name+"_scale", gamma.Shape, func(a []te.Expr) te.Expr {
+		return te.DivOf(gamma.At(a[0]), te.Un(te.Sqrt, te.AddOf(variance.At(a[0]), te.Float(eps))))
+	}, "c")
+	if scale, err = tagged(scale, err, "batch_norm_scale", nil); err != nil {
+		return nil, err
+	}
+	shift, err := te.Compute(name+"_shift", gamma.Shape, func(a []te.Expr) te.Expr {
+		return te.SubOf(beta.At(a[0]), te.MulOf(mean.At(a[0]), scale.At(a[0])))
+	}, "c")
+	if shift, err = tagged(shift, err, "batch_norm_shift", nil); err != nil {
+		return nil, err
+	}
 	t, err := te.Compute(name, x.Shape, func(a []te.Expr) te.Expr {
 		c := a[axis]
-		norm := te.DivOf(te.SubOf(x.At(a...), mean.At(c)), te.Un(te.Sqrt, te.AddOf(variance.At(c), te.Float(eps))))
-		return te.AddOf(te.MulOf(norm, gamma.At(c)), beta.At(c))
+		return te.AddOf(te.MulOf(x.At(a...), scale.At(c)), shift.At(c))
 	})
 	return tagged(t, err, "batch_norm", nil)
 }
