@@ -306,9 +306,15 @@ func (p *Plan) scheduleGroup(s *schedule.Schedule, t topi.Target, g *Group) erro
 			return err
 		}
 		return topi.ScheduleConvFused(s, t, g.Anchor, g.Chain[last])
+	case topi.IsPool(g.Anchor) && len(g.Chain) > 0:
+		last := len(g.Chain) - 1
+		if err := inlineAll(g.Chain[:last]); err != nil {
+			return err
+		}
+		return topi.SchedulePoolFused(s, t, g.Anchor, g.Chain[last])
 	default:
-		// a pool or dense layer keeps its own schedule; its epilogue is
-		// computed after it in the same group
+		// a dense layer (or another reduction) keeps its own schedule; its
+		// epilogue is computed after it in the same group
 		if err := topi.ScheduleDefault(s, t, g.Anchor); err != nil {
 			return err
 		}

@@ -178,7 +178,7 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 			}
 			return te.ReduceOf(te.ReduceMax, te.IfThenElse(inside(a), read(a), te.Float(-3.4028234663852886e38)), ry, rx)
 		}, names...)
-		return tagged(t, err, "max_pool2d", windowAttrs(win))
+		return tagged(t, err, "max_pool2d", poolAttrs(win, layout))
 	}
 	sum, err := te.Compute(name+"_sum", ints(os...), func(a []te.Expr) te.Expr {
 		if !win.Pad.any() {
@@ -186,7 +186,7 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 		}
 		return te.ReduceOf(te.Sum, te.IfThenElse(inside(a), read(a), te.Const(x.DType, 0)), ry, rx)
 	}, names...)
-	if sum, err = tagged(sum, err, "avg_pool2d_sum", windowAttrs(win)); err != nil {
+	if sum, err = tagged(sum, err, "avg_pool2d_sum", poolAttrs(win, layout)); err != nil {
 		return nil, err
 	}
 	t, err := te.Compute(name, ints(os...), func(a []te.Expr) te.Expr {
@@ -199,6 +199,16 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 		return te.DivOf(sum.At(a...), te.CastTo(x.DType, count))
 	}, names...)
 	return tagged(t, err, "avg_pool2d", windowAttrs(win))
+}
+
+// poolAttrs are a pool's window and its layout (nhwc 1 or 0).
+func poolAttrs(win Window, layout Layout) map[string]int64 {
+	a := windowAttrs(win)
+	a["nhwc"] = 0
+	if layout == NHWC {
+		a["nhwc"] = 1
+	}
+	return a
 }
 
 // GlobalAvgPool2D is the mean over H and W: [N, 1, 1, C] (NHWC) or

@@ -58,7 +58,11 @@ func scheduleStage(s *schedule.Schedule, st *schedule.Stage, t Target, keep func
 		return scheduleConv(s, st, t, keep)
 	case "bitserial_dense", "dense":
 		return scheduleDense(s, st, t, keep)
-	case "relu", "bias_add", "batch_norm", "add", "quantize", "fused_glue", "bitpack", "max_pool2d", "avg_pool2d", "avg_pool2d_sum":
+	case "max_pool2d", "avg_pool2d_sum":
+		if keep == nil || !keep(st.Tensor) {
+			return schedulePoolInto(s, st, nil, t)
+		}
+	case "relu", "bias_add", "batch_norm", "add", "quantize", "fused_glue", "bitpack", "avg_pool2d":
 		if keep == nil || !keep(st.Tensor) {
 			return scheduleOuter(s, st, t)
 		}

@@ -1,0 +1,64 @@
+package topi
+
+import (
+	"tide/schedule"
+	"tide/te"
+)
+
+// IsPool reports whether t is a pooling window's reduction (max, or the
+// sum of an average).
+func IsPool(t *te.Tensor) bool { return t.Tag == "max_pool2d" || t.Tag == "avg_pool2d_sum" }
+
+// schedulePoolInto schedules an NHWC pool: the channels innermost as
+// vectors, the window's loops outside them, so one pixel's channels are
+// reduced in vector registers; rows in parallel. With an epilogue (the
+// end of an element-wise chain after the pool, already inlined into it:
+// batch norm and quantization in a network), the pool is computed per
+// pixel inside the epilogue's loops and never stored whole. NCHW pools keep
+// the element-wise schedule.
+func schedulePoolInto(s *schedule.Schedule, pool, epilogue *schedule.Stage, t Target) error {
+	if pool.Tensor.Attrs["nhwc"] != 1 {
+		if epilogue != nil {
+			if err := scheduleOuter(s, epilogue, t); err != nil {
+				return err
+			}
+		}
+		return scheduleOuter(s, pool, t)
+	}
+	var p steps
+	n, oh, ow, c := pool.Root[0], pool.Root[1], pool.Root[2], pool.Root[3]
+	var window []*schedule.Axis
+	for _, a := range pool.Leaf {
+		if a.Reduce {
+			window = append(window, a)
+		}
+	}
+	co, ci := p.split(pool, c, min(lanes(t, pool.Tensor.DType), extentAt(pool, 3)))
+	if p.err == nil {
+		p.do(pool.Reorder(append(append([]*schedule.Axis{n, oh, ow, co}, window...), ci)...))
+	}
+	if p.err == nil {
+		p.do(pool.Vectorize(ci))
+	}
+	if epilogue == nil {
+		if p.err == nil && extentAt(pool, 1) > 1 {
+			p.do(pool.Parallel(oh))
+		}
+		return p.err
+	}
+	p.do(scheduleOuter(s, epilogue, t))
+	if p.err == nil {
+		p.do(pool.ComputeAt(epilogue, epilogue.Root[2]))
+	}
+	return p.err
+}
+
+// SchedulePoolFused schedules a pool with its element-wise epilogue ending
+// in out (nil for none; every stage between them already inlined).
+func SchedulePoolFused(s *schedule.Schedule, t Target, pool, out *te.Tensor) error {
+	var ep *schedule.Stage
+	if out != nil {
+		ep = s.Stage(out)
+	}
+	return schedulePoolInto(s, s.Stage(pool), ep, t)
+}
