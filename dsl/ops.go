@@ -61,6 +61,13 @@ var ops = map[string]opSpec{
 	"add": {"add(A, B)", 2, nil, func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
 		return topi.Add(name, ts[0], ts[1])
 	}},
+	"concatenate": {"concatenate(A, B, axis=A)", 2, []string{"axis"}, func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+		axis := kw.int("axis", -1)
+		return kw.then(func() (*te.Tensor, error) { return topi.Concatenate(name, axis, ts[0], ts[1]) })
+	}},
+	"softmax": {"softmax(X)", 1, nil, func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+		return topi.Softmax(name, ts[0])
+	}},
 	"quantize": {"quantize(X, bits=N)", 1, []string{"bits"}, func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
 		bits := kw.int("bits", -1)
 		return kw.then(func() (*te.Tensor, error) { return topi.Quantize(name, ts[0], bits) })

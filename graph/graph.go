@@ -109,11 +109,23 @@ type Plan struct {
 	// Folded are the computes of weights alone that the groups read: they
 	// are computed at build time and become constants.
 	Folded []*te.Tensor
+	// Assembled are the concatenations whose inputs are stored in their
+	// slices by their own groups: no group computes them, nothing is copied.
+	Assembled []*Assembly
 
 	opts    Options
 	folded  map[*te.Tensor]bool
 	inlined map[*te.Tensor]bool
 	groupOf map[*te.Tensor]*Group
+}
+
+// Assembly is a concatenation made in place: Parts[i] is stored at
+// Offsets[i] along Axis of Whole's buffer.
+type Assembly struct {
+	Whole   *te.Tensor
+	Axis    int
+	Parts   []*te.Tensor
+	Offsets []int64
 }
 
 // GroupOf is the group that computes t (nil for placeholders and folded
@@ -182,12 +194,14 @@ func Partition(net *Network, opts Options) (*Plan, error) {
 			continue
 		}
 		switch {
+		case fuse && topi.IsConcat(t) && p.assemble(t):
+			continue // its parts' groups store it
 		case topi.IsPack(t):
 			g := &Group{Output: t}
 			claim(g, t)
 			p.Groups = append(p.Groups, g)
 		case topi.IsInjective(t):
-			if c := single(t); fuse && c != nil && (topi.IsInjective(c) || topi.IsPack(c)) {
+			if c := single(t); fuse && c != nil && !topi.IsConcat(c) && (topi.IsInjective(c) || topi.IsPack(c)) {
 				p.inlined[t] = true // its group is its consumer's (below)
 				continue
 			}
@@ -251,6 +265,40 @@ func Partition(net *Network, opts Options) (*Plan, error) {
 	return p, nil
 }
 
+// assemble makes a concatenation in place when each of its inputs is a
+// group's output (stored nowhere else): each group then stores into its
+// slice of the concatenation's buffer.
+func (p *Plan) assemble(t *te.Tensor) bool {
+	axis := int(t.Attrs["axis"])
+	a := &Assembly{Whole: t, Axis: axis}
+	var off int64
+	seen := map[*te.Tensor]bool{}
+	for _, part := range t.Inputs() {
+		g := p.groupOf[part]
+		if g == nil || g.Output != part || seen[part] || slices.Contains(p.Net.Outputs, part) {
+			return false
+		}
+		seen[part] = true
+	}
+	// the inputs in the order they are concatenated: the body is a chain
+	// if_then_else(i < start1, A[..], if_then_else(i < start2, B[..], ..))
+	var parts []*te.Tensor
+	te.Walk(t.Body, func(e te.Expr) bool {
+		if r, ok := e.(*te.Read); ok && !slices.Contains(parts, r.Tensor) {
+			parts = append(parts, r.Tensor)
+		}
+		return true
+	})
+	for _, part := range parts {
+		ext, _ := te.IntValue(part.Shape[axis])
+		a.Parts = append(a.Parts, part)
+		a.Offsets = append(a.Offsets, off)
+		off += ext
+	}
+	p.Assembled = append(p.Assembled, a)
+	return true
+}
+
 // Schedule gives every group its schedule for the target: topi's schedule
 // of the anchor, shaped by what is fused into it. keep marks stages the
 // user schedules: a group with one is left to the user.
@@ -261,6 +309,16 @@ func (p *Plan) Schedule(s *schedule.Schedule, t topi.Target, keep func(*te.Tenso
 		}
 		if err := p.scheduleGroup(s, t, g); err != nil {
 			return fmt.Errorf("network %s, group %s: %w", p.Net.Name, g.Name, err)
+		}
+	}
+	for _, a := range p.Assembled {
+		for i, part := range a.Parts {
+			if err := s.PlaceIn(part, a.Whole, a.Axis, a.Offsets[i]); err != nil {
+				return err
+			}
+		}
+		if err := s.Assemble(a.Whole); err != nil {
+			return err
 		}
 	}
 	// folded computes get their own loop nests, which Finish replaces by

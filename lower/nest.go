@@ -23,6 +23,7 @@ func Build(k *te.Kernel) (*Func, error) {
 
 type nester struct {
 	bufs   map[*te.Tensor]*Buffer
+	place  map[*te.Tensor]*schedule.Placement
 	base   map[*te.Tensor][]te.Expr // origin of the window a tensor is stored in, per dimension
 	bodies map[*schedule.Stage]te.Expr
 	at     map[*schedule.Axis][]*schedule.Stage
@@ -36,6 +37,7 @@ const allocAlign = 64
 func buildNests(k *te.Kernel, s *schedule.Schedule) (*Func, error) {
 	n := &nester{
 		bufs:   map[*te.Tensor]*Buffer{},
+		place:  map[*te.Tensor]*schedule.Placement{},
 		base:   map[*te.Tensor][]te.Expr{},
 		bodies: map[*schedule.Stage]te.Expr{},
 		at:     map[*schedule.Axis][]*schedule.Stage{},
@@ -65,10 +67,25 @@ func buildNests(k *te.Kernel, s *schedule.Schedule) (*Func, error) {
 		if st.Attach != schedule.AtRoot {
 			continue
 		}
-		if n.bufs[st.Tensor] == nil {
-			b := &Buffer{Name: st.Name(), DType: st.Tensor.DType, Shape: st.Tensor.Shape, Align: allocAlign}
-			n.bufs[st.Tensor] = b
+		owner := st.Tensor
+		if st.Place != nil {
+			// its elements live in the whole's buffer (see flat)
+			if st.Place.Whole.DType != st.Tensor.DType {
+				return nil, fmt.Errorf("%s is %v and cannot be stored in %s, which is %v", st.Name(), st.Tensor.DType, st.Place.Whole.Name, st.Place.Whole.DType)
+			}
+			owner = st.Place.Whole
+		}
+		if n.bufs[owner] == nil {
+			b := &Buffer{Name: owner.Name, DType: owner.DType, Shape: owner.Shape, Align: allocAlign}
+			n.bufs[owner] = b
 			allocs = append(allocs, b)
+		}
+		n.bufs[st.Tensor] = n.bufs[owner]
+		if st.Place != nil {
+			n.place[st.Tensor] = st.Place
+		}
+		if st.Assembled {
+			continue // its parts computed it
 		}
 		ranges := map[*schedule.Axis]symRange{}
 		for _, r := range st.Root {
@@ -484,6 +501,11 @@ func (n *nester) flat(t *te.Tensor, indices []te.Expr) te.Expr {
 			rel[d] = bin(te.Sub, indices[d], base[d])
 		}
 		indices = rel
+	}
+	if p := n.place[t]; p != nil {
+		moved := slices.Clone(indices)
+		moved[p.Axis] = bin(te.Add, indices[p.Axis], idx(p.Offset))
+		indices = moved
 	}
 	return n.sp.expr(flatIndex(indices, buf.Shape))
 }

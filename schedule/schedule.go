@@ -109,6 +109,12 @@ type Stage struct {
 	AttachStage *Stage // for AtAxis
 	AttachAxis  *Axis  // for AtAxis
 
+	// Place, when set, stores the stage's tensor in another's buffer;
+	// Assembled marks a tensor whose elements its placed parts compute
+	// (place.go).
+	Place     *Placement
+	Assembled bool
+
 	// Origin says how a stage made by a primitive came about, for messages
 	// (e.g. "cache_write of C"); empty for the stages of the te graph.
 	Origin string

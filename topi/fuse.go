@@ -32,6 +32,9 @@ func IsPack(t *te.Tensor) bool {
 	return t.Tag == "bitpack" || t.Tag == "bitpack_conv2d_nhwc" || t.Tag == "bitpack_conv2d_nchw"
 }
 
+// IsConcat reports whether t joins its inputs along an axis.
+func IsConcat(t *te.Tensor) bool { return t.Tag == "concatenate" }
+
 // IsInjective reports whether t is a compute without a reduction: each
 // output element is a function of some input elements.
 func IsInjective(t *te.Tensor) bool {
@@ -46,7 +49,7 @@ func IsInjective(t *te.Tensor) bool {
 // at its own output index (other inputs may be read anyhow): t can be
 // computed in producer's loop nest as producer's element is.
 func IsElementwiseOf(t, producer *te.Tensor) bool {
-	if !IsInjective(t) || len(t.Shape) != len(producer.Shape) {
+	if !IsInjective(t) || te.ShapeString(t.Shape) != te.ShapeString(producer.Shape) {
 		return false
 	}
 	ok := true

@@ -138,8 +138,8 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 	if err != nil {
 		return nil, err
 	}
-	if !x.DType.IsFloat() {
-		return nil, fmt.Errorf("%s: data is %v; pooling takes floats", op, x.DType)
+	if !x.DType.IsFloat() && !(isMax && x.DType.IsInteger()) {
+		return nil, fmt.Errorf("%s: data is %v; max pooling takes floats or integers, average pooling floats", op, x.DType)
 	}
 	hAxis, _ := spatial(layout)
 	h, wd := xs[hAxis], xs[hAxis+1]
@@ -176,7 +176,11 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 			if !win.Pad.any() {
 				return te.ReduceOf(te.ReduceMax, read(a), ry, rx)
 			}
-			return te.ReduceOf(te.ReduceMax, te.IfThenElse(inside(a), read(a), te.Float(-3.4028234663852886e38)), ry, rx)
+			lowest := te.Float(-3.4028234663852886e38)
+			if !x.DType.IsFloat() {
+				lowest = te.Const(x.DType, float64(x.DType.MinInt()))
+			}
+			return te.ReduceOf(te.ReduceMax, te.IfThenElse(inside(a), read(a), lowest), ry, rx)
 		}, names...)
 		return tagged(t, err, "max_pool2d", poolAttrs(win, layout))
 	}
@@ -310,6 +314,87 @@ func Add(name string, a, b *te.Tensor) (*te.Tensor, error) {
 	}
 	t, err := te.Compute(name, a.Shape, func(i []te.Expr) te.Expr { return te.AddOf(a.At(i...), b.At(i...)) })
 	return tagged(t, err, "add", nil)
+}
+
+// Concatenate joins tensors along axis: the other extents and the dtype
+// must agree. A network places each input in its slice of the result, so
+// the concatenation copies nothing (graph).
+func Concatenate(name string, axis int, parts ...*te.Tensor) (*te.Tensor, error) {
+	op := "concatenate " + name
+	if len(parts) < 2 {
+		return nil, fmt.Errorf("%s: %d tensors; it joins two or more", op, len(parts))
+	}
+	first, err := dims(op, parts[0], 0)
+	if err != nil {
+		return nil, err
+	}
+	if axis < 0 || axis >= len(first) {
+		return nil, fmt.Errorf("%s: axis %d of a %d-D tensor", op, axis, len(first))
+	}
+	out := append([]int{}, first...)
+	out[axis] = 0
+	var starts []int
+	for _, p := range parts {
+		ps, err := dims(op, p, len(first))
+		if err != nil {
+			return nil, err
+		}
+		for d := range ps {
+			if d != axis && ps[d] != first[d] || p.DType != parts[0].DType {
+				return nil, fmt.Errorf("%s: %s is %v%v and %s is %v%v; they must agree except along axis %d", op, parts[0].Name, parts[0].DType, first, p.Name, p.DType, ps, axis)
+			}
+		}
+		starts = append(starts, out[axis])
+		out[axis] += ps[axis]
+	}
+	t, err := te.Compute(name, ints(out...), func(a []te.Expr) te.Expr {
+		// the last part, else the one before, ...: a chain of selects
+		read := func(i int) te.Expr {
+			src := append([]te.Expr{}, a...)
+			src[axis] = te.SubOf(a[axis], idx(starts[i]))
+			return parts[i].At(src...)
+		}
+		v := read(len(parts) - 1)
+		for i := len(parts) - 2; i >= 0; i-- {
+			v = te.IfThenElse(te.Bin(te.LT, a[axis], idx(starts[i+1])), read(i), v)
+		}
+		return v
+	})
+	return tagged(t, err, "concatenate", map[string]int64{"axis": int64(axis)})
+}
+
+// Softmax is exp(x - max) / sum(exp(x - max)) along the last axis, in
+// four stages: name_max, name_exp, name_sum and name.
+func Softmax(name string, x *te.Tensor) (*te.Tensor, error) {
+	op := "softmax " + name
+	xs, err := dims(op, x, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !x.DType.IsFloat() || len(xs) < 1 {
+		return nil, fmt.Errorf("%s: data is %v%v; softmax takes floats", op, x.DType, xs)
+	}
+	last := len(xs) - 1
+	outer := ints(xs[:last]...)
+	at := func(a []te.Expr, k te.Expr) []te.Expr { return append(append([]te.Expr{}, a...), k) }
+	k := te.ReduceAxis("k", idx(0), idx(xs[last]))
+	m, err := te.Compute(name+"_max", outer, func(a []te.Expr) te.Expr { return te.ReduceOf(te.ReduceMax, x.At(at(a, k.Var)...), k) })
+	if m, err = tagged(m, err, "softmax_max", nil); err != nil {
+		return nil, err
+	}
+	e, err := te.Compute(name+"_exp", x.Shape, func(a []te.Expr) te.Expr {
+		return te.Un(te.Exp, te.SubOf(x.At(a...), m.At(a[:last]...)))
+	})
+	if e, err = tagged(e, err, "softmax_exp", nil); err != nil {
+		return nil, err
+	}
+	k2 := te.ReduceAxis("k", idx(0), idx(xs[last]))
+	sum, err := te.Compute(name+"_sum", outer, func(a []te.Expr) te.Expr { return te.ReduceOf(te.Sum, e.At(at(a, k2.Var)...), k2) })
+	if sum, err = tagged(sum, err, "softmax_sum", nil); err != nil {
+		return nil, err
+	}
+	t, err := te.Compute(name, x.Shape, func(a []te.Expr) te.Expr { return te.DivOf(e.At(a...), sum.At(a[:last]...)) })
+	return tagged(t, err, "softmax", nil)
 }
 
 // Quantize turns floats into N-bit activation codes (DoReFa):

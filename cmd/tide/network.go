@@ -188,6 +188,13 @@ func printNetworkStats(w io.Writer, nb *netBuild, f *lower.Func) {
 	for i, g := range nb.plan.Groups {
 		fmt.Fprintf(w, "  group %d %s: %s\n", i, g.Name, g.Ops())
 	}
+	for _, a := range nb.plan.Assembled {
+		var parts []string
+		for i, p := range a.Parts {
+			parts = append(parts, fmt.Sprintf("%s at %d", p.Name, a.Offsets[i]))
+		}
+		fmt.Fprintf(w, "  concatenate %s in place: %s along axis %d (each stored by its group, nothing copied)\n", a.Whole.Name, strings.Join(parts, ", "), a.Axis)
+	}
 	fmt.Fprintf(w, "weights: %d arrays, %d bytes as constants (%d computed at build time)\n", len(nb.net.Weights), nb.stats.ConstantBytes, len(nb.plan.Folded))
 	if ws := f.Workspace; ws != nil {
 		fmt.Fprintf(w, "workspace: %d bytes for %d intermediates of %d bytes together (%.1fx less)\n",

@@ -28,6 +28,8 @@ func TestNetworkRuns(t *testing.T) {
 		{"../../examples/networks/binary_tiny.te", nil, []string{"fusion", "bitpack-fusion"}},
 		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32"}, []string{"fusion"}},
 		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32", "-D", "BITS=2"}, nil},
+		{"../../examples/networks/squeezenet.te", []string{"-D", "IMAGE=32"}, []string{"fusion"}},
+		{"../../examples/networks/squeezenet.te", []string{"-D", "IMAGE=32", "-D", "BITS=2"}, nil},
 	}
 	for _, c := range cases {
 		for _, target := range []string{"x86-64", "cortex-a53"} {
