@@ -216,3 +216,27 @@ func TestNetworkProfile(t *testing.T) {
 		}
 	}
 }
+
+// A fire module's concatenation is made in place: each expand's group
+// stores into its slice, no group copies; unfused, it is a group of its own.
+func TestNetworkConcatInPlace(t *testing.T) {
+	status, stdout, stderr := tide(t, "lower", "../../examples/networks/squeezenet.te", "-D", "IMAGE=32", "--stats")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	if !strings.Contains(stdout, "concatenate f1_y in place: f1_p1_P at 0, f1_p3_P at 8 along axis 4") ||
+		!strings.Contains(stdout, "concatenate f3_y in place: f3_q1_Q at 0, f3_q3_Q at 128 along axis 3") {
+		t.Errorf("no in-place concatenation:\n%s", stdout)
+	}
+	if strings.Contains(stdout, "group f1_y {") || strings.Contains(stdout, "concatenate(f1_y)") {
+		t.Errorf("a group computes the concatenation:\n%s", stdout)
+	}
+	// the parts' stores go to the concatenation's buffer
+	if !strings.Contains(stdout, "f1_y[") || strings.Contains(stdout, "f1_p1_P[") {
+		t.Errorf("the expand groups do not store into f1_y")
+	}
+	status, stdout, _ = tide(t, "lower", "../../examples/networks/squeezenet.te", "-D", "IMAGE=32", "--stats", "--without", "fusion")
+	if status != 0 || !strings.Contains(stdout, "concatenate(f1_y)") {
+		t.Errorf("unfused, the concatenation is not its own group:\n%s", stdout)
+	}
+}
