@@ -2,6 +2,8 @@ package graph
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 
 	"tide/lower"
 	"tide/schedule"
@@ -62,14 +64,8 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*Function, error) {
 	for i, w := range p.Net.Weights {
 		values[w] = weights[i]
 	}
-	if len(p.Folded) > 0 {
-		folded, err := te.Evaluate(p.Folded, values, nil)
-		if err != nil {
-			return nil, fmt.Errorf("network %s: folding weights at build time: %w", p.Net.Name, err)
-		}
-		for t, b := range folded {
-			values[t] = b
-		}
+	if err := p.fold(values); err != nil {
+		return nil, err
 	}
 	var constants []lower.Constant
 	constant := func(b *lower.Buffer, t *te.Tensor) {
@@ -168,6 +164,43 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*Function, error) {
 	out.Func = &lower.Func{Name: f.Name, Args: args, Params: f.Params, Body: groups, Outputs: f.Outputs,
 		Workspace: ws, Constants: constants}
 	return out, nil
+}
+
+// fold computes the folded tensors from the weights (values) with the
+// reference evaluator, one goroutine per core: packing a ResNet-18's
+// binary weights is most of a network's build time.
+func (p *Plan) fold(values map[*te.Tensor]*te.Buffer) error {
+	results := make([]*te.Buffer, len(p.Folded))
+	errs := make([]error, len(p.Folded))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if b, ok := foldBitpack(p.Folded[i], values); ok {
+					results[i] = b
+					continue
+				}
+				// each tensor on its own: the evaluator is not shared
+				r, err := te.Evaluate([]*te.Tensor{p.Folded[i]}, values, nil)
+				results[i], errs[i] = r[p.Folded[i]], err
+			}
+		}()
+	}
+	for i := range p.Folded {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, t := range p.Folded {
+		if errs[i] != nil {
+			return fmt.Errorf("network %s: folding %s at build time: %w", p.Net.Name, t.Name, errs[i])
+		}
+		values[t] = results[i]
+	}
+	return nil
 }
 
 // nestTensor is the tensor whose root loop nest s is: the stage of its
