@@ -30,6 +30,7 @@ func TestNetworkRuns(t *testing.T) {
 		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32", "-D", "BITS=2"}, nil},
 		{"../../examples/networks/squeezenet.te", []string{"-D", "IMAGE=32"}, []string{"fusion"}},
 		{"../../examples/networks/squeezenet.te", []string{"-D", "IMAGE=32", "-D", "BITS=2"}, nil},
+		{"../../examples/networks/squeezenet_float.te", []string{"-D", "IMAGE=32"}, nil},
 	}
 	for _, c := range cases {
 		for _, target := range []string{"x86-64", "cortex-a53"} {
@@ -51,6 +52,12 @@ func TestNetworkRuns(t *testing.T) {
 		if status, stdout, stderr := tide(t, args...); status != 0 || !strings.Contains(stdout, "PASS") {
 			t.Errorf("%s: status %d\n%s%s", strings.Join(args, " "), status, stdout, stderr)
 		}
+	}
+	// the float ResNet-18 holds 47 MB of weights: one target is enough to
+	// check its semantics here
+	args := []string{"run", "../../examples/networks/resnet18_float.te", "--target", "x86-64", "-D", "IMAGE=32"}
+	if status, stdout, stderr := tide(t, args...); status != 0 || !strings.Contains(stdout, "PASS") {
+		t.Errorf("%s: status %d\n%s%s", strings.Join(args, " "), status, stdout, stderr)
 	}
 }
 
