@@ -234,6 +234,8 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 					return userError{fmt.Errorf("--vs: the baselines are single operators; a network has none yet")}
 				}
 				in = nb.callInputs(in[:len(in)-len(nb.weights)])
+				// a whole network at its real size is beyond the evaluator
+				fmt.Fprintf(stdout, "(bench does not check a network's outputs: tide run does, against the reference evaluator)\n")
 			}
 			comps, err := comparisons(vs, prog, sv, in, tgt, llvmgen.Options{FastMath: fast}, seed)
 			if err != nil {
@@ -299,9 +301,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 						c.name, label, bm, bt[0], rate, bm.Seconds()/median.Seconds()))
 				}
 				if checked == "" && nb != nil {
-					// a whole network at its real size is beyond the
-					// evaluator; tide run checks it at a small -D IMAGE
-					checked = "nothing: tide run checks a network against the evaluator"
+					checked = "nothing" // said above
 				}
 				if checked == "" {
 					checked = "the reference evaluator"
@@ -323,8 +323,15 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 				if bitMACs > 0 {
 					speedup = fmt.Sprintf(", %.0f G binary MACs/s%s", bitMACs/median.Seconds()/1e9, speedup)
 				}
-				fmt.Fprintf(stdout, "%s on %s, threads %s: median %v of %d runs (min %v), %.3g ops, %.2f %s%s (outputs checked against %s)\n",
-					prog.Kernel.Name, tgt.Name, label, median, len(times), times[0], ops, ops/median.Seconds()/1e9, unit, speedup, checked)
+				if nb != nil {
+					// a network's rate in ops would mix float and bit operations:
+					// its time per inference is the figure
+					fmt.Fprintf(stdout, "%s on %s, threads %s: median %v per inference of %d runs (min %v)%s\n",
+						prog.Kernel.Name, tgt.Name, label, median, len(times), slices.Min(times), speedup)
+				} else {
+					fmt.Fprintf(stdout, "%s on %s, threads %s: median %v of %d runs (min %v), %.3g ops, %.2f %s%s (outputs checked against %s)\n",
+						prog.Kernel.Name, tgt.Name, label, median, len(times), times[0], ops, ops/median.Seconds()/1e9, unit, speedup, checked)
+				}
 				fmt.Fprint(stdout, strings.Join(lines, ""))
 				if profile {
 					if nb == nil {
