@@ -314,12 +314,14 @@ type bsConvCase struct {
 	// data: random codes unless fill >= 0 (every activation code = fill,
 	// every weight code = wfill)
 	fill, wfill int64
+	// what padded pixels stand for (the zero value: exact zero, the default)
+	padValue topi.PadValue
 }
 
 func (c bsConvCase) String() string {
-	return fmt.Sprintf("%s/%v/a%dw%d/N%dH%dW%dC%dO%d/k%dx%d/s%d,%d/pad%d,%d,%d,%d/%v/%v",
+	return fmt.Sprintf("%s/%v/a%dw%d/N%dH%dW%dC%dO%d/k%dx%d/s%d,%d/pad%d,%d,%d,%d=%v/%v/%v",
 		c.layout, c.pol, c.abits, c.wbits, c.n, c.h, c.w, c.c, c.o, c.kh, c.kw, c.sh, c.sw,
-		c.pad.Top, c.pad.Left, c.pad.Bottom, c.pad.Right, c.out, c.word)
+		c.pad.Top, c.pad.Left, c.pad.Bottom, c.pad.Right, c.padValue, c.out, c.word)
 }
 
 func (c bsConvCase) win() topi.Window {
@@ -344,7 +346,8 @@ func fillOrRand(r *rand.Rand, n, bits int, fill int64) []int64 {
 // bitserialConvTopiCase builds a kernel whose inputs are activation and
 // weight CODES (uint8), packed by topi.Bitpack inside the kernel and
 // convolved by topi.BitserialConv2D; the oracle is the integer convolution
-// of the decoded values with padding = activation code 0.
+// of the decoded values with padded pixels of the case's pad value
+// (oraclePadValue: 0, +(2^N - 1) or -(2^N - 1)).
 func bitserialConvTopiCase(t *testing.T, r *rand.Rand, c bsConvCase) *topiCase {
 	t.Helper()
 	var dataShape, kernShape []int
@@ -368,7 +371,7 @@ func bitserialConvTopiCase(t *testing.T, r *rand.Rand, c bsConvCase) *topiCase {
 	if err != nil {
 		t.Fatalf("%v: %v", c, err)
 	}
-	out, err := topi.BitserialConv2D("conv", pd, pk, c.layout, c.win(), topi.Bitserial{Polarity: c.pol, Elements: c.c, Out: c.out})
+	out, err := topi.BitserialConv2D("conv", pd, pk, c.layout, c.win(), topi.Bitserial{Polarity: c.pol, Elements: c.c, Out: c.out, PadValue: c.padValue})
 	if err != nil {
 		t.Fatalf("%v: %v", c, err)
 	}
@@ -385,7 +388,7 @@ func bitserialConvTopiCase(t *testing.T, r *rand.Rand, c bsConvCase) *topiCase {
 		dv = nchwToNHWC(dv, c.n, c.c, c.h, c.w)
 		kv = oihwToHWIO(kv, c.o, c.c, c.kh, c.kw)
 	}
-	want, oh, ow := oracleConv2DNHWC(dv, c.n, c.h, c.w, c.c, kv, c.o, c.owin(), activationValue(0, c.abits, ab))
+	want, oh, ow := oracleConv2DNHWC(dv, c.n, c.h, c.w, c.c, kv, c.o, c.owin(), oraclePadValue(c.padValue.String(), c.abits, ab))
 	wantShape := []int{c.n, oh, ow, c.o}
 	if c.layout == topi.NCHW {
 		want = nhwcToNCHW(want, c.n, oh, ow, c.o)
@@ -447,8 +450,10 @@ func TestTopiBitserialConv2D(t *testing.T) {
 // TestTopiBitserialInt16Extremes drives int16 outputs to the edge of the
 // bound topi accepts (K*(2^N-1)*(2^M-1) <= 32767) with constant codes that
 // make every product the largest positive or negative value, including
-// padded positions (code 0), where the XNOR correction's intermediate
-// (2 * sum of popcounts) leaves int16.
+// padded positions with every pad value (code 0, where the XNOR
+// correction's intermediate (2 * sum of popcounts) leaves int16; the
+// all-ones code; exact zero, whose border correction is up to (2^N - 1) *
+// 5 taps * 80 channels * 3).
 func TestTopiBitserialInt16Extremes(t *testing.T) {
 	r := topiRNG(3)
 	hi4, hi2 := int64(15), int64(3)
@@ -457,10 +462,12 @@ func TestTopiBitserialInt16Extremes(t *testing.T) {
 	base := bsConvCase{abits: 4, wbits: 2, n: 1, h: 3, w: 4, c: 80, o: 2, kh: 3, kw: 3, sh: 1, sw: 1, pad: topi.Padding{Top: 1, Left: 1, Bottom: 0, Right: 1}, out: te.Int16, word: te.UInt64}
 	for _, layout := range []topi.Layout{topi.NHWC, topi.NCHW} {
 		for _, pol := range topiPolarities {
-			for _, f := range [][2]int64{{hi4, hi2}, {hi4, 0}, {0, hi2}, {0, 0}, {-1, -1}} {
-				c := base
-				c.layout, c.pol, c.fill, c.wfill = layout, pol, f[0], f[1]
-				cases = append(cases, c)
+			for _, pv := range testPadValues(pol) {
+				for _, f := range [][2]int64{{hi4, hi2}, {hi4, 0}, {0, hi2}, {0, 0}, {-1, -1}} {
+					c := base
+					c.layout, c.pol, c.fill, c.wfill, c.padValue = layout, pol, f[0], f[1], pv
+					cases = append(cases, c)
+				}
 			}
 		}
 	}
@@ -468,6 +475,67 @@ func TestTopiBitserialInt16Extremes(t *testing.T) {
 		t.Run(fmt.Sprintf("%v/fill=%d,%d", c, c.fill, c.wfill), func(t *testing.T) {
 			bitserialConvTopiCase(t, r, c).check(t)
 		})
+	}
+}
+
+// testPadValues are the pad values activations of a polarity can take:
+// bipolar ones zero, one and minus_one; unipolar and unsigned ones (no -1)
+// zero and one.
+func testPadValues(p topi.Polarity) []topi.PadValue {
+	if p == topi.BipolarBipolar {
+		return []topi.PadValue{topi.PadZero, topi.PadOne, topi.PadMinusOne}
+	}
+	return []topi.PadValue{topi.PadZero, topi.PadOne}
+}
+
+// padValueShapes are the pad-value tests' shapes: 60 channels (not a
+// multiple of any word: a padded word of ones must leave the last word's
+// channel padding alone), 1 and 2 activation and weight bits, strides 1
+// and 2, asymmetric padding, words of 8 to 64 bits, and the border's
+// special cases: every output row reading padding (2 rows under a 3-row
+// kernel), and padding that no output reads (the stride skips it).
+var padValueShapes = []bsConvCase{
+	{abits: 1, wbits: 1, n: 1, h: 5, w: 6, c: 60, o: 3, kh: 3, kw: 3, sh: 1, sw: 1, pad: topi.Padding{Top: 1, Left: 2, Bottom: 0, Right: 1}, out: te.Int16, word: te.UInt64},
+	{abits: 2, wbits: 1, n: 1, h: 6, w: 5, c: 60, o: 4, kh: 3, kw: 3, sh: 2, sw: 2, pad: topi.Padding{Top: 1, Left: 0, Bottom: 2, Right: 1}, out: te.Int16, word: te.UInt8},
+	{abits: 1, wbits: 2, n: 2, h: 4, w: 7, c: 60, o: 2, kh: 3, kw: 5, sh: 1, sw: 2, pad: topi.Padding{Top: 2, Left: 1, Bottom: 1, Right: 3}, out: te.Int32, word: te.UInt32},
+	{abits: 2, wbits: 2, n: 1, h: 7, w: 6, c: 60, o: 3, kh: 5, kw: 3, sh: 2, sw: 1, pad: topi.Padding{Top: 0, Left: 1, Bottom: 4, Right: 2}, out: te.Int32, word: te.UInt16},
+	{abits: 2, wbits: 2, n: 1, h: 2, w: 9, c: 60, o: 5, kh: 3, kw: 3, sh: 1, sw: 1, pad: topi.Pad(1), out: te.Int16, word: te.UInt64},
+	{abits: 1, wbits: 1, n: 1, h: 7, w: 7, c: 60, o: 3, kh: 3, kw: 3, sh: 2, sw: 2, pad: topi.Padding{Top: 0, Left: 0, Bottom: 1, Right: 1}, out: te.Int16, word: te.UInt32},
+}
+
+// TestTopiBitserialPadValues checks BitserialConv2D with every pad value
+// its activations can take (bipolar: zero, one, minus_one; unipolar and
+// unsigned: zero, one) against the integer convolution of the decoded
+// values whose padded pixels hold 0, +(2^N - 1) or -(2^N - 1)
+// (oraclePadValue), in both layouts and the shapes above: in the
+// evaluator and, with topi's schedules for x86-64 and cortex-a53, in
+// lower's interpreter for every case, and as generated code on both
+// targets (natively and under qemu-aarch64 -cpu cortex-a53) for one shape
+// of each polarity, pad value and layout (the shapes taking turns).
+func TestTopiBitserialPadValues(t *testing.T) {
+	r := topiRNG(30)
+	combo := 0
+	for _, layout := range []topi.Layout{topi.NHWC, topi.NCHW} {
+		for _, pol := range topiPolarities {
+			for _, pv := range testPadValues(pol) {
+				for i, s := range padValueShapes {
+					c := s
+					c.layout, c.pol, c.padValue, c.fill, c.wfill = layout, pol, pv, -1, -1
+					codegen := i == combo%len(padValueShapes)
+					t.Run(c.String(), func(t *testing.T) {
+						tc := bitserialConvTopiCase(t, r, c)
+						tc.checkEval(t)
+						for _, target := range []string{"x86-64", "cortex-a53"} {
+							tc.checkLowered(t, target)
+							if codegen {
+								tc.checkCodegen(t, target)
+							}
+						}
+					})
+				}
+				combo++
+			}
+		}
 	}
 }
 
@@ -633,6 +701,13 @@ func TestTopiErrors(t *testing.T) {
 		{"conv negative padding", conv(d100, k100, topi.NHWC, topi.Window{KH: 3, KW: 3, Pad: topi.Padding{Top: -1}}, i32), []string{"padding"}},
 		{"conv negative stride", conv(d100, k100, topi.NHWC, topi.Window{KH: 3, KW: 3, StrideH: -1}, i32), []string{"stride"}},
 		{"conv window larger than the input", conv(pack(u8("small", 1, 2, 2, 100), 2, 3, te.UInt64), k100, topi.NHWC, topi.Window{KH: 3, KW: 3}, i32), []string{"fit"}},
+		{"conv unipolar pad minus_one", conv(d100, k100, topi.NHWC, win3, with(i32, func(p *topi.Bitserial) { p.PadValue = topi.PadMinusOne })), []string{"minus_one", "unipolar", "zero, one"}},
+		{"conv unsigned pad minus_one", conv(d100, k100, topi.NHWC, win3, with(i32, func(p *topi.Bitserial) {
+			p.Polarity, p.PadValue = topi.Unsigned, topi.PadMinusOne
+		})), []string{"minus_one", "unsigned", "zero, one"}},
+		{"conv bad pad value", conv(d100, k100, topi.NHWC, win3, with(i32, func(p *topi.Bitserial) {
+			p.Polarity, p.PadValue = topi.BipolarBipolar, 7
+		})), []string{"PadValue(7)", "zero, one, minus_one"}},
 		{"conv nil data", conv(nil, k100, topi.NHWC, win3, i32), []string{"nil"}},
 		{"conv nil kernel", conv(d100, nil, topi.NHWC, win3, i32), []string{"nil"}},
 		{"dense mismatched words", func() error {

@@ -19,7 +19,8 @@ import (
 func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
 	pad := inputTagged(s, acc, "pad")
 	out := consumerTagged(acc, "bitserial_xnor")
-	if skipped(keep, acc, pad, out) {
+	border, wsum := zeroPadStages(s, out)
+	if skipped(keep, acc, pad, out, border, wsum) {
 		return nil
 	}
 	nhwc := acc.Tensor.Tag == "conv2d_nhwc" || acc.Tensor.Tag == "bitserial_conv2d_nhwc"
@@ -141,6 +142,66 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 	if wp != nil && p.err == nil {
 		p.do(scheduleOuter(s, wp, t))
 	}
+	if p.err == nil {
+		p.do(scheduleZeroPad(border, wsum, t))
+	}
+	return p.err
+}
+
+// zeroPadStages are the border correction (name_border) and weight sums
+// (name_wsum) that the output stage of a bipolar convolution with zero
+// padding reads, or nils.
+func zeroPadStages(s *schedule.Schedule, out *schedule.Stage) (border, wsum *schedule.Stage) {
+	if out == nil {
+		return nil, nil
+	}
+	border = inputTagged(s, out, "bitserial_pad_border")
+	if border != nil {
+		wsum = inputTagged(s, border, "bitserial_weight_sum")
+	}
+	return border, wsum
+}
+
+// scheduleZeroPad schedules the zero-padding correction's small stages,
+// computed once before the convolution (about KH*KW*O*wbits*CW popcounts
+// and KH*KW adds per border class and channel): serial, the reduction
+// outside, the innermost data axis as vectors when it is the output
+// channels (NHWC) or the output row (NCHW's border).
+func scheduleZeroPad(border, wsum *schedule.Stage, t Target) error {
+	for _, st := range []*schedule.Stage{wsum, border} {
+		if st == nil {
+			continue
+		}
+		if err := vectorizeInside(st, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// vectorizeInside moves a reduction's loops outside its innermost data axis
+// and vectorizes that axis in vector-wide pieces, when it is the output
+// channels or an output row (not a kernel's width).
+func vectorizeInside(st *schedule.Stage, t Target) error {
+	data := dataAxes(st)
+	inner := data[len(data)-1]
+	n, _ := te.IntValue(inner.StaticExtent())
+	if n < 2 || inner.Name() != "oc" && inner.Name() != "ow" {
+		return nil
+	}
+	var order []*schedule.Axis
+	order = append(order, data[:len(data)-1]...)
+	for _, a := range st.Leaf {
+		if a.Reduce {
+			order = append(order, a)
+		}
+	}
+	var p steps
+	p.do(st.Reorder(append(order, inner)...))
+	_, vi := p.split(st, inner, min(n, lanes(t, st.Tensor.DType)))
+	if p.err == nil {
+		p.do(st.Vectorize(vi))
+	}
 	return p.err
 }
 
@@ -198,7 +259,11 @@ func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep
 	}
 	glue, acc, pad := stages[1], stages[len(stages)-1], inputTagged(s, stages[len(stages)-1], "pad")
 	between := stages[2 : len(stages)-1] // the XNOR correction, when there is one
-	if skipped(keep, append(stages, pad)...) {
+	var border, wsum *schedule.Stage
+	if len(between) > 0 {
+		border, wsum = zeroPadStages(s, between[0])
+	}
+	if skipped(keep, append(stages, pad, border, wsum)...) {
 		return nil
 	}
 	var p steps
@@ -278,6 +343,9 @@ func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep
 	if pad != nil && p.err == nil {
 		p.do(scheduleOuter(s, pad, t))
 	}
+	if p.err == nil {
+		p.do(scheduleZeroPad(border, wsum, t))
+	}
 	return p.err
 }
 
@@ -292,11 +360,19 @@ func bitpackConvStages(s *schedule.Schedule, y *schedule.Stage) []*schedule.Stag
 	out := []*schedule.Stage{y, glue}
 	st := glue
 	for {
-		ins := st.Inputs()
-		if len(ins) == 0 || ins[0].IsPlaceholder() {
+		// the accumulator or the XNOR correction; the latter may read the
+		// zero-padding correction too
+		var in *te.Tensor
+		for _, x := range st.Inputs() {
+			if x.Tag == "bitserial_xnor" || x.Tag == "bitserial_conv2d_nhwc" || x.Tag == "bitserial_conv2d_nchw" {
+				in = x
+				break
+			}
+		}
+		if in == nil {
 			return nil
 		}
-		st = s.Stage(ins[0])
+		st = s.Stage(in)
 		out = append(out, st)
 		if st.Tensor.Tag == "bitserial_conv2d_nhwc" || st.Tensor.Tag == "bitserial_conv2d_nchw" {
 			return out
