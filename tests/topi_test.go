@@ -14,9 +14,11 @@ import (
 	"testing"
 
 	"tide/driver"
+	"tide/dsl"
 	"tide/llvmgen"
 	"tide/lower"
 	"tide/te"
+	"tide/tensorio"
 	"tide/topi"
 )
 
@@ -1710,5 +1712,140 @@ func TestTopiCodegen(t *testing.T) {
 		for _, c := range cases {
 			t.Run(target+"/"+c.name, func(t *testing.T) { c.checkCodegen(t, target) })
 		}
+	}
+}
+
+// padValueProgram is a .te program: 2-D codes packed by bitpack and
+// convolved by bitserial_conv2d (or, with glue, bitpack_conv2d) with a
+// pad_value keyword, on h x w x c codes with o output channels, a 3x3
+// window, stride 2 down the rows, and asymmetric padding.
+type padValueProgram struct {
+	layout         topi.Layout
+	pol            topi.Polarity
+	padValue       topi.PadValue
+	abits, wbits   int
+	h, w, c, o     int
+	glue           bool // bitpack_conv2d with fused glue to outBits codes
+	outBits        int
+	pad            topi.Padding
+	stride         [2]int
+	actWord, wWord string
+}
+
+func (p padValueProgram) name() string {
+	op := "bitserial_conv2d"
+	if p.glue {
+		op = "bitpack_conv2d"
+	}
+	return fmt.Sprintf("%s_%s_%v_%v_a%dw%d", op, p.layout, p.pol, p.padValue, p.abits, p.wbits)
+}
+
+func (p padValueProgram) source() string {
+	xshape, kshape, xAxis, kAxis := fmt.Sprintf("(1, %d, %d, %d)", p.h, p.w, p.c), fmt.Sprintf("(3, 3, %d, %d)", p.c, p.o), 3, 2
+	if p.layout == topi.NCHW {
+		xshape, kshape, xAxis, kAxis = fmt.Sprintf("(1, %d, %d, %d)", p.c, p.h, p.w), fmt.Sprintf("(%d, %d, 3, 3)", p.o, p.c), 1, 1
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "X = placeholder(%s, uint8, range=(0, %d))\n", xshape, 1<<p.abits-1)
+	fmt.Fprintf(&b, "K = placeholder(%s, uint8, range=(0, %d))\n", kshape, 1<<p.wbits-1)
+	fmt.Fprintf(&b, "Xp = bitpack(X, bits=%d, pack_axis=%d, bit_axis=%d, word=%s)\n", p.abits, xAxis, xAxis, p.actWord)
+	fmt.Fprintf(&b, "Kp = bitpack(K, bits=%d, pack_axis=%d, bit_axis=%d, word=%s)\n", p.wbits, kAxis, kAxis, p.actWord)
+	args := fmt.Sprintf("layout=%s, stride=(%d, %d), padding=(%d, %d, %d, %d), polarity=%v, channels=%d, out=int32, pad_value=%v",
+		p.layout, p.stride[0], p.stride[1], p.pad.Top, p.pad.Left, p.pad.Bottom, p.pad.Right, p.pol, p.c, p.padValue)
+	if p.glue {
+		// glue constants around the accumulators' mean, so that the codes
+		// do not saturate: unsigned accumulators average 9 C (2^N - 1)/2
+		// (2^M - 1)/2, the others 0
+		center := 0
+		if p.pol == topi.Unsigned {
+			center = 9 * p.c * (1<<p.abits - 1) * (1<<p.wbits - 1) / 4
+		}
+		fmt.Fprintf(&b, "CB = placeholder((%d,), int32, range=(%d, %d))\nSH = placeholder((%d,), int32, range=(2, 4))\n", p.o, -center-40, -center+40, p.o)
+		fmt.Fprintf(&b, "Y = bitpack_conv2d(Xp, Kp, CB, SH, %s, bits=%d, word=%s)\n", args, p.outBits, p.wWord)
+		b.WriteString("kernel " + p.name() + "(X, K, CB, SH) -> Y\n")
+	} else {
+		fmt.Fprintf(&b, "Y = bitserial_conv2d(Xp, Kp, %s)\n", args)
+		b.WriteString("kernel " + p.name() + "(X, K) -> Y\n")
+	}
+	return b.String()
+}
+
+// oracle is the program's output from its inputs (codes, and for the glue
+// cb and shift), by the oracles.
+func (p padValueProgram) oracle(in []*te.Buffer) []int64 {
+	actBipolar, wBipolar := decodes(p.pol)
+	dv, kv := decodeAll(in[0].Ints, p.abits, actBipolar, false), decodeAll(in[1].Ints, p.wbits, wBipolar, true)
+	if p.layout == topi.NCHW {
+		dv, kv = nchwToNHWC(dv, 1, p.c, p.h, p.w), oihwToHWIO(kv, p.o, p.c, 3, 3)
+	}
+	win := oWin{KH: 3, KW: 3, SH: p.stride[0], SW: p.stride[1], Top: p.pad.Top, Left: p.pad.Left, Bottom: p.pad.Bottom, Right: p.pad.Right}
+	acc, oh, ow := oracleConv2DNHWC(dv, 1, p.h, p.w, p.c, kv, p.o, win, oraclePadValue(p.padValue.String(), p.abits, actBipolar))
+	out, shape, axis := acc, []int{1, oh, ow, p.o}, 3
+	if p.glue {
+		out = oracleFusedGlue(acc, shape, in[2].Ints, in[3].Ints, 3, p.outBits)
+	}
+	if p.layout == topi.NCHW {
+		out, shape, axis = nhwcToNCHW(out, 1, oh, ow, p.o), []int{1, p.o, oh, ow}, 1
+	}
+	if p.glue {
+		words, _ := te.ParseDType(p.wWord)
+		out, _ = oracleBitpack(out, shape, p.outBits, axis, axis, words.Bits)
+	}
+	return out
+}
+
+// TestTopiPadValuePrograms writes each pad value of each polarity as a .te
+// program's pad_value keyword (bitserial_conv2d in one layout and
+// bitpack_conv2d in the other, 60 channels, stride (2, 1), asymmetric
+// padding, 1 and 2 activation and weight bits), compares the reference
+// evaluator's output with the oracles (the convolution of the decoded
+// values padded with 0, +(2^N - 1) or -(2^N - 1)), and runs the program as
+// generated code with the operator library's schedules on x86-64 and
+// cortex-a53 (checkGenerated: against the evaluator).
+func TestTopiPadValuePrograms(t *testing.T) {
+	var progs []padValueProgram
+	i := 0
+	for _, pol := range topiPolarities {
+		for _, pv := range testPadValues(pol) {
+			layouts := []topi.Layout{topi.NHWC, topi.NCHW}
+			if i%2 == 1 {
+				layouts[0], layouts[1] = layouts[1], layouts[0]
+			}
+			base := padValueProgram{pol: pol, padValue: pv, abits: 1 + i%2, wbits: 1 + i/2%2, h: 7, w: 6, c: 60, o: 5,
+				pad: topi.Padding{Top: 2, Left: 1, Bottom: 1, Right: 0}, stride: [2]int{2, 1}, actWord: "uint8", wWord: "uint8"}
+			conv, layer := base, base
+			conv.layout, conv.actWord = layouts[0], "uint64"
+			layer.layout, layer.glue, layer.outBits, layer.o = layouts[1], true, 2, 11
+			progs = append(progs, conv, layer)
+			i++
+		}
+	}
+	for _, p := range progs {
+		t.Run(p.name(), func(t *testing.T) {
+			src := p.source()
+			prog, err := dsl.Parse(p.name()+".te", []byte(src))
+			if err != nil {
+				t.Fatalf("%v\n%s", err, src)
+			}
+			in, _, err := tensorio.Inputs(prog.Kernel, nil, "", 11)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := te.EvalKernel(prog.Kernel, in, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := intBuf(got[0].DType, got[0].Shape, p.oracle(in))
+			if m := te.Compare(got[0], want, 0); m.First >= 0 {
+				t.Errorf("evaluator against the oracle: %s\n%s", m.Detail, src)
+			}
+			for _, target := range []string{"x86-64", "cortex-a53"} {
+				tgt, err := llvmgen.ParseTarget(target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkGenerated(t, p.name(), src, tgt, 11)
+			}
+		})
 	}
 }
