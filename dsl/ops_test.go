@@ -23,13 +23,13 @@ func TestOperatorCalls(t *testing.T) {
 		stages []string
 		absent []string
 	}{
-		{"polarity=bipolar, channels=64, padding=1", []string{"Y_pad", "Y_acc", "Y_wsum", "Y_border"}, nil},
-		{"polarity=bipolar, channels=64, padding=1, pad_value=zero", []string{"Y_pad", "Y_acc", "Y_wsum", "Y_border"}, nil},
-		{"polarity=bipolar, channels=64, padding=1, pad_value=one", []string{"Y_pad", "Y_acc"}, []string{"Y_wsum", "Y_border"}},
-		{"polarity=bipolar, channels=64, padding=1, pad_value=minus_one", []string{"Y_pad", "Y_acc"}, []string{"Y_wsum", "Y_border"}},
-		{"polarity=bipolar, channels=64", []string{"Y_acc"}, []string{"Y_pad", "Y_wsum", "Y_border"}},
-		{"polarity=unipolar, channels=64, padding=1", []string{"Y_pad"}, []string{"Y_wsum", "Y_border"}},
-		{"polarity=unipolar, channels=64, padding=1, pad_value=one", []string{"Y_pad"}, []string{"Y_wsum", "Y_border"}},
+		{"polarity=bipolar, channels=64, padding=1", []string{"Y_pad", "Y_acc", "Y_wones", "Y_wsum", "Y_border"}, nil},
+		{"polarity=bipolar, channels=64, padding=1, pad_value=zero", []string{"Y_pad", "Y_acc", "Y_wones", "Y_wsum", "Y_border"}, nil},
+		{"polarity=bipolar, channels=64, padding=1, pad_value=one", []string{"Y_pad", "Y_acc"}, []string{"Y_wones", "Y_wsum", "Y_border"}},
+		{"polarity=bipolar, channels=64, padding=1, pad_value=minus_one", []string{"Y_pad", "Y_acc"}, []string{"Y_wones", "Y_wsum", "Y_border"}},
+		{"polarity=bipolar, channels=64", []string{"Y_acc"}, []string{"Y_pad", "Y_wones", "Y_wsum", "Y_border"}},
+		{"polarity=unipolar, channels=64, padding=1", []string{"Y_pad"}, []string{"Y_wones", "Y_wsum", "Y_border"}},
+		{"polarity=unipolar, channels=64, padding=1, pad_value=one", []string{"Y_pad"}, []string{"Y_wones", "Y_wsum", "Y_border"}},
 	} {
 		p := mustParse(t, "pad.te", head+"Y = bitserial_conv2d(X, W, "+c.call+")\nkernel f(X, W) -> Y\n")
 		for _, name := range c.stages {

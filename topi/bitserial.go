@@ -250,8 +250,9 @@ func BitserialDense(name string, data, weight *te.Tensor, p Bitserial) (*te.Tens
 // stage name_pad of packed words, which p.PadValue chooses (see PadValue):
 // code 0 for PadZero and PadMinusOne, the all-ones code for PadOne. The
 // XNOR correction counts padded positions as real elements. With bipolar
-// activations, PadZero adds the stages name_wsum and name_border (see
-// zeroPadCorrection), and the output stage adds the border correction.
+// activations, PadZero adds the stages name_wones, name_wsum and
+// name_border (see zeroPadCorrection), and the output stage adds the
+// border correction.
 func BitserialConv2D(name string, data, kernel *te.Tensor, layout Layout, win Window, p Bitserial) (*te.Tensor, error) {
 	op := "bitserial_conv2d " + name
 	if err := layout.check(op); err != nil {
@@ -315,7 +316,7 @@ func BitserialConv2D(name string, data, kernel *te.Tensor, layout Layout, win Wi
 	}
 	var border func([]te.Expr) te.Expr
 	if p.PadValue == PadZero && p.Polarity == BipolarBipolar && win.Pad.any() {
-		border, err = zeroPadCorrection(name, kernel, layout, win, h, wd, oh, ow, kh, kw, abits, wbits, cw, o, wb, p)
+		border, err = zeroPadCorrection(name, kernel, layout, win, h, wd, oh, ow, kh, kw, abits, wbits, cw, o, p)
 		if err != nil {
 			return nil, err
 		}

@@ -46,17 +46,21 @@
 //     0 (code 0 is -(2^N - 1)): the convolution pads with code 0 and its
 //     output stage adds (2^N - 1) times the weight sums of the taps that
 //     fell into the padding, out = out_code0 + (2^N - 1) * sum over padded
-//     taps (ky, kx) of sum_c w(ky, kx, c, o). Two stages compute the
-//     correction from the packed weights alone (a network with constant
-//     weights can fold them): name_wsum (tag bitserial_weight_sum), per tap
-//     and output channel sum_m 2^m (2 popc(w_m) - C); and name_border (tag
+//     taps (ky, kx) of sum_c w(ky, kx, c, o). Stages compute the correction
+//     from the packed weights alone (a network with constant weights can
+//     fold them): name_wsum (tag bitserial_weight_sum), per tap and output
+//     channel the weight sum sum_m 2^m (2 popc(w_m) - C), element-wise from
+//     name_wones (tag bitserial_weight_ones), the popcounts sum_m 2^m
+//     popc(w_m) summed over the channel words; and name_border (tag
 //     bitserial_pad_border), (2^N - 1) times the padded taps' weight sums for
 //     each class of output rows and columns (the border rows and columns,
 //     one class for the interior, whose correction is 0; NCHW keeps every
 //     column, so that a row of outputs reads it as one vector). The output
 //     stage reads it with branch-free indices, one vector load and add per
-//     vector of outputs. The default schedules compute both stages once,
-//     before the convolution.
+//     vector of outputs. The default schedules compute name_wones and
+//     name_border once, before the convolution (name_wsum inline), the
+//     popcounts summed as bytes and in parallel over the taps when there
+//     are many.
 //   - PadOne (one): padded pixels hold the all-ones code 2^N - 1 in the real
 //     channels (the channel padding bits of the last word stay zero): the
 //     value +(2^N - 1) for bipolar activations (Larq's one padding), and for

@@ -18,8 +18,8 @@ const (
 	// which is the value 0. Bipolar activations have no 0: the convolution
 	// pads with code 0 (-(2^N - 1)) and its output stage adds back, at the
 	// border outputs, (2^N - 1) times the weight sums of the taps that fall
-	// into the padding (stages name_wsum and name_border, which depend on
-	// the weights only).
+	// into the padding (stages name_wones, name_wsum and name_border, which
+	// depend on the weights only).
 	PadZero PadValue = iota
 	// PadOne: padded pixels hold the all-ones code 2^N - 1 (every
 	// bit-plane 1): +(2^N - 1) for bipolar activations (Larq's "one
@@ -109,30 +109,36 @@ func padWord(word te.DType, width, elements, words int, v PadValue, wordIndex te
 // decoded weights (an M-bit code W is 2W - (2^M - 1)), computed from the
 // packed words as sum_m 2^m (2 popc(w_m) - C): [KH, KW, O] for an HWIO-like
 // NHWC kernel [KH, KW, wbits, CW, O], [O, KH, KW] for an NCHW kernel [O,
-// wbits, CW, KH, KW]. It depends on the weights only, so a network with
-// constant weights can fold it.
-func weightSums(name string, kernel *te.Tensor, layout Layout, kh, kw, wbits, cw, o, width, elements int, out te.DType) (*te.Tensor, error) {
+// wbits, CW, KH, KW]. The popcounts are summed by a stage of their own,
+// name_wones (sum_m 2^m popc(w_m), tag bitserial_weight_ones), so that
+// the sum over the words is one popcount and one add per word (which the
+// accumulate pass keeps in bytes for uint8 words); name_wsum is then
+// element-wise, 2 * ones - C (2^M - 1). Both depend on the weights only,
+// so a network with constant weights can fold them.
+func weightSums(name string, kernel *te.Tensor, layout Layout, kh, kw, wbits, cw, o, elements int, out te.DType) (*te.Tensor, error) {
 	mw, rc := te.ReduceAxis("wb", idx(0), idx(wbits)), te.ReduceAxis("rc", idx(0), idx(cw))
 	term := func(w te.Expr) te.Expr {
-		ones := te.Bin(te.Shl, te.CastTo(out, te.Un(te.Popcount, w)), te.Int(1))
-		real := te.Const(out, float64(width)) // the real channels in this word
-		if r := elements % width; r != 0 {
-			real = te.SelectOf(te.Bin(te.EQ, rc.Var, idx(cw-1)), te.Const(out, float64(r)), real)
-		}
-		return te.Bin(te.Shl, te.SubOf(ones, real), mw.Var)
+		return te.Bin(te.Shl, te.CastTo(out, te.Un(te.Popcount, w)), mw.Var)
 	}
-	var t *te.Tensor
-	var err error
-	if layout == NHWC {
-		t, err = te.Compute(name+"_wsum", ints(kh, kw, o), func(a []te.Expr) te.Expr {
-			return te.ReduceOf(te.Sum, term(kernel.At(a[0], a[1], mw.Var, rc.Var, a[2])), mw, rc)
-		}, "ky", "kx", "oc")
-	} else {
-		t, err = te.Compute(name+"_wsum", ints(o, kh, kw), func(a []te.Expr) te.Expr {
-			return te.ReduceOf(te.Sum, term(kernel.At(a[0], mw.Var, rc.Var, a[1], a[2])), mw, rc)
-		}, "oc", "ky", "kx")
+	shape, axes := ints(kh, kw, o), []string{"ky", "kx", "oc"}
+	read := func(a []te.Expr) te.Expr { return kernel.At(a[0], a[1], mw.Var, rc.Var, a[2]) }
+	if layout == NCHW {
+		shape, axes = ints(o, kh, kw), []string{"oc", "ky", "kx"}
+		read = func(a []te.Expr) te.Expr { return kernel.At(a[0], mw.Var, rc.Var, a[1], a[2]) }
 	}
-	return tagged(t, err, "bitserial_weight_sum", map[string]int64{"wbits": int64(wbits), "elements": int64(elements)})
+	attrs := map[string]int64{"wbits": int64(wbits), "elements": int64(elements)}
+	ones, err := te.Compute(name+"_wones", shape, func(a []te.Expr) te.Expr {
+		return te.ReduceOf(te.Sum, term(read(a)), mw, rc)
+	}, axes...)
+	if ones, err = tagged(ones, err, "bitserial_weight_ones", attrs); err != nil {
+		return nil, err
+	}
+	// channel padding bits are zero: they are not among the ones
+	full := int64(elements) * (int64(1)<<wbits - 1)
+	t, err := te.Compute(name+"_wsum", shape, func(a []te.Expr) te.Expr {
+		return te.SubOf(te.MulOf(te.Const(out, 2), ones.At(a...)), te.Const(out, float64(full)))
+	}, axes...)
+	return tagged(t, err, "bitserial_weight_sum", attrs)
 }
 
 // borderAxis groups the outputs along one spatial axis by the kernel taps
@@ -227,21 +233,22 @@ func (b borderAxis) outside(o, tap te.Expr) te.Expr {
 }
 
 // zeroPadCorrection makes the stages that turn a bipolar convolution padded
-// with code 0 into one padded with zeros: name_wsum (weightSums) and
+// with code 0 into one padded with zeros: name_wones and name_wsum
+// (weightSums) and
 // name_border, (2^N - 1) times the sum of the weight sums of the taps that
 // fall into the padding, per class of output rows and columns (see
 // borderAxis): [row classes, column classes, O] for NHWC, [O, row classes,
 // OW] for NCHW (every column, so that a row of outputs reads it as a
 // vector). It returns the correction at an output index (n, oh, ow, oc or
 // n, oc, oh, ow), or nil when no output reads the padding.
-func zeroPadCorrection(name string, kernel *te.Tensor, layout Layout, win Window, h, wd, oh, ow, kh, kw, abits, wbits, cw, o, width int, p Bitserial) (func(a []te.Expr) te.Expr, error) {
+func zeroPadCorrection(name string, kernel *te.Tensor, layout Layout, win Window, h, wd, oh, ow, kh, kw, abits, wbits, cw, o int, p Bitserial) (func(a []te.Expr) te.Expr, error) {
 	sh, sw := win.strides()
 	rows := newBorderAxis(oh, h, kh, sh, win.Pad.Top, win.Pad.Bottom)
 	cols := newBorderAxis(ow, wd, kw, sw, win.Pad.Left, win.Pad.Right)
 	if !rows.reads() && !cols.reads() {
 		return nil, nil
 	}
-	ws, err := weightSums(name, kernel, layout, kh, kw, wbits, cw, o, width, p.Elements, p.Out)
+	ws, err := weightSums(name, kernel, layout, kh, kw, wbits, cw, o, p.Elements, p.Out)
 	if err != nil {
 		return nil, err
 	}

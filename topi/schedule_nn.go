@@ -19,8 +19,8 @@ import (
 func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
 	pad := inputTagged(s, acc, "pad")
 	out := consumerTagged(acc, "bitserial_xnor")
-	border, wsum := zeroPadStages(s, out)
-	if skipped(keep, acc, pad, out, border, wsum) {
+	border, wsum, wones := zeroPadStages(s, out)
+	if skipped(keep, acc, pad, out, border, wsum, wones) {
 		return nil
 	}
 	nhwc := acc.Tensor.Tag == "conv2d_nhwc" || acc.Tensor.Tag == "bitserial_conv2d_nhwc"
@@ -143,41 +143,83 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 		p.do(scheduleOuter(s, wp, t))
 	}
 	if p.err == nil {
-		p.do(scheduleZeroPad(border, wsum, t))
+		p.do(scheduleZeroPad(border, wsum, wones, t))
 	}
 	return p.err
 }
 
-// zeroPadStages are the border correction (name_border) and weight sums
-// (name_wsum) that the output stage of a bipolar convolution with zero
-// padding reads, or nils.
-func zeroPadStages(s *schedule.Schedule, out *schedule.Stage) (border, wsum *schedule.Stage) {
+// zeroPadStages are the border correction (name_border), the weight sums
+// (name_wsum) and their popcounts (name_wones) that the output stage of a
+// bipolar convolution with zero padding reads, or nils.
+func zeroPadStages(s *schedule.Schedule, out *schedule.Stage) (border, wsum, wones *schedule.Stage) {
 	if out == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
-	border = inputTagged(s, out, "bitserial_pad_border")
-	if border != nil {
-		wsum = inputTagged(s, border, "bitserial_weight_sum")
+	if border = inputTagged(s, out, "bitserial_pad_border"); border != nil {
+		if wsum = inputTagged(s, border, "bitserial_weight_sum"); wsum != nil {
+			wones = inputTagged(s, wsum, "bitserial_weight_ones")
+		}
 	}
-	return border, wsum
+	return border, wsum, wones
 }
 
 // scheduleZeroPad schedules the zero-padding correction's small stages,
-// computed once before the convolution (about KH*KW*O*wbits*CW popcounts
-// and KH*KW adds per border class and channel): serial, the reduction
-// outside, the innermost data axis as vectors when it is the output
-// channels (NHWC) or the output row (NCHW's border).
-func scheduleZeroPad(border, wsum *schedule.Stage, t Target) error {
-	for _, st := range []*schedule.Stage{wsum, border} {
-		if st == nil {
-			continue
+// computed once before the convolution. The border (KH*KW adds per border
+// class and channel): serial, the taps outside, the output channels (NCHW:
+// the output row) as vectors. The weight sums: inline into the border.
+// Their popcounts (KH*KW*O*wbits*CW, one pass over the weights): for each
+// tap and vector of output channels (NHWC) the channel words innermost, so
+// that the accumulate pass sums the popcounts in the words' own type and
+// widens once; the taps (NCHW: the output channels) in parallel when
+// there are parallelWords words or more.
+func scheduleZeroPad(border, wsum, wones *schedule.Stage, t Target) error {
+	var p steps
+	if border != nil {
+		p.do(vectorizeInside(border, t))
+	}
+	if wsum != nil && p.err == nil {
+		p.do(wsum.ComputeInline())
+	}
+	if wones == nil || p.err != nil {
+		return p.err
+	}
+	work := int64(1)
+	for _, a := range wones.Leaf {
+		n, _ := te.IntValue(a.StaticExtent())
+		work *= n
+	}
+	outer := wones.Leaf[0] // NCHW: the output channels
+	if oc := wones.Axis("oc"); oc == wones.Leaf[2] {
+		// NHWC [KH, KW, O]: ky, kx, channel vectors, then the reduction
+		ky, kx := wones.Leaf[0], wones.Leaf[1]
+		n, _ := te.IntValue(oc.StaticExtent())
+		// vectors as wide as the packed words, as the convolution's
+		oo, oi := p.split(wones, oc, min(n, lanes(t, wones.Tensor.Inputs()[0].DType)))
+		if p.err == nil {
+			order := []*schedule.Axis{ky, kx, oo}
+			for _, a := range wones.Leaf {
+				if a.Reduce {
+					order = append(order, a)
+				}
+			}
+			p.do(wones.Reorder(append(order, oi)...))
 		}
-		if err := vectorizeInside(st, t); err != nil {
-			return err
+		if p.err == nil {
+			p.do(wones.Vectorize(oi))
+		}
+		if p.err == nil {
+			outer, p.err = wones.Fuse(ky, kx)
 		}
 	}
-	return nil
+	if n, _ := te.IntValue(outer.StaticExtent()); p.err == nil && work >= parallelWords && n > 1 {
+		p.do(wones.Parallel(outer))
+	}
+	return p.err
 }
+
+// parallelWords is how many words a small stage processes before it pays
+// to start the threads (a parallel region costs a few microseconds).
+const parallelWords = 1 << 15
 
 // vectorizeInside moves a reduction's loops outside its innermost data axis
 // and vectorizes that axis in vector-wide pieces, when it is the output
@@ -259,11 +301,11 @@ func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep
 	}
 	glue, acc, pad := stages[1], stages[len(stages)-1], inputTagged(s, stages[len(stages)-1], "pad")
 	between := stages[2 : len(stages)-1] // the XNOR correction, when there is one
-	var border, wsum *schedule.Stage
+	var border, wsum, wones *schedule.Stage
 	if len(between) > 0 {
-		border, wsum = zeroPadStages(s, between[0])
+		border, wsum, wones = zeroPadStages(s, between[0])
 	}
-	if skipped(keep, append(stages, pad, border, wsum)...) {
+	if skipped(keep, append(stages, pad, border, wsum, wones)...) {
 		return nil
 	}
 	var p steps
@@ -344,7 +386,7 @@ func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep
 		p.do(scheduleOuter(s, pad, t))
 	}
 	if p.err == nil {
-		p.do(scheduleZeroPad(border, wsum, t))
+		p.do(scheduleZeroPad(border, wsum, wones, t))
 	}
 	return p.err
 }
