@@ -78,11 +78,12 @@ var ops = map[string]opSpec{
 			bit, word := kw.int("bit_axis", pack), kw.dtype("word", te.UInt64, wordTypes...)
 			return kw.then(func() (*te.Tensor, error) { return topi.Bitpack(name, ts[0], bits, pack, bit, word) })
 		}},
-	"bitserial_conv2d": {"bitserial_conv2d(Xp, Wp, layout=NHWC|NCHW, stride=S, padding=P, polarity=unipolar|unsigned|bipolar, channels=C, out=int16|int32)", 2,
-		[]string{"layout", "stride", "padding", "polarity", "channels", "out"},
+	"bitserial_conv2d": {"bitserial_conv2d(Xp, Wp, layout=NHWC|NCHW, stride=S, padding=P, polarity=unipolar|unsigned|bipolar, channels=C, out=int16|int32, pad_value=zero|one|minus_one)", 2,
+		[]string{"layout", "stride", "padding", "polarity", "channels", "out", "pad_value"},
 		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
 			win, layout := kw.window(ts[1], 5)
 			p := kw.bitserial("channels")
+			kw.padValue(&p)
 			return kw.then(func() (*te.Tensor, error) { return topi.BitserialConv2D(name, ts[0], ts[1], layout, win, p) })
 		}},
 	"bitserial_dense": {"bitserial_dense(Xp, Wp, polarity=unipolar|unsigned|bipolar, elements=K, out=int16|int32)", 2, []string{"polarity", "elements", "out"},
@@ -90,11 +91,13 @@ var ops = map[string]opSpec{
 			p := kw.bitserial("elements")
 			return kw.then(func() (*te.Tensor, error) { return topi.BitserialDense(name, ts[0], ts[1], p) })
 		}},
-	"bitpack_conv2d": {"bitpack_conv2d(Xp, Wp, CB, Shift, layout=NHWC|NCHW, stride=S, padding=P, polarity=unipolar|unsigned|bipolar, channels=C, out=int16|int32, bits=N, word=uint8|...|uint64)", 4,
-		[]string{"layout", "stride", "padding", "polarity", "channels", "out", "bits", "word"},
+	"bitpack_conv2d": {"bitpack_conv2d(Xp, Wp, CB, Shift, layout=NHWC|NCHW, stride=S, padding=P, polarity=unipolar|unsigned|bipolar, channels=C, out=int16|int32, pad_value=zero|one|minus_one, bits=N, word=uint8|...|uint64)", 4,
+		[]string{"layout", "stride", "padding", "polarity", "channels", "out", "pad_value", "bits", "word"},
 		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
 			win, layout := kw.window(ts[1], 5)
-			p, bits, word := kw.bitserial("channels"), kw.int("bits", -1), kw.dtype("word", ts[0].DType, wordTypes...)
+			p := kw.bitserial("channels")
+			kw.padValue(&p)
+			bits, word := kw.int("bits", -1), kw.dtype("word", ts[0].DType, wordTypes...)
 			return kw.then(func() (*te.Tensor, error) {
 				return topi.BitpackConv2D(name, ts[0], ts[1], ts[2], ts[3], layout, win, p, bits, word)
 			})
@@ -332,6 +335,24 @@ func (a *opArgs) bitserial(countKey string) topi.Bitserial {
 	n := a.int(countKey, -1)
 	return topi.Bitserial{Polarity: p, Elements: n, Out: a.dtype("out", te.Int32, "int16", "int32")}
 }
+
+// padValue reads pad_value (default zero) into p: one of the pad values,
+// and minus_one only for bipolar activations (unipolar and unsigned ones
+// have no -1).
+func (a *opArgs) padValue(p *topi.Bitserial) {
+	name := a.word("pad_value", "zero", padValueNames...)
+	if a.err != nil {
+		return
+	}
+	v, _ := topi.ParsePadValue(name) // the names are the legal ones
+	if legal := topi.PadValueNames(p.Polarity); !contains(legal, name) {
+		a.at(a.kw["pad_value"].Value.Pos, "pad_value must be one of %s with polarity=%v: %v activations have no -1", strings.Join(legal, ", "), p.Polarity, p.Polarity)
+		return
+	}
+	p.PadValue = v
+}
+
+var padValueNames = topi.PadValueNames(topi.BipolarBipolar)
 
 // operator elaborates an operator call; it reports whether name was one.
 func (el *elab) operator(n *Name, call *Call) bool {

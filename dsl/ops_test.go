@@ -16,6 +16,33 @@ func TestOperatorCalls(t *testing.T) {
 			t.Errorf("no stage %s", name)
 		}
 	}
+	// the pad values: exact zero (the default) corrects a bipolar
+	// convolution's border outputs in stages of their own
+	for _, c := range []struct {
+		call   string
+		stages []string
+		absent []string
+	}{
+		{"polarity=bipolar, channels=64, padding=1", []string{"Y_pad", "Y_acc", "Y_wones", "Y_wsum", "Y_border"}, nil},
+		{"polarity=bipolar, channels=64, padding=1, pad_value=zero", []string{"Y_pad", "Y_acc", "Y_wones", "Y_wsum", "Y_border"}, nil},
+		{"polarity=bipolar, channels=64, padding=1, pad_value=one", []string{"Y_pad", "Y_acc"}, []string{"Y_wones", "Y_wsum", "Y_border"}},
+		{"polarity=bipolar, channels=64, padding=1, pad_value=minus_one", []string{"Y_pad", "Y_acc"}, []string{"Y_wones", "Y_wsum", "Y_border"}},
+		{"polarity=bipolar, channels=64", []string{"Y_acc"}, []string{"Y_pad", "Y_wones", "Y_wsum", "Y_border"}},
+		{"polarity=unipolar, channels=64, padding=1", []string{"Y_pad"}, []string{"Y_wones", "Y_wsum", "Y_border"}},
+		{"polarity=unipolar, channels=64, padding=1, pad_value=one", []string{"Y_pad"}, []string{"Y_wones", "Y_wsum", "Y_border"}},
+	} {
+		p := mustParse(t, "pad.te", head+"Y = bitserial_conv2d(X, W, "+c.call+")\nkernel f(X, W) -> Y\n")
+		for _, name := range c.stages {
+			if p.Tensor(name) == nil {
+				t.Errorf("%s: no stage %s", c.call, name)
+			}
+		}
+		for _, name := range c.absent {
+			if p.Tensor(name) != nil {
+				t.Errorf("%s: a stage %s", c.call, name)
+			}
+		}
+	}
 	cases := []struct{ line, want string }{
 		{"Y = bitserial_conv2d(X, W, polarity=xnor, channels=64)", "3:37: polarity must be one of unipolar, unsigned, bipolar"},
 		{"Y = bitserial_conv2d(X, W, layout=NHCW, channels=64, polarity=bipolar)", "3:35: layout must be one of NHWC, NCHW"},
@@ -31,6 +58,14 @@ func TestOperatorCalls(t *testing.T) {
 		{"Y = bitpack(X, bits=2)", "3:5: bitpack needs pack_axis=..."},
 		{"Y = bitpack(X, bits=2, pack_axis=4, word=float32)", "3:42: word must be one of uint8, uint16, uint32, uint64"},
 		{"Y_pad = X\nY = bitserial_conv2d(X, W, polarity=bipolar, channels=64, padding=1)", "4:1: bitserial_conv2d makes a stage named Y_pad, but Y_pad is already declared at 3:1; rename one of them"},
+		{"Y = bitserial_conv2d(X, W, polarity=bipolar, channels=64, pad_value=two)", "3:69: pad_value must be one of zero, one, minus_one"},
+		{"Y = bitserial_conv2d(X, W, polarity=bipolar, channels=64, pad_value=0)", "3:69: pad_value must be one of zero, one, minus_one"},
+		{"Y = bitserial_conv2d(X, W, polarity=unipolar, channels=64, pad_value=minus_one)", "3:70: pad_value must be one of zero, one with polarity=unipolar: unipolar activations have no -1"},
+		{"Y = bitserial_conv2d(X, W, polarity=unsigned, channels=64, padding=1, pad_value=minus_one)", "3:81: pad_value must be one of zero, one with polarity=unsigned"},
+		{"Y = bitserial_conv2d(X, W, polarity=bipolar, channels=64, pad_values=one)", `3:59: bitserial_conv2d has no argument "pad_values"; did you mean "pad_value"?`},
+		{"C = placeholder((16,), int32)\nY = bitpack_conv2d(X, W, C, C, polarity=bipolar, channels=64, bits=1, pad_value=minus)", "4:81: pad_value must be one of zero, one, minus_one"},
+		{"C = placeholder((16,), int32)\nY = bitpack_conv2d(X, W, C, C, polarity=unipolar, channels=64, bits=1, pad_value=minus_one)", "4:82: pad_value must be one of zero, one with polarity=unipolar"},
+		{"Y_wsum = X\nY = bitserial_conv2d(X, W, polarity=bipolar, channels=64, padding=1)", "4:1: bitserial_conv2d makes a stage named Y_wsum, but Y_wsum is already declared at 3:1; rename one of them"},
 	}
 	for _, c := range cases {
 		_, err := Parse("e.te", []byte(head+c.line+"\nkernel f(X, W) -> Y\n"))

@@ -114,6 +114,25 @@ func weightValue(code int64, bits int, bipolar bool) int64 {
 	return code
 }
 
+// oraclePadValue is the value a padded activation stands for, by the pad
+// value's name (riptide.md; networks.md, "Padding in binary layers"):
+// "zero" is 0; "one" is the all-ones code 2^N - 1, the value +(2^N - 1)
+// whether the activations are bipolar (2(2^N - 1) - (2^N - 1)) or not;
+// "minus_one" is bipolar code 0, -(2^N - 1) (unipolar activations have no
+// -1).
+func oraclePadValue(name string, bits int, bipolar bool) int64 {
+	levels := int64(1)<<bits - 1
+	switch {
+	case name == "zero":
+		return 0
+	case name == "one":
+		return levels
+	case name == "minus_one" && bipolar:
+		return -levels
+	}
+	panic("oraclePadValue: " + name)
+}
+
 func decodeAll(codes []int64, bits int, bipolar bool, weight bool) []int64 {
 	out := make([]int64, len(codes))
 	for i, c := range codes {

@@ -14,9 +14,11 @@ import (
 	"testing"
 
 	"tide/driver"
+	"tide/dsl"
 	"tide/llvmgen"
 	"tide/lower"
 	"tide/te"
+	"tide/tensorio"
 	"tide/topi"
 )
 
@@ -314,12 +316,14 @@ type bsConvCase struct {
 	// data: random codes unless fill >= 0 (every activation code = fill,
 	// every weight code = wfill)
 	fill, wfill int64
+	// what padded pixels stand for (the zero value: exact zero, the default)
+	padValue topi.PadValue
 }
 
 func (c bsConvCase) String() string {
-	return fmt.Sprintf("%s/%v/a%dw%d/N%dH%dW%dC%dO%d/k%dx%d/s%d,%d/pad%d,%d,%d,%d/%v/%v",
+	return fmt.Sprintf("%s/%v/a%dw%d/N%dH%dW%dC%dO%d/k%dx%d/s%d,%d/pad%d,%d,%d,%d=%v/%v/%v",
 		c.layout, c.pol, c.abits, c.wbits, c.n, c.h, c.w, c.c, c.o, c.kh, c.kw, c.sh, c.sw,
-		c.pad.Top, c.pad.Left, c.pad.Bottom, c.pad.Right, c.out, c.word)
+		c.pad.Top, c.pad.Left, c.pad.Bottom, c.pad.Right, c.padValue, c.out, c.word)
 }
 
 func (c bsConvCase) win() topi.Window {
@@ -344,7 +348,8 @@ func fillOrRand(r *rand.Rand, n, bits int, fill int64) []int64 {
 // bitserialConvTopiCase builds a kernel whose inputs are activation and
 // weight CODES (uint8), packed by topi.Bitpack inside the kernel and
 // convolved by topi.BitserialConv2D; the oracle is the integer convolution
-// of the decoded values with padding = activation code 0.
+// of the decoded values with padded pixels of the case's pad value
+// (oraclePadValue: 0, +(2^N - 1) or -(2^N - 1)).
 func bitserialConvTopiCase(t *testing.T, r *rand.Rand, c bsConvCase) *topiCase {
 	t.Helper()
 	var dataShape, kernShape []int
@@ -368,7 +373,7 @@ func bitserialConvTopiCase(t *testing.T, r *rand.Rand, c bsConvCase) *topiCase {
 	if err != nil {
 		t.Fatalf("%v: %v", c, err)
 	}
-	out, err := topi.BitserialConv2D("conv", pd, pk, c.layout, c.win(), topi.Bitserial{Polarity: c.pol, Elements: c.c, Out: c.out})
+	out, err := topi.BitserialConv2D("conv", pd, pk, c.layout, c.win(), topi.Bitserial{Polarity: c.pol, Elements: c.c, Out: c.out, PadValue: c.padValue})
 	if err != nil {
 		t.Fatalf("%v: %v", c, err)
 	}
@@ -385,7 +390,7 @@ func bitserialConvTopiCase(t *testing.T, r *rand.Rand, c bsConvCase) *topiCase {
 		dv = nchwToNHWC(dv, c.n, c.c, c.h, c.w)
 		kv = oihwToHWIO(kv, c.o, c.c, c.kh, c.kw)
 	}
-	want, oh, ow := oracleConv2DNHWC(dv, c.n, c.h, c.w, c.c, kv, c.o, c.owin(), activationValue(0, c.abits, ab))
+	want, oh, ow := oracleConv2DNHWC(dv, c.n, c.h, c.w, c.c, kv, c.o, c.owin(), oraclePadValue(c.padValue.String(), c.abits, ab))
 	wantShape := []int{c.n, oh, ow, c.o}
 	if c.layout == topi.NCHW {
 		want = nhwcToNCHW(want, c.n, oh, ow, c.o)
@@ -447,8 +452,10 @@ func TestTopiBitserialConv2D(t *testing.T) {
 // TestTopiBitserialInt16Extremes drives int16 outputs to the edge of the
 // bound topi accepts (K*(2^N-1)*(2^M-1) <= 32767) with constant codes that
 // make every product the largest positive or negative value, including
-// padded positions (code 0), where the XNOR correction's intermediate
-// (2 * sum of popcounts) leaves int16.
+// padded positions with every pad value (code 0, where the XNOR
+// correction's intermediate (2 * sum of popcounts) leaves int16; the
+// all-ones code; exact zero, whose border correction is up to (2^N - 1) *
+// 5 taps * 80 channels * 3).
 func TestTopiBitserialInt16Extremes(t *testing.T) {
 	r := topiRNG(3)
 	hi4, hi2 := int64(15), int64(3)
@@ -457,10 +464,12 @@ func TestTopiBitserialInt16Extremes(t *testing.T) {
 	base := bsConvCase{abits: 4, wbits: 2, n: 1, h: 3, w: 4, c: 80, o: 2, kh: 3, kw: 3, sh: 1, sw: 1, pad: topi.Padding{Top: 1, Left: 1, Bottom: 0, Right: 1}, out: te.Int16, word: te.UInt64}
 	for _, layout := range []topi.Layout{topi.NHWC, topi.NCHW} {
 		for _, pol := range topiPolarities {
-			for _, f := range [][2]int64{{hi4, hi2}, {hi4, 0}, {0, hi2}, {0, 0}, {-1, -1}} {
-				c := base
-				c.layout, c.pol, c.fill, c.wfill = layout, pol, f[0], f[1]
-				cases = append(cases, c)
+			for _, pv := range testPadValues(pol) {
+				for _, f := range [][2]int64{{hi4, hi2}, {hi4, 0}, {0, hi2}, {0, 0}, {-1, -1}} {
+					c := base
+					c.layout, c.pol, c.fill, c.wfill, c.padValue = layout, pol, f[0], f[1], pv
+					cases = append(cases, c)
+				}
 			}
 		}
 	}
@@ -468,6 +477,67 @@ func TestTopiBitserialInt16Extremes(t *testing.T) {
 		t.Run(fmt.Sprintf("%v/fill=%d,%d", c, c.fill, c.wfill), func(t *testing.T) {
 			bitserialConvTopiCase(t, r, c).check(t)
 		})
+	}
+}
+
+// testPadValues are the pad values activations of a polarity can take:
+// bipolar ones zero, one and minus_one; unipolar and unsigned ones (no -1)
+// zero and one.
+func testPadValues(p topi.Polarity) []topi.PadValue {
+	if p == topi.BipolarBipolar {
+		return []topi.PadValue{topi.PadZero, topi.PadOne, topi.PadMinusOne}
+	}
+	return []topi.PadValue{topi.PadZero, topi.PadOne}
+}
+
+// padValueShapes are the pad-value tests' shapes: 60 channels (not a
+// multiple of any word: a padded word of ones must leave the last word's
+// channel padding alone), 1 and 2 activation and weight bits, strides 1
+// and 2, asymmetric padding, words of 8 to 64 bits, and the border's
+// special cases: every output row reading padding (2 rows under a 3-row
+// kernel), and padding that no output reads (the stride skips it).
+var padValueShapes = []bsConvCase{
+	{abits: 1, wbits: 1, n: 1, h: 5, w: 6, c: 60, o: 3, kh: 3, kw: 3, sh: 1, sw: 1, pad: topi.Padding{Top: 1, Left: 2, Bottom: 0, Right: 1}, out: te.Int16, word: te.UInt64},
+	{abits: 2, wbits: 1, n: 1, h: 6, w: 5, c: 60, o: 4, kh: 3, kw: 3, sh: 2, sw: 2, pad: topi.Padding{Top: 1, Left: 0, Bottom: 2, Right: 1}, out: te.Int16, word: te.UInt8},
+	{abits: 1, wbits: 2, n: 2, h: 4, w: 7, c: 60, o: 2, kh: 3, kw: 5, sh: 1, sw: 2, pad: topi.Padding{Top: 2, Left: 1, Bottom: 1, Right: 3}, out: te.Int32, word: te.UInt32},
+	{abits: 2, wbits: 2, n: 1, h: 7, w: 6, c: 60, o: 3, kh: 5, kw: 3, sh: 2, sw: 1, pad: topi.Padding{Top: 0, Left: 1, Bottom: 4, Right: 2}, out: te.Int32, word: te.UInt16},
+	{abits: 2, wbits: 2, n: 1, h: 2, w: 9, c: 60, o: 5, kh: 3, kw: 3, sh: 1, sw: 1, pad: topi.Pad(1), out: te.Int16, word: te.UInt64},
+	{abits: 1, wbits: 1, n: 1, h: 7, w: 7, c: 60, o: 3, kh: 3, kw: 3, sh: 2, sw: 2, pad: topi.Padding{Top: 0, Left: 0, Bottom: 1, Right: 1}, out: te.Int16, word: te.UInt32},
+}
+
+// TestTopiBitserialPadValues checks BitserialConv2D with every pad value
+// its activations can take (bipolar: zero, one, minus_one; unipolar and
+// unsigned: zero, one) against the integer convolution of the decoded
+// values whose padded pixels hold 0, +(2^N - 1) or -(2^N - 1)
+// (oraclePadValue), in both layouts and the shapes above: in the
+// evaluator and, with topi's schedules for x86-64 and cortex-a53, in
+// lower's interpreter for every case, and as generated code on both
+// targets (natively and under qemu-aarch64 -cpu cortex-a53) for one shape
+// of each polarity, pad value and layout (the shapes taking turns).
+func TestTopiBitserialPadValues(t *testing.T) {
+	r := topiRNG(30)
+	combo := 0
+	for _, layout := range []topi.Layout{topi.NHWC, topi.NCHW} {
+		for _, pol := range topiPolarities {
+			for _, pv := range testPadValues(pol) {
+				for i, s := range padValueShapes {
+					c := s
+					c.layout, c.pol, c.padValue, c.fill, c.wfill = layout, pol, pv, -1, -1
+					codegen := i == combo%len(padValueShapes)
+					t.Run(c.String(), func(t *testing.T) {
+						tc := bitserialConvTopiCase(t, r, c)
+						tc.checkEval(t)
+						for _, target := range []string{"x86-64", "cortex-a53"} {
+							tc.checkLowered(t, target)
+							if codegen {
+								tc.checkCodegen(t, target)
+							}
+						}
+					})
+				}
+				combo++
+			}
+		}
 	}
 }
 
@@ -633,6 +703,13 @@ func TestTopiErrors(t *testing.T) {
 		{"conv negative padding", conv(d100, k100, topi.NHWC, topi.Window{KH: 3, KW: 3, Pad: topi.Padding{Top: -1}}, i32), []string{"padding"}},
 		{"conv negative stride", conv(d100, k100, topi.NHWC, topi.Window{KH: 3, KW: 3, StrideH: -1}, i32), []string{"stride"}},
 		{"conv window larger than the input", conv(pack(u8("small", 1, 2, 2, 100), 2, 3, te.UInt64), k100, topi.NHWC, topi.Window{KH: 3, KW: 3}, i32), []string{"fit"}},
+		{"conv unipolar pad minus_one", conv(d100, k100, topi.NHWC, win3, with(i32, func(p *topi.Bitserial) { p.PadValue = topi.PadMinusOne })), []string{"minus_one", "unipolar", "zero, one"}},
+		{"conv unsigned pad minus_one", conv(d100, k100, topi.NHWC, win3, with(i32, func(p *topi.Bitserial) {
+			p.Polarity, p.PadValue = topi.Unsigned, topi.PadMinusOne
+		})), []string{"minus_one", "unsigned", "zero, one"}},
+		{"conv bad pad value", conv(d100, k100, topi.NHWC, win3, with(i32, func(p *topi.Bitserial) {
+			p.Polarity, p.PadValue = topi.BipolarBipolar, 7
+		})), []string{"PadValue(7)", "zero, one, minus_one"}},
 		{"conv nil data", conv(nil, k100, topi.NHWC, win3, i32), []string{"nil"}},
 		{"conv nil kernel", conv(d100, nil, topi.NHWC, win3, i32), []string{"nil"}},
 		{"dense mismatched words", func() error {
@@ -1635,5 +1712,140 @@ func TestTopiCodegen(t *testing.T) {
 		for _, c := range cases {
 			t.Run(target+"/"+c.name, func(t *testing.T) { c.checkCodegen(t, target) })
 		}
+	}
+}
+
+// padValueProgram is a .te program: 2-D codes packed by bitpack and
+// convolved by bitserial_conv2d (or, with glue, bitpack_conv2d) with a
+// pad_value keyword, on h x w x c codes with o output channels, a 3x3
+// window, stride 2 down the rows, and asymmetric padding.
+type padValueProgram struct {
+	layout         topi.Layout
+	pol            topi.Polarity
+	padValue       topi.PadValue
+	abits, wbits   int
+	h, w, c, o     int
+	glue           bool // bitpack_conv2d with fused glue to outBits codes
+	outBits        int
+	pad            topi.Padding
+	stride         [2]int
+	actWord, wWord string
+}
+
+func (p padValueProgram) name() string {
+	op := "bitserial_conv2d"
+	if p.glue {
+		op = "bitpack_conv2d"
+	}
+	return fmt.Sprintf("%s_%s_%v_%v_a%dw%d", op, p.layout, p.pol, p.padValue, p.abits, p.wbits)
+}
+
+func (p padValueProgram) source() string {
+	xshape, kshape, xAxis, kAxis := fmt.Sprintf("(1, %d, %d, %d)", p.h, p.w, p.c), fmt.Sprintf("(3, 3, %d, %d)", p.c, p.o), 3, 2
+	if p.layout == topi.NCHW {
+		xshape, kshape, xAxis, kAxis = fmt.Sprintf("(1, %d, %d, %d)", p.c, p.h, p.w), fmt.Sprintf("(%d, %d, 3, 3)", p.o, p.c), 1, 1
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "X = placeholder(%s, uint8, range=(0, %d))\n", xshape, 1<<p.abits-1)
+	fmt.Fprintf(&b, "K = placeholder(%s, uint8, range=(0, %d))\n", kshape, 1<<p.wbits-1)
+	fmt.Fprintf(&b, "Xp = bitpack(X, bits=%d, pack_axis=%d, bit_axis=%d, word=%s)\n", p.abits, xAxis, xAxis, p.actWord)
+	fmt.Fprintf(&b, "Kp = bitpack(K, bits=%d, pack_axis=%d, bit_axis=%d, word=%s)\n", p.wbits, kAxis, kAxis, p.actWord)
+	args := fmt.Sprintf("layout=%s, stride=(%d, %d), padding=(%d, %d, %d, %d), polarity=%v, channels=%d, out=int32, pad_value=%v",
+		p.layout, p.stride[0], p.stride[1], p.pad.Top, p.pad.Left, p.pad.Bottom, p.pad.Right, p.pol, p.c, p.padValue)
+	if p.glue {
+		// glue constants around the accumulators' mean, so that the codes
+		// do not saturate: unsigned accumulators average 9 C (2^N - 1)/2
+		// (2^M - 1)/2, the others 0
+		center := 0
+		if p.pol == topi.Unsigned {
+			center = 9 * p.c * (1<<p.abits - 1) * (1<<p.wbits - 1) / 4
+		}
+		fmt.Fprintf(&b, "CB = placeholder((%d,), int32, range=(%d, %d))\nSH = placeholder((%d,), int32, range=(2, 4))\n", p.o, -center-40, -center+40, p.o)
+		fmt.Fprintf(&b, "Y = bitpack_conv2d(Xp, Kp, CB, SH, %s, bits=%d, word=%s)\n", args, p.outBits, p.wWord)
+		b.WriteString("kernel " + p.name() + "(X, K, CB, SH) -> Y\n")
+	} else {
+		fmt.Fprintf(&b, "Y = bitserial_conv2d(Xp, Kp, %s)\n", args)
+		b.WriteString("kernel " + p.name() + "(X, K) -> Y\n")
+	}
+	return b.String()
+}
+
+// oracle is the program's output from its inputs (codes, and for the glue
+// cb and shift), by the oracles.
+func (p padValueProgram) oracle(in []*te.Buffer) []int64 {
+	actBipolar, wBipolar := decodes(p.pol)
+	dv, kv := decodeAll(in[0].Ints, p.abits, actBipolar, false), decodeAll(in[1].Ints, p.wbits, wBipolar, true)
+	if p.layout == topi.NCHW {
+		dv, kv = nchwToNHWC(dv, 1, p.c, p.h, p.w), oihwToHWIO(kv, p.o, p.c, 3, 3)
+	}
+	win := oWin{KH: 3, KW: 3, SH: p.stride[0], SW: p.stride[1], Top: p.pad.Top, Left: p.pad.Left, Bottom: p.pad.Bottom, Right: p.pad.Right}
+	acc, oh, ow := oracleConv2DNHWC(dv, 1, p.h, p.w, p.c, kv, p.o, win, oraclePadValue(p.padValue.String(), p.abits, actBipolar))
+	out, shape, axis := acc, []int{1, oh, ow, p.o}, 3
+	if p.glue {
+		out = oracleFusedGlue(acc, shape, in[2].Ints, in[3].Ints, 3, p.outBits)
+	}
+	if p.layout == topi.NCHW {
+		out, shape, axis = nhwcToNCHW(out, 1, oh, ow, p.o), []int{1, p.o, oh, ow}, 1
+	}
+	if p.glue {
+		words, _ := te.ParseDType(p.wWord)
+		out, _ = oracleBitpack(out, shape, p.outBits, axis, axis, words.Bits)
+	}
+	return out
+}
+
+// TestTopiPadValuePrograms writes each pad value of each polarity as a .te
+// program's pad_value keyword (bitserial_conv2d in one layout and
+// bitpack_conv2d in the other, 60 channels, stride (2, 1), asymmetric
+// padding, 1 and 2 activation and weight bits), compares the reference
+// evaluator's output with the oracles (the convolution of the decoded
+// values padded with 0, +(2^N - 1) or -(2^N - 1)), and runs the program as
+// generated code with the operator library's schedules on x86-64 and
+// cortex-a53 (checkGenerated: against the evaluator).
+func TestTopiPadValuePrograms(t *testing.T) {
+	var progs []padValueProgram
+	i := 0
+	for _, pol := range topiPolarities {
+		for _, pv := range testPadValues(pol) {
+			layouts := []topi.Layout{topi.NHWC, topi.NCHW}
+			if i%2 == 1 {
+				layouts[0], layouts[1] = layouts[1], layouts[0]
+			}
+			base := padValueProgram{pol: pol, padValue: pv, abits: 1 + i%2, wbits: 1 + i/2%2, h: 7, w: 6, c: 60, o: 5,
+				pad: topi.Padding{Top: 2, Left: 1, Bottom: 1, Right: 0}, stride: [2]int{2, 1}, actWord: "uint8", wWord: "uint8"}
+			conv, layer := base, base
+			conv.layout, conv.actWord = layouts[0], "uint64"
+			layer.layout, layer.glue, layer.outBits, layer.o = layouts[1], true, 2, 11
+			progs = append(progs, conv, layer)
+			i++
+		}
+	}
+	for _, p := range progs {
+		t.Run(p.name(), func(t *testing.T) {
+			src := p.source()
+			prog, err := dsl.Parse(p.name()+".te", []byte(src))
+			if err != nil {
+				t.Fatalf("%v\n%s", err, src)
+			}
+			in, _, err := tensorio.Inputs(prog.Kernel, nil, "", 11)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := te.EvalKernel(prog.Kernel, in, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := intBuf(got[0].DType, got[0].Shape, p.oracle(in))
+			if m := te.Compare(got[0], want, 0); m.First >= 0 {
+				t.Errorf("evaluator against the oracle: %s\n%s", m.Detail, src)
+			}
+			for _, target := range []string{"x86-64", "cortex-a53"} {
+				tgt, err := llvmgen.ParseTarget(target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkGenerated(t, p.name(), src, tgt, 11)
+			}
+		})
 	}
 }

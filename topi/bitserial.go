@@ -116,8 +116,13 @@ type Bitserial struct {
 	// elements (KH*KW*C for a convolution), N activation and M weight bits,
 	// does not fit it (for int16: 32767). Intermediate sums may wrap (the
 	// XNOR correction's 2*acc can leave int16); wrapping arithmetic keeps
-	// the final result exact.
+	// the final result exact. Every pad value keeps the bound: a padded
+	// value is at most 2^N - 1 in magnitude, as any activation.
 	Out te.DType
+	// PadValue is what a convolution's spatially padded pixels stand for
+	// (see PadValue); the zero value is PadZero, exact zero padding. Dense
+	// layers have no padding.
+	PadValue PadValue
 }
 
 // check validates the accumulator type against the largest result of a dot
@@ -167,16 +172,25 @@ func (b Bitserial) term(a, w, n, m te.Expr) te.Expr {
 
 // finish is the output stage: the accumulator itself, or for XNOR
 // k*(2^N - 1)*(2^M - 1) - 2*acc, where acc sums 2^(n+m) popc(a ^ w) over
-// k real elements (padding bits agree, so they add nothing to acc).
-func (b Bitserial) finish(name string, acc *te.Tensor, k, abits, wbits int, axisNames ...string) (*te.Tensor, error) {
+// k real elements (padding bits agree, so they add nothing to acc), plus
+// border(a), a convolution's zero-padding correction, when it is not nil.
+func (b Bitserial) finish(name string, acc *te.Tensor, k, abits, wbits int, border func(a []te.Expr) te.Expr, axisNames ...string) (*te.Tensor, error) {
 	if b.Polarity != BipolarBipolar {
 		return acc, nil
 	}
 	full := int64(k) * int64(int(1)<<abits-1) * int64(int(1)<<wbits-1)
 	t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
-		return te.SubOf(te.Const(b.Out, float64(full)), te.MulOf(te.Const(b.Out, 2), acc.At(a...)))
+		v := te.SubOf(te.Const(b.Out, float64(full)), te.MulOf(te.Const(b.Out, 2), acc.At(a...)))
+		if border != nil {
+			v = te.AddOf(v, border(a))
+		}
+		return v
 	}, axisNames...)
-	return tagged(t, err, "bitserial_xnor", nil)
+	var attrs map[string]int64
+	if border != nil {
+		attrs = map[string]int64{"pad_value": int64(b.PadValue)}
+	}
+	return tagged(t, err, "bitserial_xnor", attrs)
 }
 
 // accName is the name of the accumulating stage: the operator's own name
@@ -224,7 +238,7 @@ func BitserialDense(name string, data, weight *te.Tensor, p Bitserial) (*te.Tens
 	if acc, err = tagged(acc, err, "bitserial_dense", p.attrs()); err != nil {
 		return nil, err
 	}
-	return p.finish(name, acc, p.Elements, abits, wbits, "b", "o")
+	return p.finish(name, acc, p.Elements, abits, wbits, nil, "b", "o")
 }
 
 // BitserialConv2D is a binarized 2-D convolution of packed operands:
@@ -232,9 +246,13 @@ func BitserialDense(name string, data, weight *te.Tensor, p Bitserial) (*te.Tens
 //	NHWC: data [N, H, W, abits, CW], kernel [KH, KW, wbits, CW, O] -> [N, OH, OW, O]
 //	NCHW: data [N, abits, CW, H, W], kernel [O, wbits, CW, KH, KW] -> [N, O, OH, OW]
 //
-// p.Elements is the real number of input channels. Spatial padding is the
-// activation code 0 (a stage name_pad of zero words); the XNOR correction
-// counts padded positions as real elements of value -(2^N - 1).
+// p.Elements is the real number of input channels. Spatial padding is a
+// stage name_pad of packed words, which p.PadValue chooses (see PadValue):
+// code 0 for PadZero and PadMinusOne, the all-ones code for PadOne. The
+// XNOR correction counts padded positions as real elements. With bipolar
+// activations, PadZero adds the stages name_wones, name_wsum and
+// name_border (see zeroPadCorrection), and the output stage adds the
+// border correction.
 func BitserialConv2D(name string, data, kernel *te.Tensor, layout Layout, win Window, p Bitserial) (*te.Tensor, error) {
 	op := "bitserial_conv2d " + name
 	if err := layout.check(op); err != nil {
@@ -283,9 +301,25 @@ func BitserialConv2D(name string, data, kernel *te.Tensor, layout Layout, win Wi
 	if err := p.check(op, k, abits, wbits); err != nil {
 		return nil, err
 	}
-	xp, err := padded(name, data, ds, hAxis, win.Pad, te.Const(data.DType, 0))
+	if err := p.checkPad(op); err != nil {
+		return nil, err
+	}
+	cwAxis := 4
+	if layout == NCHW {
+		cwAxis = 2
+	}
+	xp, err := paddedFill(name, data, ds, hAxis, win.Pad, func(a []te.Expr) te.Expr {
+		return padWord(data.DType, wb, p.Elements, cw, p.PadValue, a[cwAxis])
+	})
 	if err != nil {
 		return nil, err
+	}
+	var border func([]te.Expr) te.Expr
+	if p.PadValue == PadZero && p.Polarity == BipolarBipolar && win.Pad.any() {
+		border, err = zeroPadCorrection(name, kernel, layout, win, h, wd, oh, ow, kh, kw, abits, wbits, cw, o, p)
+		if err != nil {
+			return nil, err
+		}
 	}
 	sh, sw := win.strides()
 	ry, rx := te.ReduceAxis("ry", idx(0), idx(kh)), te.ReduceAxis("rx", idx(0), idx(kw))
@@ -312,8 +346,9 @@ func BitserialConv2D(name string, data, kernel *te.Tensor, layout Layout, win Wi
 	for k, v := range p.attrs() {
 		attrs[k] = v
 	}
+	attrs["pad_value"] = int64(p.PadValue)
 	if acc, err = tagged(acc, err, "bitserial_conv2d_"+strings.ToLower(string(layout)), attrs); err != nil {
 		return nil, err
 	}
-	return p.finish(name, acc, k, abits, wbits, names...)
+	return p.finish(name, acc, k, abits, wbits, border, names...)
 }

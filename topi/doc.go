@@ -35,7 +35,47 @@
 // Every binarized operator's result equals the plain integer dot product or
 // convolution of these values (the tests' oracle).
 //
-// Spatial padding of a binarized convolution pads with code 0: the value 0
-// for unipolar and unsigned activations, and -(2^N - 1) (every bit-plane -1)
-// for bipolar ones.
+// # Padding
+//
+// What a binarized convolution's spatially padded pixels stand for is its
+// PadValue (Bitserial.PadValue; pad_value= in .te files):
+//
+//   - PadZero (zero, the default): padded taps contribute exactly 0, as in
+//     a network trained with zero ("same") padding. Unipolar and unsigned
+//     activations pad with code 0, which is 0. Bipolar activations have no
+//     0 (code 0 is -(2^N - 1)): the convolution pads with code 0 and its
+//     output stage adds (2^N - 1) times the weight sums of the taps that
+//     fell into the padding, out = out_code0 + (2^N - 1) * sum over padded
+//     taps (ky, kx) of sum_c w(ky, kx, c, o). Stages compute the correction
+//     from the packed weights alone (a network with constant weights can
+//     fold them): name_wsum (tag bitserial_weight_sum), per tap and output
+//     channel the weight sum sum_m 2^m (2 popc(w_m) - C), element-wise from
+//     name_wones (tag bitserial_weight_ones), the popcounts sum_m 2^m
+//     popc(w_m) summed over the channel words; and name_border (tag
+//     bitserial_pad_border), (2^N - 1) times the padded taps' weight sums for
+//     each class of output rows and columns (the border rows and columns,
+//     one class for the interior, whose correction is 0; NCHW keeps every
+//     column, so that a row of outputs reads it as one vector). The output
+//     stage reads it with branch-free indices, one vector load and add per
+//     vector of outputs. The default schedules compute name_wones and
+//     name_border once, before the convolution (name_wsum inline), the
+//     popcounts summed as bytes and in parallel over the taps when there
+//     are many.
+//   - PadOne (one): padded pixels hold the all-ones code 2^N - 1 in the real
+//     channels (the channel padding bits of the last word stay zero): the
+//     value +(2^N - 1) for bipolar activations (Larq's one padding), and for
+//     unipolar and unsigned ones the largest code, 2^N - 1 (1.0 once
+//     dequantized).
+//   - PadMinusOne (minus_one): code 0 of bipolar activations, every
+//     bit-plane -1: -(2^N - 1), what Riptide's TVM kernels compute.
+//     Unipolar and unsigned activations have no -1: refused.
+//
+// PadOne and PadMinusOne cost nothing beyond the padding stage; PadZero
+// with bipolar activations adds the two small stages and one add per
+// output.
+//
+// Every pad value keeps the accumulator bound: a padded value is at most
+// 2^N - 1 in magnitude, like any activation, so the largest result is still
+// KH*KW*C*(2^N - 1)*(2^M - 1), and the correction's intermediates wrap
+// back into range as the XNOR correction's do.
 package topi

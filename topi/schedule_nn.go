@@ -29,10 +29,11 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
 	pad := inputTagged(s, acc, "pad")
 	out := consumerTagged(acc, "bitserial_xnor")
+	border, wsum, wones := zeroPadStages(s, out)
 	if epilogue != nil {
 		out = epilogue
 	}
-	if skipped(keep, acc, pad, out) {
+	if skipped(keep, acc, pad, out, border, wsum, wones) {
 		return nil
 	}
 	nhwc := acc.Tensor.Tag == "conv2d_nhwc" || acc.Tensor.Tag == "bitserial_conv2d_nhwc"
@@ -154,6 +155,108 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 	if wp != nil && p.err == nil {
 		p.do(scheduleOuter(s, wp, t))
 	}
+	if p.err == nil {
+		p.do(scheduleZeroPad(border, wsum, wones, t))
+	}
+	return p.err
+}
+
+// zeroPadStages are the border correction (name_border), the weight sums
+// (name_wsum) and their popcounts (name_wones) that the output stage of a
+// bipolar convolution with zero padding reads, or nils.
+func zeroPadStages(s *schedule.Schedule, out *schedule.Stage) (border, wsum, wones *schedule.Stage) {
+	if out == nil {
+		return nil, nil, nil
+	}
+	if border = inputTagged(s, out, "bitserial_pad_border"); border != nil {
+		if wsum = inputTagged(s, border, "bitserial_weight_sum"); wsum != nil {
+			wones = inputTagged(s, wsum, "bitserial_weight_ones")
+		}
+	}
+	return border, wsum, wones
+}
+
+// scheduleZeroPad schedules the zero-padding correction's small stages,
+// computed once before the convolution. The border (KH*KW adds per border
+// class and channel): serial, the taps outside, the output channels (NCHW:
+// the output row) as vectors. The weight sums: inline into the border.
+// Their popcounts (KH*KW*O*wbits*CW, one pass over the weights): for each
+// tap and vector of output channels (NHWC) the channel words innermost, so
+// that the accumulate pass sums the popcounts in the words' own type and
+// widens once; the taps (NCHW: the output channels) in parallel when
+// there are parallelWords words or more.
+func scheduleZeroPad(border, wsum, wones *schedule.Stage, t Target) error {
+	var p steps
+	if border != nil {
+		p.do(vectorizeInside(border, t))
+	}
+	if wsum != nil && p.err == nil {
+		p.do(wsum.ComputeInline())
+	}
+	if wones == nil || p.err != nil {
+		return p.err
+	}
+	work := int64(1)
+	for _, a := range wones.Leaf {
+		n, _ := te.IntValue(a.StaticExtent())
+		work *= n
+	}
+	outer := wones.Leaf[0] // NCHW: the output channels
+	if oc := wones.Axis("oc"); oc == wones.Leaf[2] {
+		// NHWC [KH, KW, O]: ky, kx, channel vectors, then the reduction
+		ky, kx := wones.Leaf[0], wones.Leaf[1]
+		n, _ := te.IntValue(oc.StaticExtent())
+		// vectors as wide as the packed words, as the convolution's
+		oo, oi := p.split(wones, oc, min(n, lanes(t, wones.Tensor.Inputs()[0].DType)))
+		if p.err == nil {
+			order := []*schedule.Axis{ky, kx, oo}
+			for _, a := range wones.Leaf {
+				if a.Reduce {
+					order = append(order, a)
+				}
+			}
+			p.do(wones.Reorder(append(order, oi)...))
+		}
+		if p.err == nil {
+			p.do(wones.Vectorize(oi))
+		}
+		if p.err == nil {
+			outer, p.err = wones.Fuse(ky, kx)
+		}
+	}
+	if n, _ := te.IntValue(outer.StaticExtent()); p.err == nil && work >= parallelWords && n > 1 {
+		p.do(wones.Parallel(outer))
+	}
+	return p.err
+}
+
+// parallelWords is how many words a small stage processes before it pays
+// to start the threads (a parallel region costs a few microseconds).
+const parallelWords = 1 << 15
+
+// vectorizeInside moves a reduction's loops outside its innermost data axis
+// and vectorizes that axis in vector-wide pieces, when it is the output
+// channels or an output row (not a kernel's width).
+func vectorizeInside(st *schedule.Stage, t Target) error {
+	data := dataAxes(st)
+	inner := data[len(data)-1]
+	n, _ := te.IntValue(inner.StaticExtent())
+	if n < 2 || inner.Name() != "oc" && inner.Name() != "ow" {
+		return nil
+	}
+	var order []*schedule.Axis
+	order = append(order, data[:len(data)-1]...)
+	for _, a := range st.Leaf {
+		if a.Reduce {
+			order = append(order, a)
+		}
+	}
+	var p steps
+	p.do(st.Reorder(append(order, inner)...))
+	_, vi := p.split(st, inner, min(n, lanes(t, st.Tensor.DType)))
+	if p.err == nil {
+		p.do(st.Vectorize(vi))
+	}
 	return p.err
 }
 
@@ -219,7 +322,13 @@ func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep
 // (inlined, as glue is).
 func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, between []*schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
 	pad := inputTagged(s, acc, "pad")
-	if skipped(keep, append([]*schedule.Stage{y, glue, acc, pad}, between...)...) {
+	var border, wsum, wones *schedule.Stage
+	for _, b := range between {
+		if b.Tensor.Tag == "bitserial_xnor" {
+			border, wsum, wones = zeroPadStages(s, b)
+		}
+	}
+	if skipped(keep, append([]*schedule.Stage{y, glue, acc, pad, border, wsum, wones}, between...)...) {
 		return nil
 	}
 	var p steps
@@ -299,6 +408,9 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 	if pad != nil && p.err == nil {
 		p.do(scheduleOuter(s, pad, t))
 	}
+	if p.err == nil {
+		p.do(scheduleZeroPad(border, wsum, wones, t))
+	}
 	return p.err
 }
 
@@ -313,11 +425,19 @@ func bitpackConvStages(s *schedule.Schedule, y *schedule.Stage) []*schedule.Stag
 	out := []*schedule.Stage{y, glue}
 	st := glue
 	for {
-		ins := st.Inputs()
-		if len(ins) == 0 || ins[0].IsPlaceholder() {
+		// the accumulator or the XNOR correction; the latter may read the
+		// zero-padding correction too
+		var in *te.Tensor
+		for _, x := range st.Inputs() {
+			if x.Tag == "bitserial_xnor" || x.Tag == "bitserial_conv2d_nhwc" || x.Tag == "bitserial_conv2d_nchw" {
+				in = x
+				break
+			}
+		}
+		if in == nil {
 			return nil
 		}
-		st = s.Stage(ins[0])
+		st = s.Stage(in)
 		out = append(out, st)
 		if st.Tensor.Tag == "bitserial_conv2d_nhwc" || st.Tensor.Tag == "bitserial_conv2d_nchw" {
 			return out

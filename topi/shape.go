@@ -91,6 +91,12 @@ func idx(v int) te.Expr { return te.Int(int64(v)) }
 // itself when there is no padding. The padded tensor is its own stage
 // (name_pad), which schedules inline or compute at a consumer's loop.
 func padded(name string, x *te.Tensor, shape []int, hAxis int, p Padding, zero te.Expr) (*te.Tensor, error) {
+	return paddedFill(name, x, shape, hAxis, p, func([]te.Expr) te.Expr { return zero })
+}
+
+// paddedFill is padded with fill(a) at a padded position a (the padded
+// tensor's indices) instead of one constant.
+func paddedFill(name string, x *te.Tensor, shape []int, hAxis int, p Padding, fill func(a []te.Expr) te.Expr) (*te.Tensor, error) {
 	if !p.any() {
 		return x, nil
 	}
@@ -114,7 +120,7 @@ func padded(name string, x *te.Tensor, shape []int, hAxis int, p Padding, zero t
 		if p.Right > 0 {
 			conds = append(conds, te.Bin(te.LT, a[hAxis+1], idx(p.Left+shape[hAxis+1])))
 		}
-		return te.IfThenElse(all(conds), x.At(src...), zero)
+		return te.IfThenElse(all(conds), x.At(src...), fill(a))
 	}, axisNames(len(ps))...)
 	return tagged(t, err, "pad", nil)
 }

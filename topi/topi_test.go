@@ -8,10 +8,20 @@ import (
 )
 
 // A small smoke test of the binarized path through the reference evaluator:
-// bipolar codes packed in the kernel, a 3x3 padded convolution, against the
-// convolution of the decoded ±1 values (the thorough tests, with their own
-// oracles, are in tests/topi_test.go).
+// bipolar codes packed in the kernel, a 3x3 padded convolution with each pad
+// value (padded pixels 0, +1, -1), against the convolution of the decoded
+// ±1 values (the thorough tests, with their own oracles, are in
+// tests/topi_test.go).
 func TestBipolarConvSmoke(t *testing.T) {
+	for _, pv := range []struct {
+		v   PadValue
+		pad int64
+	}{{PadZero, 0}, {PadOne, 1}, {PadMinusOne, -1}} {
+		t.Run(pv.v.String(), func(t *testing.T) { bipolarConvSmoke(t, pv.v, pv.pad) })
+	}
+}
+
+func bipolarConvSmoke(t *testing.T, pv PadValue, pad int64) {
 	const n, h, w, c, o = 1, 4, 5, 5, 3
 	x, _ := te.Placeholder("X", ints(n, h, w, c), te.UInt8)
 	k, _ := te.Placeholder("K", ints(3, 3, c, o), te.UInt8)
@@ -25,7 +35,7 @@ func TestBipolarConvSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, err := BitserialConv2D("Y", xp, kp, NHWC, Window{KH: 3, KW: 3, Pad: Pad(1)}, Bitserial{Polarity: BipolarBipolar, Elements: c, Out: te.Int32})
+	y, err := BitserialConv2D("Y", xp, kp, NHWC, Window{KH: 3, KW: 3, Pad: Pad(1)}, Bitserial{Polarity: BipolarBipolar, Elements: c, Out: te.Int32, PadValue: pv})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +64,7 @@ func TestBipolarConvSmoke(t *testing.T) {
 					for rx := 0; rx < 3; rx++ {
 						for ic := 0; ic < c; ic++ {
 							iy, ix := oh+ry-1, ow+rx-1
-							a := int64(-1) // padding: code 0
+							a := pad
 							if iy >= 0 && iy < h && ix >= 0 && ix < w {
 								a = val(xb.Ints[(iy*w+ix)*c+ic])
 							}
