@@ -520,7 +520,10 @@ func TestReadmeDefExample(t *testing.T) {
 	for _, x := range p.Tensors {
 		names = append(names, x.Name)
 	}
-	want := []string{"Xp", "R", "b1_W1", "b1_a_pad", "b1_a_acc", "b1_a", "b1_s", "b2_W1", "b2_a_pad", "b2_a_acc", "b2_a", "b2_s", "y_s"}
+	// a bipolar convolution pads with zero by default: its border
+	// correction's stages (wones, wsum, border) are named after the call too
+	want := []string{"Xp", "R", "b1_W1", "b1_a_pad", "b1_a_acc", "b1_a_wones", "b1_a_wsum", "b1_a_border", "b1_a", "b1_s",
+		"b2_W1", "b2_a_pad", "b2_a_acc", "b2_a_wones", "b2_a_wsum", "b2_a_border", "b2_a", "b2_s", "y_s"}
 	if d := cmpDiff(want, names); d != "" {
 		t.Error(d)
 	}
