@@ -7,10 +7,16 @@ package driver
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+
+	"github.com/llir/llvm/ir"
 
 	"tide/llvmgen"
 )
@@ -80,6 +86,50 @@ func Native(t llvmgen.Target) bool {
 func Compile(t llvmgen.Target, ll, obj string, extra ...string) error {
 	_, err := run(Clang, clangArgs(t, append(extra, "-c", "-o", obj, ll)...)...)
 	return err
+}
+
+// CompileModule compiles a module to an object file; a network's module is
+// split (llvmgen.Split) and its parts compiled in parallel, then joined
+// into one relocatable object. dir receives the parts' files.
+func CompileModule(t llvmgen.Target, m *ir.Module, dir, obj string, extra ...string) error {
+	objs, err := CompileParts(t, m, dir, extra...)
+	if err != nil {
+		return err
+	}
+	if len(objs) == 1 {
+		return os.Rename(objs[0], obj)
+	}
+	// a relocatable link: one object, as if one module had been compiled
+	_, err = run(linker(t), append([]string{"-r", "-nostdlib", "-o", obj}, objs...)...)
+	return err
+}
+
+// CompileParts splits a module (llvmgen.Split, as many parts as cores),
+// writes and verifies each part and compiles them in parallel, returning
+// their objects.
+func CompileParts(t llvmgen.Target, m *ir.Module, dir string, extra ...string) ([]string, error) {
+	parts := llvmgen.Split(m, runtime.NumCPU())
+	objs := make([]string, len(parts))
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		ll := filepath.Join(dir, fmt.Sprintf("part%d.ll", i))
+		objs[i] = filepath.Join(dir, fmt.Sprintf("part%d.o", i))
+		if err := os.WriteFile(ll, []byte(p.String()), 0o644); err != nil {
+			return nil, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := Verify(ll); err != nil {
+				errs[i] = fmt.Errorf("the generated IR is invalid (a bug in Tide): %w", err)
+				return
+			}
+			errs[i] = Compile(t, ll, objs[i], extra...)
+		}()
+	}
+	wg.Wait()
+	return objs, errors.Join(errs...)
 }
 
 // clangArgs are clang's options for the target, then more.

@@ -78,7 +78,12 @@ func (g *gen) parallel(s *lower.For) {
 	arg := ir.NewParam("closure", types.NewPointer(types.I8))
 	fn := g.m.NewFunc(name, types.Void, arg)
 	fn.Linkage = enum.LinkageInternal
-	fn.FuncAttrs = g.fn.FuncAttrs
+	// the caller's target attributes; noinline marks group functions only
+	for _, a := range g.fn.FuncAttrs {
+		if a != ir.FuncAttribute(enum.FuncAttrNoInline) {
+			fn.FuncAttrs = append(fn.FuncAttrs, a)
+		}
+	}
 	// the outlined body is generated into fn; the caller's function state
 	// comes back afterwards (the module, declarations and warnings are shared)
 	callerFn, callerEntry, callerB, callerVars, callerBufs, callerStack := g.fn, g.entry, g.b, g.vars, g.bufs, g.stackBytes

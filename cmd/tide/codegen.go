@@ -95,7 +95,13 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 				fmt.Fprintf(stdout, "wrote %s\n", header)
 			}
 			if obj != "" {
-				if err := driver.Compile(tgt, out, obj); err != nil {
+				// the module's groups compile in parallel (driver.CompileModule)
+				dir, err := os.MkdirTemp("", "tide-build-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				if err := driver.CompileModule(tgt, m, dir, obj); err != nil {
 					return userError{err}
 				}
 				fmt.Fprintf(stdout, "wrote %s\n", obj)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -248,5 +250,54 @@ func TestNetworkConcatInPlace(t *testing.T) {
 	status, stdout, _ = tide(t, "lower", "../../examples/networks/squeezenet.te", "-D", "IMAGE=32", "--stats", "--without", "fusion")
 	if status != 0 || !strings.Contains(stdout, "concatenate(f1_y)") {
 		t.Errorf("unfused, the concatenation is not its own group:\n%s", stdout)
+	}
+}
+
+// The object tide build writes is one relocatable object (its groups were
+// compiled in parallel, then joined) that a C program calls as the header
+// says: it asks the workspace's size, allocates it once and runs the
+// network twice with the same result.
+func TestNetworkObjectLinksFromC(t *testing.T) {
+	requireTools(t)
+	dir := t.TempDir()
+	obj, h := filepath.Join(dir, "tiny.o"), filepath.Join(dir, "tiny.h")
+	status, _, stderr := tide(t, "build", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "-o", filepath.Join(dir, "tiny.ll"), "--header", h, "--obj", obj)
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	main := `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tiny.h"
+int main(void) {
+    static float x[1 * 8 * 8 * 3];
+    static uint8_t y1[1 * 8 * 8 * 16], y2[1 * 8 * 8 * 16];
+    for (int i = 0; i < 192; i++) x[i] = (float)((i * 37) % 100) / 100.0f;
+    long size = (long)tiny_workspace_size();
+    void *ws = aligned_alloc(64, (size + 63) / 64 * 64);
+    tiny(x, y1, ws);
+    tiny(x, y2, ws);
+    int ones = 0;
+    for (int i = 0; i < 1024; i++) ones += y1[i];
+    printf("%ld %d %d\n", size, memcmp(y1, y2, sizeof y1) == 0, ones);
+    return 0;
+}
+`
+	src := filepath.Join(dir, "main.c")
+	if err := os.WriteFile(src, []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "main")
+	out, err := exec.Command("gcc", "-O2", "-I", dir, "-o", exe, src, obj, "-fopenmp").CombinedOutput()
+	if err != nil {
+		t.Fatalf("linking the network's object from C: %v\n%s", err, out)
+	}
+	out, err = exec.Command(exe).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var size, same, ones int
+	if _, err := fmt.Sscanf(string(out), "%d %d %d", &size, &same, &ones); err != nil || size != 2240 || same != 1 || ones == 0 || ones == 1024 {
+		t.Errorf("the C caller printed %q; want the 2240-byte workspace, the same output twice, and codes of both values", out)
 	}
 }
