@@ -301,3 +301,22 @@ int main(void) {
 		t.Errorf("the C caller printed %q; want the 2240-byte workspace, the same output twice, and codes of both values", out)
 	}
 }
+
+// Nothing is allocated per inference: a network's module never calls the
+// allocator (intermediates are in the workspace, register blocks on the
+// stack), even at full size.
+func TestNetworkAllocatesNothing(t *testing.T) {
+	for _, net := range []string{"resnet18", "squeezenet"} {
+		ll := filepath.Join(t.TempDir(), net+".ll")
+		status, _, stderr := tide(t, "build", "../../examples/networks/"+net+".te", "--target", "x86-64", "-o", ll)
+		if status != 0 {
+			t.Fatalf("%s: status %d: %s", net, status, stderr)
+		}
+		ir, _ := os.ReadFile(ll)
+		for _, alloc := range []string{"@aligned_alloc", "@malloc", "@free"} {
+			if strings.Contains(string(ir), alloc) {
+				t.Errorf("%s's module calls %s", net, alloc)
+			}
+		}
+	}
+}
