@@ -102,7 +102,7 @@ func runKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*
 		// sanitize_address; an out-of-bounds access ends the run with a report
 		sanitize = []string{"-fsanitize=address"}
 	}
-	objs, err := CompileParts(t, m, dir, sanitize...)
+	objs, err := CompileParts(t, m, dir, true, sanitize...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

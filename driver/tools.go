@@ -92,7 +92,9 @@ func Compile(t llvmgen.Target, ll, obj string, extra ...string) error {
 // split (llvmgen.Split) and its parts compiled in parallel, then joined
 // into one relocatable object. dir receives the parts' files.
 func CompileModule(t llvmgen.Target, m *ir.Module, dir, obj string, extra ...string) error {
-	objs, err := CompileParts(t, m, dir, extra...)
+	// clang verifies the IR it reads; opt -verify's own pass would parse a
+	// network's tens of megabytes of weights once more
+	objs, err := CompileParts(t, m, dir, false, extra...)
 	if err != nil {
 		return err
 	}
@@ -105,9 +107,10 @@ func CompileModule(t llvmgen.Target, m *ir.Module, dir, obj string, extra ...str
 }
 
 // CompileParts splits a module (llvmgen.Split, as many parts as cores),
-// writes and verifies each part and compiles them in parallel, returning
-// their objects.
-func CompileParts(t llvmgen.Target, m *ir.Module, dir string, extra ...string) ([]string, error) {
+// writes each part (verified with opt -verify when verify is set, for a
+// clearer report of a bug in Tide) and compiles them in parallel,
+// returning their objects.
+func CompileParts(t llvmgen.Target, m *ir.Module, dir string, verify bool, extra ...string) ([]string, error) {
 	parts := llvmgen.Split(m, runtime.NumCPU())
 	objs := make([]string, len(parts))
 	errs := make([]error, len(parts))
@@ -121,9 +124,11 @@ func CompileParts(t llvmgen.Target, m *ir.Module, dir string, extra ...string) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := Verify(ll); err != nil {
-				errs[i] = fmt.Errorf("the generated IR is invalid (a bug in Tide): %w", err)
-				return
+			if verify {
+				if err := Verify(ll); err != nil {
+					errs[i] = fmt.Errorf("the generated IR is invalid (a bug in Tide): %w", err)
+					return
+				}
 			}
 			errs[i] = Compile(t, ll, objs[i], extra...)
 		}()
