@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"tide/internal/spell"
 	"tide/te"
 )
 
@@ -401,7 +402,7 @@ func outOfRange(b *te.Buffer, vr *te.ValueRange) string {
 func closest(name string, candidates []string) string {
 	best, bestD := "", -1
 	for _, c := range candidates {
-		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		d := spell.Distance(name, c)
 		if d > max(1, len(c)/4) || d >= len(c) {
 			continue
 		}
@@ -410,27 +411,6 @@ func closest(name string, candidates []string) string {
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // SaveWeights writes bufs as an .npz file numpy reads with np.load, the
