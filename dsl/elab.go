@@ -30,6 +30,9 @@ type Options struct {
 	// `M = 1024`, and constants computed from M follow. A name that is not
 	// an integer constant of the file is an error.
 	Defines map[string]int64
+	// Words give a file's choices (POLARITY = choice(bipolar, unipolar))
+	// another of their words, as -D POLARITY=unipolar does.
+	Words map[string]string
 	// Target, when set, gives every operator call (conv2d, bitserial_conv2d,
 	// ...) the operator library's schedule for that target, unless the file
 	// has a schedule block for one of the operator's stages.
@@ -51,6 +54,7 @@ func ParseWith(file string, src []byte, opts Options) (*Program, error) {
 		later:    map[string]Pos{},
 		prog:     &Program{File: file, Decls: map[*te.Tensor]Pos{}},
 		defines:  defines,
+		words:    opts.Words,
 		target:   opts.Target,
 		netSched: opts.NetworkSchedule,
 	}
@@ -175,9 +179,10 @@ const (
 	bRAxis                  // a reduce_axis declaration
 	bAxis                   // a lambda parameter (inside a compute)
 	bPoison                 // a declaration that failed; uses stay silent
+	bWord                   // a choice among words: POLARITY = choice(bipolar, unipolar)
 )
 
-var bindKindNames = [...]string{"constant", "symbolic dimension", "tensor", "reduce axis", "axis", "name"}
+var bindKindNames = [...]string{"constant", "symbolic dimension", "tensor", "reduce axis", "axis", "name", "choice"}
 
 type binding struct {
 	kind   bindKind
@@ -187,6 +192,7 @@ type binding struct {
 	raxis  *raxisDecl
 	param  *paramInfo // a def's parameter, bound for one call
 	byCall bool       // a file name of a tensor a def call made (pos is the call's)
+	word   string     // bWord: the chosen word
 }
 
 type raxisDecl struct {
@@ -203,6 +209,8 @@ type elab struct {
 	kernelPos *Pos
 	declaring string // the name the statement being elaborated declares
 	defines   map[string]int64
+	words     map[string]string
+	choices   []string // the choices of the file, in order
 	defined   []string // the integer constants of the file, in order
 	target    *topi.Target
 	netSched  func(p *Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error
@@ -244,7 +252,7 @@ func isBad(es ...te.Expr) bool {
 	return false
 }
 
-var builtinFuncs = []string{"placeholder", "compute", "reduce_axis", "var", "sum", "min", "max", "abs",
+var builtinFuncs = []string{"placeholder", "compute", "reduce_axis", "var", "choice", "sum", "min", "max", "abs",
 	"select", "if_then_else", "cast", "popcount", "exp", "sqrt", "round", "floor", "floordiv", "floormod"}
 
 func isBuiltin(name string) bool {
@@ -333,6 +341,9 @@ func (el *elab) assign(a *Assign) {
 		case "reduce_axis":
 			el.reduceAxis(a.Name, call)
 			return
+		case "choice":
+			el.choice(a.Name, call)
+			return
 		case "var":
 			if el.frame != nil {
 				el.errs.add(call.Pos, "var() declares a symbolic dimension, a kernel argument: declare it at the top level of the file (a def sees the file's symbolic dimensions)")
@@ -365,13 +376,70 @@ func (el *elab) assign(a *Assign) {
 	el.define(a.Name, &binding{kind: bConst, value: v})
 }
 
+// choice declares NAME = choice(w1, w2, ...): a word, w1 unless -D NAME=w
+// picks another, for an operator's keyword (polarity=NAME).
+func (el *elab) choice(n *Name, call *Call) {
+	var words []string
+	for _, a := range call.Args {
+		w, ok := asName(a.Value)
+		if a.Key != nil || !ok {
+			el.errs.add(a.Pos, "choice lists words, e.g. choice(bipolar, unipolar): the first is the default")
+			el.define(n, &binding{kind: bPoison})
+			return
+		}
+		words = append(words, w)
+	}
+	if len(words) == 0 {
+		el.errs.add(call.Pos, "choice lists one or more words, e.g. choice(bipolar, unipolar): the first is the default")
+		el.define(n, &binding{kind: bPoison})
+		return
+	}
+	if el.frame != nil {
+		el.errs.add(call.Pos, "a choice is declared at the top level of the file (a def sees it there)")
+		el.define(n, &binding{kind: bPoison})
+		return
+	}
+	word := words[0]
+	el.choices = append(el.choices, n.Name)
+	if w, ok := el.words[n.Name]; ok {
+		if !slices.Contains(words, w) {
+			el.errs.add(call.Pos, "-D %s=%s: %s is one of %s", n.Name, w, n.Name, strings.Join(words, ", "))
+			el.define(n, &binding{kind: bPoison})
+			return
+		}
+		word = w
+	}
+	el.define(n, &binding{kind: bWord, word: word})
+}
+
+// wordConstant is the word a choice named name holds, if it is one (the
+// file's, also seen from a def's body).
+func (el *elab) wordConstant(name string) (string, bool) {
+	b := el.globals[name]
+	if b == nil && el.frame != nil {
+		b = el.top[name]
+	}
+	if b == nil || b.kind != bWord {
+		return "", false
+	}
+	return b.word, true
+}
+
 // unusedDefines reports the names in defines that are not integer constants
 // of the file (a misspelling would otherwise change nothing, silently).
 func (el *elab) unusedDefines() error {
 	var bad []string
+	for name := range el.words {
+		if !slices.Contains(el.choices, name) {
+			return fmt.Errorf("-D %s=%s: %s has no choice of that name (its choices are: %s)", name, el.words[name], el.file, strings.Join(append(el.choices, "none")[:max(1, len(el.choices))], ", "))
+		}
+	}
 	for name := range el.defines {
 		if b := el.globals[name]; b != nil && b.kind == bSize {
 			return fmt.Errorf("-D %s: %s is a symbolic dimension of %s, a kernel argument: give its value with --set %s=VALUE", name, name, el.file, name)
+		}
+		if slices.Contains(el.choices, name) {
+			return fmt.Errorf("-D %s=%d: %s is a choice of words, not a number", name, el.defines[name], name)
 		}
 		if !slices.Contains(el.defined, name) {
 			bad = append(bad, name)

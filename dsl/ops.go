@@ -228,6 +228,14 @@ func (a *opArgs) word(key, def string, legal ...string) string {
 		return def
 	}
 	name, ok := asName(arg.Value)
+	if w, isChoice := a.el.wordConstant(name); ok && !contains(legal, name) && isChoice {
+		// a choice of the file: POLARITY = choice(bipolar, unipolar)
+		if !contains(legal, w) {
+			a.at(arg.Value.Pos, "%s is %s here, but %s must be one of %s", name, w, key, strings.Join(legal, ", "))
+			return ""
+		}
+		return w
+	}
 	if !ok || !contains(legal, name) {
 		a.at(arg.Value.Pos, "%s must be one of %s", key, strings.Join(legal, ", "))
 		return ""

@@ -50,6 +50,7 @@ const roNetworkFile = "../examples/networks/resnet18.te"
 // roNet holds one parse of the network: its inputs by name, the defines.
 type roNet struct {
 	image, bits, scale int
+	unipolar           bool // activations unipolar (a code is its value), else bipolar
 	in                 map[string]*te.Buffer
 }
 
@@ -147,7 +148,7 @@ func roQuantize(v float32, bits int) int64 {
 // roBinConv is the integer convolution of decoded bipolar values: act [h, w,
 // c] holds N-bit codes (value 2a - (2^N - 1)), k [kh, kw, c, o] 1-bit codes
 // (value 2w - 1); a padded pixel is the value 0 (exact zero padding).
-func roBinConv(act []int64, h, w, c, bits int, k []int64, kh, kw, o, stride, pt, pl, pb, pr int) ([]int64, int, int) {
+func roBinConv(act []int64, h, w, c, bits int, unipolar bool, k []int64, kh, kw, o, stride, pt, pl, pb, pr int) ([]int64, int, int) {
 	top := int64(1)<<bits - 1
 	av := make([]int64, len(act))
 	for i, a := range act {
@@ -155,6 +156,9 @@ func roBinConv(act []int64, h, w, c, bits int, k []int64, kh, kw, o, stride, pt,
 			panic(fmt.Sprintf("activation code %d of %d bits", a, bits))
 		}
 		av[i] = 2*a - top
+		if unipolar {
+			av[i] = a
+		}
 	}
 	wv := make([]int64, len(k))
 	for i, b := range k {
@@ -243,12 +247,12 @@ func (n *roNet) oracle() roVals {
 		if down {
 			o, stride, pt, pl, pb, pr = 2*c, 2, 0, 0, 1, 1
 		}
-		A, oh, ow := roBinConv(in, h, w, c, bits, n.codes(p+"Wa"), 3, 3, o, stride, pt, pl, pb, pr)
+		A, oh, ow := roBinConv(in, h, w, c, bits, n.unipolar, n.codes(p+"Wa"), 3, 3, o, stride, pt, pl, pb, pr)
 		Q := roGlue(A, n.codes(fmt.Sprintf("CBb%d_a", blk)), n.codes(fmt.Sprintf("SHb%d_a", blk)), bits)
-		B, _, _ := roBinConv(Q, oh, ow, o, bits, n.codes(p+"Wb"), 3, 3, o, 1, 1, 1, 1, 1)
+		B, _, _ := roBinConv(Q, oh, ow, o, bits, n.unipolar, n.codes(p+"Wb"), 3, 3, o, 1, 1, 1, 1, 1)
 		var S []int64
 		if down {
-			S, _, _ = roBinConv(in, h, w, c, bits, n.codes(p+"Wd"), 1, 1, o, 2, 0, 0, 0, 0)
+			S, _, _ = roBinConv(in, h, w, c, bits, n.unipolar, n.codes(p+"Wd"), 1, 1, o, 2, 0, 0, 0, 0)
 		} else {
 			S = make([]int64, len(in))
 			for i, a := range in {
@@ -287,7 +291,11 @@ func (n *roNet) oracle() roVals {
 	y := make([]float32, classes)
 	for o := range d {
 		for k := 0; k < c; k++ {
-			d[o] += (2*qg[k] - top) * (2*wd[o*c+k] - 1)
+			a := 2*qg[k] - top
+			if n.unipolar {
+				a = qg[k]
+			}
+			d[o] += a * (2*wd[o*c+k] - 1)
 		}
 		y[o] = float32(float32(d[o]) * scd[o])
 	}
@@ -330,13 +338,13 @@ func roShortName(name string) string {
 // roLoad parses the network with the defines, draws its inputs with the
 // seed as tide does, evaluates every tensor roOrder names and returns the
 // evaluator's values.
-func roLoad(t *testing.T, defines map[string]int64, seed uint64) (*roNet, roVals) {
+func roLoad(t *testing.T, defines map[string]int64, polarity string, seed uint64) (*roNet, roVals) {
 	t.Helper()
 	src, err := os.ReadFile(roNetworkFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := dsl.ParseWith(roNetworkFile, src, dsl.Options{Defines: defines})
+	prog, err := dsl.ParseWith(roNetworkFile, src, dsl.Options{Defines: defines, Words: map[string]string{"POLARITY": polarity}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +355,7 @@ func roLoad(t *testing.T, defines map[string]int64, seed uint64) (*roNet, roVals
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &roNet{image: int(defines["IMAGE"]), bits: int(defines["BITS"]), scale: int(defines["SCALE"]), in: map[string]*te.Buffer{}}
+	n := &roNet{image: int(defines["IMAGE"]), bits: int(defines["BITS"]), scale: int(defines["SCALE"]), unipolar: polarity == "unipolar", in: map[string]*te.Buffer{}}
 	for i, in := range prog.Kernel.Inputs {
 		n.in[roShortName(in.Name)] = bufs[i]
 	}
@@ -443,25 +451,29 @@ func TestNetworkOracleResNet18(t *testing.T) {
 		image, bits, scale int
 		seed               uint64
 		slow               bool
+		polarity           string
 	}{
-		{32, 1, 16, 1, false},
-		{32, 2, 16, 2, false},
-		{32, 1, 4, 3, false},
-		{33, 1, 16, 4, false}, // odd input: the stem's padding is not "same" there, but the shapes agree
-		{64, 1, 16, 5, true},  // 2 x 2 last blocks: the mean divides by 4
-		{96, 2, 16, 6, true},  // 3 x 3 last blocks: the mean divides by 9 and rounds
+		{32, 1, 16, 1, false, "bipolar"},
+		{32, 2, 16, 2, false, "bipolar"},
+		{32, 1, 4, 3, false, "bipolar"},
+		{33, 1, 16, 4, false, "bipolar"}, // odd input: the stem's padding is not "same" there, but the shapes agree
+		{64, 1, 16, 5, true, "bipolar"},  // 2 x 2 last blocks: the mean divides by 4
+		{96, 2, 16, 6, true, "bipolar"},  // 3 x 3 last blocks: the mean divides by 9 and rounds
+		{32, 1, 16, 7, false, "unipolar"},
+		{32, 2, 16, 8, false, "unipolar"},
+		{64, 2, 16, 9, true, "unipolar"},
 	}
 	// IMAGE=16 leaves the last blocks 0 x 0 (H5 = IMAGE / 32), and an IMAGE
 	// whose IMAGE/16 is odd (48, 80) makes a downsampling block's 3x3 and
 	// 1x1 convolutions disagree in size: the parser refuses both, so they
 	// are not cases.
 	for _, tc := range cases {
-		t.Run(fmt.Sprintf("IMAGE=%d,BITS=%d,SCALE=%d", tc.image, tc.bits, tc.scale), func(t *testing.T) {
+		t.Run(fmt.Sprintf("IMAGE=%d,BITS=%d,SCALE=%d,%s", tc.image, tc.bits, tc.scale, tc.polarity), func(t *testing.T) {
 			if tc.slow && testing.Short() {
 				t.Skip("slow under -short")
 			}
 			defines := map[string]int64{"IMAGE": int64(tc.image), "BITS": int64(tc.bits), "SCALE": int64(tc.scale)}
-			n, ev := roLoad(t, defines, tc.seed)
+			n, ev := roLoad(t, defines, tc.polarity, tc.seed)
 			want := n.oracle()
 			for _, d := range roCompare(want, ev) {
 				t.Error(d)

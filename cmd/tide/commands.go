@@ -241,6 +241,42 @@ func printProgram(w io.Writer, p *dsl.Program) {
 // sizeFlag collects --set NAME=VALUE.
 type sizeFlag map[string]int64
 
+// defineFlag is -D NAME=VALUE: an integer constant's value, or a word for
+// a choice (POLARITY = choice(bipolar, unipolar)).
+type defineFlag struct {
+	ints  sizeFlag
+	words map[string]string
+}
+
+func (d defineFlag) String() string { return fmt.Sprint(map[string]int64(d.ints), d.words) }
+func (d defineFlag) Type() string   { return "name=value" }
+func (d defineFlag) Set(v string) error {
+	name, val, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=VALUE, got %q", v)
+	}
+	if n, err := strconv.ParseInt(val, 0, 64); err == nil {
+		d.ints[name] = n
+		return nil
+	}
+	if !isWord(val) {
+		return fmt.Errorf("%s: %q is neither an integer nor a word (a choice's value, such as unipolar)", name, val)
+	}
+	d.words[name] = val
+	return nil
+}
+
+// isWord reports whether s is a name of the language.
+func isWord(s string) bool {
+	for i, r := range s {
+		letter := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || r < '0' || r > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
 func (s sizeFlag) String() string { return fmt.Sprint(map[string]int64(s)) }
 func (s sizeFlag) Type() string   { return "name=value" }
 func (s sizeFlag) Set(v string) error {

@@ -78,9 +78,9 @@ func loadProgram(cmd *cobra.Command, path string, target *topi.Target, nf *netFl
 	if err != nil {
 		return nil, nil, userError{err}
 	}
-	var defines sizeFlag
+	var defines defineFlag
 	if f := cmd.Flag("define"); f != nil {
-		defines = f.Value.(sizeFlag)
+		defines = f.Value.(defineFlag)
 	}
 	opts := graph.Options{}
 	if nf != nil {
@@ -102,7 +102,7 @@ func loadProgram(cmd *cobra.Command, path string, target *topi.Target, nf *netFl
 		}
 		return plan.Schedule(s, *target, keep)
 	}
-	prog, err := dsl.ParseWith(path, src, dsl.Options{Defines: defines, Target: target, NetworkSchedule: netSched})
+	prog, err := dsl.ParseWith(path, src, dsl.Options{Defines: defines.ints, Words: defines.words, Target: target, NetworkSchedule: netSched})
 	if err != nil {
 		return nil, nil, userError{err}
 	}
