@@ -253,7 +253,7 @@ func isBad(es ...te.Expr) bool {
 }
 
 var builtinFuncs = []string{"placeholder", "compute", "reduce_axis", "var", "choice", "sum", "min", "max", "abs",
-	"select", "if_then_else", "cast", "popcount", "exp", "sqrt", "round", "floor", "floordiv", "floormod"}
+	"select", "if_then_else", "cast", "popcount", "exp", "sqrt", "round", "floor", "log2", "floordiv", "floormod"}
 
 func isBuiltin(name string) bool {
 	for _, f := range builtinFuncs {
@@ -1221,7 +1221,7 @@ func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
 		return el.binaryCall(c, ctx, te.FloorDiv)
 	case "floormod":
 		return el.binaryCall(c, ctx, te.FloorMod)
-	case "abs", "popcount", "exp", "sqrt", "round", "floor":
+	case "abs", "popcount", "exp", "sqrt", "round", "floor", "log2":
 		ca, ok := el.args(c, fn+"(x)", 1, 1)
 		if !ok {
 			return reported
@@ -1230,7 +1230,7 @@ func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
 		if isBad(x) {
 			return reported
 		}
-		op := map[string]te.UnOp{"abs": te.Abs, "popcount": te.Popcount, "exp": te.Exp, "sqrt": te.Sqrt, "round": te.Round, "floor": te.Floor}[fn]
+		op := map[string]te.UnOp{"abs": te.Abs, "popcount": te.Popcount, "exp": te.Exp, "sqrt": te.Sqrt, "round": te.Round, "floor": te.Floor, "log2": te.Log2}[fn]
 		return el.check(c.Pos, te.Un(op, x))
 	case "select", "if_then_else":
 		ca, ok := el.args(c, fn+"(cond, a, b)", 3, 3)

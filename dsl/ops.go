@@ -102,6 +102,14 @@ var ops = map[string]opSpec{
 				return topi.BitpackConv2D(name, ts[0], ts[1], ts[2], ts[3], layout, win, p, bits, word)
 			})
 		}},
+	"fused_glue_bn": {"fused_glue_bn(Acc, alpha, mean, var, eps=E, axis=A, bits=N, rounding=exact|paper)", 4, []string{"eps", "axis", "bits", "rounding"},
+		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
+			eps, axis, bits := kw.number("eps", 1e-5), kw.int("axis", -1), kw.int("bits", -1)
+			exact := kw.word("rounding", "exact", "exact", "paper") == "exact"
+			return kw.then(func() (*te.Tensor, error) {
+				return topi.FusedGlueBatchNorm(name, ts[0], ts[1], ts[2], ts[3], eps, axis, bits, exact)
+			})
+		}},
 	"fused_glue": {"fused_glue(Acc, CB, Shift, axis=A, bits=N)", 3, []string{"axis", "bits"},
 		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
 			axis, bits := kw.int("axis", -1), kw.int("bits", -1)

@@ -67,6 +67,9 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*Function, error) {
 	if err := p.fold(values); err != nil {
 		return nil, err
 	}
+	if err := p.checkGlue(values); err != nil {
+		return nil, err
+	}
 	var constants []lower.Constant
 	constant := func(b *lower.Buffer, t *te.Tensor) {
 		constants = append(constants, lower.Constant{Buffer: b, Value: values[t]})
@@ -199,6 +202,22 @@ func (p *Plan) fold(values map[*te.Tensor]*te.Buffer) error {
 			return fmt.Errorf("network %s: folding %s at build time: %w", p.Net.Name, t.Name, errs[i])
 		}
 		values[t] = results[i]
+	}
+	return nil
+}
+
+// checkGlue reports glue constants a layer's parameters cannot give
+// (topi.FusedGlueBatchNorm marks such a channel with shift -1).
+func (p *Plan) checkGlue(values map[*te.Tensor]*te.Buffer) error {
+	for _, t := range p.Folded {
+		if t.Tag != "glue_shift" {
+			continue
+		}
+		for c, s := range values[t].Ints {
+			if s < 0 {
+				return fmt.Errorf("network %s: %s, channel %d: its weight scale and batch norm give no fused glue (it needs wb = -round(log2 |alpha|) >= 1, i.e. alpha <= 0.7, and 0 <= wb + round(log2 sqrt(var + eps)) <= 30)", p.Net.Name, t.Name, c)
+			}
+		}
 	}
 	return nil
 }

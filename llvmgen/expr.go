@@ -213,8 +213,8 @@ func (g *gen) unary(x *te.Unary) value.Value {
 			return g.b.NewFNeg(a)
 		case te.Abs:
 			return g.b.NewCall(g.declare("llvm.fabs."+suffix, lt, lt), a)
-		case te.Exp, te.Sqrt, te.Round, te.Floor:
-			name := map[te.UnOp]string{te.Exp: "exp", te.Sqrt: "sqrt", te.Round: "roundeven", te.Floor: "floor"}[x.Op]
+		case te.Exp, te.Sqrt, te.Round, te.Floor, te.Log2:
+			name := map[te.UnOp]string{te.Exp: "exp", te.Sqrt: "sqrt", te.Round: "roundeven", te.Floor: "floor", te.Log2: "log2"}[x.Op]
 			return g.b.NewCall(g.declare("llvm."+name+"."+suffix, lt, lt), a)
 		}
 		fail("float operation %s is not supported", x.Op)

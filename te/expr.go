@@ -98,9 +98,10 @@ const (
 	Sqrt
 	Round // to nearest, ties to even (numpy.round, llvm.roundeven)
 	Floor
+	Log2
 )
 
-var unOpNames = [...]string{"-", "!", "~", "abs", "popcount", "exp", "sqrt", "round", "floor"}
+var unOpNames = [...]string{"-", "!", "~", "abs", "popcount", "exp", "sqrt", "round", "floor", "log2"}
 
 func (op UnOp) String() string { return unOpNames[op] }
 

@@ -137,7 +137,7 @@ func IntUnary(op UnOp, t DType, x int64) int64 {
 	return x
 }
 
-// FloatUnary applies -, abs, exp, sqrt, round or floor to a float of type t.
+// FloatUnary applies -, abs, exp, sqrt, round, floor or log2 to a float of type t.
 func FloatUnary(op UnOp, t DType, x float64) float64 {
 	var r float64
 	switch op {
@@ -153,6 +153,8 @@ func FloatUnary(op UnOp, t DType, x float64) float64 {
 		r = math.RoundToEven(x)
 	case Floor:
 		r = math.Floor(x)
+	case Log2:
+		r = math.Log2(x)
 	}
 	return RoundTo(t, r)
 }

@@ -333,7 +333,7 @@ func Un(op UnOp, x Expr) Expr {
 		ok, need = t.IsBool(), "a bool"
 	case BitNot, Popcount:
 		ok, need = t.IsInteger(), "an integer"
-	case Exp, Sqrt, Round, Floor:
+	case Exp, Sqrt, Round, Floor, Log2:
 		ok, need = t.IsFloat() || t == UntypedFloat, "a float (use cast(float32, x) for integers)"
 	}
 	if !ok {

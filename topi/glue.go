@@ -109,3 +109,74 @@ func FPQ(x float64, b int, s float64) int64 {
 	c := math.Max(-s, math.Min(s, x))
 	return int64(math.RoundToEven(c / (s / (math.Pow(2, float64(b)) - 1))))
 }
+
+// FusedGlueBatchNorm is FusedGlue whose constants come from a binary
+// layer's trained parameters, as GlueConstants computes them: alpha (the
+// weight scale), mean and variance of its batch norm, per channel along
+// axis. The constants are stages of the parameters alone (name_shift,
+// name_cb): a network with constant parameters computes them at build
+// time. A channel GlueConstants refuses (wb < 1, or a shift outside 0..30)
+// gets shift -1, which a network's build reports (graph) and which the
+// glue's shift leaves undefined otherwise.
+func FusedGlueBatchNorm(name string, acc, alpha, mean, variance *te.Tensor, eps float64, axis, bits int, exact bool) (*te.Tensor, error) {
+	op := "fused_glue_bn " + name
+	as, err := dims(op, acc, 0)
+	if err != nil {
+		return nil, err
+	}
+	if axis < 0 || axis >= len(as) {
+		return nil, fmt.Errorf("%s: channel axis %d of a %d-D tensor", op, axis, len(as))
+	}
+	if bits < 1 || bits > 8 {
+		return nil, fmt.Errorf("%s: %d bits; codes have 1 to 8 bits", op, bits)
+	}
+	for _, p := range []*te.Tensor{alpha, mean, variance} {
+		ps, err := dims(op, p, 1)
+		if err != nil {
+			return nil, err
+		}
+		if ps[0] != as[axis] || !p.DType.IsFloat() {
+			return nil, fmt.Errorf("%s: %s is %v[%d]; want a float vector of %d, one per channel", op, p.Name, p.DType, ps[0], as[axis])
+		}
+	}
+	// in float64, as GlueConstants computes
+	f64 := func(t *te.Tensor, c te.Expr) te.Expr { return te.CastTo(te.Float64, t.At(c)) }
+	i64 := func(x te.Expr) te.Expr { return te.CastTo(te.Int64, x) }
+	wb := func(c te.Expr) te.Expr { return te.SubOf(te.Int(0), i64(te.Un(te.Round, te.Un(te.Log2, te.Un(te.Abs, f64(alpha, c)))))) }
+	sb := func(c te.Expr) te.Expr {
+		return i64(te.Un(te.Round, te.Un(te.Log2, te.Un(te.Sqrt, te.AddOf(f64(variance, c), te.Float(eps))))))
+	}
+	valid := func(c te.Expr) te.Expr {
+		s := te.AddOf(wb(c), sb(c))
+		return te.Bin(te.And, te.Bin(te.GE, wb(c), te.Int(1)), te.Bin(te.And, te.Bin(te.GE, s, te.Int(0)), te.Bin(te.LE, s, te.Int(30))))
+	}
+	shift, err := te.Compute(name+"_shift", ints(as[axis]), func(a []te.Expr) te.Expr {
+		return te.CastTo(te.Int32, te.SelectOf(valid(a[0]), te.AddOf(wb(a[0]), sb(a[0])), te.Int(-1)))
+	}, "c")
+	if shift, err = tagged(shift, err, "glue_shift", nil); err != nil {
+		return nil, err
+	}
+	levels := float64(int(1)<<bits - 1)
+	cb, err := te.Compute(name+"_cb", ints(as[axis]), func(a []te.Expr) te.Expr {
+		c := a[0]
+		// clamped where the channel is invalid, so that every shift here
+		// is defined; the shift stage marks such a channel
+		w := te.Bin(te.Min, te.Bin(te.Max, wb(c), te.Int(1)), te.Int(40))
+		pow := func(e te.Expr) te.Expr { return te.CastTo(te.Float64, te.Bin(te.Shl, te.Const(te.Int64, 1), e)) }
+		// FPQ(mean, N + wb, S): round(clip(mean, -S, S) / (S / (2^(N+wb) - 1)))
+		s := te.AddOf(te.Float(1), te.DivOf(te.SubOf(te.Float(1), te.DivOf(te.Float(1), pow(w))), te.Float(levels)))
+		clipped := te.Bin(te.Max, te.Bin(te.Min, f64(mean, c), s), te.SubOf(te.Float(0), s))
+		step := te.DivOf(s, te.SubOf(pow(te.AddOf(w, te.Int(int64(bits)))), te.Float(1)))
+		muHat := i64(te.Un(te.Round, te.DivOf(clipped, step)))
+		round := te.Bin(te.Shl, te.Const(te.Int64, 1), te.SubOf(w, te.Int(1)))
+		if exact {
+			sh := te.Bin(te.Min, te.Bin(te.Max, te.AddOf(w, sb(c)), te.Int(0)), te.Int(30))
+			round = te.SelectOf(te.Bin(te.GT, sh, te.Int(0)), te.Bin(te.Shl, te.Const(te.Int64, 1), te.Bin(te.Max, te.SubOf(sh, te.Int(1)), te.Int(0))), te.Const(te.Int64, 0))
+		}
+		return te.CastTo(te.Int32, te.SubOf(round, muHat))
+	}, "c")
+	if cb, err = tagged(cb, err, "glue_cb", nil); err != nil {
+		return nil, err
+	}
+	return FusedGlue(name, acc, cb, shift, axis, bits)
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,10 +97,13 @@ func TestNetworkStats(t *testing.T) {
 		"group 3 Y: pad(A2_pad) + bitserial_conv2d_nhwc(A2_acc) + bitserial_xnor(A2) + compute(S) + add(R) + fused_glue(Y)",
 		"workspace: 2240 bytes for 6 intermediates of 2880 bytes together",
 		// computed at build time: the packed weights, batch norm's scale and
-		// shift, the float kernel's blocks, and zero padding's border
-		// corrections (from the weight sums)
-		"(7 computed at build time)",
+		// shift, the float kernel's blocks, zero padding's border
+		// corrections (from the weight sums), and the last glue's constants
+		// (from the layer's weight scale and batch norm)
+		"(9 computed at build time)",
 		"constant A1_border:",
+		"constant Y_cb:",
+		"constant Y_shift:",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("lower --stats lacks %q:\n%s", want, stdout)
@@ -157,7 +161,7 @@ func TestNetworkBadWeights(t *testing.T) {
 		case "W1": // wrong shape
 			s.Shape = []int{3, 3, 16, 8}
 			values[i] = te.NewBuffer(s.DType, s.Shape)
-		case "SH2": // wrong dtype
+		case "SH1": // wrong dtype
 			s.DType = te.Int16
 			values[i] = te.NewBuffer(s.DType, s.Shape)
 		}
@@ -178,7 +182,7 @@ func TestNetworkBadWeights(t *testing.T) {
 	for _, want := range []string{
 		"no array CB1 for fused_glue Q1; want int32 (16,)",
 		"W1 for bitpack W1p has shape (3, 3, 16, 8), want (3, 3, 16, 16)",
-		"SH2 for fused_glue Y is int16, want int32",
+		"SH1 for fused_glue Q1 is int16, want int32",
 		"extra array W9",
 	} {
 		if !strings.Contains(stderr, want) {
@@ -193,6 +197,47 @@ func TestNetworkBadWeights(t *testing.T) {
 	}
 }
 
+// Glue constants computed at build time from a layer's parameters: a
+// weight scale that gives no fused glue is refused, naming the channel.
+func TestNetworkGlueFromBatchNorm(t *testing.T) {
+	// a copy of the network whose weight scales may be anything
+	dir := t.TempDir()
+	src := strings.Replace(string(mustRead(t, "../../examples/networks/binary_tiny.te")), "AL2 = placeholder((C,), float32, range=(0.1, 0.3))", "AL2 = placeholder((C,), float32)", 1)
+	file := filepath.Join(dir, "tiny.te")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prog, err := dsl.Parse(file, []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := weightSpecs(prog)
+	values := tensorio.RandomWeights(specs, 1)
+	for i, s := range specs {
+		if s.Name == "AL2" {
+			for c := range values[i].Floats {
+				values[i].Floats[c] = 0.25
+			}
+			values[i].Floats[5] = 1 // wb = 0: nothing to shift by
+		}
+	}
+	w := filepath.Join(dir, "w.npz")
+	if err := tensorio.SaveWeights(w, specs, values); err != nil {
+		t.Fatal(err)
+	}
+	status, _, stderr := tide(t, "lower", file, "--weights", w)
+	if status == 0 || !strings.Contains(stderr, "Y_shift, channel 5: its weight scale and batch norm give no fused glue") {
+		t.Errorf("status %d, stderr:\n%s", status, stderr)
+	}
+	values[slices.IndexFunc(specs, func(s tensorio.WeightSpec) bool { return s.Name == "AL2" })].Floats[5] = 0.25
+	if err := tensorio.SaveWeights(w, specs, values); err != nil {
+		t.Fatal(err)
+	}
+	if status, stdout, stderr := tide(t, "lower", file, "--weights", w, "--verify"); status != 0 || !strings.Contains(stdout, "PASS") {
+		t.Errorf("valid scales: status %d\n%s%s", status, stdout, stderr)
+	}
+}
+
 // Layers whose shapes do not chain: a positioned error naming both.
 func TestNetworkShapesMustChain(t *testing.T) {
 	src := strings.Replace(string(mustRead(t, "../../examples/networks/binary_tiny.te")),
@@ -203,8 +248,8 @@ func TestNetworkShapesMustChain(t *testing.T) {
 	}
 	status, _, stderr := tide(t, "check", path)
 	want := "bitserial_conv2d A2: its data P1 has 2 channel words but its kernel W2p has 4"
-	if status == 0 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "chain.te:26:6:") {
-		t.Errorf("status %d, want an error at 26:6 with %q:\n%s", status, want, stderr)
+	if status == 0 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "chain.te:32:6:") {
+		t.Errorf("status %d, want an error at 32:6 with %q:\n%s", status, want, stderr)
 	}
 }
 

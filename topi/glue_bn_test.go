@@ -1,0 +1,87 @@
+package topi
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"tide/te"
+)
+
+// The glue constants FusedGlueBatchNorm computes as stages (what a network
+// folds at build time) are GlueConstants', channel for channel, with either
+// rounding; a channel GlueConstants refuses gets shift -1.
+func TestFusedGlueBatchNormMatchesGlueConstants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const c = 200
+	alpha, mean, variance := make([]float64, c), make([]float64, c), make([]float64, c)
+	for k := range alpha {
+		alpha[k] = math.Ldexp(0.75+0.5*rng.Float64(), -1-rng.IntN(8)) // wb 1..8
+		mean[k] = 2*rng.Float64() - 1
+		variance[k] = math.Ldexp(0.5+rng.Float64(), rng.IntN(10)) // sb 0..5
+	}
+	vec := func(name string, v []float64) (*te.Tensor, *te.Buffer) {
+		p, err := te.Placeholder(name, ints(len(v)), te.Float32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := te.NewBuffer(te.Float32, []int{len(v)})
+		for i, x := range v {
+			b.Floats[i] = float64(float32(x))
+			v[i] = b.Floats[i] // what the network holds
+		}
+		return p, b
+	}
+	ap, ab := vec("alpha", alpha)
+	mp, mb := vec("mean", mean)
+	vp, vb := vec("var", variance)
+	acc, err := te.Placeholder("acc", ints(1, c), te.Int32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bits := range []int{1, 2, 3} {
+		for _, exact := range []bool{false, true} {
+			want, err := GlueConstants(alpha, mean, variance, 1e-5, bits, exact)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, err := FusedGlueBatchNorm("q", acc, ap, mp, vp, 1e-5, 1, bits, exact)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cb, shift *te.Tensor
+			for _, in := range q.Inputs() {
+				switch in.Tag {
+				case "glue_cb":
+					cb = in
+				case "glue_shift":
+					shift = in
+				}
+			}
+			got, err := te.Evaluate([]*te.Tensor{cb, shift}, map[*te.Tensor]*te.Buffer{ap: ab, mp: mb, vp: vb}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := 0; k < c; k++ {
+				if got[cb].Ints[k] != int64(want.CB[k]) || got[shift].Ints[k] != int64(want.Shift[k]) {
+					t.Fatalf("bits %d exact %v channel %d: cb %d shift %d, want %d %d", bits, exact, k,
+						got[cb].Ints[k], got[shift].Ints[k], want.CB[k], want.Shift[k])
+				}
+			}
+		}
+	}
+	// alpha 1 gives wb = 0, which the fused glue cannot shift by
+	ab.Floats[3] = 1
+	q, _ := FusedGlueBatchNorm("q", acc, ap, mp, vp, 1e-5, 1, 1, true)
+	for _, in := range q.Inputs() {
+		if in.Tag == "glue_shift" {
+			got, err := te.Evaluate([]*te.Tensor{in}, map[*te.Tensor]*te.Buffer{ap: ab, mp: mb, vp: vb}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[in].Ints[3] != -1 {
+				t.Errorf("channel 3 with alpha 1: shift %d, want -1 (refused)", got[in].Ints[3])
+			}
+		}
+	}
+}
