@@ -142,7 +142,9 @@ func FusedGlueBatchNorm(name string, acc, alpha, mean, variance *te.Tensor, eps 
 	// in float64, as GlueConstants computes
 	f64 := func(t *te.Tensor, c te.Expr) te.Expr { return te.CastTo(te.Float64, t.At(c)) }
 	i64 := func(x te.Expr) te.Expr { return te.CastTo(te.Int64, x) }
-	wb := func(c te.Expr) te.Expr { return te.SubOf(te.Int(0), i64(te.Un(te.Round, te.Un(te.Log2, te.Un(te.Abs, f64(alpha, c)))))) }
+	wb := func(c te.Expr) te.Expr {
+		return te.SubOf(te.Int(0), i64(te.Un(te.Round, te.Un(te.Log2, te.Un(te.Abs, f64(alpha, c))))))
+	}
 	sb := func(c te.Expr) te.Expr {
 		return i64(te.Un(te.Round, te.Un(te.Log2, te.Un(te.Sqrt, te.AddOf(f64(variance, c), te.Float(eps))))))
 	}
