@@ -195,7 +195,12 @@ func checkCmd(stdout io.Writer) *cobra.Command {
 func printProgram(w io.Writer, p *dsl.Program) {
 	k := p.Kernel
 	var params []string
-	for _, t := range k.Inputs {
+	inputs, kind := k.Inputs, "kernel"
+	if p.Network {
+		// a network's weights are not arguments: they are built in
+		inputs, kind = k.Inputs[:len(k.Inputs)-len(p.Weights)], "network"
+	}
+	for _, t := range inputs {
 		params = append(params, fmt.Sprintf("%s: %v%s", t.Name, t.DType, te.ShapeString(t.Shape)))
 	}
 	for _, v := range k.Params {
@@ -205,7 +210,19 @@ func printProgram(w io.Writer, p *dsl.Program) {
 	for _, t := range k.Outputs {
 		outs = append(outs, fmt.Sprintf("%s: %v%s", t.Name, t.DType, te.ShapeString(t.Shape)))
 	}
-	fmt.Fprintf(w, "kernel %s(%s) -> %s\n", k.Name, strings.Join(params, ", "), strings.Join(outs, ", "))
+	fmt.Fprintf(w, "%s %s(%s) -> %s\n", kind, k.Name, strings.Join(params, ", "), strings.Join(outs, ", "))
+	if p.Network {
+		var bytes int64
+		for _, t := range p.Weights {
+			n := int64(max(1, t.DType.Bytes()))
+			for _, d := range t.Shape {
+				v, _ := te.IntValue(d)
+				n *= v
+			}
+			bytes += n
+		}
+		fmt.Fprintf(w, "  weights: %d placeholders, %d bytes (tide weights writes them as an .npz)\n", len(p.Weights), bytes)
+	}
 	for _, s := range p.Sizes {
 		def := "no default"
 		if s.HasDefault {

@@ -367,3 +367,16 @@ func TestNetworkAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// check prints a network's signature without its weights, and their size.
+func TestNetworkCheck(t *testing.T) {
+	status, stdout, stderr := tide(t, "check", "../../examples/networks/resnet18.te", "-D", "IMAGE=32")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	for _, want := range []string{"network resnet18(X: float32(1, 32, 32, 3)) -> Y: float32(1, 1000)", "weights: 58 placeholders, 11742880 bytes"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("check lacks %q:\n%s", want, stdout[:min(len(stdout), 600)])
+		}
+	}
+}
