@@ -3,8 +3,10 @@ package te
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // The reference evaluator: obviously correct, not fast. Every compute is
@@ -171,26 +173,50 @@ func (ev *evaluator) compute(t *Tensor, shape []int) *Buffer {
 		ev.slots[iv.Var] = len(ev.slots)
 	}
 	out := NewBuffer(t.DType, shape)
-	f := ev.newFrame()
-	ev.cur, ev.curFrame = t, f // kept on a panic, for the message
-
 	axisSlots := make([]int, len(t.Axis))
 	for i, iv := range t.Axis {
 		axisSlots[i] = ev.slots[iv.Var]
 	}
+	ev.cur, ev.curFrame = t, ev.newFrame() // for a message while compiling
 	store := ev.storeFn(t, out)
 	n := out.Len()
-	for flat := 0; flat < n; flat++ {
-		rest := flat
-		for d := len(shape) - 1; d >= 0; d-- {
-			f[axisSlots[d]] = int64(rest % shape[d])
-			rest /= shape[d]
+	// the elements in chunks, one goroutine per core: the compiled body only
+	// reads the buffers and its frame, and each worker has its own frame
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/parallelGrain))
+	frames := make([]frame, workers)
+	failed := make([]any, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		frames[w] = ev.newFrame()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { failed[w] = recover() }()
+			f := frames[w]
+			for flat := w * n / workers; flat < (w+1)*n/workers; flat++ {
+				rest := flat
+				for d := len(shape) - 1; d >= 0; d-- {
+					f[axisSlots[d]] = int64(rest % shape[d])
+					rest /= shape[d]
+				}
+				store(f, flat)
+			}
+		}()
+	}
+	wg.Wait()
+	for w, r := range failed {
+		if r != nil {
+			// the message names the element of the first failing chunk
+			ev.cur, ev.curFrame = t, frames[w]
+			panic(r)
 		}
-		store(f, flat)
 	}
 	ev.cur = nil
 	return out
 }
+
+// parallelGrain is the fewest elements a compute hands a goroutine.
+const parallelGrain = 4096
 
 // storeFn returns a function that computes the element at the frame's axes
 // and stores it at flat position i of out.
