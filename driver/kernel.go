@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llir/llvm/ir"
+
 	"tide/llvmgen"
 	"tide/lower"
 	"tide/te"
@@ -53,6 +55,22 @@ func ProfileKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs
 }
 
 func runKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string, repeat int) ([]*te.Buffer, []time.Duration, []string, error) {
+	return runWith(t, opts, f, inputs, sizes, dir, runConfig{repeat: repeat})
+}
+
+// runConfig are the ways a harness run can differ.
+type runConfig struct {
+	repeat int
+	// objects, when set, makes the kernel's objects from its module
+	// instead of compiling its parts (an instrumented assembly listing)
+	objects func(m *ir.Module) ([]string, error)
+	// counters is how many tide_loop_counts the harness prints ("L n"
+	// lines, returned as durations of n nanoseconds, after the times)
+	counters int
+}
+
+func runWith(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string, cfg runConfig) ([]*te.Buffer, []time.Duration, []string, error) {
+	repeat := cfg.repeat
 	m, warnings, err := llvmgen.Generate(f, t, opts)
 	if err != nil {
 		return nil, nil, nil, err
@@ -92,7 +110,7 @@ func runKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*
 		return nil, nil, nil, err
 	}
 	csrc := filepath.Join(dir, "harness.c")
-	if err := os.WriteFile(csrc, []byte(harness(f, shapes, sizes, repeat, opts.Profile)), 0o644); err != nil {
+	if err := os.WriteFile(csrc, []byte(harness(f, shapes, sizes, repeat, opts.Profile, cfg.counters)), 0o644); err != nil {
 		return nil, nil, nil, err
 	}
 	ho, exe := filepath.Join(dir, "harness.o"), filepath.Join(dir, f.Name)
@@ -102,7 +120,12 @@ func runKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*
 		// sanitize_address; an out-of-bounds access ends the run with a report
 		sanitize = []string{"-fsanitize=address"}
 	}
-	objs, err := CompileParts(t, m, dir, true, sanitize...)
+	var objs []string
+	if cfg.objects != nil {
+		objs, err = cfg.objects(m)
+	} else {
+		objs, err = CompileParts(t, m, dir, true, sanitize...)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -116,25 +139,30 @@ func runKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var times, profile []time.Duration
+	var times, profile, counts []time.Duration
 	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		field, isProfile := strings.CutPrefix(line, "P ")
 		if line == "" {
 			continue
 		}
+		field, isProfile := strings.CutPrefix(line, "P ")
+		field, isCount := strings.CutPrefix(field, "L ")
 		ns, err := strconv.ParseInt(field, 10, 64)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("harness printed %q", line)
 		}
-		if isProfile {
+		switch {
+		case isProfile:
 			profile = append(profile, time.Duration(ns))
-		} else {
+		case isCount:
+			counts = append(counts, time.Duration(ns))
+		default:
 			times = append(times, time.Duration(ns))
 		}
 	}
 	if opts.Profile {
 		times = append(profile, times...) // ProfileKernel splits them
 	}
+	times = append(times, counts...)
 	var outs []*te.Buffer
 	for i := nIn; i < len(f.Args); i++ {
 		data, err := os.ReadFile(files[i])
@@ -184,7 +212,7 @@ static void save(const char *path, void *p, unsigned long bytes) {
 
 // harness is a C main that reads each input from the file named by its
 // argument, calls the kernel, and writes each output to its file.
-func harness(f *lower.Func, shapes [][]int, sizes map[*te.Var]int64, repeat int, profile bool) string {
+func harness(f *lower.Func, shapes [][]int, sizes map[*te.Var]int64, repeat int, profile bool, counters int) string {
 	var b strings.Builder
 	// the kernel's own header: the C compiler checks it against the call
 	// libc is declared by hand rather than through stdio.h and stdlib.h, so
@@ -265,6 +293,10 @@ void tide_profile(int group) {
 			// per group: "P nanoseconds-per-call"
 			fmt.Fprintf(&b, "    for (int g = 0; g < %d; g++) printf(\"P %%ld\\n\", tide_group_ns[g] / %d);\n", groups, repeat)
 		}
+	}
+	if counters > 0 {
+		// an instrumented listing counted each innermost loop's iterations
+		fmt.Fprintf(&b, "    { extern unsigned long tide_loop_counts[%d]; for (int i = 0; i < %d; i++) printf(\"L %%lu\\n\", tide_loop_counts[i]); }\n", counters, counters)
 	}
 	for i := nIn; i < len(f.Args); i++ {
 		bytes := te.NumElements(shapes[i]) * max(1, f.Args[i].DType.Bytes())

@@ -159,26 +159,35 @@ func EstimateLoops(t llvmgen.Target, ll, dir string) ([]LoopEstimate, error) {
 	}
 	var out []LoopEstimate
 	for label, body := range InnermostLoops(asm) {
-		f := filepath.Join(dir, strings.TrimPrefix(label, ".")+".s")
-		if err := os.WriteFile(f, []byte(strings.Join(body, "\n")+"\n"), 0o644); err != nil {
-			return nil, err
-		}
-		args := []string{"-mtriple=" + t.Triple, f}
-		if t.CPU != "" {
-			args = append(args, "-mcpu="+t.CPU)
-		}
-		report, err := run(MCA, args...)
+		e, err := estimateLoop(t, label, body, dir)
 		if err != nil {
 			return nil, err
 		}
-		rthr, iters, cycles := rthrRe.FindStringSubmatch(report), itersRe.FindStringSubmatch(report), cyclesRe.FindStringSubmatch(report)
-		if rthr == nil || iters == nil || cycles == nil {
-			return nil, fmt.Errorf("llvm-mca gave no cycle counts for loop %s:\n%s", label, report)
-		}
-		thr, _ := strconv.ParseFloat(rthr[1], 64)
-		n, _ := strconv.ParseFloat(iters[1], 64)
-		total, _ := strconv.ParseFloat(cycles[1], 64)
-		out = append(out, LoopEstimate{Label: label, Instructions: len(body), Cycles: total / n, Throughput: thr, Work: CountWork(body)})
+		out = append(out, e)
 	}
 	return out, nil
+}
+
+// estimateLoop asks llvm-mca for one loop's cycles per iteration.
+func estimateLoop(t llvmgen.Target, label string, body []string, dir string) (LoopEstimate, error) {
+	f := filepath.Join(dir, strings.TrimPrefix(label, ".")+".s")
+	if err := os.WriteFile(f, []byte(strings.Join(body, "\n")+"\n"), 0o644); err != nil {
+		return LoopEstimate{}, err
+	}
+	args := []string{"-mtriple=" + t.Triple, f}
+	if t.CPU != "" {
+		args = append(args, "-mcpu="+t.CPU)
+	}
+	report, err := run(MCA, args...)
+	if err != nil {
+		return LoopEstimate{}, err
+	}
+	rthr, iters, cycles := rthrRe.FindStringSubmatch(report), itersRe.FindStringSubmatch(report), cyclesRe.FindStringSubmatch(report)
+	if rthr == nil || iters == nil || cycles == nil {
+		return LoopEstimate{}, fmt.Errorf("llvm-mca gave no cycle counts for loop %s:\n%s", label, report)
+	}
+	thr, _ := strconv.ParseFloat(rthr[1], 64)
+	n, _ := strconv.ParseFloat(iters[1], 64)
+	total, _ := strconv.ParseFloat(cycles[1], 64)
+	return LoopEstimate{Label: label, Instructions: len(body), Cycles: total / n, Throughput: thr, Work: CountWork(body)}, nil
 }

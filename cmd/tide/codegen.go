@@ -228,6 +228,13 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			if err != nil {
 				return err
 			}
+			if !driver.Native(tgt) && nb != nil {
+				_, in, err := kernelInputs(prog, sizes, "", seed)
+				if err != nil {
+					return err
+				}
+				return estimateNetwork(stdout, tgt, llvmgen.Options{FastMath: fast}, nb, f, nb.callInputs(in[:len(in)-len(nb.weights)]))
+			}
 			if !driver.Native(tgt) {
 				return estimate(stdout, tgt, llvmgen.Options{FastMath: fast}, prog, f)
 			}

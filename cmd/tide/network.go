@@ -10,8 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"tide/driver"
 	"tide/dsl"
 	"tide/graph"
+	"tide/llvmgen"
 	"tide/lower"
 	"tide/schedule"
 	"tide/te"
@@ -266,4 +268,44 @@ func printProfile(w io.Writer, nb *netBuild, times []time.Duration) {
 	}
 	fmt.Fprintf(w, "groups together: %v; convolution groups %.1f%%, glue groups %.1f%%, the rest %.1f%%\n", total,
 		100*share["convolution"].Seconds()/total.Seconds(), 100*share["glue"].Seconds()/total.Seconds(), 100*share["rest"].Seconds()/total.Seconds())
+}
+
+// estimateNetwork prints the estimate of one inference on an emulated
+// AArch64 target: the cycles of each group's innermost loops (iterations
+// counted under qemu, cycles per iteration from llvm-mca), labelled as an
+// estimate.
+func estimateNetwork(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, nb *netBuild, f *lower.Func, in []*te.Buffer) error {
+	dir, err := os.MkdirTemp("", "tide-estimate-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	loops, _, err := driver.EstimateNetwork(tgt, opts, f, in, dir)
+	if err != nil {
+		return userError{err}
+	}
+	cycles := map[string]float64{}
+	var total, bits float64
+	for _, l := range loops {
+		c := float64(l.Iterations) * l.Cycles
+		// the group a function belongs to: NAME.GROUP, or NAME.GROUP.v.parallelN
+		group := "(entry)"
+		if rest, ok := strings.CutPrefix(l.Function, f.Name+"."); ok {
+			group, _, _ = strings.Cut(rest, ".")
+		}
+		cycles[group] += c
+		total += c
+		bits += float64(l.Iterations) * float64(l.Work.PopcountBits)
+	}
+	const ghz = 1.2 // a Raspberry Pi 3B's Cortex-A53
+	fmt.Fprintf(w, "%s on %s runs under emulation here: an ESTIMATE, not a measurement: the innermost loops' iterations in one inference (counted under qemu, one thread) times llvm-mca's cycles per iteration (-mcpu=%s); code outside innermost loops is not counted\n", f.Name, tgt.Name, tgt.CPU)
+	for i, g := range nb.plan.Groups {
+		fmt.Fprintf(w, "  %3d %-16s %14.0f cycles %5.1f%%\n", i, g.Name, cycles[g.Name], 100*cycles[g.Name]/max(1, total))
+	}
+	fmt.Fprintf(w, "estimated: %.3g cycles in all, %.1f ms on one core at %.1f GHz", total, total/ghz/1e6, ghz)
+	if bits > 0 {
+		fmt.Fprintf(w, "; %.1f popcount bits (binary MACs) per cycle over the whole network", bits/total)
+	}
+	fmt.Fprintln(w)
+	return nil
 }

@@ -380,3 +380,30 @@ func TestNetworkCheck(t *testing.T) {
 		}
 	}
 }
+
+// On cortex-a53 bench estimates a whole network: each group's innermost
+// loops, their iterations counted under qemu; the counting run computes
+// what the network computes.
+func TestNetworkEstimateCortexA53(t *testing.T) {
+	requireTools(t)
+	status, stdout, stderr := tide(t, "bench", "../../examples/networks/binary_tiny.te", "--target", "cortex-a53")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	for _, want := range []string{"an ESTIMATE, not a measurement", "  0 Q0 ", "  3 Y ", "cycles in all", "popcount bits (binary MACs) per cycle"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the estimate lacks %q:\n%s", want, stdout)
+		}
+	}
+	var total float64
+	if i := strings.Index(stdout, "estimated: "); i < 0 {
+		t.Fatal("no total")
+	} else if _, err := fmt.Sscanf(stdout[i:], "estimated: %g cycles", &total); err != nil || total < 1000 {
+		t.Errorf("total %g cycles (%v):\n%s", total, err, stdout)
+	}
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.Contains(line, " cycles ") && strings.Contains(line, "%") && strings.Fields(line)[2] == "0" {
+			t.Errorf("a group with no cycles: %s", line)
+		}
+	}
+}

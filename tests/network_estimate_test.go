@@ -1,0 +1,80 @@
+package tests
+
+import (
+	"os"
+	"testing"
+
+	"tide/driver"
+	"tide/dsl"
+	"tide/graph"
+	"tide/llvmgen"
+	"tide/lower"
+	"tide/schedule"
+	"tide/te"
+	"tide/tensorio"
+	"tide/topi"
+)
+
+// The cortex-a53 estimate of a network counts loop iterations with an
+// instrumented listing run under qemu: the counters must not change what
+// the network computes (its outputs equal the evaluator's), and every
+// counted loop runs.
+func TestNetworkEstimateKeepsSemantics(t *testing.T) {
+	tgt, err := llvmgen.ParseTarget("cortex-a53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireTools(t, tgt)
+	const file = "../examples/networks/binary_tiny.te"
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan *graph.Plan
+	var net *graph.Network
+	p, err := dsl.ParseWith(file, src, dsl.Options{
+		Target: &topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits},
+		NetworkSchedule: func(p *dsl.Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error {
+			k := p.Kernel
+			net = &graph.Network{Name: k.Name, Inputs: k.Inputs[:len(k.Inputs)-len(p.Weights)], Weights: p.Weights, Outputs: k.Outputs}
+			if plan, err = graph.Partition(net, graph.Options{}); err != nil {
+				return err
+			}
+			return plan.Schedule(s, topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits}, keep)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, err := tensorio.Inputs(p.Kernel, nil, "", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := in[len(in)-len(p.Weights):]
+	fn, err := plan.Finish(f, weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := te.EvalKernel(p.Kernel, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loops, got, err := driver.EstimateNetwork(tgt, llvmgen.Options{}, fn.Func, in[:len(in)-len(p.Weights)], t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := te.Compare(got[0], want[0], 0); m.First >= 0 {
+		t.Fatalf("the counting run computes something else %s", m.Detail)
+	}
+	if len(loops) < 4 {
+		t.Fatalf("%d innermost loops counted", len(loops))
+	}
+	for _, l := range loops {
+		if l.Iterations <= 0 || l.Cycles <= 0 {
+			t.Errorf("loop %s in %s: %d iterations of %.1f cycles", l.Label, l.Function, l.Iterations, l.Cycles)
+		}
+	}
+}
