@@ -2,7 +2,8 @@
 # Whole networks end to end (issue 10; BENCHMARKS.md): the binarized
 # ResNet-18 and SqueezeNet at 224x224 and their float twins, on host and
 # the x86-64 (AVX2) preset, 1 and 2 threads; the memory plan; the time to
-# compile each from .te to an object; the profile of the 1-bit ResNet-18.
+# compile each from .te to an object; cortex-a53 estimates; the profile of
+# the 1-bit ResNet-18.
 # Run it on an idle machine: timings of a shared one mean little.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,5 +20,8 @@ for net in resnet18 squeezenet resnet18_float squeezenet_float; do
     $tide lower examples/networks/$net.te --target host --stats 2>/dev/null | grep -E '^(network|workspace|weights):'
     TIMEFORMAT="compile $net (.te to object, host): %R s"
     time $tide build examples/networks/$net.te --target host -o /tmp/$net.ll --obj /tmp/$net.o >/dev/null 2>&1
+done
+for net in resnet18 squeezenet resnet18_float squeezenet_float; do
+    $tide bench examples/networks/$net.te --target cortex-a53 2>/dev/null | tail -1   # an estimate
 done
 OMP_NUM_THREADS=1 $tide bench examples/networks/resnet18.te --target host --threads 1 --profile --repeat "${REPEAT:-20}" 2>/dev/null | grep -v '^(bench'
