@@ -273,7 +273,9 @@ void tide_profile(int group) {
 		// one workspace, allocated once for every call (a network's
 		// intermediates: no allocation on the hot path)
 		fmt.Fprintf(&b, "    long wsize = (long)%s_workspace_size();\n", f.Name)
-		fmt.Fprintf(&b, "    void *workspace = aligned_alloc(%d, ((wsize + %d) / %d) * %d);\n", lower.WorkspaceAlign, lower.WorkspaceAlign, lower.WorkspaceAlign, lower.WorkspaceAlign)
+		// exactly the plan's bytes (a multiple of the alignment), so that
+		// AddressSanitizer sees an access past the workspace's end
+		fmt.Fprintf(&b, "    void *workspace = aligned_alloc(%d, wsize > 0 ? (wsize + %d) / %d * %d : %d);\n", lower.WorkspaceAlign, lower.WorkspaceAlign-1, lower.WorkspaceAlign, lower.WorkspaceAlign, lower.WorkspaceAlign)
 		b.WriteString("    if (!workspace) { fprintf(stderr, \"cannot allocate the workspace (%ld bytes)\\n\", wsize); return 2; }\n")
 		args = append(args, "workspace")
 	}

@@ -35,7 +35,11 @@ type Function struct {
 // grouped as the plan's groups (lower.Group), the folded computes and the
 // weights as constants (values from weights, in Net.Weights' order), and
 // every other root buffer placed in the workspace by liveness.
-func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*Function, error) {
+//
+// s is the schedule f was lowered with: stages a file's own schedule
+// blocks made (cache_write, rfactor) run in the group of the stage that
+// reads them.
+func (p *Plan) Finish(f *lower.Func, s *schedule.Schedule, weights []*te.Buffer) (*Function, error) {
 	var stats Stats
 	if len(weights) != len(p.Net.Weights) {
 		return nil, fmt.Errorf("network %s has %d weights, got %d values", p.Net.Name, len(p.Net.Weights), len(weights))
@@ -58,6 +62,12 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*Function, error) {
 	byName := map[string]*te.Tensor{}
 	for _, t := range te.PostOrder(p.Net.Outputs) {
 		byName[t.Name] = t
+	}
+	groupOf := p.stageGroups(s)
+	for _, st := range s.Stages {
+		if byName[st.Tensor.Name] == nil {
+			byName[st.Tensor.Name] = st.Tensor
+		}
 	}
 	// the folded computes' values
 	values := map[*te.Tensor]*te.Buffer{}
@@ -90,7 +100,7 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*Function, error) {
 		if p.folded[t] {
 			continue // computed at build time
 		}
-		g := p.groupOf[t]
+		g := groupOf[t]
 		if g == nil {
 			return nil, fmt.Errorf("network %s: the loop nest of %s belongs to no group (a bug in Tide)", p.Net.Name, t.Name)
 		}
@@ -167,6 +177,33 @@ func (p *Plan) Finish(f *lower.Func, weights []*te.Buffer) (*Function, error) {
 	out.Func = &lower.Func{Name: f.Name, Args: args, Params: f.Params, Body: groups, Outputs: f.Outputs,
 		Workspace: ws, Constants: constants}
 	return out, nil
+}
+
+// stageGroups is the group of every stage of s: the plan's, and for a
+// stage a schedule block made (cache_write, rfactor), the group of the
+// stage that reads it.
+func (p *Plan) stageGroups(s *schedule.Schedule) map[*te.Tensor]*Group {
+	out := map[*te.Tensor]*Group{}
+	for t, g := range p.groupOf {
+		out[t] = g
+	}
+	var find func(st *schedule.Stage) *Group
+	find = func(st *schedule.Stage) *Group {
+		if g, ok := out[st.Tensor]; ok {
+			return g
+		}
+		for _, c := range st.Consumers() {
+			if g := find(c); g != nil {
+				out[st.Tensor] = g
+				return g
+			}
+		}
+		return nil
+	}
+	for _, st := range s.Stages {
+		find(st)
+	}
+	return out
 }
 
 // fold computes the folded tensors from the weights (values) with the

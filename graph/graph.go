@@ -114,6 +114,7 @@ type Plan struct {
 	Assembled []*Assembly
 
 	opts    Options
+	placed  map[*te.Tensor]bool // parts of an in-place concatenation
 	folded  map[*te.Tensor]bool
 	inlined map[*te.Tensor]bool
 	groupOf map[*te.Tensor]*Group
@@ -137,7 +138,7 @@ func Partition(net *Network, opts Options) (*Plan, error) {
 	if len(net.Outputs) == 0 {
 		return nil, fmt.Errorf("network %s has no outputs", net.Name)
 	}
-	p := &Plan{Net: net, opts: opts, folded: map[*te.Tensor]bool{}, inlined: map[*te.Tensor]bool{}, groupOf: map[*te.Tensor]*Group{}}
+	p := &Plan{Net: net, opts: opts, placed: map[*te.Tensor]bool{}, folded: map[*te.Tensor]bool{}, inlined: map[*te.Tensor]bool{}, groupOf: map[*te.Tensor]*Group{}}
 	all := te.PostOrder(net.Outputs)
 	isWeight := map[*te.Tensor]bool{}
 	for _, w := range net.Weights {
@@ -275,7 +276,9 @@ func (p *Plan) assemble(t *te.Tensor) bool {
 	seen := map[*te.Tensor]bool{}
 	for _, part := range t.Inputs() {
 		g := p.groupOf[part]
-		if g == nil || g.Output != part || seen[part] || slices.Contains(p.Net.Outputs, part) {
+		// a tensor stored in one concatenation's buffer cannot be in
+		// another's: that one copies
+		if g == nil || g.Output != part || seen[part] || p.placed[part] || slices.Contains(p.Net.Outputs, part) {
 			return false
 		}
 		seen[part] = true
@@ -290,6 +293,7 @@ func (p *Plan) assemble(t *te.Tensor) bool {
 		return true
 	})
 	for _, part := range parts {
+		p.placed[part] = true
 		ext, _ := te.IntValue(part.Shape[axis])
 		a.Parts = append(a.Parts, part)
 		a.Offsets = append(a.Offsets, off)

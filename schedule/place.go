@@ -41,6 +41,9 @@ func (s *Schedule) PlaceIn(part, whole *te.Tensor, axis int, offset int64) error
 	if st.Attach != AtRoot {
 		return fmt.Errorf("place_in: %s is computed inside another stage; only a stage at the root has a buffer to place", part.Name)
 	}
+	if st.Place != nil {
+		return fmt.Errorf("place_in: %s is already stored in %s; a tensor lives in one buffer", part.Name, st.Place.Whole.Name)
+	}
 	st.Place = &Placement{Whole: whole, Axis: axis, Offset: offset}
 	return nil
 }

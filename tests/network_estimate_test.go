@@ -54,7 +54,7 @@ func TestNetworkEstimateKeepsSemantics(t *testing.T) {
 		t.Fatal(err)
 	}
 	weights := in[len(in)-len(p.Weights):]
-	fn, err := plan.Finish(f, weights)
+	fn, err := plan.Finish(f, p.Schedule, weights)
 	if err != nil {
 		t.Fatal(err)
 	}

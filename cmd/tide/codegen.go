@@ -162,8 +162,12 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 				if err != nil {
 					return userError{err}
 				}
-				fmt.Fprintf(stdout, "%s on %s: %v per inference (median of %d after a warm-up; min %v); workspace %d bytes, weights %d bytes in the module\n",
-					prog.Kernel.Name, tgt.Name, medianOf(times), len(times), slices.Min(times), f.Workspace.Bytes, nb.stats.ConstantBytes)
+				where := "in the module"
+				if nf.runtimeWeights {
+					where = "passed as arguments"
+				}
+				fmt.Fprintf(stdout, "%s on %s: %v per inference (median of %d after a warm-up; min %v); workspace %d bytes, weights %d bytes %s\n",
+					prog.Kernel.Name, tgt.Name, medianOf(times), len(times), slices.Min(times), f.Workspace.Bytes, nb.stats.ConstantBytes, where)
 			}
 			if outputs != "" {
 				if err := os.MkdirAll(outputs, 0o755); err != nil {

@@ -163,7 +163,7 @@ func (nb *netBuild) finish(prog *dsl.Program, f *lower.Func, nf *netFlags) (*low
 		return nil, err
 	}
 	nb.weights = w
-	fn, err := nb.plan.Finish(f, w)
+	fn, err := nb.plan.Finish(f, prog.Schedule, w)
 	if err != nil {
 		return nil, userError{err}
 	}

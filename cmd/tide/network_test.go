@@ -407,3 +407,61 @@ func TestNetworkEstimateCortexA53(t *testing.T) {
 		}
 	}
 }
+
+// Regressions found by review: a tensor two concatenations read is placed
+// in one of them only (the other copies it), and stages a file's own
+// schedule block makes (cache_write, rfactor) run in their reader's group.
+func TestNetworkReviewRegressions(t *testing.T) {
+	requireTools(t)
+	cases := map[string]string{
+		"two_concats": `H = 4
+C = 8
+X = placeholder((1, H, H, C), float32, range=(-1, 1))
+W1 = placeholder((3, 3, C, C), float32, range=(-1, 1))
+W2 = placeholder((3, 3, C, C), float32, range=(-1, 1))
+W3 = placeholder((3, 3, C, C), float32, range=(-1, 1))
+A = conv2d(X, W1, layout=NHWC, stride=1, padding=1)
+B = conv2d(X, W2, layout=NHWC, stride=1, padding=1)
+D = conv2d(X, W3, layout=NHWC, stride=1, padding=1)
+C1 = concatenate(A, B, axis=3)
+C2 = concatenate(A, D, axis=3)
+Y1 = relu(C1)
+Y2 = relu(C2)
+network c2(X) -> (Y1, Y2)
+`,
+		"cache_write": `C = 16
+X = placeholder((4, C), float32, range=(-1, 1))
+W = placeholder((C, C), float32, range=(-1, 1))
+D = dense(X, W)
+R = relu(D)
+network u1(X) -> R
+schedule D {
+    DL = cache_write(D, local)
+}
+`,
+		"rfactor": `C = 16
+X = placeholder((4, C), float32, range=(-1, 1))
+W = placeholder((C, C), float32, range=(-1, 1))
+D = dense(X, W)
+R = relu(D)
+network u2(X) -> R
+schedule D {
+    ko, ki = split(k, factor=4)
+    DF = rfactor(D, ki)
+}
+`,
+	}
+	dir := t.TempDir()
+	for name, src := range cases {
+		file := filepath.Join(dir, name+".te")
+		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, target := range []string{"x86-64", "cortex-a53"} {
+			status, stdout, stderr := tide(t, "run", file, "--target", target)
+			if status != 0 || strings.Contains(stdout, "FAIL") {
+				t.Errorf("%s on %s: status %d\n%s%s", name, target, status, stdout, stderr)
+			}
+		}
+	}
+}
