@@ -22,35 +22,7 @@ import (
 func (g *gen) parallel(s *lower.For) {
 	// the closure: every buffer and variable of the enclosing scope the
 	// loop uses (its bounds are evaluated here)
-	var vars []*te.Var
-	var bufs []*lower.Buffer
-	seenV, seenB := map[*te.Var]bool{}, map[*lower.Buffer]bool{}
-	lower.WalkStmt(s.Body, func(x lower.Stmt) bool {
-		lower.StmtExprs(x, func(e te.Expr) {
-			te.Walk(e, func(y te.Expr) bool {
-				switch y := y.(type) {
-				case *te.Var:
-					if _, ok := g.vars[y]; ok && !seenV[y] {
-						seenV[y] = true
-						vars = append(vars, y)
-					}
-				case *lower.Load:
-					if _, ok := g.bufs[y.Buffer]; ok && !seenB[y.Buffer] {
-						seenB[y.Buffer] = true
-						bufs = append(bufs, y.Buffer)
-					}
-				}
-				return true
-			})
-		})
-		if st, ok := x.(*lower.Store); ok {
-			if _, ok := g.bufs[st.Buffer]; ok && !seenB[st.Buffer] {
-				seenB[st.Buffer] = true
-				bufs = append(bufs, st.Buffer)
-			}
-		}
-		return true
-	})
+	bufs, vars := g.captures(s.Body)
 	min := g.expr(s.Min)
 	ext := g.expr(s.Extent)
 	var fields []types.Type
