@@ -55,10 +55,16 @@ const (
 	// BitpackFusion: a binary convolution's glue and packing in its loop
 	// nest (Riptide), so its integer output is never stored.
 	BitpackFusion Optimization = "bitpack-fusion"
+	// Vectorize: SIMD loops; without it every loop the schedules vectorize
+	// runs scalar.
+	Vectorize Optimization = "vectorize"
+	// Parallel: loops over threads; without it every loop runs on one.
+	Parallel Optimization = "parallel"
 )
 
-// Optimizations lists what Options.Without accepts.
-var Optimizations = []Optimization{Fusion, BitpackFusion}
+// Optimizations lists what Options.Without accepts. (Riptide's ablation
+// also removes tiling, fused glue and the fast popcount: issue 11.)
+var Optimizations = []Optimization{Fusion, BitpackFusion, Vectorize, Parallel}
 
 // Options are the graph level's choices.
 type Options struct {
@@ -323,6 +329,14 @@ func (p *Plan) Schedule(s *schedule.Schedule, t topi.Target, keep func(*te.Tenso
 		}
 		if err := s.Assemble(a.Whole); err != nil {
 			return err
+		}
+	}
+	// an ablation of a loop annotation strips it from every stage
+	for _, st := range s.Stages {
+		for _, a := range st.Leaf {
+			if a.Ann == schedule.Vectorized && p.opts.Without[Vectorize] || a.Ann == schedule.Parallel && p.opts.Without[Parallel] {
+				a.Ann = schedule.Serial
+			}
 		}
 	}
 	// folded computes get their own loop nests, which Finish replaces by

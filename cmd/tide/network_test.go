@@ -28,7 +28,7 @@ func TestNetworkRuns(t *testing.T) {
 		args     []string
 		variants []string // --without values to run too
 	}{
-		{"../../examples/networks/binary_tiny.te", nil, []string{"fusion", "bitpack-fusion"}},
+		{"../../examples/networks/binary_tiny.te", nil, []string{"fusion", "bitpack-fusion", "vectorize", "parallel"}},
 		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32"}, []string{"fusion"}},
 		// each network in 1 and 2 bits and in both polarities (not every
 		// pairing: each run builds and runs a whole network twice)
