@@ -120,11 +120,15 @@ func runWith(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te
 		// sanitize_address; an out-of-bounds access ends the run with a report
 		sanitize = []string{"-fsanitize=address"}
 	}
+	compileFlags := sanitize
+	if opts.NoAutoVectorize {
+		compileFlags = append(append([]string{}, sanitize...), "-fno-vectorize", "-fno-slp-vectorize")
+	}
 	var objs []string
 	if cfg.objects != nil {
 		objs, err = cfg.objects(m)
 	} else {
-		objs, err = CompileParts(t, m, dir, true, sanitize...)
+		objs, err = CompileParts(t, m, dir, true, compileFlags...)
 	}
 	if err != nil {
 		return nil, nil, nil, err

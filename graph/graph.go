@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 
+	"tide/lower"
 	"tide/schedule"
 	"tide/te"
 	"tide/topi"
@@ -60,11 +61,30 @@ const (
 	Vectorize Optimization = "vectorize"
 	// Parallel: loops over threads; without it every loop runs on one.
 	Parallel Optimization = "parallel"
+	// Tiling: convolutions in register blocks; without it one vector of
+	// outputs at a time.
+	Tiling Optimization = "tiling"
+	// FastPopcount: popcounts as vector lanes summed in bytes (the
+	// accumulate pass); without it one word at a time, summed at full width.
+	FastPopcount Optimization = "fast-popcount"
 )
 
-// Optimizations lists what Options.Without accepts. (Riptide's ablation
-// also removes tiling, fused glue and the fast popcount: issue 11.)
-var Optimizations = []Optimization{Fusion, BitpackFusion, Vectorize, Parallel}
+// Optimizations lists what Options.Without accepts: Riptide's ablation
+// (its fused glue, off, would be the float glue sequence: not yet), and
+// fusion as a whole.
+var Optimizations = []Optimization{Fusion, BitpackFusion, Tiling, Vectorize, Parallel, FastPopcount}
+
+// Without reports whether the plan switches o off.
+func (p *Plan) Without(o Optimization) bool { return p.opts.Without[o] }
+
+// LowerOptions are the lowering pipeline's options for the plan: without
+// the fast popcount, sums are not narrowed (no accumulate pass).
+func (p *Plan) LowerOptions() lower.Options {
+	if p.Without(FastPopcount) {
+		return lower.Options{Skip: map[string]bool{"accumulate": true}}
+	}
+	return lower.Options{}
+}
 
 // Options are the graph level's choices.
 type Options struct {
@@ -313,6 +333,7 @@ func (p *Plan) assemble(t *te.Tensor) bool {
 // of the anchor, shaped by what is fused into it. keep marks stages the
 // user schedules: a group with one is left to the user.
 func (p *Plan) Schedule(s *schedule.Schedule, t topi.Target, keep func(*te.Tensor) bool) error {
+	t.NoTiling, t.ScalarPopcount = p.Without(Tiling), p.Without(FastPopcount)
 	for _, g := range p.Groups {
 		if keep != nil && slices.ContainsFunc(g.Members, keep) {
 			continue

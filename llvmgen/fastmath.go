@@ -18,6 +18,9 @@ type Options struct {
 	// tide_profile(i) after its group i (and tide_profile(-1) first): a
 	// caller's profiler reads the clock there (tide bench --profile).
 	Profile bool
+	// NoAutoVectorize turns clang's own loop and SLP vectorizers off (an
+	// ablation without vectorization must not get it back from LLVM).
+	NoAutoVectorize bool
 }
 
 var fastFlags = []enum.FastMathFlag{enum.FastMathFlagContract, enum.FastMathFlagReassoc}

@@ -71,6 +71,18 @@ func PassNames() []string {
 // the function after each step (for --print-after). A schedule that Check
 // rejects is an error listing every problem.
 func Lower(k *te.Kernel, s *schedule.Schedule, observe func(pass string, f *Func)) (*Func, []Diagnostic, error) {
+	return LowerWith(k, s, Options{}, observe)
+}
+
+// Options change the pipeline.
+type Options struct {
+	// Skip names passes not to run (an ablation: a network without the
+	// fast popcount skips accumulate, so its sums are full-width).
+	Skip map[string]bool
+}
+
+// LowerWith is Lower with options.
+func LowerWith(k *te.Kernel, s *schedule.Schedule, opts Options, observe func(pass string, f *Func)) (*Func, []Diagnostic, error) {
 	if errs := s.Check(); len(errs) > 0 {
 		var all []error
 		for _, e := range errs {
@@ -87,6 +99,9 @@ func Lower(k *te.Kernel, s *schedule.Schedule, observe func(pass string, f *Func
 	}
 	d := &diags{}
 	for _, p := range Passes {
+		if opts.Skip[p.Name] {
+			continue
+		}
 		p.Run(f, d)
 		if observe != nil {
 			observe(p.Name, f)

@@ -11,6 +11,10 @@ import (
 type Target struct {
 	Name       string // x86-64, cortex-a53, host, ...
 	VectorBits int    // the width of a SIMD register
+	// Ablations (Riptide's, chosen by a network's graph level): NoTiling
+	// computes convolutions without register blocks; ScalarPopcount keeps
+	// the binary operators' popcounts scalar, one word at a time.
+	NoTiling, ScalarPopcount bool
 }
 
 // Schedule makes the default schedule of the operators computing outs for

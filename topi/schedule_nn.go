@@ -74,6 +74,10 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 	if packed {
 		cols = OCBlock
 	}
+	if t.NoTiling {
+		// the ablation: no register block, one vector of outputs at a time
+		rows, cols = 1, v
+	}
 	rows = min(rows, extentAt(out, rowAx))
 	cols = min(cols, extentAt(out, colAx))
 	xo, yo, _, yi, err := out.Tile(out.Root[rowAx], out.Root[colAx], rows, cols)
@@ -140,7 +144,7 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 		p.do(acc.Reorder(order...))
 	}
 	co, ci := p.split(acc, colA, min(v, cols))
-	if p.err == nil {
+	if p.err == nil && !(t.ScalarPopcount && !elem.IsFloat()) {
 		p.do(acc.Vectorize(ci))
 	}
 	if p.err == nil {
@@ -289,7 +293,7 @@ func scheduleDense(s *schedule.Schedule, acc *schedule.Stage, t Target, keep fun
 	v := lanes(t, elem)
 	if n := extent(acc, "k"); n >= v {
 		_, ki := p.split(acc, k, v)
-		if p.err == nil {
+		if p.err == nil && !(t.ScalarPopcount && !elem.IsFloat()) {
 			p.do(acc.Vectorize(ki))
 		}
 	}
@@ -350,7 +354,11 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 	order := []*schedule.Axis{yn, yh, yx, yb, yw}
 	if nhwc {
 		// NHWC: a block of 4 pixels, like the convolution's own schedule
-		xo, xi := p.split(y, yx, min(4, extent(y, yx.Name())))
+		px := int64(4)
+		if t.NoTiling {
+			px = 1 // the ablation: one pixel at a time
+		}
+		xo, xi := p.split(y, yx, min(px, extent(y, yx.Name())))
 		attachAt, order = xo, []*schedule.Axis{yn, yh, xo, xi, yb, yw}
 	}
 	if p.err == nil {
@@ -382,6 +390,9 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 	}
 	n := extent(acc, vecAx)
 	block := min(n, 2*v)
+	if t.NoTiling {
+		block = min(n, v)
+	}
 	bo, br := p.split(acc, acc.Axis(vecAx), block)
 	bm, bi := p.split(acc, br, min(v, block))
 	if p.err == nil {
@@ -400,7 +411,9 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 		p.do(acc.Reorder(append(order, bm, bi)...))
 	}
 	if p.err == nil {
-		p.do(acc.Vectorize(bi))
+		if !t.ScalarPopcount {
+			p.do(acc.Vectorize(bi))
+		}
 	}
 	if p.err == nil {
 		p.do(acc.Unroll(bm))

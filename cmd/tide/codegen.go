@@ -22,8 +22,8 @@ import (
 )
 
 // lowerProgram lowers a program and prints its diagnostics.
-func lowerProgram(stderr io.Writer, prog *dsl.Program) (*lower.Func, error) {
-	f, diags, err := lower.Lower(prog.Kernel, prog.Schedule, nil)
+func lowerProgram(stderr io.Writer, prog *dsl.Program, opts lower.Options) (*lower.Func, error) {
+	f, diags, err := lower.LowerWith(prog.Kernel, prog.Schedule, opts, nil)
 	if err != nil {
 		return nil, userError{err}
 	}
@@ -42,7 +42,7 @@ func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string, nf
 	if prog, nb, err = loadProgram(cmd, path, opTarget(tgt), nf); err != nil {
 		return
 	}
-	if f, err = lowerProgram(stderr, prog); err != nil {
+	if f, err = lowerProgram(stderr, prog, nb.lowerOptions()); err != nil {
 		return
 	}
 	if nb != nil {
@@ -70,7 +70,7 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Generate LLVM IR (.ll) for a kernel, and optionally a C header and an object file",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tgt, prog, _, f, err := loadForTarget(cmd, stderr, args[0], target, &nf)
+			tgt, prog, nb, f, err := loadForTarget(cmd, stderr, args[0], target, &nf)
 			if err != nil {
 				return err
 			}
@@ -101,7 +101,11 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 					return err
 				}
 				defer os.RemoveAll(dir)
-				if err := driver.CompileModule(tgt, m, dir, obj); err != nil {
+				var flags []string
+				if nb.codegen(llvmgen.Options{}).NoAutoVectorize {
+					flags = []string{"-fno-vectorize", "-fno-slp-vectorize"}
+				}
+				if err := driver.CompileModule(tgt, m, dir, obj, flags...); err != nil {
 					return userError{err}
 				}
 				fmt.Fprintf(stdout, "wrote %s\n", obj)
@@ -148,7 +152,7 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 			if nb != nil {
 				in = nb.callInputs(in)
 			}
-			got, warnings, err := driver.RunKernel(tgt, llvmgen.Options{FastMath: fast, Sanitize: sanitize}, f, in, sv, dir)
+			got, warnings, err := driver.RunKernel(tgt, nb.codegen(llvmgen.Options{FastMath: fast, Sanitize: sanitize}), f, in, sv, dir)
 			for _, w := range warnings {
 				fmt.Fprintf(stderr, "warning: %s\n", w)
 			}
@@ -158,7 +162,7 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 			passed := compareOutputs(stdout, prog, got, want, " on "+tgt.Name)
 			if nb != nil && passed && driver.Native(tgt) && !sanitize {
 				// a network's time per inference, as the main job reports it
-				times, _, err := driver.BenchKernel(tgt, llvmgen.Options{FastMath: fast}, f, in, sv, dir, 5)
+				times, _, err := driver.BenchKernel(tgt, nb.codegen(llvmgen.Options{FastMath: fast}), f, in, sv, dir, 5)
 				if err != nil {
 					return userError{err}
 				}
@@ -201,7 +205,7 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var repeat int
 	var seed uint64
 	var nf netFlags
-	var profile bool
+	var profile, ablation bool
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
 		Use:   "bench FILE",
@@ -228,6 +232,9 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 				return err
 			}
 			nf.seed = seed
+			if ablation {
+				return ablate(cmd, stdout, args[0], target, nf, repeat)
+			}
 			tgt, prog, nb, f, err := loadForTarget(cmd, stderr, args[0], target, &nf)
 			if err != nil {
 				return err
@@ -237,7 +244,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 				if err != nil {
 					return err
 				}
-				return estimateNetwork(stdout, tgt, llvmgen.Options{FastMath: fast}, nb, f, nb.callInputs(in[:len(in)-len(nb.weights)]))
+				return estimateNetwork(stdout, tgt, nb.codegen(llvmgen.Options{FastMath: fast}), nb, f, nb.callInputs(in[:len(in)-len(nb.weights)]))
 			}
 			if !driver.Native(tgt) {
 				return estimate(stdout, tgt, llvmgen.Options{FastMath: fast}, prog, f)
@@ -281,7 +288,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 					os.Setenv("OMP_NUM_THREADS", label)
 					os.Setenv("OPENBLAS_NUM_THREADS", label)
 				}
-				times, got, err := driver.BenchKernel(tgt, llvmgen.Options{FastMath: fast}, f, in, sv, dir, repeat)
+				times, got, err := driver.BenchKernel(tgt, nb.codegen(llvmgen.Options{FastMath: fast}), f, in, sv, dir, repeat)
 				if err != nil {
 					return userError{err}
 				}
@@ -354,7 +361,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 					if nb == nil {
 						return userError{fmt.Errorf("--profile times a network's groups; %s is a kernel", args[0])}
 					}
-					_, groups, err := driver.ProfileKernel(tgt, llvmgen.Options{FastMath: fast}, f, in, dir, repeat)
+					_, groups, err := driver.ProfileKernel(tgt, nb.codegen(llvmgen.Options{FastMath: fast}), f, in, dir, repeat)
 					if err != nil {
 						return userError{err}
 					}
@@ -369,6 +376,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 	cmd.Flags().IntVar(&repeat, "repeat", 10, "timed runs after one warm-up run")
 	cmd.Flags().StringVar(&vs, "vs", "", "also time baselines in the same run, comma-separated: "+baselineNames)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs and a network's weights")
+	cmd.Flags().BoolVar(&ablation, "ablation", false, "for a network: Riptide's ablation, each optimization removed in turn and added in turn from an unoptimized build, against the float twin NAME_float.te when there is one")
 	cmd.Flags().BoolVar(&profile, "profile", false, "for a network: also time each fused group (as TVM's debug executor) and the share of convolutions, glue and the rest")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
 	addNetFlags(cmd, &nf)

@@ -56,7 +56,7 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 					fmt.Fprintf(stdout, "// after %s\n%s\n", pass, f)
 				}
 			}
-			f, diags, err := lower.Lower(prog.Kernel, prog.Schedule, observe)
+			f, diags, err := lower.LowerWith(prog.Kernel, prog.Schedule, nb.lowerOptions(), observe)
 			if err != nil {
 				return userError{err}
 			}

@@ -171,6 +171,24 @@ func (nb *netBuild) finish(prog *dsl.Program, f *lower.Func, nf *netFlags) (*low
 	return fn.Func, nil
 }
 
+// lowerOptions are the lowering pipeline's options (nb nil: a kernel's).
+func (nb *netBuild) lowerOptions() lower.Options {
+	if nb == nil {
+		return lower.Options{}
+	}
+	return nb.plan.LowerOptions()
+}
+
+// codegen adds to code generation options what the network's ablation
+// asks: without vectorization or the fast popcount, clang must not
+// vectorize on its own either (nb nil: a kernel's options unchanged).
+func (nb *netBuild) codegen(o llvmgen.Options) llvmgen.Options {
+	if nb != nil && (nb.plan.Without(graph.Vectorize) || nb.plan.Without(graph.FastPopcount)) {
+		o.NoAutoVectorize = true
+	}
+	return o
+}
+
 // inputs are a network's reference inputs: the activations drawn with
 // the seed, then the network's weights.
 func (nb *netBuild) inputs(all []*te.Buffer) []*te.Buffer {
@@ -307,5 +325,86 @@ func estimateNetwork(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, nb *
 		fmt.Fprintf(w, "; %.1f popcount bits (binary MACs) per cycle over the whole network", bits/total)
 	}
 	fmt.Fprintln(w)
+	return nil
+}
+
+// ablate benchmarks a network with each optimization removed, then the
+// ladder from an unoptimized build adding one at a time in Riptide's
+// order, each against the full build and, when the file has a float twin
+// next to it (NAME_float.te), as a speedup over it, all in one run.
+func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, repeat int) error {
+	riptide := []graph.Optimization{graph.Tiling, graph.Vectorize, graph.Parallel, graph.FastPopcount, graph.BitpackFusion}
+	time1 := func(file string, without []graph.Optimization) (time.Duration, error) {
+		v := nf
+		v.without = nil
+		for _, o := range without {
+			v.without = append(v.without, string(o))
+		}
+		tgt, prog, nb, f, err := loadForTarget(cmd, io.Discard, file, target, &v)
+		if err != nil {
+			return 0, err
+		}
+		if !driver.Native(tgt) {
+			return 0, userError{fmt.Errorf("--ablation times runs; %s runs under emulation here", tgt.Name)}
+		}
+		_, in, err := kernelInputs(prog, sizeFlag{}, "", nf.seed)
+		if err != nil {
+			return 0, err
+		}
+		if nb != nil {
+			in = nb.callInputs(in[:len(in)-len(nb.weights)])
+		}
+		dir, err := os.MkdirTemp("", "tide-ablation-")
+		if err != nil {
+			return 0, err
+		}
+		defer os.RemoveAll(dir)
+		times, _, err := driver.BenchKernel(tgt, nb.codegen(llvmgen.Options{}), f, in, nil, dir, repeat)
+		if err != nil {
+			return 0, userError{err}
+		}
+		return medianOf(times), nil
+	}
+	var float time.Duration
+	twin := strings.TrimSuffix(path, ".te") + "_float.te"
+	if _, err := os.Stat(twin); err == nil {
+		t, err := time1(twin, nil)
+		if err != nil {
+			return err
+		}
+		float = t
+		fmt.Fprintf(w, "float twin %s: median %v\n", twin, float)
+	}
+	row := func(label string, without []graph.Optimization) error {
+		t, err := time1(path, without)
+		if err != nil {
+			return err
+		}
+		line := fmt.Sprintf("  %-28s median %12v", label, t)
+		if float > 0 {
+			line += fmt.Sprintf("   %6.2fx the float twin's speed", float.Seconds()/t.Seconds())
+		}
+		fmt.Fprintln(w, line)
+		return nil
+	}
+	fmt.Fprintf(w, "ablation of %s on %s (median of %d inferences each; fused glue off is not implemented):\n", path, target, repeat)
+	if err := row("all optimizations", nil); err != nil {
+		return err
+	}
+	for _, o := range riptide {
+		if err := row("without "+string(o), []graph.Optimization{o}); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "ladder (Riptide's order):\n")
+	for i := range len(riptide) + 1 {
+		label := "unoptimized"
+		if i > 0 {
+			label = "+ " + string(riptide[i-1])
+		}
+		if err := row(label, riptide[i:]); err != nil {
+			return err
+		}
+	}
 	return nil
 }

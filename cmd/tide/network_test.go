@@ -28,7 +28,7 @@ func TestNetworkRuns(t *testing.T) {
 		args     []string
 		variants []string // --without values to run too
 	}{
-		{"../../examples/networks/binary_tiny.te", nil, []string{"fusion", "bitpack-fusion", "vectorize", "parallel"}},
+		{"../../examples/networks/binary_tiny.te", nil, []string{"fusion", "bitpack-fusion", "tiling", "vectorize", "parallel", "fast-popcount", "tiling,vectorize,parallel,fast-popcount,bitpack-fusion"}},
 		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32"}, []string{"fusion"}},
 		// each network in 1 and 2 bits and in both polarities (not every
 		// pairing: each run builds and runs a whole network twice)
@@ -462,6 +462,22 @@ schedule D {
 			if status != 0 || strings.Contains(stdout, "FAIL") {
 				t.Errorf("%s on %s: status %d\n%s%s", name, target, status, stdout, stderr)
 			}
+		}
+	}
+}
+
+// --ablation times every variant (each also checked by TestNetworkRuns):
+// each optimization removed, and the ladder from an unoptimized build.
+func TestNetworkAblation(t *testing.T) {
+	requireTools(t)
+	status, stdout, stderr := tide(t, "bench", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "--ablation", "--repeat", "2")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	for _, want := range []string{"all optimizations", "without tiling", "without vectorize", "without parallel", "without fast-popcount", "without bitpack-fusion",
+		"unoptimized", "+ tiling", "+ vectorize", "+ parallel", "+ fast-popcount", "+ bitpack-fusion"} {
+		if !strings.Contains(stdout, "  "+want+" ") {
+			t.Errorf("the ablation lacks %q:\n%s", want, stdout)
 		}
 	}
 }
