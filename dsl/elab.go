@@ -41,6 +41,9 @@ type Options struct {
 	// of Target's per-operator schedules (package graph fuses them into
 	// groups first); keep marks the stages the file schedules itself.
 	NetworkSchedule func(p *Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error
+	// FloatGlue makes fused_glue and fused_glue_bn the float sequence an
+	// unfused network runs (topi.FloatGlue; Riptide's ablation).
+	FloatGlue bool
 }
 
 // ParseWith is Parse with options.
@@ -48,15 +51,16 @@ func ParseWith(file string, src []byte, opts Options) (*Program, error) {
 	defines := opts.Defines
 	text := string(src)
 	el := &elab{
-		file:     file,
-		errs:     &errorSink{lines: strings.Split(text, "\n")},
-		globals:  map[string]*binding{},
-		later:    map[string]Pos{},
-		prog:     &Program{File: file, Decls: map[*te.Tensor]Pos{}},
-		defines:  defines,
-		words:    opts.Words,
-		target:   opts.Target,
-		netSched: opts.NetworkSchedule,
+		file:      file,
+		errs:      &errorSink{lines: strings.Split(text, "\n")},
+		globals:   map[string]*binding{},
+		later:     map[string]Pos{},
+		prog:      &Program{File: file, Decls: map[*te.Tensor]Pos{}},
+		defines:   defines,
+		words:     opts.Words,
+		target:    opts.Target,
+		netSched:  opts.NetworkSchedule,
+		floatGlue: opts.FloatGlue,
 	}
 	el.initDefs()
 	var stmts []*Stmt
@@ -214,6 +218,7 @@ type elab struct {
 	defined   []string // the integer constants of the file, in order
 	target    *topi.Target
 	netSched  func(p *Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error
+	floatGlue bool
 	defState  // def blocks and their expansion (def.go)
 }
 

@@ -107,13 +107,18 @@ var ops = map[string]opSpec{
 			eps, axis, bits := kw.number("eps", 1e-5), kw.int("axis", -1), kw.int("bits", -1)
 			exact := kw.word("rounding", "exact", "exact", "paper") == "exact"
 			return kw.then(func() (*te.Tensor, error) {
-				return topi.FusedGlueBatchNorm(name, ts[0], ts[1], ts[2], ts[3], eps, axis, bits, exact)
+				return topi.FusedGlueBatchNorm(name, ts[0], ts[1], ts[2], ts[3], eps, axis, bits, exact, !kw.el.floatGlue)
 			})
 		}},
 	"fused_glue": {"fused_glue(Acc, CB, Shift, axis=A, bits=N)", 3, []string{"axis", "bits"},
 		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
 			axis, bits := kw.int("axis", -1), kw.int("bits", -1)
-			return kw.then(func() (*te.Tensor, error) { return topi.FusedGlue(name, ts[0], ts[1], ts[2], axis, bits) })
+			return kw.then(func() (*te.Tensor, error) {
+				if kw.el.floatGlue {
+					return topi.FloatGlue(name, ts[0], ts[1], ts[2], axis, bits)
+				}
+				return topi.FusedGlue(name, ts[0], ts[1], ts[2], axis, bits)
+			})
 		}},
 }
 

@@ -67,12 +67,16 @@ const (
 	// FastPopcount: popcounts as vector lanes summed in bytes (the
 	// accumulate pass); without it one word at a time, summed at full width.
 	FastPopcount Optimization = "fast-popcount"
+	// FusedGlue: the glue as one add, shift and clip in its convolution's
+	// group; without it the float sequence (dequantize, batch norm, scale,
+	// floor, clip and quantize), each step its own group (the front end
+	// builds it: topi.FloatGlue).
+	FusedGlue Optimization = "fused-glue"
 )
 
-// Optimizations lists what Options.Without accepts: Riptide's ablation
-// (its fused glue, off, would be the float glue sequence: not yet), and
-// fusion as a whole.
-var Optimizations = []Optimization{Fusion, BitpackFusion, Tiling, Vectorize, Parallel, FastPopcount}
+// Optimizations lists what Options.Without accepts: Riptide's ablation,
+// and fusion as a whole.
+var Optimizations = []Optimization{Fusion, FusedGlue, BitpackFusion, Tiling, Vectorize, Parallel, FastPopcount}
 
 // Without reports whether the plan switches o off.
 func (p *Plan) Without(o Optimization) bool { return p.opts.Without[o] }
@@ -228,7 +232,7 @@ func Partition(net *Network, opts Options) (*Plan, error) {
 			claim(g, t)
 			p.Groups = append(p.Groups, g)
 		case topi.IsInjective(t):
-			if c := single(t); fuse && c != nil && !topi.IsConcat(c) && (topi.IsInjective(c) || topi.IsPack(c)) {
+			if c := single(t); fuse && c != nil && t.Tag != "glue_float" && !topi.IsConcat(c) && (topi.IsInjective(c) || topi.IsPack(c)) {
 				p.inlined[t] = true // its group is its consumer's (below)
 				continue
 			}
@@ -243,6 +247,9 @@ func Partition(net *Network, opts Options) (*Plan, error) {
 				c := single(cur)
 				if c == nil || p.groupOf[c] != nil || !topi.IsElementwiseOf(c, cur) || topi.IsInternal(c) {
 					break // a residual add takes one of its producers' chains
+				}
+				if c.Tag == "glue_float" {
+					break // the unfused glue: each step its own group
 				}
 				// the XNOR correction is part of the operator itself
 				if !fuse && c.Tag != "bitserial_xnor" {

@@ -45,6 +45,48 @@ func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 	return tagged(t, err, "fused_glue", map[string]int64{"axis": int64(axis), "bits": int64(bits)})
 }
 
+// FloatGlue computes what FusedGlue computes as the float sequence an
+// unfused network runs (Riptide's ablation without fused glue), each step
+// a stage of its own: name_dequantize (the accumulators as floats),
+// name_bn (plus the batch norm's centering cb), name_scale (times
+// 2^-shift), name_floor, and name (clipped to the codes' range and
+// quantized). Every step is exact on these integers (all below 2^24, and
+// the scale a power of two), so the codes equal FusedGlue's.
+func FloatGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tensor, error) {
+	if _, err := FusedGlue(name, acc, cb, shift, axis, bits); err != nil {
+		return nil, err // the same checks
+	}
+	step := func(suffix string, in *te.Tensor, dt te.DType, f func(x te.Expr, c te.Expr) te.Expr) (*te.Tensor, error) {
+		n := name
+		if suffix != "" {
+			n += "_" + suffix
+		}
+		t, err := te.Compute(n, in.Shape, func(a []te.Expr) te.Expr { return te.CastTo(dt, f(in.At(a...), a[axis])) })
+		return tagged(t, err, "glue_float", map[string]int64{"axis": int64(axis), "bits": int64(bits)})
+	}
+	d, err := step("dequantize", acc, te.Float32, func(x, _ te.Expr) te.Expr { return te.CastTo(te.Float32, x) })
+	if err != nil {
+		return nil, err
+	}
+	b, err := step("bn", d, te.Float32, func(x, c te.Expr) te.Expr { return te.AddOf(x, te.CastTo(te.Float32, cb.At(c))) })
+	if err != nil {
+		return nil, err
+	}
+	s, err := step("scale", b, te.Float32, func(x, c te.Expr) te.Expr {
+		return te.DivOf(x, te.CastTo(te.Float32, te.Bin(te.Shl, te.Const(te.Int32, 1), shift.At(c))))
+	})
+	if err != nil {
+		return nil, err
+	}
+	f, err := step("floor", s, te.Float32, func(x, _ te.Expr) te.Expr { return te.Un(te.Floor, x) })
+	if err != nil {
+		return nil, err
+	}
+	return step("", f, te.UInt8, func(x, _ te.Expr) te.Expr {
+		return te.Bin(te.Min, te.Bin(te.Max, x, te.Float(0)), te.Float(float64(int(1)<<bits-1)))
+	})
+}
+
 // Glue are the per-channel integer constants of FusedGlue.
 type Glue struct {
 	CB, Shift []int32
@@ -118,7 +160,7 @@ func FPQ(x float64, b int, s float64) int64 {
 // time. A channel GlueConstants refuses (wb < 1, or a shift outside 0..30)
 // gets shift -1, which a network's build reports (graph) and which the
 // glue's shift leaves undefined otherwise.
-func FusedGlueBatchNorm(name string, acc, alpha, mean, variance *te.Tensor, eps float64, axis, bits int, exact bool) (*te.Tensor, error) {
+func FusedGlueBatchNorm(name string, acc, alpha, mean, variance *te.Tensor, eps float64, axis, bits int, exact, fused bool) (*te.Tensor, error) {
 	op := "fused_glue_bn " + name
 	as, err := dims(op, acc, 0)
 	if err != nil {
@@ -179,6 +221,9 @@ func FusedGlueBatchNorm(name string, acc, alpha, mean, variance *te.Tensor, eps 
 	}, "c")
 	if cb, err = tagged(cb, err, "glue_cb", nil); err != nil {
 		return nil, err
+	}
+	if !fused {
+		return FloatGlue(name, acc, cb, shift, axis, bits)
 	}
 	return FusedGlue(name, acc, cb, shift, axis, bits)
 }

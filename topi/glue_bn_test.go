@@ -45,7 +45,7 @@ func TestFusedGlueBatchNormMatchesGlueConstants(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q, err := FusedGlueBatchNorm("q", acc, ap, mp, vp, 1e-5, 1, bits, exact)
+			q, err := FusedGlueBatchNorm("q", acc, ap, mp, vp, 1e-5, 1, bits, exact, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +72,7 @@ func TestFusedGlueBatchNormMatchesGlueConstants(t *testing.T) {
 	}
 	// alpha 1 gives wb = 0, which the fused glue cannot shift by
 	ab.Floats[3] = 1
-	q, _ := FusedGlueBatchNorm("q", acc, ap, mp, vp, 1e-5, 1, 1, true)
+	q, _ := FusedGlueBatchNorm("q", acc, ap, mp, vp, 1e-5, 1, 1, true, true)
 	for _, in := range q.Inputs() {
 		if in.Tag == "glue_shift" {
 			got, err := te.Evaluate([]*te.Tensor{in}, map[*te.Tensor]*te.Buffer{ap: ab, mp: mb, vp: vb}, nil)
@@ -82,6 +82,40 @@ func TestFusedGlueBatchNormMatchesGlueConstants(t *testing.T) {
 			if got[in].Ints[3] != -1 {
 				t.Errorf("channel 3 with alpha 1: shift %d, want -1 (refused)", got[in].Ints[3])
 			}
+		}
+	}
+}
+
+// The float glue sequence computes the fused glue's codes exactly.
+func TestFloatGlueEqualsFusedGlue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const n, c = 40, 16
+	acc, _ := te.Placeholder("acc", ints(n, c), te.Int32)
+	cb, _ := te.Placeholder("cb", ints(c), te.Int32)
+	sh, _ := te.Placeholder("sh", ints(c), te.Int32)
+	in := map[*te.Tensor]*te.Buffer{acc: te.NewBuffer(te.Int32, []int{n, c}), cb: te.NewBuffer(te.Int32, []int{c}), sh: te.NewBuffer(te.Int32, []int{c})}
+	for i := range in[acc].Ints {
+		in[acc].Ints[i] = int64(rng.IntN(20000) - 10000)
+	}
+	for k := 0; k < c; k++ {
+		in[cb].Ints[k] = int64(rng.IntN(2000) - 1000)
+		in[sh].Ints[k] = int64(rng.IntN(13))
+	}
+	for _, bits := range []int{1, 2, 3} {
+		fused, err := FusedGlue("f", acc, cb, sh, 1, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		float, err := FloatGlue("g", acc, cb, sh, 1, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := te.Evaluate([]*te.Tensor{fused, float}, in, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := te.Compare(got[float], got[fused], 0); m.First >= 0 {
+			t.Fatalf("bits %d: the float glue differs %s", bits, m.Detail)
 		}
 	}
 }

@@ -28,8 +28,8 @@ func TestNetworkRuns(t *testing.T) {
 		args     []string
 		variants []string // --without values to run too
 	}{
-		{"../../examples/networks/binary_tiny.te", nil, []string{"fusion", "bitpack-fusion", "tiling", "vectorize", "parallel", "fast-popcount", "tiling,vectorize,parallel,fast-popcount,bitpack-fusion"}},
-		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32"}, []string{"fusion"}},
+		{"../../examples/networks/binary_tiny.te", nil, []string{"fusion", "fused-glue", "bitpack-fusion", "tiling", "vectorize", "parallel", "fast-popcount", "tiling,vectorize,parallel,fast-popcount,bitpack-fusion"}},
+		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32"}, []string{"fusion", "fused-glue"}},
 		// each network in 1 and 2 bits and in both polarities (not every
 		// pairing: each run builds and runs a whole network twice)
 		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32", "-D", "BITS=2", "-D", "POLARITY=unipolar"}, nil},
@@ -474,7 +474,7 @@ func TestNetworkAblation(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, stderr)
 	}
-	for _, want := range []string{"all optimizations", "without tiling", "without vectorize", "without parallel", "without fast-popcount", "without bitpack-fusion",
+	for _, want := range []string{"all optimizations", "without fused-glue", "without tiling", "without vectorize", "without parallel", "without fast-popcount", "without bitpack-fusion",
 		"unoptimized", "+ tiling", "+ vectorize", "+ parallel", "+ fast-popcount", "+ bitpack-fusion"} {
 		if !strings.Contains(stdout, "  "+want+" ") {
 			t.Errorf("the ablation lacks %q:\n%s", want, stdout)
