@@ -41,6 +41,9 @@ type Options struct {
 	// of Target's per-operator schedules (package graph fuses them into
 	// groups first); keep marks the stages the file schedules itself.
 	NetworkSchedule func(p *Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error
+	// IgnoreOtherDefines accepts Defines and Words the file does not
+	// declare (one command line for a network and its float twin).
+	IgnoreOtherDefines bool
 	// FloatGlue makes fused_glue and fused_glue_bn the float sequence an
 	// unfused network runs (topi.FloatGlue; Riptide's ablation).
 	FloatGlue bool
@@ -111,7 +114,7 @@ func ParseWith(file string, src []byte, opts Options) (*Program, error) {
 	}
 	el.schedules(blocks)
 	el.applySchedules()
-	if err := el.unusedDefines(); err != nil {
+	if err := el.unusedDefines(); err != nil && !opts.IgnoreOtherDefines {
 		return el.prog, err
 	}
 	if el.prog.Kernel == nil && el.kernelPos == nil && len(el.errs.list) == 0 {

@@ -33,6 +33,9 @@ type netBuild struct {
 
 // netFlags are the flags of every command that builds a network.
 type netFlags struct {
+	// otherDefines accepts -D names the file does not declare (a float
+	// twin has no BITS or POLARITY)
+	otherDefines   bool
 	without        []string
 	seed           uint64
 	weights        string
@@ -105,7 +108,7 @@ func loadProgram(cmd *cobra.Command, path string, target *topi.Target, nf *netFl
 		return plan.Schedule(s, *target, keep)
 	}
 	prog, err := dsl.ParseWith(path, src, dsl.Options{Defines: defines.ints, Words: defines.words, Target: target,
-		NetworkSchedule: netSched, FloatGlue: opts.Without[graph.FusedGlue]})
+		NetworkSchedule: netSched, FloatGlue: opts.Without[graph.FusedGlue], IgnoreOtherDefines: nf != nil && nf.otherDefines})
 	if err != nil {
 		return nil, nil, userError{err}
 	}
@@ -370,7 +373,9 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, r
 	var float time.Duration
 	twin := strings.TrimSuffix(path, ".te") + "_float.te"
 	if _, err := os.Stat(twin); err == nil {
+		nf.otherDefines = true // -D BITS and POLARITY are the binary network's
 		t, err := time1(twin, nil)
+		nf.otherDefines = false
 		if err != nil {
 			return err
 		}
