@@ -206,6 +206,7 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var seed uint64
 	var nf netFlags
 	var profile, ablation bool
+	var plotFile string
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
 		Use:   "bench FILE",
@@ -233,7 +234,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			}
 			nf.seed = seed
 			if ablation {
-				return ablate(cmd, stdout, args[0], target, nf, repeat)
+				return ablate(cmd, stdout, args[0], target, nf, repeat, plotFile)
 			}
 			tgt, prog, nb, f, err := loadForTarget(cmd, stderr, args[0], target, &nf)
 			if err != nil {
@@ -365,7 +366,9 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 					if err != nil {
 						return userError{err}
 					}
-					printProfile(stdout, nb, groups)
+					if err := printProfile(stdout, nb, groups, plotFile); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
@@ -376,6 +379,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 	cmd.Flags().IntVar(&repeat, "repeat", 10, "timed runs after one warm-up run")
 	cmd.Flags().StringVar(&vs, "vs", "", "also time baselines in the same run, comma-separated: "+baselineNames)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs and a network's weights")
+	cmd.Flags().StringVar(&plotFile, "plot", "", "with --ablation or --profile: also draw the bars into `FILE.svg` or FILE.png (gonum/plot)")
 	cmd.Flags().BoolVar(&ablation, "ablation", false, "for a network: Riptide's ablation, each optimization removed in turn and added in turn from an unoptimized build, against the float twin NAME_float.te when there is one")
 	cmd.Flags().BoolVar(&profile, "profile", false, "for a network: also time each fused group (as TVM's debug executor) and the share of convolutions, glue and the rest")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")

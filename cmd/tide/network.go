@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -270,7 +271,7 @@ func weightsCmd(stdout io.Writer) *cobra.Command {
 // convolution groups (with whatever is fused into them), glue groups
 // (element-wise, quantization and packing on their own) and the rest
 // (pooling, dense layers, the head).
-func printProfile(w io.Writer, nb *netBuild, times []time.Duration) {
+func printProfile(w io.Writer, nb *netBuild, times []time.Duration, plotFile string) error {
 	var total time.Duration
 	for _, t := range times {
 		total += t
@@ -290,6 +291,18 @@ func printProfile(w io.Writer, nb *netBuild, times []time.Duration) {
 	}
 	fmt.Fprintf(w, "groups together: %v; convolution groups %.1f%%, glue groups %.1f%%, the rest %.1f%%\n", total,
 		100*share["convolution"].Seconds()/total.Seconds(), 100*share["glue"].Seconds()/total.Seconds(), 100*share["rest"].Seconds()/total.Seconds())
+	if plotFile == "" {
+		return nil
+	}
+	var bars []bar
+	for i, g := range nb.plan.Groups {
+		bars = append(bars, bar{g.Name, times[i].Seconds() * 1e3})
+	}
+	if err := plotBars(plotFile, "Time per fused group: "+nb.net.Name, "ms per inference", bars); err != nil {
+		return userError{err}
+	}
+	fmt.Fprintf(w, "wrote %s\n", plotFile)
+	return nil
 }
 
 // estimateNetwork prints the estimate of one inference on an emulated
@@ -336,7 +349,7 @@ func estimateNetwork(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, nb *
 // ladder from an unoptimized build adding one at a time in Riptide's
 // order, each against the full build and, when the file has a float twin
 // next to it (NAME_float.te), as a speedup over it, all in one run.
-func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, repeat int) error {
+func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, repeat int, plotFile string) error {
 	// the ladder's order is Riptide's; fused glue is removed on its own
 	riptide := []graph.Optimization{graph.Tiling, graph.Vectorize, graph.Parallel, graph.FastPopcount, graph.BitpackFusion}
 	time1 := func(file string, without []graph.Optimization) (time.Duration, error) {
@@ -382,16 +395,20 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, r
 		float = t
 		fmt.Fprintf(w, "float twin %s: median %v\n", twin, float)
 	}
+	var bars []bar
 	row := func(label string, without []graph.Optimization) error {
 		t, err := time1(path, without)
 		if err != nil {
 			return err
 		}
 		line := fmt.Sprintf("  %-28s median %12v", label, t)
+		value := t.Seconds() * 1e3
 		if float > 0 {
-			line += fmt.Sprintf("   %6.2fx the float twin's speed", float.Seconds()/t.Seconds())
+			value = float.Seconds() / t.Seconds()
+			line += fmt.Sprintf("   %6.2fx the float twin's speed", value)
 		}
 		fmt.Fprintln(w, line)
+		bars = append(bars, bar{label, value})
 		return nil
 	}
 	fmt.Fprintf(w, "ablation of %s on %s (median of %d inferences each):\n", path, target, repeat)
@@ -413,5 +430,16 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, r
 			return err
 		}
 	}
+	if plotFile == "" {
+		return nil
+	}
+	ylabel := "ms per inference"
+	if float > 0 {
+		ylabel = "speedup over the float twin"
+	}
+	if err := plotBars(plotFile, "Ablation: "+filepath.Base(path)+" on "+target, ylabel, bars); err != nil {
+		return userError{err}
+	}
+	fmt.Fprintf(w, "wrote %s\n", plotFile)
 	return nil
 }

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"encoding/xml"
 	"fmt"
+	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -265,9 +269,18 @@ func mustRead(t *testing.T, path string) []byte {
 // bench --profile times every group of a network and sums the shares.
 func TestNetworkProfile(t *testing.T) {
 	requireTools(t)
-	status, stdout, stderr := tide(t, "bench", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "--repeat", "2", "--profile")
+	pngFile := filepath.Join(t.TempDir(), "profile.png")
+	status, stdout, stderr := tide(t, "bench", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "--repeat", "2", "--profile", "--plot", pngFile)
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, stderr)
+	}
+	f, err := os.Open(pngFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if img, err := png.Decode(f); err != nil || img.Bounds().Dx() < 100 || img.Bounds().Dy() < 100 {
+		t.Errorf("the profile chart is not a PNG of some size: %v", err)
 	}
 	for _, want := range []string{"  0 Q0 ", "  3 Y ", "convolution groups", "glue groups"} {
 		if !strings.Contains(stdout, want) {
@@ -470,14 +483,44 @@ schedule D {
 // each optimization removed, and the ladder from an unoptimized build.
 func TestNetworkAblation(t *testing.T) {
 	requireTools(t)
-	status, stdout, stderr := tide(t, "bench", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "--ablation", "--repeat", "2")
+	svg := filepath.Join(t.TempDir(), "ablation.svg")
+	status, stdout, stderr := tide(t, "bench", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "--ablation", "--repeat", "2", "--plot", svg)
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, stderr)
+	}
+	// the chart is well-formed SVG with a bar per variant and their labels
+	data, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	root := ""
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the chart is not valid XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && root == "" {
+			root = se.Name.Local
+		}
+	}
+	if root != "svg" || !strings.Contains(string(data), "without fast-popcount") {
+		t.Errorf("the chart's root is %q, or it lacks the labels", root)
 	}
 	for _, want := range []string{"all optimizations", "without fused-glue", "without tiling", "without vectorize", "without parallel", "without fast-popcount", "without bitpack-fusion",
 		"unoptimized", "+ tiling", "+ vectorize", "+ parallel", "+ fast-popcount", "+ bitpack-fusion"} {
 		if !strings.Contains(stdout, "  "+want+" ") {
 			t.Errorf("the ablation lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+func TestNetworkPlotNeedsSVGOrPNG(t *testing.T) {
+	status, _, stderr := tide(t, "bench", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "--repeat", "1", "--profile", "--plot", filepath.Join(t.TempDir(), "p.pdf"))
+	if status == 0 || !strings.Contains(stderr, "the chart is written as .svg or .png") {
+		t.Errorf("status %d: %s", status, stderr)
 	}
 }
