@@ -254,10 +254,18 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			if err != nil {
 				return err
 			}
+			var twin *floatTwin
 			if nb != nil {
-				if vs != "" {
-					return userError{fmt.Errorf("--vs: the baselines are single operators; a network has none yet")}
+				switch vs {
+				case "":
+				case "tide-float":
+					if twin, err = loadFloatTwin(cmd, stderr, args[0], target, nf); err != nil {
+						return err
+					}
+				default:
+					return userError{fmt.Errorf("--vs %s: a network's baseline is tide-float, its float twin NAME_float.te compiled by Tide (oneDNN networks: not yet)", vs)}
 				}
+				vs = "" // the operator baselines below are not a network's
 				in = nb.callInputs(in[:len(in)-len(nb.weights)])
 				// a whole network at its real size is beyond the evaluator
 				fmt.Fprintf(stdout, "(bench does not check a network's outputs: tide run does, against the reference evaluator)\n")
@@ -358,6 +366,15 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 						prog.Kernel.Name, tgt.Name, label, median, len(times), times[0], ops, ops/median.Seconds()/1e9, unit, speedup, checked)
 				}
 				fmt.Fprint(stdout, strings.Join(lines, ""))
+				if twin != nil {
+					bt, _, err := driver.BenchKernel(twin.tgt, llvmgen.Options{FastMath: fast}, twin.f, twin.in, nil, dir, repeat)
+					if err != nil {
+						return userError{err}
+					}
+					bm := medianOf(bt)
+					fmt.Fprintf(stdout, "tide-float %s, threads %s: median %v (min %v); Tide/baseline speed ratio %.2f (same run)\n",
+						twin.path, label, bm, slices.Min(bt), bm.Seconds()/median.Seconds())
+				}
 				if profile {
 					if nb == nil {
 						return userError{fmt.Errorf("--profile times a network's groups; %s is a kernel", args[0])}

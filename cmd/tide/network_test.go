@@ -524,3 +524,17 @@ func TestNetworkPlotNeedsSVGOrPNG(t *testing.T) {
 		t.Errorf("status %d: %s", status, stderr)
 	}
 }
+
+// --vs tide-float times the network's float twin in the same run, in the
+// operator benchmarks' format.
+func TestNetworkVsFloatTwin(t *testing.T) {
+	requireTools(t)
+	status, stdout, stderr := tide(t, "bench", "../../examples/networks/squeezenet.te", "-D", "IMAGE=32", "-D", "POLARITY=unipolar", "--target", "x86-64", "--repeat", "2", "--vs", "tide-float")
+	if status != 0 || !strings.Contains(stdout, "tide-float ../../examples/networks/squeezenet_float.te, threads default: median") || !strings.Contains(stdout, "Tide/baseline speed ratio") {
+		t.Errorf("status %d\n%s%s", status, stdout, stderr)
+	}
+	status, _, stderr = tide(t, "bench", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "--vs", "tide-float")
+	if status == 0 || !strings.Contains(stderr, "no float twin") {
+		t.Errorf("a network without a twin: status %d, %s", status, stderr)
+	}
+}
