@@ -73,6 +73,11 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 	packed := nhwc && elem.IsFloat() // the kernel comes in blocks of OCBlock channels
 	if packed {
 		cols = OCBlock
+		if cols <= v {
+			// one vector of channels per pixel (AVX-512): 8 pixels, so
+			// that 8 accumulators cover the latency of a fused multiply-add
+			rows = 8
+		}
 	}
 	if t.NoTiling {
 		// the ablation: no register block, one vector of outputs at a time
