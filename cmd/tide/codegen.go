@@ -254,7 +254,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			if err != nil {
 				return err
 			}
-			var twin *floatTwin
+			var twin *runnable
 			if nb != nil {
 				switch vs {
 				case "":
@@ -367,9 +367,9 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 				}
 				fmt.Fprint(stdout, strings.Join(lines, ""))
 				if twin != nil {
-					bt, _, err := driver.BenchKernel(twin.tgt, llvmgen.Options{FastMath: fast}, twin.f, twin.in, nil, dir, repeat)
+					bt, err := twin.bench(llvmgen.Options{FastMath: fast}, repeat)
 					if err != nil {
-						return userError{err}
+						return err
 					}
 					bm := medianOf(bt)
 					fmt.Fprintf(stdout, "tide-float %s, threads %s: median %v (min %v); Tide/baseline speed ratio %.2f (same run)\n",

@@ -353,52 +353,39 @@ func estimateNetwork(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, nb *
 func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, repeat int, plotFile string) error {
 	// the ladder's order is Riptide's; fused glue is removed on its own
 	riptide := []graph.Optimization{graph.Tiling, graph.Vectorize, graph.Parallel, graph.FastPopcount, graph.BitpackFusion}
-	time1 := func(file string, without []graph.Optimization) (time.Duration, error) {
+	time1 := func(r *runnable) (time.Duration, error) {
+		if !driver.Native(r.tgt) {
+			return 0, userError{fmt.Errorf("--ablation times runs; %s runs under emulation here", r.tgt.Name)}
+		}
+		times, err := r.bench(llvmgen.Options{}, repeat)
+		if err != nil {
+			return 0, err
+		}
+		return medianOf(times), nil
+	}
+	var float time.Duration
+	if _, err := os.Stat(floatTwinPath(path)); err == nil {
+		twin, err := loadFloatTwin(cmd, io.Discard, path, target, nf)
+		if err != nil {
+			return err
+		}
+		if float, err = time1(twin); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "float twin %s: median %v\n", twin.path, float)
+	}
+	var bars []bar
+	row := func(label string, without []graph.Optimization) error {
 		v := nf
 		v.without = nil
 		for _, o := range without {
 			v.without = append(v.without, string(o))
 		}
-		tgt, prog, nb, f, err := loadForTarget(cmd, io.Discard, file, target, &v)
-		if err != nil {
-			return 0, err
-		}
-		if !driver.Native(tgt) {
-			return 0, userError{fmt.Errorf("--ablation times runs; %s runs under emulation here", tgt.Name)}
-		}
-		_, in, err := kernelInputs(prog, sizeFlag{}, "", nf.seed)
-		if err != nil {
-			return 0, err
-		}
-		if nb != nil {
-			in = nb.callInputs(in[:len(in)-len(nb.weights)])
-		}
-		dir, err := os.MkdirTemp("", "tide-ablation-")
-		if err != nil {
-			return 0, err
-		}
-		defer os.RemoveAll(dir)
-		times, _, err := driver.BenchKernel(tgt, nb.codegen(llvmgen.Options{}), f, in, nil, dir, repeat)
-		if err != nil {
-			return 0, userError{err}
-		}
-		return medianOf(times), nil
-	}
-	var float time.Duration
-	twin := strings.TrimSuffix(path, ".te") + "_float.te"
-	if _, err := os.Stat(twin); err == nil {
-		nf.otherDefines = true // -D BITS and POLARITY are the binary network's
-		t, err := time1(twin, nil)
-		nf.otherDefines = false
+		r, err := loadRunnable(cmd, io.Discard, path, target, v)
 		if err != nil {
 			return err
 		}
-		float = t
-		fmt.Fprintf(w, "float twin %s: median %v\n", twin, float)
-	}
-	var bars []bar
-	row := func(label string, without []graph.Optimization) error {
-		t, err := time1(path, without)
+		t, err := time1(r)
 		if err != nil {
 			return err
 		}
@@ -445,22 +432,20 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, r
 	return nil
 }
 
-// floatTwin is a network's float twin (NAME_float.te next to it), built
-// for the same target: the baseline of --vs tide-float.
-type floatTwin struct {
+// runnable is a network (or kernel) built for a target with its call
+// inputs: what a benchmark times.
+type runnable struct {
 	path string
 	tgt  llvmgen.Target
+	nb   *netBuild
 	f    *lower.Func
 	in   []*te.Buffer
 }
 
-func loadFloatTwin(cmd *cobra.Command, stderr io.Writer, path, target string, nf netFlags) (*floatTwin, error) {
-	twin := strings.TrimSuffix(path, ".te") + "_float.te"
-	if _, err := os.Stat(twin); err != nil {
-		return nil, userError{fmt.Errorf("--vs tide-float: no float twin %s next to %s", twin, path)}
-	}
-	nf.without, nf.otherDefines, nf.weights = nil, true, "" // -D BITS and POLARITY, and the weights, are the binary network's
-	tgt, prog, nb, f, err := loadForTarget(cmd, stderr, twin, target, &nf)
+// loadRunnable builds a file for a target with the flags' options and
+// draws its inputs with the flags' seed.
+func loadRunnable(cmd *cobra.Command, stderr io.Writer, path, target string, nf netFlags) (*runnable, error) {
+	tgt, prog, nb, f, err := loadForTarget(cmd, stderr, path, target, &nf)
 	if err != nil {
 		return nil, err
 	}
@@ -471,5 +456,34 @@ func loadFloatTwin(cmd *cobra.Command, stderr io.Writer, path, target string, nf
 	if nb != nil {
 		in = nb.callInputs(in[:len(in)-len(nb.weights)])
 	}
-	return &floatTwin{path: twin, tgt: tgt, f: f, in: in}, nil
+	return &runnable{path: path, tgt: tgt, nb: nb, f: f, in: in}, nil
+}
+
+// bench times r: repeat calls after a warm-up.
+func (r *runnable) bench(o llvmgen.Options, repeat int) ([]time.Duration, error) {
+	dir, err := os.MkdirTemp("", "tide-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	times, _, err := driver.BenchKernel(r.tgt, r.nb.codegen(o), r.f, r.in, nil, dir, repeat)
+	if err != nil {
+		return nil, userError{err}
+	}
+	return times, nil
+}
+
+// floatTwinPath is where a network's float twin is: NAME_float.te next to
+// NAME.te.
+func floatTwinPath(path string) string { return strings.TrimSuffix(path, ".te") + "_float.te" }
+
+// loadFloatTwin builds a network's float twin for the same target: the
+// baseline of --vs tide-float and of --ablation.
+func loadFloatTwin(cmd *cobra.Command, stderr io.Writer, path, target string, nf netFlags) (*runnable, error) {
+	twin := floatTwinPath(path)
+	if _, err := os.Stat(twin); err != nil {
+		return nil, userError{fmt.Errorf("--vs tide-float: no float twin %s next to %s", twin, path)}
+	}
+	nf.without, nf.otherDefines, nf.weights = nil, true, "" // -D BITS and POLARITY, and the weights, are the binary network's
+	return loadRunnable(cmd, stderr, twin, target, nf)
 }
