@@ -163,31 +163,72 @@ type Assembly struct {
 // computes).
 func (p *Plan) GroupOf(t *te.Tensor) *Group { return p.groupOf[t] }
 
-// Partition splits a network into fused groups.
+// Partition splits a network into fused groups, in steps: fold the
+// computes of weights alone, group the rest (anchors with their chains,
+// packings, injective computes), put inlined computes and operators'
+// private stages in their consumers' groups, order the groups.
 func Partition(net *Network, opts Options) (*Plan, error) {
 	if len(net.Outputs) == 0 {
 		return nil, fmt.Errorf("network %s has no outputs", net.Name)
 	}
 	p := &Plan{Net: net, opts: opts, placed: map[*te.Tensor]bool{}, folded: map[*te.Tensor]bool{}, inlined: map[*te.Tensor]bool{}, groupOf: map[*te.Tensor]*Group{}}
-	all := te.PostOrder(net.Outputs)
-	isWeight := map[*te.Tensor]bool{}
-	for _, w := range net.Weights {
-		isWeight[w] = true
-	}
-	isOutput := map[*te.Tensor]bool{}
+	g := &graphInfo{all: te.PostOrder(net.Outputs), output: map[*te.Tensor]bool{}, consumers: map[*te.Tensor][]*te.Tensor{}}
 	for _, o := range net.Outputs {
-		isOutput[o] = true
+		g.output[o] = true
 	}
-	consumers := map[*te.Tensor][]*te.Tensor{}
-	for _, t := range all {
+	for _, t := range g.all {
 		for _, in := range t.Inputs() {
-			if !slices.Contains(consumers[in], t) {
-				consumers[in] = append(consumers[in], t)
+			if !slices.Contains(g.consumers[in], t) {
+				g.consumers[in] = append(g.consumers[in], t)
 			}
 		}
 	}
-	// computes of weights alone are folded at build time
-	for _, t := range all {
+	p.markFolded(g)
+	p.group(g)
+	if err := p.attachPrivate(g); err != nil {
+		return nil, err
+	}
+	for _, t := range g.all {
+		if grp := p.groupOf[t]; grp != nil {
+			grp.Members = append(grp.Members, t)
+		}
+	}
+	// groups run in the order of their outputs in the graph: a group reads
+	// only outputs that come before its own
+	pos := map[*te.Tensor]int{}
+	for i, t := range g.all {
+		pos[t] = i
+	}
+	slices.SortStableFunc(p.Groups, func(a, b *Group) int { return pos[a.Output] - pos[b.Output] })
+	for _, grp := range p.Groups {
+		grp.Name = grp.Output.Name
+	}
+	return p, nil
+}
+
+// graphInfo is what Partition's steps know of the te graph.
+type graphInfo struct {
+	all       []*te.Tensor // producers first
+	output    map[*te.Tensor]bool
+	consumers map[*te.Tensor][]*te.Tensor
+}
+
+// single is t's one consumer when t is an intermediate read once.
+func (g *graphInfo) single(t *te.Tensor) *te.Tensor {
+	if cs := g.consumers[t]; len(cs) == 1 && !g.output[t] {
+		return cs[0]
+	}
+	return nil
+}
+
+// markFolded marks the computes of weights alone (computed at build time) and
+// lists those the groups read.
+func (p *Plan) markFolded(g *graphInfo) {
+	isWeight := map[*te.Tensor]bool{}
+	for _, w := range p.Net.Weights {
+		isWeight[w] = true
+	}
+	for _, t := range g.all {
 		if t.IsPlaceholder() {
 			continue
 		}
@@ -195,11 +236,11 @@ func Partition(net *Network, opts Options) (*Plan, error) {
 		for _, in := range t.Inputs() {
 			only = only && (isWeight[in] || p.folded[in])
 		}
-		if only && !isOutput[t] {
+		if only && !g.output[t] {
 			p.folded[t] = true
 		}
 	}
-	for _, t := range all {
+	for _, t := range g.all {
 		if p.folded[t] {
 			continue
 		}
@@ -209,94 +250,87 @@ func Partition(net *Network, opts Options) (*Plan, error) {
 			}
 		}
 	}
-	fuse := !opts.Without[Fusion]
-	// single is t's one consumer when t is an intermediate read once
-	single := func(t *te.Tensor) *te.Tensor {
-		if cs := consumers[t]; len(cs) == 1 && !isOutput[t] {
-			return cs[0]
-		}
-		return nil
-	}
-	claim := func(g *Group, t *te.Tensor) {
-		p.groupOf[t] = g
-	}
-	for _, t := range all {
+}
+
+// group makes the groups: each anchor (convolution, pool, dense layer)
+// with the element-wise chain after it and, for a binary convolution, the
+// packing of its codes; each packing and each injective compute that is
+// not inlined on its own; concatenations in place.
+func (p *Plan) group(g *graphInfo) {
+	fuse := !p.opts.Without[Fusion]
+	for _, t := range g.all {
 		if t.IsPlaceholder() || p.folded[t] || topi.IsInternal(t) || p.groupOf[t] != nil {
 			continue
 		}
 		switch {
 		case fuse && topi.IsConcat(t) && p.assemble(t):
-			continue // its parts' groups store it
+			// its parts' groups store it
 		case topi.IsPack(t):
-			g := &Group{Output: t}
-			claim(g, t)
-			p.Groups = append(p.Groups, g)
+			p.newGroup(&Group{Output: t}, t)
 		case topi.IsInjective(t):
-			if c := single(t); fuse && c != nil && t.Tag != "glue_float" && !topi.IsConcat(c) && (topi.IsInjective(c) || topi.IsPack(c)) {
-				p.inlined[t] = true // its group is its consumer's (below)
+			if c := g.single(t); fuse && c != nil && t.Tag != "glue_float" && !topi.IsConcat(c) && (topi.IsInjective(c) || topi.IsPack(c)) {
+				p.inlined[t] = true // its group is its consumer's (attachPrivate)
 				continue
 			}
-			g := &Group{Output: t}
-			claim(g, t)
-			p.Groups = append(p.Groups, g)
-		default: // an anchor: a convolution, pool or dense layer
-			g := &Group{Anchor: t}
-			claim(g, t)
-			cur := t
-			for {
-				c := single(cur)
-				if c == nil || p.groupOf[c] != nil || !topi.IsElementwiseOf(c, cur) || topi.IsInternal(c) {
-					break // a residual add takes one of its producers' chains
-				}
-				if c.Tag == "glue_float" {
-					break // the unfused glue: each step its own group
-				}
-				// the XNOR correction is part of the operator itself
-				if !fuse && c.Tag != "bitserial_xnor" {
-					break
-				}
-				g.Chain = append(g.Chain, c)
-				claim(g, c)
-				cur = c
-			}
-			if c := single(cur); fuse && !opts.Without[BitpackFusion] && c != nil && p.groupOf[c] == nil && topi.IsPack(c) &&
-				topi.IsConv(t) && !t.DType.IsFloat() && len(g.Chain) > 0 {
-				g.Pack = c
-				claim(g, c)
-				cur = c
-			}
-			g.Output = cur
-			p.Groups = append(p.Groups, g)
+			p.newGroup(&Group{Output: t}, t)
+		default:
+			p.anchorGroup(g, t, fuse)
 		}
 	}
-	// inlined computes and private producers run in their consumer's group
-	for i := len(all) - 1; i >= 0; i-- {
-		t := all[i]
+}
+
+func (p *Plan) newGroup(grp *Group, t *te.Tensor) {
+	p.groupOf[t] = grp
+	p.Groups = append(p.Groups, grp)
+}
+
+// anchorGroup makes the group of an anchor t: the element-wise chain after
+// it (the XNOR correction always, the rest when fusing) and a bitpack
+// fusion.
+func (p *Plan) anchorGroup(g *graphInfo, t *te.Tensor, fuse bool) {
+	grp := &Group{Anchor: t}
+	p.newGroup(grp, t)
+	cur := t
+	for {
+		c := g.single(cur)
+		if c == nil || p.groupOf[c] != nil || !topi.IsElementwiseOf(c, cur) || topi.IsInternal(c) {
+			break // a residual add takes one of its producers' chains
+		}
+		if c.Tag == "glue_float" {
+			break // the unfused glue: each step its own group
+		}
+		// the XNOR correction is part of the operator itself
+		if !fuse && c.Tag != "bitserial_xnor" {
+			break
+		}
+		grp.Chain = append(grp.Chain, c)
+		p.groupOf[c] = grp
+		cur = c
+	}
+	if c := g.single(cur); fuse && !p.opts.Without[BitpackFusion] && c != nil && p.groupOf[c] == nil && topi.IsPack(c) &&
+		topi.IsConv(t) && !t.DType.IsFloat() && len(grp.Chain) > 0 {
+		grp.Pack = c
+		p.groupOf[c] = grp
+		cur = c
+	}
+	grp.Output = cur
+}
+
+// attachPrivate puts inlined computes and operators' private producers
+// (padding) in their consumer's group.
+func (p *Plan) attachPrivate(g *graphInfo) error {
+	for i := len(g.all) - 1; i >= 0; i-- {
+		t := g.all[i]
 		if p.groupOf[t] != nil || !(p.inlined[t] || topi.IsInternal(t) && !p.folded[t]) {
 			continue
 		}
-		cs := consumers[t]
+		cs := g.consumers[t]
 		if len(cs) != 1 || p.groupOf[cs[0]] == nil {
-			return nil, fmt.Errorf("network %s: %s (%s) has %d consumers; an operator's private stage has one", net.Name, t.Name, t.Tag, len(cs))
+			return fmt.Errorf("network %s: %s (%s) has %d consumers; an operator's private stage has one", p.Net.Name, t.Name, t.Tag, len(cs))
 		}
 		p.groupOf[t] = p.groupOf[cs[0]]
 	}
-	for _, t := range all {
-		if g := p.groupOf[t]; g != nil {
-			g.Members = append(g.Members, t)
-		}
-	}
-	// groups run in the order of their outputs in the graph: a group reads
-	// only outputs that come before its own
-	pos := map[*te.Tensor]int{}
-	for i, t := range all {
-		pos[t] = i
-	}
-	slices.SortStableFunc(p.Groups, func(a, b *Group) int { return pos[a.Output] - pos[b.Output] })
-	for _, g := range p.Groups {
-		g.Name = g.Output.Name
-	}
-	return p, nil
+	return nil
 }
 
 // assemble makes a concatenation in place when each of its inputs is a
