@@ -265,7 +265,17 @@ type defineFlag struct {
 	words map[string]string
 }
 
-func (d defineFlag) String() string { return fmt.Sprint(map[string]int64(d.ints), d.words) }
+func (d defineFlag) String() string {
+	var parts []string
+	for n, v := range d.ints {
+		parts = append(parts, fmt.Sprintf("%s=%d", n, v))
+	}
+	for n, w := range d.words {
+		parts = append(parts, n+"="+w)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
 func (d defineFlag) Type() string   { return "name=value" }
 func (d defineFlag) Set(v string) error {
 	name, val, ok := strings.Cut(v, "=")
