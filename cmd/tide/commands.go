@@ -276,7 +276,7 @@ func (d defineFlag) String() string {
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
 }
-func (d defineFlag) Type() string   { return "name=value" }
+func (d defineFlag) Type() string { return "name=value" }
 func (d defineFlag) Set(v string) error {
 	name, val, ok := strings.Cut(v, "=")
 	if !ok || name == "" {
