@@ -41,13 +41,11 @@ package tests
 import (
 	"fmt"
 	"math"
-	"os"
+	"slices"
 	"strings"
 	"testing"
 
-	"tide/dsl"
 	"tide/te"
-	"tide/tensorio"
 )
 
 const snNetworkFile = "../examples/networks/squeezenet.te"
@@ -252,129 +250,30 @@ func snUnpack(words []int64, shape []int) []int64 {
 	return out
 }
 
-// snLoad parses the network with the defines, draws its inputs with the
-// seed as tide does, evaluates every tensor snOrder names (as one kernel
-// with all of them outputs) and returns the evaluator's values, packed
-// tensors decoded to codes.
+// snLoad evaluates the SqueezeNet network file for its oracle, decoding
+// its packed tensors to codes.
 func snLoad(t *testing.T, image, bits int, polarity string, seed uint64) (*roNet, roVals) {
 	t.Helper()
-	src, err := os.ReadFile(snNetworkFile)
-	if err != nil {
-		t.Fatal(err)
+	unpack := func(tt *te.Tensor, words []int64) []int64 {
+		if !snPacked(tt.Name) {
+			return nil
+		}
+		shape := make([]int, len(tt.Shape))
+		for d, e := range tt.Shape {
+			c, ok := e.(*te.IntImm)
+			if !ok {
+				t.Fatalf("%s: extent %v is not a constant", tt.Name, e)
+			}
+			shape[d] = int(c.Value)
+		}
+		if tt.DType != te.UInt8 || len(shape) != 5 || shape[0] != 1 || shape[3] != bits {
+			t.Fatalf("%s is %v%v; want uint8 [1, H, W, %d, CW]", tt.Name, tt.DType, shape, bits)
+		}
+		return snUnpack(words, shape)
 	}
 	defines := map[string]int64{"IMAGE": int64(image), "BITS": int64(bits)}
-	prog, err := dsl.ParseWith(snNetworkFile, src, dsl.Options{Defines: defines, Words: map[string]string{"POLARITY": polarity}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !prog.Network || prog.Kernel.Inputs[0].Name != "X" || len(prog.Kernel.Inputs) != 1+len(prog.Weights) {
-		t.Fatalf("want a network of X and its weights; kernel inputs %d, weights %d", len(prog.Kernel.Inputs), len(prog.Weights))
-	}
-	bufs, _, err := tensorio.Inputs(prog.Kernel, nil, "", seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &roNet{image: image, bits: bits, unipolar: polarity == "unipolar", in: map[string]*te.Buffer{}}
-	for i, in := range prog.Kernel.Inputs {
-		n.in[in.Name] = bufs[i]
-	}
-	byName := map[string]*te.Tensor{}
-	for _, tt := range prog.Tensors {
-		byName[tt.Name] = tt
-	}
-	if len(prog.Kernel.Outputs) != 1 || prog.Kernel.Outputs[0] != byName["Y"] {
-		t.Fatalf("the network's output is not Y")
-	}
-	var outs []*te.Tensor
-	for _, name := range snOrder() {
-		tt := byName[name]
-		if tt == nil {
-			t.Fatalf("the network has no tensor %s", name)
-		}
-		outs = append(outs, tt)
-	}
-	k, err := te.NewKernel("squeezenet_all", prog.Kernel.Inputs, outs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := te.EvalKernel(k, bufs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev := roVals{ints: map[string][]int64{}, floats: map[string][]float32{}}
-	for i, tt := range outs {
-		b := res[i]
-		switch {
-		case tt.DType.IsFloat():
-			if tt.DType != te.Float32 {
-				t.Fatalf("%s is %v", tt.Name, tt.DType)
-			}
-			f := make([]float32, len(b.Floats))
-			for i, v := range b.Floats {
-				f[i] = float32(v)
-				if float64(f[i]) != v {
-					t.Fatalf("%s[%d] = %v is not a float32", tt.Name, i, v)
-				}
-			}
-			ev.floats[tt.Name] = f
-		case snPacked(tt.Name):
-			shape := make([]int, len(tt.Shape))
-			for d, e := range tt.Shape {
-				c, ok := e.(*te.IntImm)
-				if !ok {
-					t.Fatalf("%s: extent %v is not a constant", tt.Name, e)
-				}
-				shape[d] = int(c.Value)
-			}
-			if tt.DType != te.UInt8 || len(shape) != 5 || shape[0] != 1 || shape[3] != bits {
-				t.Fatalf("%s is %v%v; want uint8 [1, H, W, %d, CW]", tt.Name, tt.DType, shape, bits)
-			}
-			ev.ints[tt.Name] = snUnpack(b.Ints, shape)
-		default:
-			ev.ints[tt.Name] = b.Ints
-		}
-	}
-	return n, ev
-}
-
-// snCompare lists the tensors where the oracle and the evaluator differ
-// (the first few elements of each): integers exactly, floats bit for bit.
-func snCompare(want, got roVals) []string {
-	var diffs []string
-	for _, name := range snOrder() {
-		bad, first := 0, ""
-		if w, ok := want.ints[name]; ok {
-			g := got.ints[name]
-			if len(g) != len(w) {
-				diffs = append(diffs, fmt.Sprintf("%s: %d elements, oracle %d", name, len(g), len(w)))
-				continue
-			}
-			for i := range w {
-				if g[i] != w[i] {
-					if bad++; bad <= 3 {
-						first += fmt.Sprintf(" [%d] %d, oracle %d;", i, g[i], w[i])
-					}
-				}
-			}
-		} else {
-			w, g := want.floats[name], got.floats[name]
-			if len(g) != len(w) || w == nil {
-				diffs = append(diffs, fmt.Sprintf("%s: %d elements, oracle %d", name, len(g), len(w)))
-				continue
-			}
-			for i := range w {
-				if math.Float32bits(g[i]) != math.Float32bits(w[i]) {
-					if bad++; bad <= 3 {
-						first += fmt.Sprintf(" [%d] %v, oracle %v;", i, g[i], w[i])
-					}
-				}
-			}
-		}
-		if bad > 0 {
-			diffs = append(diffs, fmt.Sprintf("%s: %d elements differ:%s", name, bad, first))
-		}
-	}
-	return diffs
+	in, ev := roEvaluate(t, snNetworkFile, defines, polarity, seed, func(n string) string { return n }, snOrder(), unpack)
+	return &roNet{image: image, bits: bits, unipolar: polarity == "unipolar", in: in}, ev
 }
 
 func TestNetworkOracleSqueezeNet(t *testing.T) {
@@ -398,69 +297,21 @@ func TestNetworkOracleSqueezeNet(t *testing.T) {
 			}
 			n, ev := snLoad(t, tc.image, tc.bits, tc.polarity, tc.seed)
 			want := snOracle(n)
-			for _, d := range snCompare(want, ev) {
+			for _, d := range roCompare(snOrder(), want, ev) {
 				t.Error(d)
 			}
-			// the comparison has teeth: the glue must not clip everything
-			// to one code, and the output must not be constant
-			for _, name := range []string{"Q0", "f1_qs_Q", "f1_y", "f4_y", "f8_y"} {
-				lo, hi := want.ints[name][0], want.ints[name][0]
-				for _, v := range want.ints[name] {
-					lo, hi = min(lo, v), max(hi, v)
-				}
-				if lo == hi {
-					t.Errorf("%s is %d everywhere: the inputs do not exercise the network", name, lo)
-				}
-			}
-			if y := want.floats["Y"]; slicesMinF(y) == slicesMaxF(y) {
+			roVaried(t, want, "Q0", "f1_qs_Q", "f1_y", "f4_y", "f8_y")
+			if y := want.floats["Y"]; slices.Min(y) == slices.Max(y) {
 				t.Errorf("Y is constant")
 			}
 			if tc.seed != 1 {
 				return
 			}
-			// mutation: one weight code of an expand 3x3's centre tap
-			// flipped changes the oracle, and the comparison then fails
-			// there first
-			for _, m := range []struct {
-				weight string
-				index  int // ((ky*3 + kx)*cin + ci)*cout + oc, ky = kx = 1
-				first  string
-			}{
-				{"f1_e3_W", (4*32+5)*64 + 17, "f1_e3_A"},
-				{"f8_e3_W", (4*64+33)*256 + 200, "f8_e3_A"},
-			} {
-				orig := n.in[m.weight]
-				mut := *orig
-				mut.Ints = append([]int64(nil), orig.Ints...)
-				mut.Ints[m.index] ^= 1
-				n.in[m.weight] = &mut
-				got := snOracle(n)
-				n.in[m.weight] = orig
-				diffs := snCompare(got, ev)
-				if len(diffs) == 0 {
-					t.Errorf("flipping %s[%d]: the oracle still agrees with the evaluator", m.weight, m.index)
-					continue
-				}
-				if !strings.HasPrefix(diffs[0], m.first+":") {
-					t.Errorf("flipping %s[%d]: the first difference is %q, want one in %s", m.weight, m.index, diffs[0], m.first)
-				}
-			}
+			// an expand 3x3's centre tap: ((ky*3 + kx)*cin + ci)*cout + oc,
+			// ky = kx = 1
+			roMutate(t, n, snOracle, snOrder(), ev,
+				roMutation{"f1_e3_W", (4*32+5)*64 + 17, "f1_e3_A"},
+				roMutation{"f8_e3_W", (4*64+33)*256 + 200, "f8_e3_A"})
 		})
 	}
-}
-
-func slicesMinF(x []float32) float32 {
-	m := x[0]
-	for _, v := range x {
-		m = min(m, v)
-	}
-	return m
-}
-
-func slicesMaxF(x []float32) float32 {
-	m := x[0]
-	for _, v := range x {
-		m = max(m, v)
-	}
-	return m
 }

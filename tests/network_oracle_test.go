@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"testing"
 
 	"tide/dsl"
@@ -335,16 +336,20 @@ func roShortName(name string) string {
 	return name
 }
 
-// roLoad parses the network with the defines, draws its inputs with the
-// seed as tide does, evaluates every tensor roOrder names and returns the
-// evaluator's values.
-func roLoad(t *testing.T, defines map[string]int64, polarity string, seed uint64) (*roNet, roVals) {
+// roEvaluate parses a network file with the defines and the polarity,
+// draws its inputs with the seed as tide does, and evaluates every tensor
+// order names in one run of the evaluator (the network's output, Y, among
+// them). Names are the oracle's: rename maps the file's to them. It returns
+// the inputs by name and the evaluator's values; unpack, when not nil,
+// gives the codes of a tensor of packed words (nil for other tensors).
+func roEvaluate(t *testing.T, file string, defines map[string]int64, polarity string, seed uint64, rename func(string) string, order []string,
+	unpack func(tt *te.Tensor, words []int64) []int64) (map[string]*te.Buffer, roVals) {
 	t.Helper()
-	src, err := os.ReadFile(roNetworkFile)
+	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := dsl.ParseWith(roNetworkFile, src, dsl.Options{Defines: defines, Words: map[string]string{"POLARITY": polarity}})
+	prog, err := dsl.ParseWith(file, src, dsl.Options{Defines: defines, Words: map[string]string{"POLARITY": polarity}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,28 +360,26 @@ func roLoad(t *testing.T, defines map[string]int64, polarity string, seed uint64
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &roNet{image: int(defines["IMAGE"]), bits: int(defines["BITS"]), scale: int(defines["SCALE"]), unipolar: polarity == "unipolar", in: map[string]*te.Buffer{}}
-	for i, in := range prog.Kernel.Inputs {
-		n.in[roShortName(in.Name)] = bufs[i]
+	in := map[string]*te.Buffer{}
+	for i, x := range prog.Kernel.Inputs {
+		in[rename(x.Name)] = bufs[i]
 	}
 	byName := map[string]*te.Tensor{}
 	for _, tt := range prog.Tensors {
-		byName[roShortName(tt.Name)] = tt
+		byName[rename(tt.Name)] = tt
+	}
+	if len(prog.Kernel.Outputs) != 1 || prog.Kernel.Outputs[0] != byName["Y"] {
+		t.Fatalf("the network's output is not Y")
 	}
 	var outs []*te.Tensor
-	for _, name := range roOrder() {
+	for _, name := range order {
 		tt := byName[name]
 		if tt == nil {
 			t.Fatalf("the network has no tensor %s", name)
 		}
 		outs = append(outs, tt)
 	}
-	// one evaluation of the network's kernel with every named tensor an
-	// output as well (Y, the network's output, among them)
-	if len(prog.Kernel.Outputs) != 1 || prog.Kernel.Outputs[0] != byName["Y"] {
-		t.Fatalf("the network's output is not Y")
-	}
-	k, err := te.NewKernel("resnet18_all", prog.Kernel.Inputs, outs, nil)
+	k, err := te.NewKernel(prog.Kernel.Name+"_all", prog.Kernel.Inputs, outs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,31 +389,44 @@ func roLoad(t *testing.T, defines map[string]int64, polarity string, seed uint64
 	}
 	ev := roVals{ints: map[string][]int64{}, floats: map[string][]float32{}}
 	for i, tt := range outs {
-		b := res[i]
-		if tt.DType.IsFloat() {
-			if tt.DType != te.Float32 {
-				t.Fatalf("%s is %v", tt.Name, tt.DType)
-			}
-			f := make([]float32, len(b.Floats))
-			for i, v := range b.Floats {
-				f[i] = float32(v)
-				if float64(f[i]) != v {
-					t.Fatalf("%s[%d] = %v is not a float32", tt.Name, i, v)
+		b, name := res[i], rename(tt.Name)
+		if !tt.DType.IsFloat() {
+			ev.ints[name] = b.Ints
+			if unpack != nil {
+				if codes := unpack(tt, b.Ints); codes != nil {
+					ev.ints[name] = codes
 				}
 			}
-			ev.floats[roShortName(tt.Name)] = f
-		} else {
-			ev.ints[roShortName(tt.Name)] = b.Ints
+			continue
 		}
+		if tt.DType != te.Float32 {
+			t.Fatalf("%s is %v", tt.Name, tt.DType)
+		}
+		f := make([]float32, len(b.Floats))
+		for i, v := range b.Floats {
+			f[i] = float32(v)
+			if float64(f[i]) != v {
+				t.Fatalf("%s[%d] = %v is not a float32", tt.Name, i, v)
+			}
+		}
+		ev.floats[name] = f
 	}
-	return n, ev
+	return in, ev
 }
 
-// roCompare lists the tensors where the oracle and the evaluator differ
-// (the first few elements of each): integers exactly, floats bit for bit.
-func roCompare(want, got roVals) []string {
+// roLoad evaluates the ResNet-18 network file for its oracle.
+func roLoad(t *testing.T, defines map[string]int64, polarity string, seed uint64) (*roNet, roVals) {
+	t.Helper()
+	in, ev := roEvaluate(t, roNetworkFile, defines, polarity, seed, roShortName, roOrder(), nil)
+	return &roNet{image: int(defines["IMAGE"]), bits: int(defines["BITS"]), scale: int(defines["SCALE"]), unipolar: polarity == "unipolar", in: in}, ev
+}
+
+// roCompare lists the tensors order names where the oracle and the
+// evaluator differ (the first few elements of each): integers exactly,
+// floats bit for bit.
+func roCompare(order []string, want, got roVals) []string {
 	var diffs []string
-	for _, name := range roOrder() {
+	for _, name := range order {
 		bad, first := 0, ""
 		if w, ok := want.ints[name]; ok {
 			g := got.ints[name]
@@ -427,7 +443,7 @@ func roCompare(want, got roVals) []string {
 			}
 		} else {
 			w, g := want.floats[name], got.floats[name]
-			if len(g) != len(w) {
+			if len(g) != len(w) || w == nil {
 				diffs = append(diffs, fmt.Sprintf("%s: %d elements, oracle %d", name, len(g), len(w)))
 				continue
 			}
@@ -444,6 +460,53 @@ func roCompare(want, got roVals) []string {
 		}
 	}
 	return diffs
+}
+
+// roVaried checks that the comparison has teeth: none of the named integer
+// tensors of the oracle is one value everywhere (the glue does not clip
+// everything to one code).
+func roVaried(t *testing.T, want roVals, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		lo, hi := want.ints[name][0], want.ints[name][0]
+		for _, v := range want.ints[name] {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		if lo == hi {
+			t.Errorf("%s is %d everywhere: the inputs do not exercise the network", name, lo)
+		}
+	}
+}
+
+// roMutation is one weight code to flip, and the first tensor the flip
+// must change.
+type roMutation struct {
+	weight string
+	index  int
+	first  string
+}
+
+// roMutate checks that the comparison can fail: with each weight code
+// flipped, the oracle disagrees with the evaluator, first at m.first.
+func roMutate(t *testing.T, n *roNet, oracle func(*roNet) roVals, order []string, ev roVals, ms ...roMutation) {
+	t.Helper()
+	for _, m := range ms {
+		orig := n.in[m.weight]
+		mut := *orig
+		mut.Ints = append([]int64(nil), orig.Ints...)
+		mut.Ints[m.index] ^= 1
+		n.in[m.weight] = &mut
+		got := oracle(n)
+		n.in[m.weight] = orig
+		diffs := roCompare(order, got, ev)
+		if len(diffs) == 0 {
+			t.Errorf("flipping %s[%d]: the oracle still agrees with the evaluator", m.weight, m.index)
+			continue
+		}
+		if !strings.HasPrefix(diffs[0], m.first+":") {
+			t.Errorf("flipping %s[%d]: the first difference is %q, want one in %s", m.weight, m.index, diffs[0], m.first)
+		}
+	}
 }
 
 func TestNetworkOracleResNet18(t *testing.T) {
@@ -475,52 +538,19 @@ func TestNetworkOracleResNet18(t *testing.T) {
 			defines := map[string]int64{"IMAGE": int64(tc.image), "BITS": int64(tc.bits), "SCALE": int64(tc.scale)}
 			n, ev := roLoad(t, defines, tc.polarity, tc.seed)
 			want := n.oracle()
-			for _, d := range roCompare(want, ev) {
+			for _, d := range roCompare(roOrder(), want, ev) {
 				t.Error(d)
 			}
-			// the comparison has teeth: the glue must not clip everything
-			// to one code, and the output must not be constant
-			for _, name := range []string{"Q0", "b1_Q", "b8_Y", "QG"} {
-				lo, hi := want.ints[name][0], want.ints[name][0]
-				for _, v := range want.ints[name] {
-					lo, hi = min(lo, v), max(hi, v)
-				}
-				if lo == hi {
-					t.Errorf("%s is %d everywhere: the inputs do not exercise the network", name, lo)
-				}
-			}
+			roVaried(t, want, "Q0", "b1_Q", "b8_Y", "QG")
 			if tc.seed != 1 {
 				return
 			}
-			// mutation: one weight code flipped changes the oracle, and the
-			// comparison then fails
-			for _, m := range []struct {
-				weight string
-				index  int
-				first  string // the first tensor that must change
-			}{
-				{"b1_Wa", 5, "b1_A"},
+			roMutate(t, n, (*roNet).oracle, roOrder(), ev,
+				roMutation{"b1_Wa", 5, "b1_A"},
 				// the centre tap: at IMAGE=32 the last blocks are 1x1, so
 				// the other taps read only (zero) padding
-				{"b8_Wb", 4*512*512 + 777, "b8_B"},
-				{"WD", 123, "D"},
-			} {
-				orig := n.in[m.weight]
-				mut := *orig
-				mut.Ints = append([]int64(nil), orig.Ints...)
-				mut.Ints[m.index] ^= 1
-				n.in[m.weight] = &mut
-				got := n.oracle()
-				n.in[m.weight] = orig
-				diffs := roCompare(got, ev)
-				if len(diffs) == 0 {
-					t.Errorf("flipping %s[%d]: the oracle still agrees with the evaluator", m.weight, m.index)
-					continue
-				}
-				if want := m.first + ":"; len(diffs[0]) < len(want) || diffs[0][:len(want)] != want {
-					t.Errorf("flipping %s[%d]: the first difference is %q, want one in %s", m.weight, m.index, diffs[0], m.first)
-				}
-			}
+				roMutation{"b8_Wb", 4*512*512 + 777, "b8_B"},
+				roMutation{"WD", 123, "D"})
 		})
 	}
 }
