@@ -111,6 +111,15 @@ func (p *Plan) Finish(f *lower.Func, s *schedule.Schedule, weights []*te.Buffer)
 		groups = append(groups, &lower.Group{Name: g.Name, Body: bodies[i]})
 	}
 	// buffers: folded values become constants, the rest share the workspace
+	// the buffers each group reads or writes
+	used := make([]map[*lower.Buffer]bool, len(groups))
+	anyUses := map[*lower.Buffer]bool{}
+	for i, g := range groups {
+		used[i] = map[*lower.Buffer]bool{}
+		for _, b := range lower.StmtBuffers(g) {
+			used[i][b], anyUses[b] = true, true
+		}
+	}
 	var slots []lower.Slot
 	for _, b := range roots {
 		t := byName[b.Name]
@@ -128,8 +137,8 @@ func (p *Plan) Finish(f *lower.Func, s *schedule.Schedule, weights []*te.Buffer)
 			return nil, fmt.Errorf("network %s: %s has a symbolic shape; a network's shapes are constants", p.Net.Name, b.Name)
 		}
 		first, last := -1, -1
-		for i, g := range groups {
-			if uses(g, b) {
+		for i := range groups {
+			if used[i][b] {
 				if first < 0 {
 					first = i
 				}
@@ -155,7 +164,7 @@ func (p *Plan) Finish(f *lower.Func, s *schedule.Schedule, weights []*te.Buffer)
 	var args []*lower.Buffer
 	for _, a := range f.Args {
 		if w := isWeight[a.Name]; w != nil {
-			if uses(groups, a) { // else only folded computes read it
+			if anyUses[a] { // else only folded computes read it
 				constant(a, w)
 			}
 			continue
@@ -284,27 +293,4 @@ func nestTensor(s lower.Stmt, byName map[string]*te.Tensor) (*te.Tensor, error) 
 		return nil, fmt.Errorf("a loop nest computes no known tensor:\n%s", lower.StmtString(s))
 	}
 	return found, nil
-}
-
-// uses reports whether s reads or writes b.
-func uses(s lower.Stmt, b *lower.Buffer) bool {
-	found := false
-	lower.WalkStmt(s, func(x lower.Stmt) bool {
-		if found {
-			return false
-		}
-		if st, ok := x.(*lower.Store); ok && st.Buffer == b {
-			found = true
-		}
-		lower.StmtExprs(x, func(e te.Expr) {
-			te.Walk(e, func(y te.Expr) bool {
-				if l, ok := y.(*lower.Load); ok && l.Buffer == b {
-					found = true
-				}
-				return !found
-			})
-		})
-		return !found
-	})
-	return found
 }

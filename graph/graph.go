@@ -39,6 +39,12 @@ type Network struct {
 	Outputs []*te.Tensor
 }
 
+// NetworkOf is the network a kernel declares when its last inputs are
+// weights (a .te network declaration's kernel).
+func NetworkOf(k *te.Kernel, weights []*te.Tensor) *Network {
+	return &Network{Name: k.Name, Inputs: k.Inputs[:len(k.Inputs)-len(weights)], Weights: weights, Outputs: k.Outputs}
+}
+
 // Kernel is the network as one te kernel (inputs, then weights): what the
 // reference evaluator computes.
 func (n *Network) Kernel() (*te.Kernel, error) {
@@ -158,10 +164,6 @@ type Assembly struct {
 	Parts   []*te.Tensor
 	Offsets []int64
 }
-
-// GroupOf is the group that computes t (nil for placeholders and folded
-// computes).
-func (p *Plan) GroupOf(t *te.Tensor) *Group { return p.groupOf[t] }
 
 // Partition splits a network into fused groups, in steps: fold the
 // computes of weights alone, group the rest (anchors with their chains,

@@ -48,31 +48,24 @@ func (g *gen) workspace(f *lower.Func, base value.Value) {
 // captures lists the buffers and variables of the enclosing scope that s
 // uses, in first-use order.
 func (g *gen) captures(s lower.Stmt) (bufs []*lower.Buffer, vars []*te.Var) {
-	seenV, seenB := map[*te.Var]bool{}, map[*lower.Buffer]bool{}
-	useBuf := func(b *lower.Buffer) {
-		if _, ok := g.bufs[b]; ok && !seenB[b] {
-			seenB[b] = true
+	for _, b := range lower.StmtBuffers(s) {
+		if _, ok := g.bufs[b]; ok {
 			bufs = append(bufs, b)
 		}
 	}
+	seen := map[*te.Var]bool{}
 	lower.WalkStmt(s, func(x lower.Stmt) bool {
 		lower.StmtExprs(x, func(e te.Expr) {
 			te.Walk(e, func(y te.Expr) bool {
-				switch y := y.(type) {
-				case *te.Var:
-					if _, ok := g.vars[y]; ok && !seenV[y] {
-						seenV[y] = true
-						vars = append(vars, y)
+				if v, ok := y.(*te.Var); ok && !seen[v] {
+					if _, bound := g.vars[v]; bound {
+						seen[v] = true
+						vars = append(vars, v)
 					}
-				case *lower.Load:
-					useBuf(y.Buffer)
 				}
 				return true
 			})
 		})
-		if st, ok := x.(*lower.Store); ok {
-			useBuf(st.Buffer)
-		}
 		return true
 	})
 	return bufs, vars

@@ -108,6 +108,34 @@ func mapChildren(s Stmt, fn func(Stmt) Stmt) Stmt {
 	return s
 }
 
+// StmtBuffers lists the buffers s (and every statement inside it) loads
+// from or stores to, in first-use order.
+func StmtBuffers(s Stmt) []*Buffer {
+	var out []*Buffer
+	seen := map[*Buffer]bool{}
+	use := func(b *Buffer) {
+		if !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
+	WalkStmt(s, func(x Stmt) bool {
+		StmtExprs(x, func(e te.Expr) {
+			te.Walk(e, func(y te.Expr) bool {
+				if l, ok := y.(*Load); ok {
+					use(l.Buffer)
+				}
+				return true
+			})
+		})
+		if st, ok := x.(*Store); ok {
+			use(st.Buffer)
+		}
+		return true
+	})
+	return out
+}
+
 // StmtExprs calls fn on every expression directly in s (bounds, index,
 // value, condition), not on those of the statements inside it.
 func StmtExprs(s Stmt, fn func(te.Expr)) {

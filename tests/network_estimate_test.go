@@ -35,8 +35,7 @@ func TestNetworkEstimateKeepsSemantics(t *testing.T) {
 	p, err := dsl.ParseWith(file, src, dsl.Options{
 		Target: &topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits},
 		NetworkSchedule: func(p *dsl.Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error {
-			k := p.Kernel
-			net = &graph.Network{Name: k.Name, Inputs: k.Inputs[:len(k.Inputs)-len(p.Weights)], Weights: p.Weights, Outputs: k.Outputs}
+			net = graph.NetworkOf(p.Kernel, p.Weights)
 			if plan, err = graph.Partition(net, graph.Options{}); err != nil {
 				return err
 			}

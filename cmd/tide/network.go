@@ -96,8 +96,7 @@ func loadProgram(cmd *cobra.Command, path string, target *topi.Target, nf *netFl
 	}
 	var nb *netBuild
 	netSched := func(p *dsl.Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error {
-		k := p.Kernel
-		net := &graph.Network{Name: k.Name, Inputs: k.Inputs[:len(k.Inputs)-len(p.Weights)], Weights: p.Weights, Outputs: k.Outputs}
+		net := graph.NetworkOf(p.Kernel, p.Weights)
 		plan, err := graph.Partition(net, opts)
 		if err != nil {
 			return err
