@@ -76,17 +76,17 @@ func EstimateNetwork(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inpu
 	}()
 	// the number of loops is known once objects has run: the harness asks
 	// for a generous bound and prints only as many as the listing has
-	outs, counts, _, err := runWith(t, opts, f, inputs, nil, dir, runConfig{objects: objects, counters: maxCountedLoops})
+	r, err := runWith(t, opts, f, inputs, nil, dir, runConfig{objects: objects, counters: maxCountedLoops})
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(counts) < len(loops) {
-		return nil, nil, fmt.Errorf("the counting harness printed %d counts for %d loops", len(counts), len(loops))
+	if len(r.counts) < len(loops) {
+		return nil, nil, fmt.Errorf("the counting harness printed %d counts for %d loops", len(r.counts), len(loops))
 	}
 	for i := range loops {
-		loops[i].Iterations = int64(counts[i])
+		loops[i].Iterations = r.counts[i]
 	}
-	return loops, outs, nil
+	return loops, r.outs, nil
 }
 
 // maxCountedLoops bounds the loops a listing may have; a network's have a

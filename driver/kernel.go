@@ -22,15 +22,21 @@ import (
 // returns the outputs. dir receives the files (kernel.ll, the harness, the
 // program, the raw data).
 func RunKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string) ([]*te.Buffer, []string, error) {
-	outs, _, warnings, err := runKernel(t, opts, f, inputs, sizes, dir, 0)
-	return outs, warnings, err
+	r, err := runWith(t, opts, f, inputs, sizes, dir, runConfig{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.outs, r.warnings, nil
 }
 
 // BenchKernel builds and runs a kernel like RunKernel, calling it once to
 // warm up and then repeat times, and returns the time of each timed call.
 func BenchKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string, repeat int) ([]time.Duration, []*te.Buffer, error) {
-	outs, times, _, err := runKernel(t, opts, f, inputs, sizes, dir, max(1, repeat))
-	return times, outs, err
+	r, err := runWith(t, opts, f, inputs, sizes, dir, runConfig{repeat: max(1, repeat)})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.times, r.outs, nil
 }
 
 // ProfileKernel benchmarks a network function like BenchKernel and also
@@ -38,24 +44,20 @@ func BenchKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs [
 // calls; the groups' times add up to a call's, less the entry's own work).
 func ProfileKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, dir string, repeat int) (times, groups []time.Duration, err error) {
 	opts.Profile = true
+	r, err := runWith(t, opts, f, inputs, nil, dir, runConfig{repeat: max(1, repeat)})
+	if err != nil {
+		return nil, nil, err
+	}
 	n := 0
 	for _, s := range f.Body.(lower.Seq) {
 		if _, ok := s.(*lower.Group); ok {
 			n++
 		}
 	}
-	_, all, _, err := runKernel(t, opts, f, inputs, nil, dir, max(1, repeat))
-	if err != nil {
-		return nil, nil, err
+	if len(r.groups) != n {
+		return nil, nil, fmt.Errorf("the profiling harness printed %d times for %d groups", len(r.groups), n)
 	}
-	if len(all) < n {
-		return nil, nil, fmt.Errorf("the profiling harness printed %d times for %d groups", len(all), n)
-	}
-	return all[n:], all[:n], nil
-}
-
-func runKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string, repeat int) ([]*te.Buffer, []time.Duration, []string, error) {
-	return runWith(t, opts, f, inputs, sizes, dir, runConfig{repeat: repeat})
+	return r.times, r.groups, nil
 }
 
 // runConfig are the ways a harness run can differ.
@@ -64,34 +66,45 @@ type runConfig struct {
 	// objects, when set, makes the kernel's objects from its module
 	// instead of compiling its parts (an instrumented assembly listing)
 	objects func(m *ir.Module) ([]string, error)
-	// counters is how many tide_loop_counts the harness prints ("L n"
-	// lines, returned as durations of n nanoseconds, after the times)
+	// counters is how many tide_loop_counts the harness prints ("L n")
 	counters int
 }
 
-func runWith(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string, cfg runConfig) ([]*te.Buffer, []time.Duration, []string, error) {
+// runResult is what a harness run gives back.
+type runResult struct {
+	outs     []*te.Buffer
+	times    []time.Duration // of each timed call
+	groups   []time.Duration // per group, with opts.Profile ("P ns")
+	counts   []int64         // the loop counters ("L n")
+	warnings []string
+}
+
+// runWith generates code for a lowered kernel, builds it with a C harness
+// for the target, runs it (natively or under qemu) on the inputs and reads
+// back its outputs, times, profile and counters. dir receives the files.
+func runWith(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string, cfg runConfig) (*runResult, error) {
 	repeat := cfg.repeat
 	m, warnings, err := llvmgen.Generate(f, t, opts)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	// the whole module for the reader, then its parts for clang
 	if err := os.WriteFile(filepath.Join(dir, "kernel.ll"), []byte(m.String()), 0o644); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	shapes := make([][]int, len(f.Args))
 	for i, a := range f.Args {
 		for _, d := range a.Shape {
 			v, err := evalSize(d, sizes)
 			if err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
 			shapes[i] = append(shapes[i], int(v))
 		}
 	}
 	nIn := len(f.Args) - f.Outputs
 	if len(inputs) != nIn {
-		return nil, nil, nil, fmt.Errorf("%s takes %d inputs, got %d", f.Name, nIn, len(inputs))
+		return nil, fmt.Errorf("%s takes %d inputs, got %d", f.Name, nIn, len(inputs))
 	}
 	var files []string
 	for i, a := range f.Args {
@@ -99,19 +112,19 @@ func runWith(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te
 		files = append(files, path)
 		if i < nIn {
 			if inputs[i].DType != a.DType || inputs[i].Len() != te.NumElements(shapes[i]) {
-				return nil, nil, nil, fmt.Errorf("input %s: got %v%v, want %v%v", a.Name, inputs[i].DType, inputs[i].Shape, a.DType, shapes[i])
+				return nil, fmt.Errorf("input %s: got %v%v, want %v%v", a.Name, inputs[i].DType, inputs[i].Shape, a.DType, shapes[i])
 			}
 			if err := os.WriteFile(path, inputs[i].Memory(), 0o644); err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, f.Name+".h"), []byte(llvmgen.Header(f)), 0o644); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	csrc := filepath.Join(dir, "harness.c")
 	if err := os.WriteFile(csrc, []byte(harness(f, shapes, sizes, repeat, opts.Profile, cfg.counters)), 0o644); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	ho, exe := filepath.Join(dir, "harness.o"), filepath.Join(dir, f.Name)
 	var sanitize []string
@@ -131,55 +144,50 @@ func runWith(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te
 		objs, err = CompileParts(t, m, dir, true, compileFlags...)
 	}
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := CompileC(t, csrc, ho); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := LinkWith(t, exe, append(objs, ho), sanitize); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	stdout, err := Run(t, exe, files...)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	var times, profile, counts []time.Duration
+	r := &runResult{warnings: warnings}
 	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
 		if line == "" {
 			continue
 		}
 		field, isProfile := strings.CutPrefix(line, "P ")
 		field, isCount := strings.CutPrefix(field, "L ")
-		ns, err := strconv.ParseInt(field, 10, 64)
+		n, err := strconv.ParseInt(field, 10, 64)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("harness printed %q", line)
+			return nil, fmt.Errorf("harness printed %q", line)
 		}
 		switch {
 		case isProfile:
-			profile = append(profile, time.Duration(ns))
+			r.groups = append(r.groups, time.Duration(n))
 		case isCount:
-			counts = append(counts, time.Duration(ns))
+			r.counts = append(r.counts, n)
 		default:
-			times = append(times, time.Duration(ns))
+			r.times = append(r.times, time.Duration(n))
 		}
 	}
-	if opts.Profile {
-		times = append(profile, times...) // ProfileKernel splits them
-	}
-	times = append(times, counts...)
-	var outs []*te.Buffer
 	for i := nIn; i < len(f.Args); i++ {
 		data, err := os.ReadFile(files[i])
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		b, err := decode(f.Args[i].DType, shapes[i], data)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("output %s: %w", f.Args[i].Name, err)
+			return nil, fmt.Errorf("output %s: %w", f.Args[i].Name, err)
 		}
-		outs = append(outs, b)
+		r.outs = append(r.outs, b)
 	}
-	return outs, times, warnings, nil
+	return r, nil
 }
 
 func evalSize(e te.Expr, sizes map[*te.Var]int64) (int64, error) {

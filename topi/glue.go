@@ -13,28 +13,8 @@ import (
 // acc is int16 or int32; cb and shift are int32 vectors (GlueConstants
 // computes them from the float parameters).
 func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tensor, error) {
-	op := "fused_glue " + name
-	as, err := dims(op, acc, 0)
-	if err != nil {
+	if err := checkGlue("fused_glue "+name, acc, cb, shift, axis, bits); err != nil {
 		return nil, err
-	}
-	if acc.DType != te.Int16 && acc.DType != te.Int32 {
-		return nil, fmt.Errorf("%s: accumulators are %v; want int16 or int32", op, acc.DType)
-	}
-	if bits < 1 || bits > 8 {
-		return nil, fmt.Errorf("%s: %d bits; codes have 1 to 8 bits", op, bits)
-	}
-	if axis < 0 || axis >= len(as) {
-		return nil, fmt.Errorf("%s: channel axis %d of a %d-D tensor", op, axis, len(as))
-	}
-	for _, p := range []*te.Tensor{cb, shift} {
-		ps, err := dims(op, p, 1)
-		if err != nil {
-			return nil, err
-		}
-		if ps[0] != as[axis] || p.DType != te.Int32 {
-			return nil, fmt.Errorf("%s: %s is %v[%d]; want int32[%d], one per channel", op, p.Name, p.DType, ps[0], as[axis])
-		}
 	}
 	t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
 		c := a[axis]
@@ -53,8 +33,8 @@ func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 // quantized). Every step is exact on these integers (all below 2^24, and
 // the scale a power of two), so the codes equal FusedGlue's.
 func FloatGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tensor, error) {
-	if _, err := FusedGlue(name, acc, cb, shift, axis, bits); err != nil {
-		return nil, err // the same checks
+	if err := checkGlue("fused_glue "+name, acc, cb, shift, axis, bits); err != nil {
+		return nil, err
 	}
 	step := func(suffix string, in *te.Tensor, dt te.DType, f func(x te.Expr, c te.Expr) te.Expr) (*te.Tensor, error) {
 		n := name
@@ -85,6 +65,34 @@ func FloatGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 	return step("", f, te.UInt8, func(x, _ te.Expr) te.Expr {
 		return te.Bin(te.Min, te.Bin(te.Max, x, te.Float(0)), te.Float(float64(int(1)<<bits-1)))
 	})
+}
+
+// checkGlue checks a glue's operands: int16 or int32 accumulators, codes
+// of 1 to 8 bits, and int32 constants, one per channel along axis.
+func checkGlue(op string, acc, cb, shift *te.Tensor, axis, bits int) error {
+	as, err := dims(op, acc, 0)
+	if err != nil {
+		return err
+	}
+	if acc.DType != te.Int16 && acc.DType != te.Int32 {
+		return fmt.Errorf("%s: accumulators are %v; want int16 or int32", op, acc.DType)
+	}
+	if bits < 1 || bits > 8 {
+		return fmt.Errorf("%s: %d bits; codes have 1 to 8 bits", op, bits)
+	}
+	if axis < 0 || axis >= len(as) {
+		return fmt.Errorf("%s: channel axis %d of a %d-D tensor", op, axis, len(as))
+	}
+	for _, p := range []*te.Tensor{cb, shift} {
+		ps, err := dims(op, p, 1)
+		if err != nil {
+			return err
+		}
+		if ps[0] != as[axis] || p.DType != te.Int32 {
+			return fmt.Errorf("%s: %s is %v[%d]; want int32[%d], one per channel", op, p.Name, p.DType, ps[0], as[axis])
+		}
+	}
+	return nil
 }
 
 // Glue are the per-channel integer constants of FusedGlue.
