@@ -33,7 +33,7 @@ type comparison struct {
 const convTol = 1e-3
 
 // baselineNames are the names --vs takes.
-const baselineNames = "openblas (cblas_sgemm for a matmul, im2col+sgemm for a convolution), onednn (convolution), tide (Tide's own float conv2d, for a binarized convolution); for a network: tide-float (its float twin NAME_float.te)"
+const baselineNames = "openblas (cblas_sgemm for a matmul, im2col+sgemm for a convolution), onednn (convolution), tide (Tide's own float conv2d, for a binarized convolution); for a network: tide-float (its float twin NAME_float.te compiled by Tide) and onednn (the float twin run by oneDNN primitives)"
 
 // comparisons reads --vs for a kernel: a matmul (sgemm's signature), a
 // float NHWC convolution (an operator call), or a binarized NHWC

@@ -254,16 +254,12 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			if err != nil {
 				return err
 			}
-			var twin *runnable
+			var netBase *networkBaselines
 			if nb != nil {
-				switch vs {
-				case "":
-				case "tide-float":
-					if twin, err = loadFloatTwin(cmd, stderr, args[0], target, nf); err != nil {
+				if vs != "" {
+					if netBase, err = loadNetworkBaselines(cmd, stderr, args[0], target, nf, vs); err != nil {
 						return err
 					}
-				default:
-					return userError{fmt.Errorf("--vs %s: a network's baseline is tide-float, its float twin NAME_float.te compiled by Tide (oneDNN networks: not yet)", vs)}
 				}
 				vs = "" // the operator baselines below are not a network's
 				in = nb.callInputs(in[:len(in)-len(nb.weights)])
@@ -366,14 +362,10 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 						prog.Kernel.Name, tgt.Name, label, median, len(times), times[0], ops, ops/median.Seconds()/1e9, unit, speedup, checked)
 				}
 				fmt.Fprint(stdout, strings.Join(lines, ""))
-				if twin != nil {
-					bt, err := twin.bench(llvmgen.Options{FastMath: fast}, repeat)
-					if err != nil {
+				if netBase != nil {
+					if err := netBase.run(stdout, label, median, fast, repeat); err != nil {
 						return err
 					}
-					bm := medianOf(bt)
-					fmt.Fprintf(stdout, "tide-float %s, threads %s: median %v (min %v); Tide/baseline speed ratio %.2f (same run)\n",
-						twin.path, label, bm, slices.Min(bt), bm.Seconds()/median.Seconds())
 				}
 				if profile {
 					if nb == nil {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -460,16 +461,104 @@ func loadRunnable(cmd *cobra.Command, stderr io.Writer, path, target string, nf 
 
 // bench times r: repeat calls after a warm-up.
 func (r *runnable) bench(o llvmgen.Options, repeat int) ([]time.Duration, error) {
+	times, _, err := r.benchOutputs(o, repeat)
+	return times, err
+}
+
+// benchOutputs times r and returns its outputs too.
+func (r *runnable) benchOutputs(o llvmgen.Options, repeat int) ([]time.Duration, []*te.Buffer, error) {
 	dir, err := os.MkdirTemp("", "tide-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(dir)
+	times, outs, err := driver.BenchKernel(r.tgt, r.nb.codegen(o), r.f, r.in, nil, dir, repeat)
+	if err != nil {
+		return nil, nil, userError{err}
+	}
+	return times, outs, nil
+}
+
+// networkBaselines are the float baselines of a network's --vs: its float
+// twin compiled by Tide (tide-float) and the same twin run by oneDNN
+// (onednn), on the same input and weights. The twin also runs when only
+// onednn is asked for: oneDNN's output is checked against it.
+type networkBaselines struct {
+	twin      *runnable
+	tideFloat bool
+	onednn    *driver.OneDNNNetwork
+}
+
+// floatNetTol is how far two float implementations of a whole network may
+// differ (relative): folded batch norms and other summation orders, over
+// twenty layers.
+const floatNetTol = 2e-3
+
+// loadNetworkBaselines reads a network's --vs list.
+func loadNetworkBaselines(cmd *cobra.Command, stderr io.Writer, path, target string, nf netFlags, vs string) (*networkBaselines, error) {
+	b := &networkBaselines{}
+	wantOneDNN := false
+	for _, name := range strings.Split(vs, ",") {
+		switch strings.TrimSpace(name) {
+		case "tide-float":
+			b.tideFloat = true
+		case "onednn":
+			wantOneDNN = true
+		default:
+			return nil, userError{fmt.Errorf("--vs %s: a network's baselines are tide-float (its float twin NAME_float.te compiled by Tide) and onednn (the same float twin run by oneDNN's primitives)", name)}
+		}
+	}
+	twin, err := loadFloatTwin(cmd, stderr, path, target, nf)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	times, _, err := driver.BenchKernel(r.tgt, r.nb.codegen(o), r.f, r.in, nil, dir, repeat)
-	if err != nil {
-		return nil, userError{err}
+	b.twin = twin
+	if wantOneDNN {
+		net := twin.nb.net
+		if b.onednn, err = driver.TranslateOneDNN(net.Name, net.Inputs, net.Weights, twin.nb.weights, net.Outputs); err != nil {
+			return nil, userError{err}
+		}
 	}
-	return times, nil
+	return b, nil
+}
+
+// run times the baselines in one run with the binarized network (whose
+// median is tide) and prints each one's line and Tide's speed ratio over
+// it. The baselines' outputs must agree.
+func (b *networkBaselines) run(w io.Writer, label string, tide time.Duration, fast bool, repeat int) error {
+	twinTimes, twinOut, err := b.twin.benchOutputs(llvmgen.Options{FastMath: fast}, repeat)
+	if err != nil {
+		return err
+	}
+	line := func(name string, times []time.Duration) {
+		m := medianOf(times)
+		fmt.Fprintf(w, "%s, threads %s: median %v (min %v); Tide/baseline speed ratio %.2f (same run)\n",
+			name, label, m, slices.Min(times), m.Seconds()/tide.Seconds())
+	}
+	if b.tideFloat {
+		line("tide-float "+b.twin.path, twinTimes)
+	}
+	if b.onednn == nil {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "tide-onednn-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	times, out, _, err := b.onednn.Bench(b.twin.tgt, b.twin.in[0], dir, repeat)
+	if err != nil {
+		return userError{err}
+	}
+	if m := te.Compare(out, twinOut[0], floatNetTol); m.First >= 0 {
+		return userError{fmt.Errorf("bench: oneDNN's %s and Tide's disagree %s", b.onednn.Name, m.Detail)}
+	}
+	name := fmt.Sprintf("onednn %s (%d primitives", b.twin.path, len(b.onednn.Layers)-2)
+	if isa := driver.OneDNNMaxISA(b.twin.tgt); isa != "" {
+		name += ", ONEDNN_MAX_CPU_ISA=" + isa
+	}
+	line(name+"; output checked against tide-float)", times)
+	return nil
 }
 
 // floatTwinPath is where a network's float twin is: NAME_float.te next to
