@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"crypto/sha256"
 	_ "embed"
 	"encoding/binary"
 	"fmt"
@@ -509,10 +510,16 @@ func (tr *oneDNNTranslation) emit(input, output *te.Tensor, out *oneDNNLayer) (*
 // so that l may overwrite x's memory with its sum.
 func (tr *oneDNNTranslation) deadAfter(x *te.Tensor, l *oneDNNLayer) bool {
 	for _, c := range tr.consumers[x] {
-		if c == nil {
+		switch r := tr.value[c]; {
+		case c == nil:
 			return false // an output
-		}
-		if r := tr.value[c]; r != l && (r == nil || r.index >= l.index) {
+		case r == nil && oneDNNInternal[c.Tag]:
+			// a stage of its operator (a convolution's padding): its
+			// readers are the operator's
+			if !tr.deadAfter(c, l) {
+				return false
+			}
+		case r != l && (r == nil || r.index >= l.index):
 			return false
 		}
 	}
@@ -537,7 +544,39 @@ func OneDNNMaxISA(t llvmgen.Target) string {
 	return ""
 }
 
-// Bench compiles the harness, runs the network natively on the input (a
+// oneDNNHarness is the compiled harness: built once per version of its
+// source into the user's cache directory (clang++ takes seconds on
+// oneDNN's headers), else into dir.
+func oneDNNHarness(dir string) (string, error) {
+	sum := sha256.Sum256([]byte(oneDNNNetworkSource))
+	cache := dir
+	if c, err := os.UserCacheDir(); err == nil {
+		cache = filepath.Join(c, "tide")
+	}
+	exe := filepath.Join(cache, fmt.Sprintf("onednn_network-%x", sum[:8]))
+	if _, err := os.Stat(exe); err == nil {
+		return exe, nil
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", err
+	}
+	src := filepath.Join(dir, "onednn_network.cpp")
+	if err := os.WriteFile(src, []byte(oneDNNNetworkSource), 0o644); err != nil {
+		return "", err
+	}
+	// built beside, then renamed: a concurrent build never sees half a file
+	tmp := filepath.Join(dir, "onednn_network")
+	if _, err := run(ClangXX, "-O2", "-std=c++17", "-o", tmp, src, "-ldnnl"); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, exe); err != nil {
+		// another file system: the copy in dir serves this run
+		return tmp, nil
+	}
+	return exe, nil
+}
+
+// Bench compiles the harness (once), runs the network natively on the input (a
 // warm-up call, then repeat timed calls) and returns the times, the output
 // and each primitive's implementation ("NAME IMPL" lines). oneDNN takes its
 // thread count from OMP_NUM_THREADS. A reference implementation (oneDNN's
@@ -553,11 +592,8 @@ func (n *OneDNNNetwork) Bench(t llvmgen.Target, input *te.Buffer, dir string, re
 		return nil, nil, nil, fmt.Errorf("onednn %s: the input is %v%v; want float32%v", n.Name, input.DType, input.Shape, n.Input)
 	}
 	path := func(name string) string { return filepath.Join(dir, "onednn_"+name) }
-	src, exe := path("network.cpp"), path("network")
-	if err := os.WriteFile(src, []byte(oneDNNNetworkSource), 0o644); err != nil {
-		return nil, nil, nil, err
-	}
-	if _, err := run(ClangXX, "-O2", "-std=c++17", "-o", exe, src, "-ldnnl"); err != nil {
+	exe, err := oneDNNHarness(dir)
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	weights := make([]byte, 4*len(n.Weights))
