@@ -37,6 +37,19 @@ func (el *elab) applySchedules() {
 	if p.Kernel == nil {
 		return
 	}
+	if p.Network {
+		// no user schedule names a network operator's reduce axes: a
+		// reduction over one element is that element, and can be inlined
+		mine := map[string]bool{}
+		for _, blk := range p.Schedules {
+			mine[blk.StageName] = true
+		}
+		for _, t := range te.PostOrder(p.Kernel.Outputs) {
+			if !mine[t.Name] {
+				t.DropUnitReduction()
+			}
+		}
+	}
 	a := &applier{el: el, sched: schedule.New(p.Kernel.Outputs...),
 		axes: map[*schedule.Stage]map[string]*schedule.Axis{}, made: map[string]*schedule.Stage{}, lost: map[string]bool{}}
 	// names whose declaration failed stay silent in schedules too

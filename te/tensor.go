@@ -290,6 +290,27 @@ func ReduceOf(op ReduceOp, body Expr, axes ...*IterVar) Expr {
 	return &Reduce{Op: op, Body: body, Axes: axes}
 }
 
+// DropUnitReduction rewrites t when its body is an integer reduction over
+// one element (every reduce axis of extent 1): the element itself, read at
+// the axes' minimums, which makes t injective, so that a consumer can
+// inline it (a network's shortcut that sums over BITS=1 bit planes). It
+// reports whether it did; float reductions are left (0 + -0.0 is +0.0).
+func (t *Tensor) DropUnitReduction() bool {
+	r, ok := t.Body.(*Reduce)
+	if !ok || !r.Body.Type().IsInteger() {
+		return false
+	}
+	at := map[*Var]Expr{}
+	for _, iv := range r.Axes {
+		if n, ok := IntValue(iv.Extent); !ok || n != 1 {
+			return false
+		}
+		at[iv.Var] = iv.Min
+	}
+	t.Body, t.ReduceAxis = Substitute(r.Body, at), nil
+	return true
+}
+
 // Combiner is the binary operation a reduction folds with: the accumulator
 // is always its left operand.
 func (op ReduceOp) Combiner() BinOp { return [...]BinOp{Sum: Add, ReduceMin: Min, ReduceMax: Max}[op] }

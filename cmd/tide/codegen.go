@@ -257,7 +257,8 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			var netBase *networkBaselines
 			if nb != nil {
 				if vs != "" {
-					if netBase, err = loadNetworkBaselines(cmd, stderr, args[0], target, nf, vs); err != nil {
+					self := &runnable{path: args[0], tgt: tgt, nb: nb, f: f, in: nb.callInputs(in[:len(in)-len(nb.weights)])}
+					if netBase, err = loadNetworkBaselines(cmd, stderr, self, target, nf, vs); err != nil {
 						return err
 					}
 				}

@@ -530,8 +530,9 @@ func implSummary(impls []string) string {
 	return strings.Join(out, ", ")
 }
 
-// loadNetworkBaselines reads a network's --vs list.
-func loadNetworkBaselines(cmd *cobra.Command, stderr io.Writer, path, target string, nf netFlags, vs string) (*networkBaselines, error) {
+// loadNetworkBaselines reads a network's --vs list for self, the network
+// being timed. A float network without a twin is its own oneDNN baseline.
+func loadNetworkBaselines(cmd *cobra.Command, stderr io.Writer, self *runnable, target string, nf netFlags, vs string) (*networkBaselines, error) {
 	b := &networkBaselines{}
 	wantOneDNN := false
 	for _, name := range strings.Split(vs, ",") {
@@ -544,16 +545,24 @@ func loadNetworkBaselines(cmd *cobra.Command, stderr io.Writer, path, target str
 			return nil, userError{fmt.Errorf("--vs %s: a network's baselines are tide-float (its float twin NAME_float.te compiled by Tide) and onednn (the same float twin run by oneDNN's primitives)", name)}
 		}
 	}
-	twin, err := loadFloatTwin(cmd, stderr, path, target, nf)
-	if err != nil {
-		return nil, err
+	b.twin = self
+	if _, err := os.Stat(floatTwinPath(self.path)); err == nil || b.tideFloat {
+		twin, err := loadFloatTwin(cmd, stderr, self.path, target, nf)
+		if err != nil {
+			return nil, err
+		}
+		b.twin = twin
 	}
-	b.twin = twin
 	if wantOneDNN {
-		net := twin.nb.net
-		if b.onednn, err = driver.TranslateOneDNN(net.Name, net.Inputs, net.Weights, twin.nb.weights, net.Outputs); err != nil {
+		net := b.twin.nb.net
+		n, err := driver.TranslateOneDNN(net.Name, net.Inputs, net.Weights, b.twin.nb.weights, net.Outputs)
+		if err != nil {
+			if b.twin == self {
+				return nil, userError{fmt.Errorf("--vs onednn runs a float network, or a binarized one's float twin %s (there is none): %w", floatTwinPath(self.path), err)}
+			}
 			return nil, userError{err}
 		}
+		b.onednn = n
 	}
 	return b, nil
 }
@@ -593,7 +602,7 @@ func (b *networkBaselines) run(w io.Writer, label string, tide time.Duration, fa
 	if isa := driver.OneDNNMaxISA(b.twin.tgt); isa != "" {
 		name += ", ONEDNN_MAX_CPU_ISA=" + isa
 	}
-	line(name+"; output checked against tide-float)", times)
+	line(name+"; output checked against Tide's float build)", times)
 	return nil
 }
 

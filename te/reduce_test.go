@@ -1,0 +1,65 @@
+package te
+
+import "testing"
+
+// A reduction over one element is that element: DropUnitReduction makes
+// the compute injective and keeps its values; reductions of more elements,
+// and float ones, are left alone.
+func TestDropUnitReduction(t *testing.T) {
+	a, err := Placeholder("A", []Expr{Int(3), Int(4), Int(2)}, Int32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reduce := func(extent int64, min int64) *Tensor {
+		k := ReduceAxis("k", Int(min), Int(extent))
+		c, err := Compute("C", []Expr{Int(3), Int(4)}, func(x []Expr) Expr {
+			return ReduceOf(Sum, MulOf(a.At(x[0], x[1], k.Var), Int(3)), k)
+		}, "i", "j")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	in := NewBuffer(Int32, []int{3, 4, 2})
+	for i := range in.Ints {
+		in.Ints[i] = int64(i*7%11 - 5)
+	}
+	for _, min := range []int64{0, 1} {
+		c := reduce(1, min)
+		before, err := Evaluate([]*Tensor{c}, map[*Tensor]*Buffer{a: in}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.DropUnitReduction() {
+			t.Fatalf("a sum over one element (min %d) was not dropped", min)
+		}
+		if _, still := c.Body.(*Reduce); still || len(c.ReduceAxis) != 0 {
+			t.Fatalf("the body is still a reduction: %v", c.Body)
+		}
+		after, err := Evaluate([]*Tensor{c}, map[*Tensor]*Buffer{a: in}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range before[c].Ints {
+			// the element at k = min: A[i, j, min] * 3
+			if want := in.Ints[i*2+int(min)] * 3; v != want || after[c].Ints[i] != want {
+				t.Fatalf("element %d: before %d, after %d, want %d", i, v, after[c].Ints[i], want)
+			}
+		}
+	}
+	if c := reduce(2, 0); c.DropUnitReduction() {
+		t.Fatalf("a sum over two elements was dropped")
+	}
+	f, err := Placeholder("F", []Expr{Int(3)}, Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := ReduceAxis("k", Int(0), Int(1))
+	fc, err := Compute("FC", []Expr{Int(3)}, func(x []Expr) Expr { return ReduceOf(Sum, f.At(AddOf(x[0], k.Var)), k) }, "i")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.DropUnitReduction() {
+		t.Fatalf("a float reduction was dropped")
+	}
+}
