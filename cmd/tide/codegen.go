@@ -205,7 +205,7 @@ func benchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var repeat int
 	var seed uint64
 	var nf netFlags
-	var profile, ablation bool
+	var profile, ablation, speedupTable bool
 	var plotFile string
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
@@ -235,6 +235,12 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			nf.seed = seed
 			if ablation {
 				return ablate(cmd, stdout, args[0], target, nf, repeat, plotFile)
+			}
+			if speedupTable {
+				if len(counts) == 1 && counts[0] > 0 {
+					os.Setenv("OMP_NUM_THREADS", fmt.Sprint(counts[0]))
+				}
+				return speedups(cmd, stdout, args[0], target, nf, fast, repeat, plotFile)
 			}
 			tgt, prog, nb, f, err := loadForTarget(cmd, stderr, args[0], target, &nf)
 			if err != nil {
@@ -389,8 +395,9 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 	cmd.Flags().IntVar(&repeat, "repeat", 10, "timed runs after one warm-up run")
 	cmd.Flags().StringVar(&vs, "vs", "", "also time baselines in the same run, comma-separated: "+baselineNames)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs and a network's weights")
-	cmd.Flags().StringVar(&plotFile, "plot", "", "with --ablation or --profile: also draw the bars into `FILE.svg` or FILE.png (gonum/plot)")
+	cmd.Flags().StringVar(&plotFile, "plot", "", "with --ablation, --speedups or --profile: also draw the bars into `FILE.svg` or FILE.png (gonum/plot)")
 	cmd.Flags().BoolVar(&ablation, "ablation", false, "for a network: Riptide's ablation, each optimization removed in turn and added in turn from an unoptimized build, against the float twin NAME_float.te when there is one")
+	cmd.Flags().BoolVar(&speedupTable, "speedups", false, "for a binarized network: Riptide's speedup table, the network at 1 and 2 bits, bipolar and unipolar (-D BITS, -D POLARITY), against its float twin compiled by Tide and run by oneDNN, in one run")
 	cmd.Flags().BoolVar(&profile, "profile", false, "for a network: also time each fused group (as TVM's debug executor) and the share of convolutions, glue and the rest")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
 	addNetFlags(cmd, &nf)

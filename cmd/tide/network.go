@@ -567,42 +567,127 @@ func loadNetworkBaselines(cmd *cobra.Command, stderr io.Writer, self *runnable, 
 	return b, nil
 }
 
-// run times the baselines in one run with the binarized network (whose
-// median is tide) and prints each one's line and Tide's speed ratio over
-// it. The baselines' outputs must agree.
-func (b *networkBaselines) run(w io.Writer, label string, tide time.Duration, fast bool, repeat int) error {
+// baselineRun is one baseline's timed calls: its short name (tide-float,
+// onednn) and the line bench prints for it.
+type baselineRun struct {
+	short, name string
+	times       []time.Duration
+}
+
+// measure times the baselines, checking that their outputs agree.
+func (b *networkBaselines) measure(fast bool, repeat int) ([]baselineRun, error) {
 	twinTimes, twinOut, err := b.twin.benchOutputs(llvmgen.Options{FastMath: fast}, repeat)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	line := func(name string, times []time.Duration) {
-		m := medianOf(times)
-		fmt.Fprintf(w, "%s, threads %s: median %v (min %v); Tide/baseline speed ratio %.2f (same run)\n",
-			name, label, m, slices.Min(times), m.Seconds()/tide.Seconds())
-	}
+	var runs []baselineRun
 	if b.tideFloat {
-		line("tide-float "+b.twin.path, twinTimes)
+		runs = append(runs, baselineRun{"tide-float", "tide-float " + b.twin.path, twinTimes})
 	}
 	if b.onednn == nil {
-		return nil
+		return runs, nil
 	}
 	dir, err := os.MkdirTemp("", "tide-onednn-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	times, out, impls, err := b.onednn.Bench(b.twin.tgt, b.twin.in[0], dir, repeat)
 	if err != nil {
-		return userError{err}
+		return nil, userError{err}
 	}
 	if err := sameNetworkOutput(out, twinOut[0]); err != nil {
-		return userError{fmt.Errorf("bench: oneDNN's %s and Tide's disagree %v", b.onednn.Name, err)}
+		return nil, userError{fmt.Errorf("bench: oneDNN's %s and Tide's disagree %v", b.onednn.Name, err)}
 	}
 	name := fmt.Sprintf("onednn %s (%d layers: %s", b.twin.path, len(impls), implSummary(impls))
 	if isa := driver.OneDNNMaxISA(b.twin.tgt); isa != "" {
 		name += ", ONEDNN_MAX_CPU_ISA=" + isa
 	}
-	line(name+"; output checked against Tide's float build)", times)
+	return append(runs, baselineRun{"onednn", name + "; output checked against Tide's float build)", times}), nil
+}
+
+// run times the baselines in one run with the binarized network (whose
+// median is tide) and prints each one's line and Tide's speed ratio over
+// it.
+func (b *networkBaselines) run(w io.Writer, label string, tide time.Duration, fast bool, repeat int) error {
+	runs, err := b.measure(fast, repeat)
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		m := medianOf(r.times)
+		fmt.Fprintf(w, "%s, threads %s: median %v (min %v); Tide/baseline speed ratio %.2f (same run)\n",
+			r.name, label, m, slices.Min(r.times), m.Seconds()/tide.Seconds())
+	}
+	return nil
+}
+
+// speedups times the network at 1 and 2 bits with bipolar and unipolar
+// activations (-D BITS, -D POLARITY) against its float baselines, Tide's
+// float twin and oneDNN's, all in one run: Riptide's speedup table.
+func speedups(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, fast bool, repeat int, plotFile string) error {
+	define := cmd.Flag("define")
+	if define == nil {
+		return fmt.Errorf("bench has no -D flag")
+	}
+	var labels []string
+	var variants []*runnable
+	for _, bits := range []string{"1", "2"} {
+		for _, polarity := range []string{"bipolar", "unipolar"} {
+			if err := define.Value.Set("BITS=" + bits); err != nil {
+				return err
+			}
+			if err := define.Value.Set("POLARITY=" + polarity); err != nil {
+				return err
+			}
+			r, err := loadRunnable(cmd, io.Discard, path, target, nf)
+			if err != nil {
+				return fmt.Errorf("--speedups builds %s with -D BITS=%s -D POLARITY=%s: %w", path, bits, polarity, err)
+			}
+			if !driver.Native(r.tgt) {
+				return userError{fmt.Errorf("--speedups times runs; %s runs under emulation here (bench --target %s gives the estimate)", r.tgt.Name, target)}
+			}
+			labels, variants = append(labels, bits+"-bit "+polarity), append(variants, r)
+		}
+	}
+	base, err := loadNetworkBaselines(cmd, io.Discard, variants[0], target, nf, "tide-float,onednn")
+	if err != nil {
+		return err
+	}
+	runs, err := base.measure(fast, repeat)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "speedups of %s on %s over its float baselines (median of %d inferences each, one run):\n", path, target, repeat)
+	for _, r := range runs {
+		fmt.Fprintf(w, "  %-10s median %v (min %v): %s\n", r.short, medianOf(r.times), slices.Min(r.times), r.name)
+	}
+	series := make([][]float64, len(runs))
+	for i, v := range variants {
+		times, err := v.bench(llvmgen.Options{FastMath: fast}, repeat)
+		if err != nil {
+			return err
+		}
+		m := medianOf(times)
+		line := fmt.Sprintf("  %-18s median %10v", labels[i], m)
+		for j, r := range runs {
+			ratio := medianOf(r.times).Seconds() / m.Seconds()
+			series[j] = append(series[j], ratio)
+			line += fmt.Sprintf("   %6.2fx %s", ratio, r.short)
+		}
+		fmt.Fprintln(w, line)
+	}
+	if plotFile == "" {
+		return nil
+	}
+	var names []string
+	for _, r := range runs {
+		names = append(names, "over "+r.short)
+	}
+	if err := plotGroupedBars(plotFile, "Speedup over float: "+filepath.Base(path)+" on "+target, "speedup (same run)", labels, names, series); err != nil {
+		return userError{err}
+	}
+	fmt.Fprintf(w, "wrote %s\n", plotFile)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -536,5 +537,53 @@ func TestNetworkVsFloatTwin(t *testing.T) {
 	status, _, stderr = tide(t, "bench", "../../examples/networks/binary_tiny.te", "--target", "x86-64", "--vs", "tide-float")
 	if status == 0 || !strings.Contains(stderr, "no float twin") {
 		t.Errorf("a network without a twin: status %d, %s", status, stderr)
+	}
+}
+
+// --vs onednn runs the float twin by oneDNN primitives, checked against
+// Tide's float twin; --speedups times the network at 1 and 2 bits, bipolar
+// and unipolar, against both baselines and draws the chart (a PNG here,
+// decoded).
+func TestNetworkVsOneDNNAndSpeedups(t *testing.T) {
+	requireTools(t)
+	if _, err := os.Stat(driver.OneDNN.Command); err != nil {
+		t.Skipf("oneDNN is not installed (%s)", driver.OneDNN.Package)
+	}
+	status, stdout, stderr := tide(t, "bench", "../../examples/networks/squeezenet.te", "-D", "IMAGE=32", "--target", "x86-64", "--threads", "1", "--repeat", "1", "--vs", "onednn")
+	if status != 0 || !strings.Contains(stdout, "onednn ../../examples/networks/squeezenet_float.te (") ||
+		!strings.Contains(stdout, "ONEDNN_MAX_CPU_ISA=AVX2; output checked against Tide's float build), threads 1: median") {
+		t.Errorf("--vs onednn: status %d\n%s%s", status, stdout, stderr)
+	}
+	pngFile := filepath.Join(t.TempDir(), "speedups.png")
+	status, stdout, stderr = tide(t, "bench", "../../examples/networks/squeezenet.te", "-D", "IMAGE=32", "--target", "x86-64", "--threads", "1", "--repeat", "1", "--speedups", "--plot", pngFile)
+	if status != 0 {
+		t.Fatalf("--speedups: status %d\n%s%s", status, stdout, stderr)
+	}
+	for _, want := range []string{"1-bit bipolar", "1-bit unipolar", "2-bit bipolar", "2-bit unipolar"} {
+		if !regexp.MustCompile(`  ` + want + ` +median .*x tide-float .*x onednn`).MatchString(stdout) {
+			t.Errorf("--speedups lacks the row %q:\n%s", want, stdout)
+		}
+	}
+	f, err := os.Open(pngFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("the chart is not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 300 || b.Dy() < 200 {
+		t.Errorf("the chart is %v", b)
+	}
+	// a float network is its own oneDNN baseline; a binarized one without
+	// a twin has none
+	status, stdout, stderr = tide(t, "bench", "../../examples/networks/resnet18_float.te", "-D", "IMAGE=32", "--target", "host", "--repeat", "1", "--vs", "onednn")
+	if status != 0 || !strings.Contains(stdout, "Tide/baseline speed ratio") {
+		t.Errorf("a float network --vs onednn: status %d\n%s%s", status, stdout, stderr)
+	}
+	status, _, stderr = tide(t, "bench", "../../examples/networks/binary_tiny.te", "--target", "host", "--repeat", "1", "--vs", "onednn")
+	if status == 0 || !strings.Contains(stderr, "--vs onednn runs a float network, or a binarized one's float twin") {
+		t.Errorf("a binarized network without a twin: status %d, %s", status, stderr)
 	}
 }
