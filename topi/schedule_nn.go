@@ -1,6 +1,8 @@
 package topi
 
 import (
+	"slices"
+
 	"tide/schedule"
 	"tide/te"
 )
@@ -140,16 +142,9 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 		}
 		wp = nil // scheduled
 	}
-	var order []*schedule.Axis
-	for _, a := range acc.Leaf {
-		if a.Reduce {
-			order = append(order, a)
-		}
-	}
 	rowA, colA := acc.Root[rowAx], acc.Root[colAx]
-	order = append(order, rowA, colA)
 	if p.err == nil {
-		p.do(acc.Reorder(order...))
+		p.do(reduceOutside(acc, rowA, colA))
 	}
 	co, ci := p.split(acc, colA, min(v, cols))
 	if p.err == nil && !(t.ScalarPopcount && !elem.IsFloat()) {
@@ -404,19 +399,19 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 	bo, br := p.split(acc, acc.Axis(vecAx), block)
 	bm, bi := p.split(acc, br, min(v, block))
 	if p.err == nil {
-		order := []*schedule.Axis{bo}
-		for _, a := range acc.Leaf {
-			if a.Reduce {
-				order = append(order, a)
-			}
-		}
+		inner := []*schedule.Axis{bm, bi}
 		if nhwc {
 			// the block's pixels inside the reduction, unrolled
 			ow := acc.Axis("ow")
-			order = append(order, ow)
+			inner = append([]*schedule.Axis{ow}, inner...)
 			p.do(acc.Unroll(ow))
 		}
-		p.do(acc.Reorder(append(order, bm, bi)...))
+		if p.err == nil {
+			p.do(acc.Reorder(bo, acc.Leaf[slices.Index(acc.Leaf, bo)+1]))
+		}
+		if p.err == nil {
+			p.do(reduceOutside(acc, inner...))
+		}
 	}
 	if p.err == nil {
 		if !t.ScalarPopcount {
@@ -433,6 +428,34 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 		p.do(scheduleZeroPad(border, wsum, wones, t))
 	}
 	return p.err
+}
+
+// reduceOutside puts acc's reduce loops outside the given loops (in that
+// order). For a binary NHWC convolution the reduce loops are ry, rx, the
+// bit planes ab, wb and the channel words rc: the bit planes go outside
+// the tap's columns, and rx and rc become one loop, so that the
+// accumulate pass sums a whole row of taps in bytes and widens once per
+// row, not once per tap (the row's words are contiguous in NHWC).
+func reduceOutside(acc *schedule.Stage, inner ...*schedule.Axis) error {
+	var red []*schedule.Axis
+	for _, a := range acc.Leaf {
+		if a.Reduce {
+			red = append(red, a)
+		}
+	}
+	names := make([]string, len(red))
+	for i, a := range red {
+		names[i] = a.Name()
+	}
+	fuse := acc.Tensor.Tag == "bitserial_conv2d_nhwc" && slices.Equal(names, []string{"ry", "rx", "ab", "wb", "rc"})
+	if fuse {
+		red = []*schedule.Axis{red[0], red[2], red[3], red[1], red[4]}
+	}
+	if err := acc.Reorder(append(slices.Clone(red), inner...)...); err != nil || !fuse {
+		return err
+	}
+	_, err := acc.Fuse(red[3], red[4])
+	return err
 }
 
 // floatBlockRows is how many pixels a float block of one vector of channels
