@@ -4,6 +4,7 @@
 package tensorio
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,9 @@ func ReadNpy(path string) (b *te.Buffer, err error) {
 			b, err = nil, fmt.Errorf("%s: not a valid .npy file (%v)", path, r)
 		}
 	}()
+	if err := checkNpyPrefix(f); err != nil {
+		return nil, fmt.Errorf("%s: not a valid .npy file: %w", path, err)
+	}
 	for _, d := range peekShape(path) {
 		if d < 0 || d > te.MaxElements {
 			return nil, fmt.Errorf("%s: not a valid .npy file: shape dimension %d", path, d)
@@ -144,6 +148,42 @@ func ReadNpy(path string) (b *te.Buffer, err error) {
 		}
 	}
 	return b, nil
+}
+
+// checkNpyPrefix checks a .npy file's prefix (magic, version, header
+// length) against the file's size before npyio trusts it: a damaged length
+// must be an error, not an allocation of up to 4 GB. It leaves f at its
+// start.
+func checkNpyPrefix(f *os.File) error {
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := info.Size()
+	prefix := make([]byte, 12)
+	n, _ := io.ReadFull(f, prefix)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if n < 10 || string(prefix[:6]) != "\x93NUMPY" {
+		return fmt.Errorf("it does not start with numpy's magic \\x93NUMPY and a version (%d bytes in all)", size)
+	}
+	var header, start int64
+	switch prefix[6] {
+	case 1:
+		header, start = int64(binary.LittleEndian.Uint16(prefix[8:10])), 10
+	case 2, 3:
+		if n < 12 {
+			return fmt.Errorf("the file is %d bytes; a version %d header needs 12 before it", size, prefix[6])
+		}
+		header, start = int64(binary.LittleEndian.Uint32(prefix[8:12])), 12
+	default:
+		return fmt.Errorf("format version %d.%d; numpy writes versions 1 to 3", prefix[6], prefix[7])
+	}
+	if start+header > size {
+		return fmt.Errorf("its header length says %d bytes, but the file has %d after the %d-byte prefix (a damaged or cut file)", header, size-start, start)
+	}
+	return nil
 }
 
 // peekShape reads the shape from a .npy header before npyio allocates for it

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -95,13 +96,34 @@ func TestReadNpyDamaged(t *testing.T) {
 		"negative shape": bytes.Replace(raw, []byte("(5,)"), []byte("(-5,)"), 1),
 		"huge shape":     bytes.Replace(raw, []byte("(5,)"), []byte("(99999999999999,)"), 1),
 		"cut header":     []byte("\x93NUMPY\x01\x00\xff\x00{"),
+		// issue 12: a header length of 2^32-1 (version 2) made npyio
+		// allocate 4 GB; a file cut to 30 bytes panicked inside npyio
+		"huge header length":  append([]byte("\x93NUMPY\x02\x00\xff\xff\xff\xff"), raw[10:]...),
+		"header length 65535": append([]byte("\x93NUMPY\x01\x00\xff\xff"), raw[10:]...),
+		"cut to 30 bytes":     raw[:30],
+		"cut to 9 bytes":      raw[:9],
+		"version 9":           append([]byte("\x93NUMPY\x09\x00"), raw[8:]...),
+	}
+	// each must be refused with what is wrong, not a recovered panic
+	wantMsg := map[string]string{
+		"huge header length":  "header length says 4294967295 bytes",
+		"header length 65535": "header length says 65535 bytes",
+		"cut to 30 bytes":     "a damaged or cut file",
+		"cut to 9 bytes":      "magic",
+		"version 9":           "format version 9.0",
 	}
 	for name, data := range cases {
 		path := filepath.Join(dir, "bad.npy")
 		os.WriteFile(path, data, 0o644)
-		if _, err := ReadNpy(path); err == nil {
+		_, err := ReadNpy(path)
+		switch {
+		case err == nil:
 			t.Errorf("%s: accepted", name)
-		} else {
+		case wantMsg[name] != "" && !strings.Contains(err.Error(), wantMsg[name]):
+			t.Errorf("%s: %v; want it to say %q", name, err, wantMsg[name])
+		case strings.Contains(err.Error(), "runtime error"):
+			t.Errorf("%s: a recovered panic, not a diagnosis: %v", name, err)
+		default:
 			t.Logf("%s: %v", name, err)
 		}
 	}
