@@ -31,6 +31,23 @@ import (
 // MaxElements bounds the size of one tensor (2^31 elements, 16 GiB here).
 const MaxElements = 1 << 31
 
+// Footprint is the memory that buffers of the given tensors take at these
+// sizes: 8 bytes per element, as a Buffer holds int64 or float64 values
+// whatever the dtype. The reference evaluator holds every tensor of a
+// kernel at once; callers compare this with the memory they have before
+// they allocate.
+func Footprint(tensors []*Tensor, sizes map[*Var]int64) (int64, error) {
+	total := int64(0)
+	for _, t := range tensors {
+		shape, err := ShapeOf(t, sizes)
+		if err != nil {
+			return 0, err
+		}
+		total += 8 * int64(NumElements(shape)) // each below 2^34 bytes (MaxElements)
+	}
+	return total, nil
+}
+
 // Evaluate computes the given outputs from the inputs (every placeholder they
 // read) and the values of their symbolic dimensions.
 func Evaluate(outputs []*Tensor, inputs map[*Tensor]*Buffer, sizes map[*Var]int64) (result map[*Tensor]*Buffer, err error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 )
 
 // IterKind says whether an iteration axis spans the output (data parallel)
@@ -136,7 +137,34 @@ func Placeholder(name string, shape []Expr, dtype DType) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkBytes("placeholder "+name, s, dtype); err != nil {
+		return nil, err
+	}
 	return &Tensor{Name: name, Shape: s, DType: dtype}, nil
+}
+
+// MaxTensorBytes bounds the size of one tensor of constant shape (2^62
+// bytes): its element count, its byte size and every index and byte offset
+// into it, with loop tails rounded up to a split's factor, stay within a
+// signed 64-bit integer, the type of generated code's indices.
+const MaxTensorBytes = 1 << 62
+
+// checkBytes refuses a constant shape whose size in bytes exceeds
+// MaxTensorBytes (a symbolic one is sized when its dims get values).
+func checkBytes(what string, shape []Expr, dtype DType) error {
+	total := uint64(max(1, dtype.Bytes()))
+	for _, e := range shape {
+		n, ok := IntValue(e)
+		if !ok {
+			return nil
+		}
+		hi, lo := bits.Mul64(total, uint64(n))
+		if hi != 0 || lo > MaxTensorBytes {
+			return fmt.Errorf("%s: shape %s of %v is more than 2^62 bytes, the most a tensor can address (its indices are 64-bit)", what, ShapeString(shape), dtype)
+		}
+		total = lo
+	}
+	return nil
 }
 
 // SetRange declares the inclusive range of values t holds.
@@ -210,6 +238,9 @@ func Compute(name string, shape []Expr, body func(axes []Expr) Expr, axisNames .
 	}
 	if err := t.setBody(b); err != nil {
 		return nil, fmt.Errorf("compute %s: %w", name, err)
+	}
+	if err := checkBytes("compute "+name, s, t.DType); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

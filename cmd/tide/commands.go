@@ -93,6 +93,40 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
+// fitsMemory refuses to allocate buffers for tensors that would not fit in
+// the memory this machine has available (MemAvailable in /proc/meminfo;
+// no check where that cannot be read): a clear error saying how much is
+// needed, instead of the Go runtime's fatal out-of-memory stack trace.
+func fitsMemory(what string, tensors []*te.Tensor, sizes map[*te.Var]int64) error {
+	need, err := te.Footprint(tensors, sizes)
+	if err != nil {
+		return userError{err}
+	}
+	avail := availableMemory()
+	if avail > 0 && need > avail {
+		return userError{fmt.Errorf("%s needs %.1f GiB at these sizes (%d tensors, 8 bytes per element in Tide's buffers) and this machine has %.1f GiB available: give smaller --set values", what, float64(need)/(1<<30), len(tensors), float64(avail)/(1<<30))}
+	}
+	return nil
+}
+
+// availableMemory is MemAvailable from /proc/meminfo in bytes, or 0 (a
+// variable: the tests pretend to have less).
+var availableMemory = func() int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
 // checkTol is the relative tolerance for float outputs of lowered or
 // generated code against the evaluator: a vectorized reduction adds in
 // another order, and libm's exp may differ in the last bit.
@@ -102,6 +136,9 @@ const checkTol = 1e-4
 func kernelInputs(prog *dsl.Program, set sizeFlag, inputsDir string, seed uint64) (sizes map[*te.Var]int64, in []*te.Buffer, err error) {
 	if sizes, err = prog.SizeValues(set); err != nil {
 		return nil, nil, userError{err}
+	}
+	if err := fitsMemory("the kernel's inputs", prog.Kernel.Inputs, sizes); err != nil {
+		return nil, nil, err
 	}
 	if in, _, err = tensorio.Inputs(prog.Kernel, sizes, inputsDir, seed); err != nil {
 		return nil, nil, userError{err}
@@ -114,6 +151,12 @@ func kernelInputs(prog *dsl.Program, set sizeFlag, inputsDir string, seed uint64
 // For a network (nb not nil), in are the network's inputs alone: the
 // evaluator also reads the weights baked into its module.
 func reference(prog *dsl.Program, nb *netBuild, set sizeFlag, inputsDir string, seed uint64) (sizes map[*te.Var]int64, in, want []*te.Buffer, err error) {
+	if sizes, err = prog.SizeValues(set); err != nil {
+		return nil, nil, nil, userError{err}
+	}
+	if err := fitsMemory("the reference evaluator", te.PostOrder(prog.Kernel.Outputs), sizes); err != nil {
+		return nil, nil, nil, err
+	}
 	if sizes, in, err = kernelInputs(prog, set, inputsDir, seed); err != nil {
 		return nil, nil, nil, err
 	}
@@ -353,6 +396,9 @@ func evaluate(w io.Writer, prog *dsl.Program, set sizeFlag, seed uint64, inDir, 
 	sizes, err := prog.SizeValues(set)
 	if err != nil {
 		return userError{err}
+	}
+	if err := fitsMemory("the reference evaluator", te.PostOrder(k.Outputs), sizes); err != nil {
+		return err
 	}
 	in, random, err := tensorio.Inputs(k, sizes, inDir, seed)
 	if err != nil {

@@ -392,3 +392,24 @@ func TestBinaryMACs(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12: `eval --set n=2000000000` allocated 16 GB and died with a Go
+// stack trace. The evaluator's memory is now estimated first and a size
+// that does not fit is refused, saying how much it needs.
+func TestEvalRefusesWhatDoesNotFit(t *testing.T) {
+	saved := availableMemory
+	defer func() { availableMemory = saved }()
+	availableMemory = func() int64 { return 1 << 30 } // pretend: 1 GiB free
+	src := filepath.Join(t.TempDir(), "sym.te")
+	os.WriteFile(src, []byte("n = var(default=10)\nA = placeholder((n,), float32)\nB = compute((n,), (i) => A[i] * 2)\nkernel s(A) -> B\n"), 0o644)
+	for _, cmd := range [][]string{{"eval", src}, {"run", src, "--target", "x86-64"}} {
+		status, _, stderr := tide(t, append(cmd, "--set", "n=200000000")...) // 2 x 1.5 GiB
+		if status == 0 || !strings.Contains(stderr, "needs 3.0 GiB at these sizes") || !strings.Contains(stderr, "1.0 GiB available") {
+			t.Errorf("%s: status %d: %s", cmd[0], status, stderr)
+		}
+	}
+	// what fits runs
+	if status, _, stderr := tide(t, "eval", src, "--set", "n=1000"); status != 0 {
+		t.Errorf("n=1000: status %d: %s", status, stderr)
+	}
+}
