@@ -63,7 +63,7 @@ func BenchBaseline(t llvmgen.Target, b Baseline, inputs []*te.Buffer, outTypes [
 	declare := func(name string, typ te.DType, elems int, in bool) string {
 		path := filepath.Join(dir, "baseline_"+name+".bin")
 		files = append(files, path)
-		fmt.Fprintf(&src, "    %s *%s = io(argv[%d], %d, %d);\n", llvmgen.CType(typ), name, len(files), elems*max(1, typ.Bytes()), boolInt(in))
+		fmt.Fprintf(&src, "    %s *%s = tide_io(argv[%d], %d, %d);\n", llvmgen.CType(typ), name, len(files), elems*max(1, typ.Bytes()), boolInt(in))
 		return path
 	}
 	for i, in := range inputs {
@@ -81,7 +81,7 @@ func BenchBaseline(t llvmgen.Target, b Baseline, inputs []*te.Buffer, outTypes [
 	fmt.Fprintf(&src, "        %s\n", b.Call)
 	src.WriteString("        clock_gettime(CLOCK_MONOTONIC, &t1);\n        printf(\"%ld\\n\", (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));\n    }\n")
 	for i, typ := range outTypes {
-		fmt.Fprintf(&src, "    save(argv[%d], out%d, %d);\n", len(inputs)+i+1, i, te.NumElements(outShapes[i])*max(1, typ.Bytes()))
+		fmt.Fprintf(&src, "    tide_save(argv[%d], out%d, %d);\n", len(inputs)+i+1, i, te.NumElements(outShapes[i])*max(1, typ.Bytes()))
 	}
 	src.WriteString("    return 0;\n}\n")
 	c, obj, exe := filepath.Join(dir, "baseline.c"), filepath.Join(dir, "baseline.o"), filepath.Join(dir, "baseline")

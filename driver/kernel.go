@@ -203,11 +203,13 @@ func evalSize(e te.Expr, sizes map[*te.Var]int64) (int64, error) {
 	return c.Value, nil
 }
 
-// cBuffers are the harnesses' C functions for buffers: io allocates bytes,
-// zeroed, and fills them from the file at path when in is not 0; save
-// writes them to a file.
-const cBuffers = `static void *io(const char *path, unsigned long bytes, int in) {
+// cBuffers are the harnesses' C functions for buffers: tide_io allocates
+// bytes, zeroed, and fills them from the file at path when in is not 0;
+// tide_save writes them to a file. The harnesses' own names start with
+// tide_, which no kernel may take (internal/cnames).
+const cBuffers = `static void *tide_io(const char *path, unsigned long bytes, int in) {
     void *p = calloc(bytes ? bytes : 1, 1);
+    if (!p) { fprintf(stderr, "cannot allocate %lu bytes for %s\n", bytes, path); exit(2); }
     if (!in) return p;
     FILE *f = fopen(path, "rb");
     if (!f || fread(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot read %s\n", path); exit(2); }
@@ -215,7 +217,7 @@ const cBuffers = `static void *io(const char *path, unsigned long bytes, int in)
     return p;
 }
 
-static void save(const char *path, void *p, unsigned long bytes) {
+static void tide_save(const char *path, void *p, unsigned long bytes) {
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(p, 1, bytes, f) != bytes) { fprintf(stderr, "cannot write %s\n", path); exit(2); }
     fclose(f);
@@ -269,14 +271,14 @@ void tide_profile(int group) {
 }
 `)
 	}
-	b.WriteString("\nint main(int argc, char **argv) {\n")
-	fmt.Fprintf(&b, "    if (argc != %d) { fprintf(stderr, \"usage: %%s FILE x %d\\n\", argv[0]); return 2; }\n", len(f.Args)+1, len(f.Args))
+	b.WriteString("\nint main(int tide_argc, char **tide_argv) {\n")
+	fmt.Fprintf(&b, "    if (tide_argc != %d) { fprintf(stderr, \"usage: %%s FILE x %d\\n\", tide_argv[0]); return 2; }\n", len(f.Args)+1, len(f.Args))
 	nIn := len(f.Args) - f.Outputs
 	var args []string
 	for i, a := range f.Args {
 		bytes := te.NumElements(shapes[i]) * max(1, a.DType.Bytes())
-		fmt.Fprintf(&b, "    void *a%d = io(argv[%d], %d, %d);\n", i, i+1, bytes, boolInt(i < nIn))
-		args = append(args, fmt.Sprintf("a%d", i))
+		fmt.Fprintf(&b, "    void *tide_a%d = tide_io(tide_argv[%d], %d, %d);\n", i, i+1, bytes, boolInt(i < nIn))
+		args = append(args, fmt.Sprintf("tide_a%d", i))
 	}
 	for _, v := range f.Params {
 		args = append(args, fmt.Sprintf("%dLL", sizes[v]))
@@ -284,12 +286,12 @@ void tide_profile(int group) {
 	if f.Workspace != nil {
 		// one workspace, allocated once for every call (a network's
 		// intermediates: no allocation on the hot path)
-		fmt.Fprintf(&b, "    long wsize = (long)%s_workspace_size();\n", f.Name)
+		fmt.Fprintf(&b, "    long tide_wsize = (long)%s_workspace_size();\n", f.Name)
 		// exactly the plan's bytes (a multiple of the alignment), so that
 		// AddressSanitizer sees an access past the workspace's end
-		fmt.Fprintf(&b, "    void *workspace = aligned_alloc(%d, wsize > 0 ? (wsize + %d) / %d * %d : %d);\n", lower.WorkspaceAlign, lower.WorkspaceAlign-1, lower.WorkspaceAlign, lower.WorkspaceAlign, lower.WorkspaceAlign)
-		b.WriteString("    if (!workspace) { fprintf(stderr, \"cannot allocate the workspace (%ld bytes)\\n\", wsize); return 2; }\n")
-		args = append(args, "workspace")
+		fmt.Fprintf(&b, "    void *tide_workspace = aligned_alloc(%d, tide_wsize > 0 ? (tide_wsize + %d) / %d * %d : %d);\n", lower.WorkspaceAlign, lower.WorkspaceAlign-1, lower.WorkspaceAlign, lower.WorkspaceAlign, lower.WorkspaceAlign)
+		b.WriteString("    if (!tide_workspace) { fprintf(stderr, \"cannot allocate the workspace (%ld bytes)\\n\", tide_wsize); return 2; }\n")
+		args = append(args, "tide_workspace")
 	}
 	call := fmt.Sprintf("%s(%s);", f.Name, strings.Join(args, ", "))
 	fmt.Fprintf(&b, "    %s\n", call)
@@ -299,22 +301,22 @@ void tide_profile(int group) {
 		if profile {
 			b.WriteString("    tide_profiling = 1;\n")
 		}
-		fmt.Fprintf(&b, "    for (int r = 0; r < %d; r++) {\n", repeat)
-		b.WriteString("        struct timespec t0, t1;\n        clock_gettime(1, &t0);\n")
+		fmt.Fprintf(&b, "    for (int tide_r = 0; tide_r < %d; tide_r++) {\n", repeat)
+		b.WriteString("        struct timespec tide_t0, tide_t1;\n        clock_gettime(1, &tide_t0);\n")
 		fmt.Fprintf(&b, "        %s\n", call)
-		b.WriteString("        clock_gettime(1, &t1);\n        printf(\"%ld\\n\", (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));\n    }\n")
+		b.WriteString("        clock_gettime(1, &tide_t1);\n        printf(\"%ld\\n\", (tide_t1.tv_sec - tide_t0.tv_sec) * 1000000000L + (tide_t1.tv_nsec - tide_t0.tv_nsec));\n    }\n")
 		if profile {
 			// per group: "P nanoseconds-per-call"
-			fmt.Fprintf(&b, "    for (int g = 0; g < %d; g++) printf(\"P %%ld\\n\", tide_group_ns[g] / %d);\n", groups, repeat)
+			fmt.Fprintf(&b, "    for (int tide_g = 0; tide_g < %d; tide_g++) printf(\"P %%ld\\n\", tide_group_ns[tide_g] / %d);\n", groups, repeat)
 		}
 	}
 	if counters > 0 {
 		// an instrumented listing counted each innermost loop's iterations
-		fmt.Fprintf(&b, "    { extern unsigned long tide_loop_counts[%d]; for (int i = 0; i < %d; i++) printf(\"L %%lu\\n\", tide_loop_counts[i]); }\n", counters, counters)
+		fmt.Fprintf(&b, "    { extern unsigned long tide_loop_counts[%d]; for (int tide_i = 0; tide_i < %d; tide_i++) printf(\"L %%lu\\n\", tide_loop_counts[tide_i]); }\n", counters, counters)
 	}
 	for i := nIn; i < len(f.Args); i++ {
 		bytes := te.NumElements(shapes[i]) * max(1, f.Args[i].DType.Bytes())
-		fmt.Fprintf(&b, "    save(argv[%d], a%d, %d);\n", i+1, i, bytes)
+		fmt.Fprintf(&b, "    tide_save(tide_argv[%d], tide_a%d, %d);\n", i+1, i, bytes)
 	}
 	b.WriteString("    return 0;\n}\n")
 	return b.String()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alecthomas/participle/v2"
 
+	"tide/internal/cnames"
 	"tide/schedule"
 	"tide/te"
 	"tide/topi"
@@ -791,6 +792,9 @@ func (el *elab) kernel(k *KernelDecl) {
 		return
 	}
 	el.kernelPos = &k.Pos
+	if err := cnames.Check(k.Name.Name); err != nil {
+		el.errs.add(k.Name.Pos, "%v", err)
+	}
 	var inputs, outputs []*te.Tensor
 	var params []*te.Var
 	ok := true

@@ -9,6 +9,7 @@ import (
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
+	"tide/internal/cnames"
 	"tide/lower"
 	"tide/te"
 )
@@ -22,6 +23,9 @@ import (
 // gathered or scattered lane by lane (lower has warned). Parallel loops are
 // outlined and run through the GNU OpenMP ABI (parallel.go).
 func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []string, err error) {
+	if err := cnames.Check(f.Name); err != nil {
+		return nil, nil, err
+	}
 	g := &gen{opts: opts, target: t, m: ir.NewModule(), vars: map[*te.Var]value.Value{}, bufs: map[*lower.Buffer]value.Value{}, declared: map[string]*ir.Func{}}
 	g.m.TargetTriple = t.Triple
 	var params []*ir.Param
@@ -250,6 +254,17 @@ func (g *gen) allocate(s *lower.Allocate) {
 	bytes := g.b.NewMul(g.expr(size), constant.NewInt(types.I64, elemBytes))
 	rounded := g.b.NewAnd(g.b.NewAdd(bytes, constant.NewInt(types.I64, 63)), constant.NewInt(types.I64, -64))
 	raw := g.b.NewCall(alloc, constant.NewInt(types.I64, 64), rounded)
+	// the C function has no error return: a failed allocation aborts the
+	// program rather than writing through a null pointer
+	failed, ok := g.block("alloc.failed"), g.block("alloc.ok")
+	g.b.NewCondBr(g.b.NewICmp(enum.IPredEQ, raw, constant.NewNull(types.NewPointer(types.I8))), failed, ok)
+	abort := g.declare("abort", types.Void)
+	if len(abort.FuncAttrs) == 0 {
+		abort.FuncAttrs = append(abort.FuncAttrs, enum.FuncAttrNoReturn)
+	}
+	failed.NewCall(abort)
+	failed.NewUnreachable()
+	g.b = ok
 	g.bufs[s.Buffer] = g.b.NewBitCast(raw, types.NewPointer(et))
 	g.stmt(s.Body)
 	g.b.NewCall(free, raw)

@@ -41,7 +41,7 @@ H = 7
 W = 7
 X = placeholder((C, H, W), float32)
 T = compute((C, (H + 2), (W + 2)), (c, y, x) => if_then_else(y >= 1 && y < H + 1 && x >= 1 && x < W + 1, X[c, y - 1, x - 1], 0.0))
-kernel random(X) -> T
+kernel rsched(X) -> T
 schedule T {
     XR = cache_read(X, local, T)
     f1 = fuse(c, y)

@@ -1143,7 +1143,7 @@ func (g *gen) source(seed uint64, index int, kind string, strict bool) string {
 	if len(outs) > 1 {
 		out = "(" + strings.Join(outs, ", ") + ")"
 	}
-	fmt.Fprintf(&b, "kernel random(%s) -> %s\n", strings.Join(args, ", "), out)
+	fmt.Fprintf(&b, "kernel rsched(%s) -> %s\n", strings.Join(args, ", "), out)
 	for _, st := range g.blockOrder() {
 		if len(st.prims) == 0 {
 			continue

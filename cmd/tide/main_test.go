@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -411,5 +412,50 @@ func TestEvalRefusesWhatDoesNotFit(t *testing.T) {
 	// what fits runs
 	if status, _, stderr := tide(t, "eval", src, "--set", "n=1000"); status != 0 {
 		t.Errorf("n=1000: status %d: %s", status, stderr)
+	}
+}
+
+// Issue 12: kernels named main, printf or malloc broke `tide run` (a
+// conflicting main, a conflicting printf, a segfault). Names the C runtime
+// or the harness own are refused where the kernel is declared; names the
+// harness used for its locals and helpers (io, save, argc, ...) now work,
+// on both targets.
+func TestKernelNamesAndTheCRuntime(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string) string {
+		path := filepath.Join(dir, name+".te")
+		os.WriteFile(path, []byte("A = placeholder((4,), float32)\nB = compute((4,), (i) => A[i] * 2)\nkernel "+name+"(A) -> B\n"), 0o644)
+		return path
+	}
+	for name, want := range map[string]string{"main": "entry point", "printf": "C runtime (libc)", "malloc": "C runtime (libc)", "tide_k": "Tide's own"} {
+		status, _, stderr := tide(t, "check", write(name))
+		if status == 0 || !strings.Contains(stderr, name+".te:3:8: ") || !strings.Contains(stderr, want) {
+			t.Errorf("kernel %s: status %d: %s", name, status, stderr)
+		}
+	}
+	requireTools(t)
+	for _, name := range []string{"io", "save", "argc", "argv", "workspace", "t0", "r"} {
+		for _, target := range []string{"x86-64", "cortex-a53"} {
+			if status, stdout, stderr := tide(t, "run", write(name), "--target", target); status != 0 || !strings.Contains(stdout, "PASS") {
+				t.Errorf("kernel %s on %s: status %d: %s%s", name, target, status, stdout, stderr)
+			}
+		}
+	}
+}
+
+// Issue 12: the generated code did not check aligned_alloc's result; a
+// failed allocation of an intermediate now aborts instead of writing
+// through a null pointer.
+func TestHeapAllocationIsChecked(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "heap.te")
+	os.WriteFile(src, []byte("n = var(default=4)\nm = var(default=8)\nA = placeholder((n,), float32)\nT = compute((n, m), (i, j) => A[i] * cast(float32, j))\nk = reduce_axis(0, m)\nB = compute((n,), (i) => sum(T[i, k], axis=k))\nkernel heap(A) -> B\n"), 0o644)
+	ll := filepath.Join(dir, "heap.ll")
+	if status, _, stderr := tide(t, "build", src, "--target", "x86-64", "-o", ll); status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	text, _ := os.ReadFile(ll)
+	if !regexp.MustCompile(`(?s)(%\d+) = call i8\* @aligned_alloc\(.*icmp eq i8\* (%\d+), null.*call void @abort\(\)`).Match(text) {
+		t.Errorf("no null check after aligned_alloc:\n%s", text)
 	}
 }
