@@ -26,11 +26,12 @@ func TestTopiBitpackConv2D(t *testing.T) {
 		pad            topi.Padding
 		padValue       topi.PadValue
 		codegen        bool
+		batch          int
 	}
 	cases := []layerCase{
-		{topi.NHWC, topi.BipolarBipolar, 1, 1, 6, 5, 64, 16, te.UInt8, topi.Pad(1), topi.PadZero, false},
-		{topi.NHWC, topi.UnipolarBipolar, 2, 2, 5, 7, 65, 13, te.UInt8, topi.Padding{Top: 1, Left: 0, Bottom: 1, Right: 1}, topi.PadZero, false},
-		{topi.NHWC, topi.Unsigned, 1, 3, 4, 4, 3, 70, te.UInt32, topi.Pad(1), topi.PadZero, false},
+		{topi.NHWC, topi.BipolarBipolar, 1, 1, 6, 5, 64, 16, te.UInt8, topi.Pad(1), topi.PadZero, false, 1},
+		{topi.NHWC, topi.UnipolarBipolar, 2, 2, 5, 7, 65, 13, te.UInt8, topi.Padding{Top: 1, Left: 0, Bottom: 1, Right: 1}, topi.PadZero, false, 1},
+		{topi.NHWC, topi.Unsigned, 1, 3, 4, 4, 3, 70, te.UInt32, topi.Pad(1), topi.PadZero, false, 1},
 	}
 	// every pad value, with 60 channels (not a word multiple), both layouts
 	for i, c := range []struct {
@@ -43,14 +44,16 @@ func TestTopiBitpackConv2D(t *testing.T) {
 	} {
 		abits := 1 + i%2
 		cases = append(cases,
-			layerCase{topi.NHWC, c.pol, abits, 2, 5, 6, 60, 12, te.UInt64, topi.Padding{Top: 1, Left: 2, Bottom: 0, Right: 1}, c.padValue, true},
-			layerCase{topi.NCHW, c.pol, 3 - abits, 1, 6, 4, 60, 10, te.UInt8, topi.Padding{Top: 0, Left: 1, Bottom: 2, Right: 1}, c.padValue, true})
+			layerCase{topi.NHWC, c.pol, abits, 2, 5, 6, 60, 12, te.UInt64, topi.Padding{Top: 1, Left: 2, Bottom: 0, Right: 1}, c.padValue, true, 1 + i%2},
+			layerCase{topi.NCHW, c.pol, 3 - abits, 1, 6, 4, 60, 10, te.UInt8, topi.Padding{Top: 0, Left: 1, Bottom: 2, Right: 1}, c.padValue, true, 2 - i%2})
 	}
 	for _, c := range cases {
-		name := fmt.Sprintf("%s/%v/a%d/out%d/%dx%dx%d->%d/%v/pad%d,%d,%d,%d=%v", c.layout, c.pol, c.abits, c.outBits, c.h, c.w, c.ch, c.o, c.word,
+		name := fmt.Sprintf("%s/%v/a%d/out%d/n%d/%dx%dx%d->%d/%v/pad%d,%d,%d,%d=%v", c.layout, c.pol, c.abits, c.outBits, c.batch, c.h, c.w, c.ch, c.o, c.word,
 			c.pad.Top, c.pad.Left, c.pad.Bottom, c.pad.Right, c.padValue)
 		t.Run(name, func(t *testing.T) {
-			const n, wbits = 1, 1
+			// batch 2 as well: issue 12 found NCHW with a batch could not
+			// be scheduled (the row it attached at was fused with n)
+			n, wbits := c.batch, 1
 			bipolarActs := c.pol == topi.BipolarBipolar
 			win := topi.Window{KH: 3, KW: 3, Pad: c.pad}
 			// codes in the layout's order; packed along the channels

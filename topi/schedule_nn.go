@@ -376,6 +376,9 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 		if extent(y, yn.Name()) > 1 {
 			f, err := y.Fuse(yn, yh)
 			p.do(err)
+			if attachAt == yh {
+				attachAt = f // NCHW attaches at the row, now fused with n
+			}
 			if p.err == nil {
 				p.do(y.Parallel(f))
 			}
