@@ -246,7 +246,77 @@ func Inputs(k *te.Kernel, sizes map[*te.Var]int64, dir string, seed uint64) (buf
 		rng := rand.New(rand.NewPCG(seed, uint64(i)))
 		bufs, random = append(bufs, te.RandomBuffer(t.DType, shape, t.Range, rng)), append(random, true)
 	}
+	for i, t := range k.Inputs {
+		if random[i] {
+			clearPaddingBits(k, t, bufs[i])
+		}
+	}
 	return bufs, random, nil
+}
+
+// clearPaddingBits zeroes the bits of random packed words that lie past a
+// binary operator's elements: the operators count every bit of a word and
+// take the bits past the last channel to be zero, as bitpack leaves them
+// (a file's words are the caller's to pack that way). A packed input is a
+// placeholder that a tensor tagged with "elements" reads, directly or
+// through a padding stage, with the reduction's word axis (the reduce
+// axis of ceil(elements / word bits) iterations) as one of its indices.
+func clearPaddingBits(k *te.Kernel, x *te.Tensor, b *te.Buffer) {
+	if !x.DType.IsUInt() || x.DType.Lanes != 1 {
+		return
+	}
+	wordBits := int64(x.DType.Bits)
+	for _, op := range te.PostOrder(k.Outputs) {
+		elements, ok := op.Attrs["elements"]
+		if !ok || elements%wordBits == 0 {
+			continue
+		}
+		r, isReduce := op.Body.(*te.Reduce)
+		if !isReduce {
+			continue
+		}
+		words := (elements + wordBits - 1) / wordBits
+		for _, rv := range r.Axes {
+			if n, ok := te.IntValue(rv.Extent); !ok || n != words {
+				continue
+			}
+			te.Walk(op.Body, func(e te.Expr) bool {
+				read, ok := e.(*te.Read)
+				if !ok {
+					return true
+				}
+				src := read.Tensor
+				if src.Tag == "pad" && len(src.Inputs()) > 0 {
+					src = src.Inputs()[0] // padding keeps the word axis where it is
+				}
+				if src != x {
+					return true
+				}
+				for axis, idx := range read.Indices {
+					if idx == te.Expr(rv.Var) {
+						maskLastWord(b, axis, words, uint64(1)<<(elements%wordBits)-1)
+					}
+				}
+				return true
+			})
+		}
+	}
+}
+
+// maskLastWord ANDs every word at index words-1 of axis with mask.
+func maskLastWord(b *te.Buffer, axis int, words int64, mask uint64) {
+	if axis >= len(b.Shape) || int64(b.Shape[axis]) != words {
+		return
+	}
+	inner := 1
+	for _, d := range b.Shape[axis+1:] {
+		inner *= d
+	}
+	for i := range b.Ints {
+		if int64(i/inner%b.Shape[axis]) == words-1 {
+			b.Ints[i] = int64(uint64(b.Ints[i]) & mask)
+		}
+	}
 }
 
 func checkRange(t *te.Tensor, b *te.Buffer) error {
