@@ -126,7 +126,12 @@ func CompileParts(t llvmgen.Target, m *ir.Module, dir string, verify bool, extra
 			defer wg.Done()
 			if verify {
 				if err := Verify(ll); err != nil {
-					errs[i] = fmt.Errorf("the generated IR is invalid (a bug in Tide): %w", err)
+					var missing *MissingError
+					if errors.As(err, &missing) {
+						errs[i] = err // a tool to install, not a bug
+					} else {
+						errs[i] = fmt.Errorf("the generated IR is invalid (a bug in Tide): %w", err)
+					}
 					return
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"tide/driver"
 	"tide/dsl"
 	"tide/te"
 	"tide/tensorio"
@@ -457,5 +458,18 @@ func TestHeapAllocationIsChecked(t *testing.T) {
 	text, _ := os.ReadFile(ll)
 	if !regexp.MustCompile(`(?s)(%\d+) = call i8\* @aligned_alloc\(.*icmp eq i8\* (%\d+), null.*call void @abort\(\)`).Match(text) {
 		t.Errorf("no null check after aligned_alloc:\n%s", text)
+	}
+}
+
+// Issue 12: a missing opt was reported as "the generated IR is invalid (a
+// bug in Tide)". It is a tool to install, and the message says which.
+func TestMissingOptIsNotABug(t *testing.T) {
+	requireTools(t)
+	saved := driver.Opt
+	defer func() { driver.Opt = saved }()
+	driver.Opt = driver.Tool{Command: "tide-no-such-opt", Package: "llvm"}
+	status, _, stderr := tide(t, "run", "../../examples/elementwise.te", "--target", "x86-64")
+	if status == 0 || !strings.Contains(stderr, "tide-no-such-opt is not installed; install it with: apt-get install llvm") || strings.Contains(stderr, "a bug in Tide") {
+		t.Errorf("status %d: %s", status, stderr)
 	}
 }
