@@ -96,11 +96,11 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if obj != "" {
 				// the module's groups compile in parallel (driver.CompileModule)
-				dir, err := os.MkdirTemp("", "tide-build-")
+				dir, remove, err := tempDir("tide-build-")
 				if err != nil {
 					return err
 				}
-				defer os.RemoveAll(dir)
+				defer remove()
 				var flags []string
 				if nb.codegen(llvmgen.Options{}).NoAutoVectorize {
 					flags = []string{"-fno-vectorize", "-fno-slp-vectorize"}
@@ -137,15 +137,18 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := writableDir(outputs); err != nil {
+				return err
+			}
 			sv, in, want, err := reference(prog, nb, sizes, inputs, seed)
 			if err != nil {
 				return err
 			}
-			dir, err := os.MkdirTemp("", "tide-run-")
+			dir, remove, err := tempDir("tide-run-")
 			if err != nil {
 				return err
 			}
-			defer os.RemoveAll(dir)
+			defer remove()
 			if sanitize && !driver.Native(tgt) {
 				return userError{fmt.Errorf("--sanitize runs AddressSanitizer natively; %s runs under emulation here", tgt.Name)}
 			}
@@ -174,9 +177,6 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 					prog.Kernel.Name, tgt.Name, medianOf(times), len(times), slices.Min(times), f.Workspace.Bytes, nb.stats.ConstantBytes, where)
 			}
 			if outputs != "" {
-				if err := os.MkdirAll(outputs, 0o755); err != nil {
-					return userError{err}
-				}
 				for i, t := range prog.Kernel.Outputs {
 					if err := tensorio.WriteNpy(filepath.Join(outputs, t.Name+".npy"), got[i]); err != nil {
 						return userError{err}
@@ -286,11 +286,11 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			if isFloat {
 				unit = "GFLOP/s"
 			}
-			dir, err := os.MkdirTemp("", "tide-bench-")
+			dir, remove, err := tempDir("tide-bench-")
 			if err != nil {
 				return err
 			}
-			defer os.RemoveAll(dir)
+			defer remove()
 			var want []*te.Buffer // the evaluator's outputs, when there is no baseline
 			var first time.Duration
 			for i, th := range counts {
@@ -459,11 +459,11 @@ func estimate(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, prog *dsl.P
 	if err != nil {
 		return userError{err}
 	}
-	dir, err := os.MkdirTemp("", "tide-mca-")
+	dir, remove, err := tempDir("tide-mca-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer remove()
 	ll := filepath.Join(dir, "kernel.ll")
 	if err := os.WriteFile(ll, []byte(m.String()), 0o644); err != nil {
 		return err

@@ -93,6 +93,23 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
+// writableDir makes --outputs DIR (when given) and checks that files can
+// be written there, before any work whose results would be lost.
+func writableDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return userError{fmt.Errorf("--outputs %s: %w", dir, err)}
+	}
+	f, err := os.CreateTemp(dir, ".tide-write-check-")
+	if err != nil {
+		return userError{fmt.Errorf("--outputs %s: cannot write there: %w", dir, err)}
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // fitsMemory refuses to allocate buffers for tensors that would not fit in
 // the memory this machine has available (MemAvailable in /proc/meminfo;
 // no check where that cannot be read): a clear error saying how much is
@@ -404,14 +421,12 @@ func evaluate(w io.Writer, prog *dsl.Program, set sizeFlag, seed uint64, inDir, 
 	if err != nil {
 		return userError{err}
 	}
+	if err := writableDir(outDir); err != nil {
+		return err
+	}
 	out, err := te.EvalKernel(k, in, sizes)
 	if err != nil {
 		return userError{err}
-	}
-	if outDir != "" {
-		if err := os.MkdirAll(outDir, 0o755); err != nil {
-			return userError{err}
-		}
 	}
 	write := func(role string, t *te.Tensor, b *te.Buffer) error {
 		line := fmt.Sprintf("%-6s %-8s %v%v  %s", role, t.Name, b.DType, b.Shape, summary(b))

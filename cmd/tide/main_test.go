@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"tide/driver"
 	"tide/dsl"
@@ -471,5 +473,66 @@ func TestMissingOptIsNotABug(t *testing.T) {
 	status, _, stderr := tide(t, "run", "../../examples/elementwise.te", "--target", "x86-64")
 	if status == 0 || !strings.Contains(stderr, "tide-no-such-opt is not installed; install it with: apt-get install llvm") || strings.Contains(stderr, "a bug in Tide") {
 		t.Errorf("status %d: %s", status, stderr)
+	}
+}
+
+// Issue 12: a bad TMPDIR said only "stat /sys/nonexist"; --outputs to a
+// place that cannot be written failed only after the build.
+func TestTempAndOutputDirsAreChecked(t *testing.T) {
+	good, file := t.TempDir(), filepath.Join(t.TempDir(), "a-file")
+	t.Setenv("TMPDIR", "/nonexistent-tide-tmp")
+	status, _, stderr := tide(t, "run", "../../examples/elementwise.te", "--target", "x86-64")
+	if status == 0 || !strings.Contains(stderr, "cannot make a temporary directory in /nonexistent-tide-tmp (set TMPDIR to a writable directory)") {
+		t.Errorf("bad TMPDIR: status %d: %s", status, stderr)
+	}
+	t.Setenv("TMPDIR", good)
+	os.WriteFile(file, nil, 0o644)
+	for _, cmd := range [][]string{{"eval"}, {"run", "--target", "x86-64"}} {
+		args := append(append([]string{cmd[0], "../../examples/elementwise.te"}, cmd[1:]...), "--outputs", filepath.Join(file, "out"))
+		status, stdout, stderr := tide(t, args...)
+		if status == 0 || !strings.Contains(stderr, "--outputs "+filepath.Join(file, "out")+": ") || strings.Contains(stdout, "PASS") {
+			t.Errorf("%s --outputs under a file: status %d: %s%s", cmd[0], status, stdout, stderr)
+		}
+	}
+}
+
+// Issue 12: a killed tide bench left its temporary directory behind. An
+// interrupt (to the process group, as a terminal's Ctrl-C) removes it.
+func TestInterruptRemovesTemporaryFiles(t *testing.T) {
+	requireTools(t)
+	bin := filepath.Join(t.TempDir(), "tide")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tmp := t.TempDir()
+	cmd := exec.Command(bin, "bench", "../../examples/elementwise.te", "--target", "x86-64", "--repeat", "100000000")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// wait until the harness runs in its directory
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		entries, _ := os.ReadDir(tmp)
+		if len(entries) > 0 {
+			if files, _ := os.ReadDir(filepath.Join(tmp, entries[0].Name())); len(files) > 2 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			t.Fatal("bench made no temporary directory in 60 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Errorf("exit: %v, want status 130", err)
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("left behind in TMPDIR: %v", entries)
 	}
 }

@@ -311,11 +311,11 @@ func printProfile(w io.Writer, nb *netBuild, times []time.Duration, plotFile str
 // counted under qemu, cycles per iteration from llvm-mca), labelled as an
 // estimate.
 func estimateNetwork(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, nb *netBuild, f *lower.Func, in []*te.Buffer) error {
-	dir, err := os.MkdirTemp("", "tide-estimate-")
+	dir, remove, err := tempDir("tide-estimate-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer remove()
 	loops, _, err := driver.EstimateNetwork(tgt, opts, f, in, dir)
 	if err != nil {
 		return userError{err}
@@ -468,11 +468,11 @@ func (r *runnable) bench(o llvmgen.Options, repeat int) ([]time.Duration, error)
 
 // benchOutputs times r and returns its outputs too.
 func (r *runnable) benchOutputs(o llvmgen.Options, repeat int) ([]time.Duration, []*te.Buffer, error) {
-	dir, err := os.MkdirTemp("", "tide-bench-")
+	dir, remove, err := tempDir("tide-bench-")
 	if err != nil {
 		return nil, nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer remove()
 	times, outs, err := driver.BenchKernel(r.tgt, r.nb.codegen(o), r.f, r.in, nil, dir, repeat)
 	if err != nil {
 		return nil, nil, userError{err}
@@ -587,11 +587,11 @@ func (b *networkBaselines) measure(fast bool, repeat int) ([]baselineRun, error)
 	if b.onednn == nil {
 		return runs, nil
 	}
-	dir, err := os.MkdirTemp("", "tide-onednn-")
+	dir, remove, err := tempDir("tide-onednn-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer remove()
 	times, out, impls, err := b.onednn.Bench(b.twin.tgt, b.twin.in[0], dir, repeat)
 	if err != nil {
 		return nil, userError{err}
