@@ -119,7 +119,7 @@ func runWith(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te
 			}
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, f.Name+".h"), []byte(llvmgen.Header(f)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, f.Name+".h"), []byte(llvmgen.Header(f, t)), 0o644); err != nil {
 		return nil, err
 	}
 	csrc := filepath.Join(dir, "harness.c")

@@ -89,7 +89,7 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			fmt.Fprintf(stdout, "wrote %s (%s)\n", out, tgt.Triple)
 			if header != "" {
-				if err := os.WriteFile(header, []byte(llvmgen.Header(f)), 0o644); err != nil {
+				if err := os.WriteFile(header, []byte(llvmgen.Header(f, tgt)), 0o644); err != nil {
 					return userError{err}
 				}
 				fmt.Fprintf(stdout, "wrote %s\n", header)

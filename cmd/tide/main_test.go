@@ -536,3 +536,54 @@ func TestInterruptRemovesTemporaryFiles(t *testing.T) {
 		t.Errorf("left behind in TMPDIR: %v", entries)
 	}
 }
+
+// Issue 12: `clang -O3 k.ll main.c` failed (GOMP_parallel and expf
+// undefined) and `clang -O3 -c` of a cortex-a53 module crashed clang 14.
+// The header states the compile and link lines for its target; they work
+// as typed, on both targets.
+func TestHeaderBuildLinesWorkAsTyped(t *testing.T) {
+	requireTools(t)
+	for _, target := range []string{"x86-64", "cortex-a53"} {
+		dir := t.TempDir()
+		ll, h := filepath.Join(dir, "elementwise.ll"), filepath.Join(dir, "elementwise.h")
+		if status, _, stderr := tide(t, "build", "../../examples/elementwise.te", "--target", target, "-o", ll, "--header", h); status != 0 {
+			t.Fatalf("%s: status %d: %s", target, status, stderr)
+		}
+		header, _ := os.ReadFile(h)
+		os.WriteFile(filepath.Join(dir, "main.c"), []byte(`#include <stdio.h>
+#include "elementwise.h"
+int main(void) {
+    float a[3] = {1, -2, 3}, b[3] = {2, 2, -1}, c[3];
+    elementwise(a, b, c, 3);
+    printf("%g %g %g\n", c[0], c[1], c[2]);
+    return 0;
+}
+`), 0o644)
+		var lines []string
+		for _, l := range strings.Split(string(header), "\n") {
+			if cmd, ok := strings.CutPrefix(l, " *   "); ok {
+				lines = append(lines, cmd)
+			}
+		}
+		if len(lines) != 2 {
+			t.Fatalf("%s: the header's build lines are %q", target, lines)
+		}
+		for _, l := range lines {
+			cmd := exec.Command("sh", "-c", l)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%s: %s: %v\n%s", target, l, err, out)
+			}
+		}
+		run := exec.Command("./main")
+		if target == "cortex-a53" {
+			run = exec.Command("qemu-aarch64", "-cpu", "cortex-a53", "-L", "/usr/aarch64-linux-gnu", "./main")
+		}
+		run.Dir = dir
+		out, err := run.CombinedOutput()
+		// max(a*b + a, 0): 3, 0, 0
+		if err != nil || strings.TrimSpace(string(out)) != "3 0 0" {
+			t.Errorf("%s: %v: %q", target, err, out)
+		}
+	}
+}
