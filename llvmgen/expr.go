@@ -121,10 +121,8 @@ func (g *gen) binary(x *te.Binary) value.Value {
 			return g.b.NewFMul(a, b)
 		case te.Div:
 			return g.b.NewFDiv(a, b)
-		case te.Min:
-			return g.b.NewSelect(g.b.NewFCmp(enum.FPredOLT, a, b), a, b)
-		case te.Max:
-			return g.b.NewSelect(g.b.NewFCmp(enum.FPredOGT, a, b), a, b)
+		case te.Min, te.Max:
+			return g.floatMinMax(x.Op, ot, a, b)
 		}
 		fail("float operation %s is not supported", x.Op)
 	}
@@ -321,4 +319,37 @@ func (g *gen) cast(to, from te.DType, v value.Value) value.Value {
 		return g.b.NewZExt(v, tt)
 	}
 	return v // same width, signedness differs: the same bits
+}
+
+// floatMinMax is the language's float min or max (te.FloatBinary: IEEE
+// 754-2019 minimum and maximum, NaN-propagating, -0 below +0) as LLVM's
+// llvm.minimum and llvm.maximum: one fmin/fmax on AArch64, a short
+// sequence on x86.
+//
+// LLVM 14's x86 backend cannot select llvm.maximum, so other targets get
+// the expansion: NaN when the operands are unordered; when they are equal,
+// their bits ANDed (max: +0 of ±0) or ORed (min: -0 of ±0), which is either
+// one when they are equal numbers; otherwise the compare-select.
+func (g *gen) floatMinMax(op te.BinOp, t te.DType, a, b value.Value) value.Value {
+	if g.target.IsAArch64() {
+		name := "llvm.minimum."
+		if op == te.Max {
+			name = "llvm.maximum."
+		}
+		fn := g.declare(name+typeSuffix(t), regType(t), regType(t), regType(t))
+		return g.b.NewCall(fn, a, b)
+	}
+	pred := enum.FPredOLT
+	if op == te.Max {
+		pred = enum.FPredOGT
+	}
+	picked := g.b.NewSelect(g.b.NewFCmp(pred, a, b), a, b)
+	bitsType := regType(te.DType{Kind: te.KindUInt, Bits: t.Bits, Lanes: t.Lanes})
+	ab, bb := g.b.NewBitCast(a, bitsType), g.b.NewBitCast(b, bitsType)
+	var same value.Value = g.b.NewAnd(ab, bb)
+	if op == te.Min {
+		same = g.b.NewOr(ab, bb)
+	}
+	equal := g.b.NewSelect(g.b.NewFCmp(enum.FPredOEQ, a, b), g.b.NewBitCast(same, regType(t)), picked)
+	return g.b.NewSelect(g.b.NewFCmp(enum.FPredUNO, a, b), g.b.NewFAdd(a, b), equal)
 }

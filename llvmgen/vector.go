@@ -6,7 +6,6 @@ import (
 
 	"github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/constant"
-	"github.com/llir/llvm/ir/enum"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
@@ -150,7 +149,8 @@ func (g *gen) store(s *lower.Store) {
 // vectorReduce combines the lanes, lane 0 first: integer reductions with
 // LLVM's declared (exact in any order), a float sum with the ordered
 // llvm.vector.reduce.fadd (no reassociation: strict semantics), float
-// min/max as a chain of compare-selects (the evaluator's select semantics).
+// min/max as a chain of llvm.minimum/llvm.maximum (LLVM 14 has no
+// NaN-propagating vector reduction; the chain is exact in any order).
 func (g *gen) vectorReduce(x *lower.VectorReduce) value.Value {
 	vt := x.Value.Type()
 	et := vt.Element()
@@ -161,14 +161,10 @@ func (g *gen) vectorReduce(x *lower.VectorReduce) value.Value {
 			fn := g.declare("llvm.vector.reduce.fadd."+typeSuffix(vt), ret, ret, regType(vt))
 			return g.b.NewCall(fn, floatConst(ret, negZero()), v)
 		}
-		pred := enum.FPredOLT
-		if x.Op == te.Max {
-			pred = enum.FPredOGT
-		}
 		var acc value.Value = g.b.NewExtractElement(v, constant.NewInt(types.I64, 0))
 		for l := 1; l < vt.Lanes; l++ {
 			b := g.b.NewExtractElement(v, constant.NewInt(types.I64, int64(l)))
-			acc = g.b.NewSelect(g.b.NewFCmp(pred, acc, b), acc, b)
+			acc = g.floatMinMax(x.Op, et, acc, b)
 		}
 		return acc
 	}

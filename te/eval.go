@@ -308,20 +308,6 @@ func select64(c bool, a, b int64) int64 {
 	return b
 }
 
-func selectMin(a, b float64) float64 {
-	if a < b {
-		return a
-	}
-	return b
-}
-
-func selectMax(a, b float64) float64 {
-	if a > b {
-		return a
-	}
-	return b
-}
-
 // compileInt compiles an expression of bool or integer type.
 func (ev *evaluator) compileInt(e Expr) intFn {
 	t := e.Type()

@@ -314,10 +314,15 @@ func TestEvalFloat(t *testing.T) {
 		{"float32 3e38*10", []val{vf(Float32, f32(3e38)), vf(Float32, 10)}, bin(Mul), vf(Float32, math.Inf(1))},
 		{"float32 x+const 0.1", []val{vf(Float32, f32(0.2))}, func(x []Expr) Expr { return AddOf(x[0], Float(0.1)) }, vf(Float32, sum32)},
 
-		// min/max are selects: min(NaN, x) = x, min(x, NaN) = NaN
-		{"min(NaN,1)", []val{vf(Float64, nan), vf(Float64, 1)}, bin(Min), vf(Float64, 1)},
+		// min/max are IEEE 754-2019 minimum/maximum: a NaN operand gives
+		// NaN in either position (issue 12: the selects' order-dependent
+		// results made vectorized reductions disagree), and -0 < +0
+		{"min(NaN,1)", []val{vf(Float64, nan), vf(Float64, 1)}, bin(Min), vf(Float64, nan)},
 		{"min(1,NaN)", []val{vf(Float64, 1), vf(Float64, nan)}, bin(Min), vf(Float64, nan)},
-		{"max(NaN,1)", []val{vf(Float32, nan), vf(Float32, 1)}, bin(Max), vf(Float32, 1)},
+		{"max(NaN,1)", []val{vf(Float32, nan), vf(Float32, 1)}, bin(Max), vf(Float32, nan)},
+		{"max(-0,+0)", []val{vf(Float32, math.Copysign(0, -1)), vf(Float32, 0)}, bin(Max), vf(Float32, 0)},
+		{"max(+0,-0)", []val{vf(Float32, 0), vf(Float32, math.Copysign(0, -1))}, bin(Max), vf(Float32, 0)},
+		{"min(+0,-0)", []val{vf(Float32, 0), vf(Float32, math.Copysign(0, -1))}, bin(Min), vf(Float32, math.Copysign(0, -1))},
 		{"max(1,NaN)", []val{vf(Float32, 1), vf(Float32, nan)}, bin(Max), vf(Float32, nan)},
 		{"min(-1,2)", []val{vf(Float32, -1), vf(Float32, 2)}, bin(Min), vf(Float32, -1)},
 		{"NaN<1", []val{vf(Float64, nan), vf(Float64, 1)}, bin(LT), vb(false)},

@@ -89,7 +89,8 @@ func Shift(op BinOp, t DType, a int64, st DType, s int64) (int64, error) {
 	return a >> s, nil
 }
 
-// FloatBinary applies an arithmetic op (+ - * / min max) to floats of type t,
+// FloatBinary applies an arithmetic op (+ - * / min max; min and max are
+// IEEE 754-2019 minimum and maximum, see floatMin) to floats of type t,
 // rounding the result to t's precision.
 func FloatBinary(op BinOp, t DType, a, b float64) float64 {
 	var r float64
@@ -103,9 +104,9 @@ func FloatBinary(op BinOp, t DType, a, b float64) float64 {
 	case Div:
 		r = a / b
 	case Min:
-		r = selectMin(a, b)
+		r = floatMin(a, b)
 	case Max:
-		r = selectMax(a, b)
+		r = floatMax(a, b)
 	}
 	return RoundTo(t, r)
 }
@@ -202,4 +203,39 @@ func FloatToInt(to DType, x float64) (int64, error) {
 		return int64(uint64(v)), nil
 	}
 	return int64(v), nil
+}
+
+// floatMin and floatMax are IEEE 754-2019's minimum and maximum (numpy's
+// np.minimum and np.maximum, LLVM's llvm.minimum and llvm.maximum, AArch64's
+// fmin and fmax): a NaN operand gives NaN, and -0 is below +0. Both are
+// commutative and associative, so a reduction gives the same result in
+// any order: scalar, vectorized or split across threads.
+func floatMin(a, b float64) float64 {
+	switch {
+	case math.IsNaN(a) || math.IsNaN(b):
+		return math.NaN()
+	case a == 0 && b == 0:
+		if math.Signbit(a) {
+			return a
+		}
+		return b
+	case a < b:
+		return a
+	}
+	return b
+}
+
+func floatMax(a, b float64) float64 {
+	switch {
+	case math.IsNaN(a) || math.IsNaN(b):
+		return math.NaN()
+	case a == 0 && b == 0:
+		if math.Signbit(a) {
+			return b
+		}
+		return a
+	case a > b:
+		return a
+	}
+	return b
 }

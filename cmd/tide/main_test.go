@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -584,6 +585,72 @@ int main(void) {
 		// max(a*b + a, 0): 3, 0, 0
 		if err != nil || strings.TrimSpace(string(out)) != "3 0 0" {
 			t.Errorf("%s: %v: %q", target, err, out)
+		}
+	}
+}
+
+// Issue 12: vectorized min/max reductions disagreed with the evaluator on
+// NaN inputs (max as a select depends on the order). min and max are now
+// IEEE 754-2019 minimum/maximum everywhere: NaN-propagating, -0 below +0,
+// so every schedule computes the evaluator's result, on both targets.
+func TestMinMaxNaNAndZerosInEverySchedule(t *testing.T) {
+	requireTools(t)
+	nan, negZero := math.NaN(), math.Copysign(0, -1)
+	inputs := map[string][]float64{"nan": nil, "zeros": nil, "nan-first": nil}
+	for name := range inputs {
+		v := make([]float64, 64)
+		for i := range v {
+			v[i] = float64((i*37)%23) - 11
+		}
+		switch name {
+		case "nan":
+			v[37] = nan
+		case "nan-first":
+			v[0] = nan
+		case "zeros":
+			for i := range v {
+				v[i] = negZero
+			}
+			v[20] = 0
+		}
+		inputs[name] = v
+	}
+	for _, op := range []string{"max", "min"} {
+		for _, sched := range []string{"", "schedule M {\n    ko, ki = split(k, factor=16)\n    reorder(i, ko, ki)\n    vectorize(ki)\n}\n"} {
+			dir := t.TempDir()
+			src := filepath.Join(dir, "r.te")
+			os.WriteFile(src, []byte("A = placeholder((64,), float32)\nk = reduce_axis(0, 64)\nM = compute((1,), (i) => "+op+"(A[k], axis=k))\nE = compute((64,), (i) => "+op+"(A[i], A[63 - i]))\nkernel r(A) -> (M, E)\n"+sched), 0o644)
+			for name, v := range inputs {
+				in := filepath.Join(dir, name)
+				os.MkdirAll(in, 0o755)
+				b := te.NewBuffer(te.Float32, []int{64})
+				copy(b.Floats, v)
+				if err := tensorio.WriteNpy(filepath.Join(in, "A.npy"), b); err != nil {
+					t.Fatal(err)
+				}
+				for _, target := range []string{"x86-64", "cortex-a53"} {
+					out := filepath.Join(dir, name+target)
+					status, stdout, stderr := tide(t, "run", src, "--target", target, "--inputs", in, "--outputs", out)
+					if status != 0 || strings.Count(stdout, "PASS") != 2 {
+						t.Errorf("%s, %s input, vectorized %v, %s: status %d\n%s%s", op, name, sched != "", target, status, stdout, stderr)
+						continue
+					}
+					m, err := tensorio.ReadNpy(filepath.Join(out, "M.npy"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					// the oracle: NaN anywhere gives NaN; max of -0s and one +0 is +0, min -0
+					got := m.Floats[0]
+					switch {
+					case name != "zeros" && !math.IsNaN(got):
+						t.Errorf("%s of %s on %s: %v, want NaN", op, name, target, got)
+					case name == "zeros" && op == "max" && (got != 0 || math.Signbit(got)):
+						t.Errorf("max of zeros on %s: %v, want +0", target, got)
+					case name == "zeros" && op == "min" && !math.Signbit(got):
+						t.Errorf("min of zeros on %s: %v, want -0", target, got)
+					}
+				}
+			}
 		}
 	}
 }
