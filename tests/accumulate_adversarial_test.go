@@ -64,7 +64,7 @@ func accRunGenerated(t *testing.T, src string) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGenerated(t, "acc", src, tgt, 11)
+			checkGenerated(t, "acc", src, tgt, llvmgen.Options{}, 11)
 		})
 	}
 }

@@ -77,14 +77,17 @@ kernel f(A) -> C
 		sources = append(sources, src)
 		names[src] = name
 	}
-	for _, target := range []string{"x86-64", "cortex-a53"} {
-		tgt, err := llvmgen.ParseTarget(target)
+	// x86-64+asan: the same code under AddressSanitizer, every buffer
+	// allocated to the exact byte (issue 12's safety net)
+	for _, target := range []string{"x86-64", "cortex-a53", "x86-64+asan"} {
+		tgt, err := llvmgen.ParseTarget(strings.TrimSuffix(target, "+asan"))
 		if err != nil {
 			t.Fatal(err)
 		}
+		opts := llvmgen.Options{Sanitize: strings.HasSuffix(target, "+asan")}
 		for _, src := range sources {
 			name := names[src]
-			t.Run(target+"/"+name, func(t *testing.T) { checkGenerated(t, name, src, tgt, 9) })
+			t.Run(target+"/"+name, func(t *testing.T) { checkGenerated(t, name, src, tgt, opts, 9) })
 		}
 	}
 }
@@ -94,7 +97,7 @@ kernel f(A) -> C
 // inputs from seed, and compares every output with the reference
 // evaluator: integers exactly, floats within floatTol (exp and sqrt may
 // round differently in libm).
-func checkGenerated(t *testing.T, name, src string, tgt llvmgen.Target, seed uint64) {
+func checkGenerated(t *testing.T, name, src string, tgt llvmgen.Target, opts llvmgen.Options, seed uint64) {
 	t.Helper()
 	requireTools(t, tgt)
 	p, err := dsl.ParseWith(name+".te", []byte(src), dsl.Options{Target: &topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits}})
@@ -117,7 +120,7 @@ func checkGenerated(t *testing.T, name, src string, tgt llvmgen.Target, seed uin
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, warnings, err := driver.RunKernel(tgt, llvmgen.Options{}, f, in, sizes, t.TempDir())
+	got, warnings, err := driver.RunKernel(tgt, opts, f, in, sizes, t.TempDir())
 	for _, w := range warnings {
 		t.Log(w)
 	}

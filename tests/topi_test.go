@@ -1844,7 +1844,7 @@ func TestTopiPadValuePrograms(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				checkGenerated(t, p.name(), src, tgt, 11)
+				checkGenerated(t, p.name(), src, tgt, llvmgen.Options{}, 11)
 			}
 		})
 	}
