@@ -27,10 +27,28 @@ func lowerProgram(stderr io.Writer, prog *dsl.Program, opts lower.Options) (*low
 	if err != nil {
 		return nil, userError{err}
 	}
-	for _, d := range diags {
-		fmt.Fprintf(stderr, "%s%s\n", diagPos(prog, d), d)
-	}
+	printDiagnostics(stderr, prog, diags)
 	return f, nil
+}
+
+// printDiagnostics prints one line per distinct diagnostic, with a count:
+// a network's operators repeat the same note in every layer of one shape.
+func printDiagnostics(stderr io.Writer, prog *dsl.Program, diags []lower.Diagnostic) {
+	var lines []string
+	count := map[string]int{}
+	for _, d := range diags {
+		line := fmt.Sprintf("%s%s", diagPos(prog, d), d)
+		if count[line] == 0 {
+			lines = append(lines, line)
+		}
+		count[line]++
+	}
+	for _, line := range lines {
+		if n := count[line]; n > 1 {
+			line += fmt.Sprintf(" (%d times)", n)
+		}
+		fmt.Fprintln(stderr, line)
+	}
 }
 
 // loadForTarget parses the target and the file, and lowers the kernel (for

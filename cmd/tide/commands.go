@@ -60,9 +60,7 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return userError{err}
 			}
-			for _, d := range diags {
-				fmt.Fprintf(stderr, "%s%s\n", diagPos(prog, d), d)
-			}
+			printDiagnostics(stderr, prog, diags)
 			if nb != nil {
 				if f, err = nb.finish(prog, f, &nf); err != nil {
 					return err

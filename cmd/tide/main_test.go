@@ -654,3 +654,23 @@ func TestMinMaxNaNAndZerosInEverySchedule(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12: identical notes were printed once per layer. Each distinct
+// diagnostic is printed once, with a count.
+func TestDiagnosticsPrintedOnce(t *testing.T) {
+	// AVX-512 (16 float lanes): the dense layer of 1000 classes has a tail
+	status, _, stderr := tide(t, "lower", "../../examples/networks/squeezenet_float.te", "-D", "IMAGE=32", "--target", "llvm -mtriple=x86_64-pc-linux-gnu -mcpu=skylake-avx512 -mattr=+avx512f")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if seen[line] {
+			t.Errorf("printed twice: %s", line)
+		}
+		seen[line] = true
+	}
+	if !strings.Contains(stderr, " times)") {
+		t.Errorf("no repeated diagnostic counted (the dense layer's tail is noted twice):\n%s", stderr)
+	}
+}
