@@ -18,8 +18,11 @@ func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 	}
 	t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
 		c := a[axis]
-		v := te.Bin(te.Shr, te.AddOf(te.CastTo(te.Int32, acc.At(a...)), cb.At(c)), shift.At(c))
-		clipped := te.Bin(te.Min, te.Bin(te.Max, v, te.Int(0)), te.Int(int64(1)<<bits-1))
+		// the sum in int64: acc + cb can pass int32's limits (issue 12),
+		// and the clip makes the result small again
+		sum := te.AddOf(te.CastTo(te.Int64, acc.At(a...)), te.CastTo(te.Int64, cb.At(c)))
+		v := te.Bin(te.Shr, sum, te.CastTo(te.Int64, shift.At(c)))
+		clipped := te.Bin(te.Min, te.Bin(te.Max, v, te.Const(te.Int64, 0)), te.Const(te.Int64, float64(int64(1)<<bits-1)))
 		return te.CastTo(te.UInt8, clipped)
 	})
 	return tagged(t, err, "fused_glue", map[string]int64{"axis": int64(axis), "bits": int64(bits)})

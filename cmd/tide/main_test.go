@@ -674,3 +674,48 @@ func TestDiagnosticsPrintedOnce(t *testing.T) {
 		t.Errorf("no repeated diagnostic counted (the dense layer's tail is noted twice):\n%s", stderr)
 	}
 }
+
+// Issue 12: fused_glue added in int32 and wrapped near the limit (the
+// formula gives 15, Tide gave 0). The sum is exact now, in the evaluator
+// and in generated code on both targets.
+func TestFusedGlueDoesNotWrap(t *testing.T) {
+	requireTools(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "g.te")
+	os.WriteFile(src, []byte("ACC = placeholder((1, 1, 2, 16), int32)\nCB = placeholder((16,), int32)\nSH = placeholder((16,), int32, range=(0, 31))\nQ = fused_glue(ACC, CB, SH, axis=3, bits=4)\nkernel g(ACC, CB, SH) -> Q\n"), 0o644)
+	in := filepath.Join(dir, "in")
+	os.MkdirAll(in, 0o755)
+	acc, cb, sh := te.NewBuffer(te.Int32, []int{1, 1, 2, 16}), te.NewBuffer(te.Int32, []int{16}), te.NewBuffer(te.Int32, []int{16})
+	want := make([]int64, 32)
+	for i := range acc.Ints {
+		c := i % 16
+		cb.Ints[c], sh.Ints[c] = 100+int64(c), int64(c+16)
+		acc.Ints[i] = math.MaxInt32 - 10 // + cb passes 2^31: the result clips high
+		if i >= 16 {
+			acc.Ints[i] = -(1 << 20) // small: the shifted sum is 0 or -1, clipped to 0
+		}
+		// the formula in (Go's 64-bit) integers
+		want[i] = min(max((acc.Ints[i]+cb.Ints[c])>>sh.Ints[c], 0), 15)
+	}
+	for name, b := range map[string]*te.Buffer{"ACC": acc, "CB": cb, "SH": sh} {
+		if err := tensorio.WriteNpy(filepath.Join(in, name+".npy"), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, target := range []string{"x86-64", "cortex-a53"} {
+		out := filepath.Join(dir, target)
+		status, stdout, stderr := tide(t, "run", src, "--target", target, "--inputs", in, "--outputs", out)
+		if status != 0 || !strings.Contains(stdout, "PASS") {
+			t.Fatalf("%s: status %d: %s%s", target, status, stdout, stderr)
+		}
+		q, err := tensorio.ReadNpy(filepath.Join(out, "Q.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range want {
+			if q.Ints[i] != w {
+				t.Errorf("%s: Q[%d] = %d, want %d (acc %d, cb %d, shift %d)", target, i, q.Ints[i], w, acc.Ints[i], cb.Ints[i%16], sh.Ints[i%16])
+			}
+		}
+	}
+}
