@@ -274,14 +274,20 @@ void tide_profile(int group) {
 	b.WriteString("\nint main(int tide_argc, char **tide_argv) {\n")
 	fmt.Fprintf(&b, "    if (tide_argc != %d) { fprintf(stderr, \"usage: %%s FILE x %d\\n\", tide_argv[0]); return 2; }\n", len(f.Args)+1, len(f.Args))
 	nIn := len(f.Args) - f.Outputs
-	var args []string
+	bufArg := map[*lower.Buffer]string{}
 	for i, a := range f.Args {
 		bytes := te.NumElements(shapes[i]) * max(1, a.DType.Bytes())
 		fmt.Fprintf(&b, "    void *tide_a%d = tide_io(tide_argv[%d], %d, %d);\n", i, i+1, bytes, boolInt(i < nIn))
-		args = append(args, fmt.Sprintf("tide_a%d", i))
+		bufArg[a] = fmt.Sprintf("tide_a%d", i)
 	}
-	for _, v := range f.Params {
-		args = append(args, fmt.Sprintf("%dLL", sizes[v]))
+	// the kernel's arguments in its C signature's order (as declared)
+	var args []string
+	for _, arg := range f.Signature() {
+		if v := arg.Param; v != nil {
+			args = append(args, fmt.Sprintf("%dLL", sizes[v]))
+		} else {
+			args = append(args, bufArg[arg.Buffer])
+		}
 	}
 	if f.Workspace != nil {
 		// one workspace, allocated once for every call (a network's

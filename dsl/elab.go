@@ -797,6 +797,7 @@ func (el *elab) kernel(k *KernelDecl) {
 	}
 	var inputs, outputs []*te.Tensor
 	var params []*te.Var
+	var paramPos []int // each declared param's place among the inputs
 	ok := true
 	for _, a := range k.Args {
 		b := el.lookupGlobal(a, nil)
@@ -810,6 +811,7 @@ func (el *elab) kernel(k *KernelDecl) {
 			ok = false
 		case b.kind == bSize:
 			params = append(params, b.value.(*te.Var))
+			paramPos = append(paramPos, len(inputs))
 		case b.kind == bPoison:
 			ok = false
 		default:
@@ -858,6 +860,9 @@ func (el *elab) kernel(k *KernelDecl) {
 		el.errs.add(k.Pos, "%v", err)
 		return
 	}
+	// the C signature follows the declaration: kernel f(A, n) -> B is
+	// f(A, n, B); params the declaration leaves out follow the inputs
+	copy(kern.ParamPos, paramPos)
 	el.prog.Kernel = kern
 }
 

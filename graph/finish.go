@@ -183,7 +183,7 @@ func (p *Plan) Finish(f *lower.Func, s *schedule.Schedule, weights []*te.Buffer)
 		args = append(append(append([]*lower.Buffer(nil), args[:nIn]...), weightArgs...), args[nIn:]...)
 		constants = nil
 	}
-	out.Func = &lower.Func{Name: f.Name, Args: args, Params: f.Params, Body: groups, Outputs: f.Outputs,
+	out.Func = &lower.Func{Name: f.Name, Args: args, Params: f.Params, ParamPos: f.ParamPos, Body: groups, Outputs: f.Outputs,
 		Workspace: ws, Constants: constants}
 	return out, nil
 }

@@ -28,8 +28,18 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 	}
 	g := &gen{opts: opts, target: t, m: ir.NewModule(), vars: map[*te.Var]value.Value{}, bufs: map[*lower.Buffer]value.Value{}, declared: map[string]*ir.Func{}}
 	g.m.TargetTriple = t.Triple
+	// the C signature's order (lower.Func.Signature: as declared)
 	var params []*ir.Param
-	for _, a := range f.Args {
+	bufParam := map[*lower.Buffer]*ir.Param{}
+	varParam := map[*te.Var]*ir.Param{}
+	for _, arg := range f.Signature() {
+		if v := arg.Param; v != nil {
+			p := ir.NewParam(v.Name, types.I64)
+			varParam[v] = p
+			params = append(params, p)
+			continue
+		}
+		a := arg.Buffer
 		p := ir.NewParam(a.Name, types.NewPointer(memType(a.DType)))
 		// What the C caller guarantees: no overlap, C's alignment of the
 		// element type, and (when the shape is constant) the whole tensor.
@@ -38,10 +48,8 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 		if n, ok := constElements(a.Shape); ok && n > 0 {
 			p.Attrs = append(p.Attrs, ir.Dereferenceable{N: uint64(n) * uint64(max(1, a.DType.Bytes()))})
 		}
+		bufParam[a] = p
 		params = append(params, p)
-	}
-	for _, v := range f.Params {
-		params = append(params, ir.NewParam(v.Name, types.I64))
 	}
 	var workspace *ir.Param
 	if f.Workspace != nil {
@@ -63,11 +71,11 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 		// outlined functions copy these attributes
 		g.fn.FuncAttrs = append(g.fn.FuncAttrs, enum.FuncAttrSanitizeAddress)
 	}
-	for i, a := range f.Args {
-		g.bufs[a] = params[i]
+	for a, p := range bufParam {
+		g.bufs[a] = p
 	}
-	for i, v := range f.Params {
-		g.vars[v] = params[len(f.Args)+i]
+	for v, p := range varParam {
+		g.vars[v] = p
 	}
 	g.entry = g.fn.NewBlock("entry")
 	g.b = g.fn.NewBlock("body")

@@ -45,15 +45,20 @@ func Header(f *lower.Func, t Target) string {
 	b.WriteString(" * and must be aligned to their element type, as C aligns it; no wider\n")
 	b.WriteString(" * alignment is assumed (64 bytes is best for speed).\n */\n")
 	var params []string
-	for i, a := range f.Args {
+	isInput := map[*lower.Buffer]bool{}
+	for _, a := range f.Args[:nIn] {
+		isInput[a] = true
+	}
+	for _, arg := range f.Signature() {
+		if p := arg.Param; p != nil {
+			params = append(params, "int64_t "+cName(p.Name))
+			continue
+		}
 		q := ""
-		if i < nIn {
+		if isInput[arg.Buffer] {
 			q = "const "
 		}
-		params = append(params, fmt.Sprintf("%s%s *%s", q, CType(a.DType), cName(a.Name)))
-	}
-	for _, p := range f.Params {
-		params = append(params, "int64_t "+cName(p.Name))
+		params = append(params, fmt.Sprintf("%s%s *%s", q, CType(arg.Buffer.DType), cName(arg.Buffer.Name)))
 	}
 	if f.Workspace != nil {
 		params = append(params, "void *workspace")

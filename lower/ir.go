@@ -154,12 +154,51 @@ func (v *VectorReduce) Children() []te.Expr { return []te.Expr{v.Value} }
 func (v *VectorReduce) WithChildren(c []te.Expr) te.Expr { return &VectorReduce{Op: v.Op, Value: c[0]} }
 
 // Func is a lowered kernel: its argument buffers and symbolic dims, and its body.
+// A SigArg is one argument of a function's C signature: a buffer or a
+// symbolic dimension (Param), in Signature's order.
+type SigArg struct {
+	Buffer *Buffer
+	Param  *te.Var
+}
+
+// Signature is f's C arguments in order: the inputs with the params at
+// their declared places, then the outputs (the workspace, for a network,
+// comes last and is not listed).
+func (f *Func) Signature() []SigArg {
+	var out []SigArg
+	nIn := len(f.Args) - f.Outputs
+	addParams := func(at int) {
+		for j, p := range f.Params {
+			pos := nIn
+			if j < len(f.ParamPos) {
+				pos = min(f.ParamPos[j], nIn)
+			}
+			if pos == at {
+				out = append(out, SigArg{Param: p})
+			}
+		}
+	}
+	for i, a := range f.Args {
+		if i <= nIn {
+			addParams(i)
+		}
+		out = append(out, SigArg{Buffer: a})
+	}
+	if nIn == len(f.Args) {
+		addParams(nIn)
+	}
+	return out
+}
+
 type Func struct {
-	Name    string
-	Args    []*Buffer // inputs, then outputs, in the kernel's order
-	Params  []*te.Var // symbolic dimensions
-	Body    Stmt
-	Outputs int // the last Outputs of Args are outputs
+	Name   string
+	Args   []*Buffer // inputs, then outputs, in the kernel's order
+	Params []*te.Var // symbolic dimensions
+	// ParamPos places each param among the inputs in the C signature
+	// (te.Kernel.ParamPos): param j right before Args[ParamPos[j]].
+	ParamPos []int
+	Body     Stmt
+	Outputs  int // the last Outputs of Args are outputs
 
 	// A network's function (see network.go) also has a memory plan for
 	// its intermediates and weights held as constant data.

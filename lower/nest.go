@@ -43,7 +43,7 @@ func buildNests(k *te.Kernel, s *schedule.Schedule) (*Func, error) {
 		at:     map[*schedule.Axis][]*schedule.Stage{},
 		sp:     newSimplifier(),
 	}
-	fn := &Func{Name: k.Name, Params: k.Params, Outputs: len(k.Outputs)}
+	fn := &Func{Name: k.Name, Params: k.Params, ParamPos: k.ParamPos, Outputs: len(k.Outputs)}
 	for _, t := range append(slices.Clone(k.Inputs), k.Outputs...) {
 		b := &Buffer{Name: t.Name, DType: t.DType, Shape: t.Shape}
 		n.bufs[t] = b

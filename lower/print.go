@@ -34,11 +34,13 @@ func (b *Broadcast) String() string {
 func (f *Func) String() string {
 	var b strings.Builder
 	var args []string
-	for _, a := range f.Args {
+	for _, arg := range f.Signature() {
+		if p := arg.Param; p != nil {
+			args = append(args, p.Name+": int64")
+			continue
+		}
+		a := arg.Buffer
 		args = append(args, fmt.Sprintf("%s: %v%s", a.Name, a.DType, te.ShapeString(a.Shape)))
-	}
-	for _, p := range f.Params {
-		args = append(args, p.Name+": int64")
 	}
 	fmt.Fprintf(&b, "func %s(%s) {\n", f.Name, strings.Join(args, ", "))
 	for _, c := range f.Constants {

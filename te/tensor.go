@@ -470,6 +470,11 @@ type Kernel struct {
 	Inputs  []*Tensor
 	Outputs []*Tensor
 	Params  []*Var
+	// ParamPos places each param among the inputs in the kernel's C
+	// signature, as it was declared: param j comes right before input
+	// ParamPos[j] (len(Inputs): after every input). The outputs follow.
+	// NewKernel puts every param after the inputs.
+	ParamPos []int
 }
 
 // NewKernel checks a signature: every placeholder the outputs read is an
@@ -530,7 +535,11 @@ func NewKernel(name string, inputs, outputs []*Tensor, params []*Var) (*Kernel, 
 			ps = append(ps, v)
 		}
 	}
-	return &Kernel{Name: name, Inputs: inputs, Outputs: outputs, Params: ps}, nil
+	pos := make([]int, len(ps))
+	for j := range pos {
+		pos[j] = len(inputs)
+	}
+	return &Kernel{Name: name, Inputs: inputs, Outputs: outputs, Params: ps, ParamPos: pos}, nil
 }
 
 // ErrUndefined marks evaluation errors caused by operations whose result the

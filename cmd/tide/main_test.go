@@ -555,7 +555,7 @@ func TestHeaderBuildLinesWorkAsTyped(t *testing.T) {
 #include "elementwise.h"
 int main(void) {
     float a[3] = {1, -2, 3}, b[3] = {2, 2, -1}, c[3];
-    elementwise(a, b, c, 3);
+    elementwise(a, b, 3, c);
     printf("%g %g %g\n", c[0], c[1], c[2]);
     return 0;
 }
@@ -716,6 +716,34 @@ func TestFusedGlueDoesNotWrap(t *testing.T) {
 			if q.Ints[i] != w {
 				t.Errorf("%s: Q[%d] = %d, want %d (acc %d, cb %d, shift %d)", target, i, q.Ints[i], w, acc.Ints[i], cb.Ints[i%16], sh.Ints[i%16])
 			}
+		}
+	}
+}
+
+// Issue 12: the C function's parameters followed the tensors' order, not
+// the declaration's (`kernel scale(m, A)` gave scale(A, Y, m)). They
+// follow the declaration: the inputs and symbolic dims as listed, then
+// the outputs; the header, the IR and the harness agree, on both targets.
+func TestSignatureFollowsTheDeclaration(t *testing.T) {
+	requireTools(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "scale.te")
+	os.WriteFile(src, []byte("m = var(default=5)\nA = placeholder((m, 8), float32)\nB = placeholder((8,), float32)\nY = compute((m, 8), (i, j) => A[i, j] * B[j])\nkernel scale(m, A, B) -> Y\n"), 0o644)
+	h, ll := filepath.Join(dir, "scale.h"), filepath.Join(dir, "scale.ll")
+	if status, _, stderr := tide(t, "build", src, "--target", "x86-64", "-o", ll, "--header", h); status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	header, _ := os.ReadFile(h)
+	if !strings.Contains(string(header), "void scale(int64_t m, const float *A, const float *B, float *Y);") {
+		t.Errorf("header:\n%s", header)
+	}
+	ir, _ := os.ReadFile(ll)
+	if !regexp.MustCompile(`define void @scale\(i64 %m, float\* noalias [^,]*%A, float\* noalias [^,]*%B, float\* noalias [^)]*%Y\)`).Match(ir) {
+		t.Errorf("IR signature:\n%s", regexp.MustCompile(`define void @scale\([^)]*\)`).Find(ir))
+	}
+	for _, target := range []string{"x86-64", "cortex-a53"} {
+		if status, stdout, stderr := tide(t, "run", src, "--target", target, "--set", "m=3"); status != 0 || !strings.Contains(stdout, "PASS") {
+			t.Errorf("%s: status %d: %s%s", target, status, stdout, stderr)
 		}
 	}
 }
