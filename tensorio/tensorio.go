@@ -1,10 +1,11 @@
 // Package tensorio moves tensors between te.Buffers and the outside world:
-// NumPy .npy files (through codeberg.org/sbinet/npyio, so numpy users can feed
-// and check kernels) and seeded random inputs that respect declared ranges.
+// NumPy .npy files (written through codeberg.org/sbinet/npyio, read by the
+// checked parser the .npz weights use, so that numpy users can feed and
+// check kernels and a damaged file is a clear error) and seeded random
+// inputs that respect declared ranges.
 package tensorio
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,10 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"unsafe"
 
 	"codeberg.org/sbinet/npyio/npy"
@@ -77,143 +75,72 @@ func WriteNpy(path string, b *te.Buffer) error {
 	return f.Close()
 }
 
-// ReadNpy reads a .npy file into a buffer.
-func ReadNpy(path string) (b *te.Buffer, err error) {
+// ReadNpy reads a .npy file into a buffer. It reads with the same checked
+// parser as the .npz weights (npyformat.go), not npyio's reader, which
+// trusts the header: the prefix, the header's length, the header itself
+// and the data's size are checked against the file before anything is
+// allocated for them, and a damaged file is an error saying what is wrong.
+// Big-endian and Fortran-ordered arrays are converted.
+func ReadNpy(path string) (*te.Buffer, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	defer func() {
-		// npyio trusts the header (shapes, lengths); a damaged file must
-		// still be an error, not a crash
-		if r := recover(); r != nil {
-			b, err = nil, fmt.Errorf("%s: not a valid .npy file (%v)", path, r)
-		}
-	}()
-	if err := checkNpyPrefix(f); err != nil {
-		return nil, fmt.Errorf("%s: not a valid .npy file: %w", path, err)
-	}
-	for _, d := range peekShape(path) {
-		if d < 0 || d > te.MaxElements {
-			return nil, fmt.Errorf("%s: not a valid .npy file: shape dimension %d", path, d)
-		}
-	}
-	r, err := npy.NewReader(f)
+	info, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a .npy file: %w", path, err)
+		return nil, err
 	}
-	if r.Header.Descr.Fortran {
-		return nil, fmt.Errorf("%s: Fortran-ordered arrays are not supported; save with numpy.ascontiguousarray", path)
+	size := info.Size()
+	invalid := func(format string, args ...any) error {
+		return fmt.Errorf("%s: not a valid .npy file: %s", path, fmt.Sprintf(format, args...))
 	}
-	goType := npy.TypeFrom(r.Header.Descr.Type)
-	var dt te.DType
-	for d, t := range npyTypes {
-		if t == goType {
-			dt = d
-		}
+	var prefix [12]byte
+	if n, _ := io.ReadFull(f, prefix[:min(12, int(min(size, 12)))]); n < 10 || string(prefix[:6]) != npyMagic {
+		return nil, invalid("it does not start with numpy's magic \\x93NUMPY, a version and a header length (%d bytes in all)", size)
 	}
-	if dt == te.Invalid {
-		return nil, fmt.Errorf("%s: unsupported element type %s", path, r.Header.Descr.Type)
+	pl := int64(npyPrefixLen(prefix[6]))
+	if pl == 0 {
+		return nil, invalid("format version %d.%d; numpy writes versions 1 to 3", prefix[6], prefix[7])
 	}
-	shape := append([]int{}, r.Header.Descr.Shape...)
-	ptr := reflect.New(reflect.SliceOf(goType))
-	if err := r.Read(ptr.Interface()); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%s: the file holds fewer elements than its shape %v needs", path, shape)
-		}
+	if pl > size {
+		return nil, invalid("the file is %d bytes; a version %d prefix needs %d", size, prefix[6], pl)
+	}
+	hlen := npyHeaderLen(prefix[:pl])
+	if pl+hlen > size {
+		return nil, invalid("its header length says %d bytes, but the file has %d after the %d-byte prefix (a damaged or cut file)", hlen, size-pl, pl)
+	}
+	if hlen > maxNpyHeader {
+		return nil, invalid("its header length says %d bytes (numpy writes less than %d)", hlen, maxNpyHeader)
+	}
+	text := make([]byte, hlen)
+	if _, err := f.ReadAt(text, pl); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if n, _ := f.Read(make([]byte, 1)); n > 0 {
-		return nil, fmt.Errorf("%s: the file holds more data than its shape %v", path, shape)
+	h, err := parseNpyHeader(string(text))
+	if err != nil {
+		return nil, invalid("%v", err)
 	}
-	flat := ptr.Elem()
-	b = te.NewBuffer(dt, shape)
-	if flat.Len() != b.Len() {
-		return nil, fmt.Errorf("%s: %d elements for shape %v", path, flat.Len(), shape)
+	if h.DType == te.Invalid {
+		return nil, fmt.Errorf("%s: unsupported element type %q", path, h.Descr)
 	}
-	for i := 0; i < flat.Len(); i++ {
-		v := flat.Index(i)
-		switch {
-		case dt.IsFloat():
-			b.Floats[i] = v.Float()
-		case dt.IsBool():
-			if v.Bool() {
-				b.Ints[i] = 1
-			}
-		case dt.IsUInt():
-			b.Ints[i] = int64(v.Uint())
-		default:
-			b.Ints[i] = v.Int()
-		}
+	dataLen := int64(te.NumElements(h.Shape)) * int64(h.DType.Bytes()) // at most 2^34
+	switch have := size - pl - hlen; {
+	case have < dataLen:
+		return nil, fmt.Errorf("%s: the file holds fewer elements than its shape %v needs (%d bytes of data, want %d)", path, h.Shape, have, dataLen)
+	case have > dataLen:
+		return nil, fmt.Errorf("%s: the file holds more data than its shape %v (%d bytes, want %d)", path, h.Shape, have, dataLen)
+	}
+	data := make([]byte, dataLen)
+	if _, err := f.ReadAt(data, pl+hlen); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	b, err := decodeNpyData(h, data)
+	if err != nil {
+		return nil, invalid("%v", err)
 	}
 	return b, nil
 }
-
-// checkNpyPrefix checks a .npy file's prefix (magic, version, header
-// length) against the file's size before npyio trusts it: a damaged length
-// must be an error, not an allocation of up to 4 GB. It leaves f at its
-// start.
-func checkNpyPrefix(f *os.File) error {
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	size := info.Size()
-	prefix := make([]byte, 12)
-	n, _ := io.ReadFull(f, prefix)
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	if n < 10 || string(prefix[:6]) != "\x93NUMPY" {
-		return fmt.Errorf("it does not start with numpy's magic \\x93NUMPY and a version (%d bytes in all)", size)
-	}
-	var header, start int64
-	switch prefix[6] {
-	case 1:
-		header, start = int64(binary.LittleEndian.Uint16(prefix[8:10])), 10
-	case 2, 3:
-		if n < 12 {
-			return fmt.Errorf("the file is %d bytes; a version %d header needs 12 before it", size, prefix[6])
-		}
-		header, start = int64(binary.LittleEndian.Uint32(prefix[8:12])), 12
-	default:
-		return fmt.Errorf("format version %d.%d; numpy writes versions 1 to 3", prefix[6], prefix[7])
-	}
-	if start+header > size {
-		return fmt.Errorf("its header length says %d bytes, but the file has %d after the %d-byte prefix (a damaged or cut file)", header, size-start, start)
-	}
-	return nil
-}
-
-// peekShape reads the shape from a .npy header before npyio allocates for it
-// (nil when the header cannot be read; npyio then reports the problem).
-func peekShape(path string) []int {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	head := make([]byte, 512)
-	n, _ := io.ReadFull(f, head)
-	m := shapeInHeader.FindSubmatch(head[:n])
-	if m == nil {
-		return nil
-	}
-	var dims []int
-	for _, d := range strings.Split(string(m[1]), ",") {
-		if d = strings.TrimSpace(strings.TrimSuffix(d, "L")); d != "" {
-			v, err := strconv.Atoi(d)
-			if err != nil {
-				return []int{-1}
-			}
-			dims = append(dims, v)
-		}
-	}
-	return dims
-}
-
-var shapeInHeader = regexp.MustCompile(`'shape':\s*\(([^)]*)\)`)
 
 // Inputs returns the kernel's input buffers in argument order: NAME.npy from
 // dir where dir is set, random values from seed otherwise (each input from

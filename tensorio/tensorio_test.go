@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -127,4 +128,39 @@ func TestReadNpyDamaged(t *testing.T) {
 			t.Logf("%s: %v", name, err)
 		}
 	}
+}
+
+// FuzzReadNpy: whatever the bytes, ReadNpy returns a buffer or an error
+// that says what is wrong, never a (recovered) runtime panic, and it does
+// not allocate beyond what the file can hold (issue 12: a damaged header
+// length allocated 4 GB).
+func FuzzReadNpy(f *testing.F) {
+	good := encodeNpy(&te.Buffer{DType: te.Float32, Shape: []int{2, 3}, Floats: []float64{1, 2, 3, 4, 5, 6}})
+	f.Add(good)
+	f.Add(good[:30])
+	f.Add(append([]byte("\x93NUMPY\x02\x00\xff\xff\xff\xff"), good[10:]...))
+	f.Add(append([]byte("\x93NUMPY\x01\x00\xff\xff"), good[10:]...))
+	f.Add(bytes.Replace(good, []byte("(2, 3)"), []byte("(9999999, 3)"), 1))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "f.npy")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b, err := ReadNpy(path)
+		runtime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20+64*uint64(len(data)) {
+			t.Fatalf("allocated %d bytes for %d bytes of input", n, len(data))
+		}
+		if err != nil {
+			if strings.Contains(err.Error(), "runtime error") {
+				t.Fatalf("a recovered panic, not a diagnosis: %v", err)
+			}
+			return
+		}
+		if b.Len() != len(b.Ints)+len(b.Floats) {
+			t.Fatalf("read %v%v with %d values", b.DType, b.Shape, len(b.Ints)+len(b.Floats))
+		}
+	})
 }

@@ -244,11 +244,12 @@ func TestBuildAndRun(t *testing.T) {
 	if !strings.Contains(string(irText), `target triple = "aarch64-unknown-linux-gnu"`) || !strings.Contains(string(irText), `"target-cpu"="cortex-a53"`) {
 		t.Errorf("the module does not carry the target:\n%s", stdout)
 	}
-	if !strings.Contains(string(header), "void elementwise(const float *A, const float *B, float *C, int64_t n);") {
+	// the declaration's order: kernel elementwise(A, B, n) -> C
+	if !strings.Contains(string(header), "void elementwise(const float *A, const float *B, int64_t n, float *C);") {
 		t.Errorf("header:\n%s", header)
 	}
 	// a symbolic length: aligned to the element, size unknown
-	if !strings.Contains(string(irText), "define void @elementwise(float* noalias align 4 %A, float* noalias align 4 %B, float* noalias align 4 %C, i64 %n)") {
+	if !strings.Contains(string(irText), "define void @elementwise(float* noalias align 4 %A, float* noalias align 4 %B, i64 %n, float* noalias align 4 %C)") {
 		t.Errorf("arguments of elementwise:\n%s", irText)
 	}
 	// constant shapes: 256*256 floats of 4 bytes each
