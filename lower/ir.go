@@ -44,6 +44,9 @@ type For struct {
 	// Axis is the schedule axis the loop comes from (nil for loops lowering
 	// made up), so diagnostics can name the primitive behind it.
 	Axis *schedule.Axis
+	// Tail marks the remainder loop the partition pass split off a loop:
+	// the guarded iterations past a split's last full factor.
+	Tail bool
 }
 
 // Store writes Value at flat position Index of Buffer.

@@ -57,7 +57,7 @@ func (p *partitioner) stmt(s Stmt, skip map[string]bool) Stmt {
 			main := &For{Var: l.Var, Min: l.Min, Extent: p.sp.expr(bin(te.Sub, split, l.Min)), Kind: l.Kind,
 				Body: removeGuard(l.Body, g), Axis: l.Axis}
 			tail := &For{Var: l.Var, Min: split, Extent: p.sp.expr(bin(te.Sub, end, split)), Kind: l.Kind,
-				Body: l.Body, Axis: l.Axis}
+				Body: l.Body, Axis: l.Axis, Tail: true}
 			// by its printed condition: simplifying rebuilds the node
 			without := map[string]bool{te.ExprString(g.Cond): true}
 			for k := range skip {
@@ -108,7 +108,9 @@ func tighten(l *For) *For {
 		return l
 	}
 	ext := sp.expr(bin(te.Sub, firstFailing(l, c, rest), l.Min))
-	return &For{Var: l.Var, Min: l.Min, Extent: ext, Kind: l.Kind, Body: g.Then, Axis: l.Axis}
+	loop := *l
+	loop.Extent, loop.Body = ext, g.Then
+	return &loop
 }
 
 // splitPoint finds a likely guard inside l that holds for all iterations of

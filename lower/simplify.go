@@ -70,7 +70,9 @@ func (sp *simplifier) stmt(s Stmt) Stmt {
 		if body == nil {
 			return nil
 		}
-		return &For{Var: s.Var, Min: min, Extent: ext, Kind: s.Kind, Body: body, Axis: s.Axis}
+		c := *s // keeps every field (Axis, Tail)
+		c.Min, c.Extent, c.Body = min, ext, body
+		return &c
 	case *Store:
 		return &Store{Buffer: s.Buffer, Index: sp.expr(s.Index), Value: sp.expr(s.Value)}
 	case *Allocate:

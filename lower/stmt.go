@@ -19,7 +19,9 @@ func MutateStmt(s Stmt, fn func(te.Expr) te.Expr) Stmt {
 		}
 		return out
 	case *For:
-		return &For{Var: s.Var, Min: m(s.Min), Extent: m(s.Extent), Kind: s.Kind, Body: MutateStmt(s.Body, fn), Axis: s.Axis}
+		c := *s
+		c.Min, c.Extent, c.Body = m(s.Min), m(s.Extent), MutateStmt(s.Body, fn)
+		return &c
 	case *Store:
 		return &Store{Buffer: s.Buffer, Index: m(s.Index), Value: m(s.Value)}
 	case *Allocate:

@@ -16,11 +16,17 @@ import (
 // as a scalar loop and a diagnostic says why.
 
 func vectorize(f *Func, d *diags) {
-	f.Body = vectorizeStmt(f.Body, d)
+	f.Body = vectorizeStmt(f.Body, d, false)
 }
 
-func vectorizeStmt(s Stmt, d *diags) Stmt {
-	s = mapChildren(s, func(x Stmt) Stmt { return vectorizeStmt(x, d) })
+// vectorizeStmt vectorizes the loops in s; inTail says s lies in a split's
+// tail (a loop the partition pass split off), whose guarded iterations may
+// run scalar: elsewhere a guard that stays makes every iteration scalar.
+func vectorizeStmt(s Stmt, d *diags, inTail bool) Stmt {
+	if l, ok := s.(*For); ok && l.Tail {
+		inTail = true
+	}
+	s = mapChildren(s, func(x Stmt) Stmt { return vectorizeStmt(x, d, inTail) })
 	l, ok := s.(*For)
 	if !ok || l.Kind != Vectorized {
 		return s
@@ -48,9 +54,14 @@ func vectorizeStmt(s Stmt, d *diags) Stmt {
 	v := &vectorizer{v: l.Var, lanes: int(lanes), ramp: &Ramp{Base: l.Min, Stride: idx(1), Lanes: int(lanes)}, sp: newSimplifier()}
 	body, err := v.stmt(l.Body)
 	if err != nil {
-		if g, ok := err.(tailGuard); ok && g.likely {
+		if g, ok := err.(tailGuard); ok && g.likely && inTail {
 			tail := scalar(false, "this is the tail of a split that does not divide its extent (%s)", g.cond)
 			return tighten(tail.(*For))
+		}
+		if g, ok := err.(tailGuard); ok && g.likely {
+			// no partition split the guard off: every iteration is guarded
+			all := scalar(true, "on every iteration: the guard of a split that does not divide its extent (%s) could not be split off the loops around it (the split's outer loop is fused, or the partition budget is spent): give the extent a multiple of the factor, or do not fuse the split's outer loop", g.cond)
+			return tighten(all.(*For))
 		}
 		return scalar(true, "%v", err)
 	}

@@ -748,3 +748,25 @@ func TestSignatureFollowsTheDeclaration(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12: a vectorized loop that runs scalar on every iteration (its
+// split's outer loop fused, so no partition can split the guard off) was
+// a note about a tail. It is a warning; a real tail stays a note.
+func TestScalarEveryIterationIsAWarning(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, sched string) string {
+		path := filepath.Join(dir, name+".te")
+		os.WriteFile(path, []byte("n = var(default=10)\nA = placeholder((n, 12), float32)\nB = compute((12, n), (j, i) => A[i, j] * 2.0)\nkernel "+name+"(A, n) -> B\nschedule B {\n"+sched+"}\n"), 0o644)
+		return path
+	}
+	// the split's outer loop fused with j: every iteration keeps the guard
+	_, _, stderr := tide(t, "lower", write("fused", "    io, ii = split(i, factor=8)\n    f = fuse(j, io)\n    parallel(f)\n    vectorize(ii)\n"))
+	if !strings.Contains(stderr, "warning: vectorize(ii): runs as a scalar loop: on every iteration") {
+		t.Errorf("fused: %s", stderr)
+	}
+	// not fused: the partition splits the tail off; only the tail is scalar
+	_, _, stderr = tide(t, "lower", write("tail", "    io, ii = split(i, factor=8)\n    parallel(j)\n    vectorize(ii)\n"))
+	if !strings.Contains(stderr, "note: vectorize(ii): runs as a scalar loop: this is the tail") || strings.Contains(stderr, "on every iteration") {
+		t.Errorf("tail: %s", stderr)
+	}
+}
