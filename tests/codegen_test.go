@@ -87,7 +87,10 @@ kernel f(A) -> C
 		opts := llvmgen.Options{Sanitize: strings.HasSuffix(target, "+asan")}
 		for _, src := range sources {
 			name := names[src]
-			t.Run(target+"/"+name, func(t *testing.T) { checkGenerated(t, name, src, tgt, opts, 9) })
+			t.Run(target+"/"+name, func(t *testing.T) {
+				t.Parallel() // a compiler and a program each: both cores (the test command's time)
+				checkGenerated(t, name, src, tgt, opts, 9)
+			})
 		}
 	}
 }
