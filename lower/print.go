@@ -52,9 +52,78 @@ func (f *Func) String() string {
 			fmt.Fprintf(&b, "    %s: %v%s at %d, live in groups %d-%d\n", s.Buffer.Name, s.Buffer.DType, te.ShapeString(s.Buffer.Shape), s.Offset, s.First, s.Last)
 		}
 	}
-	writeStmt(&b, f.Body, 1)
+	writeStmt(&b, uniqueNames(f.Body), 1)
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// uniqueNames returns s with every loop or let variable that an enclosing,
+// different one of the same name shadows printed as name.2, name.3, ...: a
+// stage computed at another's loop has loops of its own named i and j too,
+// and X[i * 12 + i * 12 + j + j] would not say which is which. The copy is
+// for printing; the variables themselves (the schedule's) keep their names.
+func uniqueNames(s Stmt) Stmt {
+	fresh := map[*te.Var]*te.Var{}
+	var walk func(s Stmt, scope map[string]*te.Var)
+	walk = func(s Stmt, scope map[string]*te.Var) {
+		var v *te.Var
+		switch x := s.(type) {
+		case *For:
+			v = x.Var
+		case *LetStmt:
+			v = x.Var
+		}
+		if v != nil {
+			name := v.Name
+			if other, ok := scope[name]; ok && other != v && fresh[v] == nil {
+				for k := 2; ; k++ {
+					if _, taken := scope[fmt.Sprintf("%s.%d", name, k)]; !taken {
+						fresh[v] = &te.Var{Name: fmt.Sprintf("%s.%d", name, k)}
+						break
+					}
+				}
+			}
+			if nv := fresh[v]; nv != nil {
+				name = nv.Name
+			}
+			inner := map[string]*te.Var{name: v}
+			for n, w := range scope {
+				if n != name {
+					inner[n] = w
+				}
+			}
+			scope = inner
+		}
+		mapChildren(s, func(c Stmt) Stmt {
+			walk(c, scope)
+			return c
+		})
+	}
+	walk(s, map[string]*te.Var{})
+	if len(fresh) == 0 {
+		return s
+	}
+	out := MutateStmt(s, func(e te.Expr) te.Expr {
+		if v, ok := e.(*te.Var); ok && fresh[v] != nil {
+			return fresh[v]
+		}
+		return e
+	})
+	// MutateStmt copied every loop and let: rename their variables too
+	WalkStmt(out, func(x Stmt) bool {
+		switch x := x.(type) {
+		case *For:
+			if nv := fresh[x.Var]; nv != nil {
+				x.Var = nv
+			}
+		case *LetStmt:
+			if nv := fresh[x.Var]; nv != nil {
+				x.Var = nv
+			}
+		}
+		return true
+	})
+	return out
 }
 
 // StmtString prints a statement.

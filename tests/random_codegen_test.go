@@ -26,6 +26,8 @@ func TestRandomSchedulesCodegen(t *testing.T) {
 		requireTools(t, tgt)
 		targets[name] = tgt
 	}
+	runs := 0
+	defer func() { t.Logf("%d cases of seed %d, %d runs on %d targets", *randomCodegenN, *randomSeed, runs, len(targets)) }()
 	for i := 0; i < *randomCodegenN; i++ {
 		c := generate(*randomSeed, i)
 		src := c.sources[0]
@@ -51,6 +53,7 @@ func TestRandomSchedulesCodegen(t *testing.T) {
 			// tails (vectorized, guarded, splits that do not divide) must
 			// stay inside buffers allocated to the exact byte
 			opts := llvmgen.Options{Sanitize: strings.HasSuffix(name, "+asan")}
+			runs++
 			got, _, err := driver.RunKernel(tgt, opts, f, in, sizes, t.TempDir())
 			if err != nil {
 				t.Errorf("case %d on %s: %v\n%s", i, name, err, src)

@@ -770,3 +770,24 @@ func TestScalarEveryIterationIsAWarning(t *testing.T) {
 		t.Errorf("tail: %s", stderr)
 	}
 }
+
+// Issue 12: the loop-IR printer reused loop names inside compute_at
+// bodies (X[i * 12 + i * 12 + j + j], two different i's). A loop whose
+// name an outer, different loop has is printed as name.2.
+func TestPrintedLoopNamesAreUnique(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "names.te")
+	os.WriteFile(src, []byte("A = placeholder((12, 12), float32)\nX = compute((12, 12), (i, j) => A[i, j] * 2.0)\nY = compute((12, 12), (i, j) => X[i, j] + X[11 - i, j])\nkernel names(A) -> Y\nschedule X {\n    compute_at(Y, j)\n}\n"), 0o644)
+	status, stdout, stderr := tide(t, "lower", src)
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	for _, want := range []string{"for (i, 0, 12) {", "for (i.2, 0, 12) {", "X[i.2] = A[i.2 * 12 + j] * 2.0", "Y[i * 12 + j] = X[i] + X[11 - i]"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no %q in:\n%s", want, stdout)
+		}
+	}
+	// printing renames nothing: the same program lowers and prints alike twice
+	if status, again, _ := tide(t, "lower", src); status != 0 || again != stdout {
+		t.Errorf("a second lowering prints differently:\n%s", again)
+	}
+}
