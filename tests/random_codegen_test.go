@@ -27,7 +27,9 @@ func TestRandomSchedulesCodegen(t *testing.T) {
 		targets[name] = tgt
 	}
 	runs := 0
-	defer func() { t.Logf("%d cases of seed %d, %d runs on %d targets", *randomCodegenN, *randomSeed, runs, len(targets)) }()
+	defer func() {
+		t.Logf("%d cases of seed %d, %d runs on %d targets", *randomCodegenN, *randomSeed, runs, len(targets))
+	}()
 	for i := 0; i < *randomCodegenN; i++ {
 		c := generate(*randomSeed, i)
 		src := c.sources[0]
