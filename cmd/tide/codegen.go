@@ -239,7 +239,10 @@ faster than the evaluator on large shapes), else against the reference evaluator
 sgemm's signature; im2col + sgemm for a conv2d), onednn (oneDNN's convolution),
 and, for a binarized convolution (bitserial_conv2d, NHWC), float convolutions of
 the same shape on float data: openblas, onednn and tide (Tide's own conv2d with
-its default schedule), whose outputs must agree with each other.
+its default schedule), whose outputs must agree with each other. For a network,
+--vs tide-float,onednn times its float twin NAME_float.te compiled by Tide and
+run by oneDNN's primitives (checked against each other); --speedups times the
+network at 1 and 2 bits, bipolar and unipolar, against both.
 
 --threads 1,2 times each thread count in the same run and prints the speedup over
 the first. Under emulation (cortex-a53 here) wall time means nothing: bench
