@@ -103,6 +103,7 @@ func TestReadNpyDamaged(t *testing.T) {
 		"header length 65535": append([]byte("\x93NUMPY\x01\x00\xff\xff"), raw[10:]...),
 		"cut to 30 bytes":     raw[:30],
 		"cut to 9 bytes":      raw[:9],
+		"header length 0":     []byte("\x93NUMPY\x010\x00\x00"), // a crash FuzzReadNpy found in npyio
 		"version 9":           append([]byte("\x93NUMPY\x09\x00"), raw[8:]...),
 	}
 	// each must be refused with what is wrong, not a recovered panic
