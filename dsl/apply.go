@@ -37,15 +37,18 @@ func (el *elab) applySchedules() {
 	if p.Kernel == nil {
 		return
 	}
+	// operators get the library's schedule, except where the file
+	// schedules one of their stages itself
+	mine := map[string]bool{}
+	for _, blk := range p.Schedules {
+		mine[blk.StageName] = true
+	}
+	keep := func(t *te.Tensor) bool { return mine[t.Name] }
 	if p.Network {
 		// no user schedule names a network operator's reduce axes: a
 		// reduction over one element is that element, and can be inlined
-		mine := map[string]bool{}
-		for _, blk := range p.Schedules {
-			mine[blk.StageName] = true
-		}
 		for _, t := range te.PostOrder(p.Kernel.Outputs) {
-			if !mine[t.Name] {
+			if !keep(t) {
 				t.DropUnitReduction()
 			}
 		}
@@ -58,13 +61,6 @@ func (el *elab) applySchedules() {
 			a.lost[name] = true
 		}
 	}
-	// operators get the library's schedule, except where the file
-	// schedules one of their stages itself
-	mine := map[string]bool{}
-	for _, blk := range p.Schedules {
-		mine[blk.StageName] = true
-	}
-	keep := func(t *te.Tensor) bool { return mine[t.Name] }
 	switch {
 	case p.Network && el.netSched != nil && len(el.errs.list) == 0:
 		if err := el.netSched(p, a.sched, keep); err != nil {

@@ -30,12 +30,10 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 	g.m.TargetTriple = t.Triple
 	// the C signature's order (lower.Func.Signature: as declared)
 	var params []*ir.Param
-	bufParam := map[*lower.Buffer]*ir.Param{}
-	varParam := map[*te.Var]*ir.Param{}
 	for _, arg := range f.Signature() {
 		if v := arg.Param; v != nil {
 			p := ir.NewParam(v.Name, types.I64)
-			varParam[v] = p
+			g.vars[v] = p
 			params = append(params, p)
 			continue
 		}
@@ -48,7 +46,7 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 		if n, ok := constElements(a.Shape); ok && n > 0 {
 			p.Attrs = append(p.Attrs, ir.Dereferenceable{N: uint64(n) * uint64(max(1, a.DType.Bytes()))})
 		}
-		bufParam[a] = p
+		g.bufs[a] = p
 		params = append(params, p)
 	}
 	var workspace *ir.Param
@@ -70,12 +68,6 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 	if opts.Sanitize {
 		// outlined functions copy these attributes
 		g.fn.FuncAttrs = append(g.fn.FuncAttrs, enum.FuncAttrSanitizeAddress)
-	}
-	for a, p := range bufParam {
-		g.bufs[a] = p
-	}
-	for v, p := range varParam {
-		g.vars[v] = p
 	}
 	g.entry = g.fn.NewBlock("entry")
 	g.b = g.fn.NewBlock("body")

@@ -68,7 +68,7 @@ func Header(f *lower.Func, t Target) string {
 		fmt.Fprintf(&b, "int64_t %s_workspace_size(void);\n\n", f.Name)
 	}
 	fmt.Fprintf(&b, "void %s(%s);\n\n", f.Name, strings.Join(params, ", "))
-	b.WriteString(BuildLines(f.Name, t))
+	b.WriteString(buildLines(f.Name, t))
 	b.WriteString("#endif\n")
 	return b.String()
 }
@@ -76,13 +76,13 @@ func Header(f *lower.Func, t Target) string {
 // cName makes a C identifier of a tensor or dimension name.
 func cName(s string) string { return strings.NewReplacer(".", "_").Replace(s) }
 
-// BuildLines is the comment that tells a header's reader how to compile
+// buildLines is the comment that tells a header's reader how to compile
 // the module and link it into a C program for its target, as typed on
 // Debian 12: clang takes the module's target from --target, not from the
 // module (without it, clang 14 compiles for the host, and crashes on an
 // AArch64 module), and the object calls OpenMP's GNU runtime (libgomp, as
 // gcc's -fopenmp links it; clang's plain -fopenmp wants libomp) and libm.
-func BuildLines(name string, t Target) string {
+func buildLines(name string, t Target) string {
 	cc, triple := "gcc", t.Triple
 	if t.IsAArch64() {
 		cc, triple = "aarch64-linux-gnu-gcc", "aarch64-linux-gnu"

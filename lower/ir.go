@@ -168,27 +168,24 @@ type SigArg struct {
 // their declared places, then the outputs (the workspace, for a network,
 // comes last and is not listed).
 func (f *Func) Signature() []SigArg {
-	var out []SigArg
 	nIn := len(f.Args) - f.Outputs
-	addParams := func(at int) {
+	var out []SigArg
+	for i := 0; i <= nIn; i++ {
 		for j, p := range f.Params {
-			pos := nIn
+			pos := nIn // a param without a place follows the inputs
 			if j < len(f.ParamPos) {
 				pos = min(f.ParamPos[j], nIn)
 			}
-			if pos == at {
+			if pos == i {
 				out = append(out, SigArg{Param: p})
 			}
 		}
-	}
-	for i, a := range f.Args {
-		if i <= nIn {
-			addParams(i)
+		if i < nIn {
+			out = append(out, SigArg{Buffer: f.Args[i]})
 		}
-		out = append(out, SigArg{Buffer: a})
 	}
-	if nIn == len(f.Args) {
-		addParams(nIn)
+	for _, a := range f.Args[nIn:] {
+		out = append(out, SigArg{Buffer: a})
 	}
 	return out
 }

@@ -65,14 +65,13 @@ func vectorizeStmt(s Stmt, d *diags, inTail bool, outer map[*te.Var]ForKind) Stm
 	v := &vectorizer{v: l.Var, lanes: int(lanes), ramp: &Ramp{Base: l.Min, Stride: idx(1), Lanes: int(lanes)}, sp: newSimplifier()}
 	body, err := v.stmt(l.Body)
 	if err != nil {
-		if g, ok := err.(tailGuard); ok && g.likely && (inTail || !usesOuterLoop(g.expr, l.Var, outer)) {
-			tail := scalar(false, "this is the tail of a split that does not divide its extent (%s)", g.cond)
-			return tighten(tail.(*For))
-		}
 		if g, ok := err.(tailGuard); ok && g.likely {
+			cond := te.ExprString(g.cond)
+			if inTail || !usesOuterLoop(g.cond, l.Var, outer) {
+				return tighten(scalar(false, "this is the tail of a split that does not divide its extent (%s)", cond).(*For))
+			}
 			// no partition split the guard off: every iteration is guarded
-			all := scalar(true, "on every iteration: the guard of a split that does not divide its extent (%s) could not be split off the loops around it (the split's outer loop is fused, or the partition budget is spent): give the extent a multiple of the factor, or do not fuse the split's outer loop", g.cond)
-			return tighten(all.(*For))
+			return tighten(scalar(true, "on every iteration: the guard of a split that does not divide its extent (%s) could not be split off the loops around it (the split's outer loop is fused, or the partition budget is spent): give the extent a multiple of the factor, or do not fuse the split's outer loop", cond).(*For))
 		}
 		return scalar(true, "%v", err)
 	}
@@ -83,8 +82,7 @@ func vectorizeStmt(s Stmt, d *diags, inTail bool, outer map[*te.Var]ForKind) Stm
 }
 
 type tailGuard struct {
-	cond   string
-	expr   te.Expr
+	cond   te.Expr
 	likely bool
 }
 
@@ -107,7 +105,7 @@ func usesOuterLoop(e te.Expr, v *te.Var, outer map[*te.Var]ForKind) bool {
 }
 
 func (g tailGuard) Error() string {
-	return fmt.Sprintf("the guard if (%s) depends on the vectorized variable; with tail=guard the split keeps it inside the loop (use the default tail=partition)", g.cond)
+	return fmt.Sprintf("the guard if (%s) depends on the vectorized variable; with tail=guard the split keeps it inside the loop (use the default tail=partition)", te.ExprString(g.cond))
 }
 
 type vectorizer struct {
@@ -169,7 +167,7 @@ func (v *vectorizer) stmt(s Stmt) (Stmt, error) {
 		return &Store{Buffer: s.Buffer, Index: index, Value: v.broadcast(val)}, nil
 	case *IfThenElse:
 		if te.Uses(s.Cond, map[*te.Var]bool{v.v: true}) {
-			return nil, tailGuard{cond: te.ExprString(s.Cond), expr: s.Cond, likely: s.Likely}
+			return nil, tailGuard{cond: s.Cond, likely: s.Likely}
 		}
 		then, err := v.stmt(s.Then)
 		if err != nil {

@@ -225,17 +225,6 @@ func floatMin(a, b float64) float64 {
 	return b
 }
 
-func floatMax(a, b float64) float64 {
-	switch {
-	case math.IsNaN(a) || math.IsNaN(b):
-		return math.NaN()
-	case a == 0 && b == 0:
-		if math.Signbit(a) {
-			return b
-		}
-		return a
-	case a > b:
-		return a
-	}
-	return b
-}
+// floatMax is floatMin mirrored: negation is exact, keeps NaN a NaN and
+// turns "-0 below +0" into "+0 above -0".
+func floatMax(a, b float64) float64 { return -floatMin(-a, -b) }

@@ -481,7 +481,7 @@ type Kernel struct {
 // input, outputs are computes, nothing is listed twice. Symbolic dimensions
 // not named in params are appended in first-use order.
 func NewKernel(name string, inputs, outputs []*Tensor, params []*Var) (*Kernel, error) {
-	if !isIdentifier(name) {
+	if !IsIdentifier(name) {
 		// the generated function and its C header carry this name
 		return nil, fmt.Errorf("kernel name %q: a kernel is named like a C function: a letter or _, then letters, digits or _", name)
 	}
@@ -546,7 +546,9 @@ func NewKernel(name string, inputs, outputs []*Tensor, params []*Var) (*Kernel, 
 // language leaves undefined (division by zero, out-of-range shifts, ...).
 var ErrUndefined = errors.New("undefined behaviour")
 
-func isIdentifier(s string) bool {
+// IsIdentifier reports whether s is a name of the language (and of C): a
+// letter or _, then letters, digits or _.
+func IsIdentifier(s string) bool {
 	for i, r := range s {
 		letter := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
 		if !letter && (i == 0 || r < '0' || r > '9') {

@@ -22,9 +22,10 @@ import (
 	"tide/tensorio"
 )
 
-// onednnLoad parses a float network file with -D IMAGE and draws its
-// inputs (the image, then the weights) with the seed.
-func onednnLoad(t *testing.T, file string, image int64) (*dsl.Program, *graph.Network, []*te.Buffer) {
+// onednnLoad parses a float network file with -D IMAGE, draws its inputs
+// (the image, then the weights) with a seed, and returns its translation
+// for oneDNN, the image, and the reference evaluator's output.
+func onednnLoad(t *testing.T, file string, image int64) (n *driver.OneDNNNetwork, img, want *te.Buffer) {
 	t.Helper()
 	src, err := os.ReadFile(file)
 	if err != nil {
@@ -38,7 +39,15 @@ func onednnLoad(t *testing.T, file string, image int64) (*dsl.Program, *graph.Ne
 	if err != nil {
 		t.Fatal(err)
 	}
-	return prog, graph.NetworkOf(prog.Kernel, prog.Weights), bufs
+	out, err := te.EvalKernel(prog.Kernel, bufs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := graph.NetworkOf(prog.Kernel, prog.Weights)
+	if n, err = driver.TranslateOneDNN(net.Name, net.Inputs, net.Weights, bufs[len(net.Inputs):], net.Outputs); err != nil {
+		t.Fatal(err)
+	}
+	return n, bufs[0], out[0]
 }
 
 // onednnClose compares two float outputs elementwise, relative to each
@@ -76,15 +85,7 @@ func TestOneDNNNetworkMatchesEvaluator(t *testing.T) {
 			[]string{"conv F0.", "post=relu", "bn N0.", "concat ", "pool m3.", "softmax Y."}},
 	}
 	for _, c := range cases {
-		prog, net, bufs := onednnLoad(t, c.file, c.image)
-		want, err := te.EvalKernel(prog.Kernel, bufs, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := driver.TranslateOneDNN(net.Name, net.Inputs, net.Weights, bufs[len(net.Inputs):], net.Outputs)
-		if err != nil {
-			t.Fatal(err)
-		}
+		n, img, want := onednnLoad(t, c.file, c.image)
 		text := strings.Join(n.Layers, "\n")
 		for _, s := range c.layers {
 			if !strings.Contains(text, s) {
@@ -97,11 +98,11 @@ func TestOneDNNNetworkMatchesEvaluator(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, got, impls, err := n.Bench(tgt, bufs[0], t.TempDir(), 1)
+				_, got, impls, err := n.Bench(tgt, img, t.TempDir(), 1)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := onednnClose(got, want[0]); err != nil {
+				if err := onednnClose(got, want); err != nil {
 					t.Fatalf("oneDNN's output differs from the evaluator's: %v", err)
 				}
 				all := strings.Join(impls, "\n")
@@ -125,22 +126,14 @@ func TestOneDNNNetworkTeeth(t *testing.T) {
 	if _, err := os.Stat(driver.OneDNN.Command); err != nil {
 		t.Skipf("oneDNN is not installed (%s)", driver.OneDNN.Package)
 	}
-	prog, net, bufs := onednnLoad(t, "../examples/networks/squeezenet_float.te", 32)
-	want, err := te.EvalKernel(prog.Kernel, bufs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := driver.TranslateOneDNN(net.Name, net.Inputs, net.Weights, bufs[len(net.Inputs):], net.Outputs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, img, want := onednnLoad(t, "../examples/networks/squeezenet_float.te", 32)
 	n.Weights[len(n.Weights)-1] += 0.01 // the last class's bias (the dense layer's, last in the file)
 	tgt, _ := driver.ParseTarget("host")
-	_, got, _, err := n.Bench(tgt, bufs[0], t.TempDir(), 1)
+	_, got, _, err := n.Bench(tgt, img, t.TempDir(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if onednnClose(got, want[0]) == nil {
+	if onednnClose(got, want) == nil {
 		t.Fatalf("changed weights still give the evaluator's output: the comparison has no teeth")
 	}
 

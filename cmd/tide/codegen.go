@@ -268,7 +268,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 				return err
 			}
 			if !driver.Native(tgt) && nb != nil {
-				_, in, err := kernelInputs(prog, sizes, "", seed)
+				_, in, err := kernelInputs(prog, sizes, "", seed, false)
 				if err != nil {
 					return err
 				}
@@ -277,7 +277,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			if !driver.Native(tgt) {
 				return estimate(stdout, tgt, llvmgen.Options{FastMath: fast}, prog, f)
 			}
-			sv, in, err := kernelInputs(prog, sizes, "", seed)
+			sv, in, err := kernelInputs(prog, sizes, "", seed, false)
 			if err != nil {
 				return err
 			}
@@ -363,6 +363,9 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 				if checked == "" {
 					checked = "the reference evaluator"
 					if want == nil {
+						if err := fitsMemory("the reference evaluator", te.PostOrder(prog.Kernel.Outputs), sv); err != nil {
+							return err
+						}
 						if want, err = te.EvalKernel(prog.Kernel, in, sv); err != nil {
 							return userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
 						}

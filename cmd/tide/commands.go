@@ -147,12 +147,18 @@ var availableMemory = func() int64 {
 // another order, and libm's exp may differ in the last bit.
 const checkTol = 1e-4
 
-// kernelInputs binds the symbolic dimensions and reads or draws the inputs.
-func kernelInputs(prog *dsl.Program, set sizeFlag, inputsDir string, seed uint64) (sizes map[*te.Var]int64, in []*te.Buffer, err error) {
+// kernelInputs binds the symbolic dimensions and reads or draws the inputs,
+// once the buffers they need fit in memory: the inputs', or with evaluated
+// every tensor's, which the reference evaluator holds at once.
+func kernelInputs(prog *dsl.Program, set sizeFlag, inputsDir string, seed uint64, evaluated bool) (sizes map[*te.Var]int64, in []*te.Buffer, err error) {
 	if sizes, err = prog.SizeValues(set); err != nil {
 		return nil, nil, userError{err}
 	}
-	if err := fitsMemory("the kernel's inputs", prog.Kernel.Inputs, sizes); err != nil {
+	what, tensors := "the kernel's inputs", prog.Kernel.Inputs
+	if evaluated {
+		what, tensors = "the reference evaluator", te.PostOrder(prog.Kernel.Outputs)
+	}
+	if err := fitsMemory(what, tensors, sizes); err != nil {
 		return nil, nil, err
 	}
 	if in, _, err = tensorio.Inputs(prog.Kernel, sizes, inputsDir, seed); err != nil {
@@ -166,13 +172,7 @@ func kernelInputs(prog *dsl.Program, set sizeFlag, inputsDir string, seed uint64
 // For a network (nb not nil), in are the network's inputs alone: the
 // evaluator also reads the weights baked into its module.
 func reference(prog *dsl.Program, nb *netBuild, set sizeFlag, inputsDir string, seed uint64) (sizes map[*te.Var]int64, in, want []*te.Buffer, err error) {
-	if sizes, err = prog.SizeValues(set); err != nil {
-		return nil, nil, nil, userError{err}
-	}
-	if err := fitsMemory("the reference evaluator", te.PostOrder(prog.Kernel.Outputs), sizes); err != nil {
-		return nil, nil, nil, err
-	}
-	if sizes, in, err = kernelInputs(prog, set, inputsDir, seed); err != nil {
+	if sizes, in, err = kernelInputs(prog, set, inputsDir, seed, true); err != nil {
 		return nil, nil, nil, err
 	}
 	if nb != nil {
@@ -344,22 +344,11 @@ func (d defineFlag) Set(v string) error {
 		d.ints[name] = n
 		return nil
 	}
-	if !isWord(val) {
+	if !te.IsIdentifier(val) {
 		return fmt.Errorf("%s: %q is neither an integer nor a word (a choice's value, such as unipolar)", name, val)
 	}
 	d.words[name] = val
 	return nil
-}
-
-// isWord reports whether s is a name of the language.
-func isWord(s string) bool {
-	for i, r := range s {
-		letter := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
-		if !letter && (i == 0 || r < '0' || r > '9') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func (s sizeFlag) String() string { return fmt.Sprint(map[string]int64(s)) }

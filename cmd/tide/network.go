@@ -450,7 +450,7 @@ func loadRunnable(cmd *cobra.Command, stderr io.Writer, path, target string, nf 
 	if err != nil {
 		return nil, err
 	}
-	_, in, err := kernelInputs(prog, sizeFlag{}, "", nf.seed)
+	_, in, err := kernelInputs(prog, sizeFlag{}, "", nf.seed, false)
 	if err != nil {
 		return nil, err
 	}
