@@ -615,7 +615,7 @@ func (n *OneDNNNetwork) Bench(t llvmgen.Target, input *te.Buffer, dir string, re
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("onednn %s: %v\n%s", n.Name, err, strings.TrimSpace(stderr.String()))
+		return nil, nil, nil, fmt.Errorf("onednn %s: %w\n%s", n.Name, err, strings.TrimSpace(stderr.String()))
 	}
 	implText, err := os.ReadFile(path("impls.txt"))
 	if err != nil {

@@ -11,7 +11,8 @@
 //	                                    build, run (qemu for cortex-a53), compare with the evaluator
 //
 // Exit status: 0 on success, 1 on a user error (message on stderr), 2 on a
-// bad command line.
+// bad command line, 3 on an internal error, 130 (143) when interrupted by
+// SIGINT (SIGTERM).
 package main
 
 import (
@@ -49,6 +50,10 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 	err := root.Execute()
 	if err == nil {
 		return 0
+	}
+	if status, ok := interruptedStatus(err); ok {
+		fmt.Fprintln(stderr, "tide: interrupted")
+		return status
 	}
 	fmt.Fprintln(stderr, err)
 	var ue userError

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -33,16 +35,8 @@ func tempDir(prefix string) (string, func(), error) {
 		signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 		go func() {
 			s := <-signals
-			temps.Lock()
-			for d := range temps.dirs {
-				os.RemoveAll(d)
-			}
-			temps.Unlock()
-			code := 130 // 128 + SIGINT, as a shell reports it
-			if s == syscall.SIGTERM {
-				code = 143
-			}
-			os.Exit(code)
+			removeTempDirs()
+			os.Exit(128 + int(s.(syscall.Signal))) // as a shell reports it: 130 for SIGINT
 		}()
 	}
 	return dir, func() {
@@ -51,4 +45,30 @@ func tempDir(prefix string) (string, func(), error) {
 		temps.Unlock()
 		os.RemoveAll(dir)
 	}, nil
+}
+
+func removeTempDirs() {
+	temps.Lock()
+	defer temps.Unlock()
+	for d := range temps.dirs {
+		os.RemoveAll(d)
+	}
+}
+
+// interruptedStatus recognizes a failure that is really an interrupt: Ctrl-C
+// reaches the whole process group, so a child (clang, the harness, qemu)
+// may die of it and its error return here before tide's own signal
+// handler has run. It removes the temporary directories and gives the
+// status a shell would report for the signal.
+func interruptedStatus(err error) (int, bool) {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return 0, false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || (ws.Signal() != syscall.SIGINT && ws.Signal() != syscall.SIGTERM) {
+		return 0, false
+	}
+	removeTempDirs()
+	return 128 + int(ws.Signal()), true
 }
