@@ -196,7 +196,7 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 		for _, p := range n.at[l] {
 			vary := map[*te.Var]symInterval{}
 			for _, in := range leaves[i+1:] {
-				vary[in.Var] = symInterval{idx(0), n.sp.expr(bin(te.Sub, ext[in], idx(1)))}
+				vary[in.Var] = symInterval{Lo: idx(0), Hi: n.sp.expr(bin(te.Sub, ext[in], idx(1)))}
 			}
 			readBody, readVary := body, vary
 			if r := n.readerInside(p, leaves[i:]); r != nil {
@@ -314,15 +314,14 @@ func (n *nester) region(p *schedule.Stage, body te.Expr, vary map[*te.Var]symInt
 			return true
 		}
 		for d, e := range r.Indices {
-			b, ok := boundsOf(e, vary)
-			if !ok {
+			b, ok := n.sp.boundsOf(e, vary)
+			switch {
+			case !ok:
 				whole[d] = true
-				continue
-			}
-			if reg[d] == nil {
+			case reg[d] == nil:
 				reg[d] = &b
-			} else {
-				reg[d] = &symInterval{bin(te.Min, reg[d].Lo, b.Lo), bin(te.Max, reg[d].Hi, b.Hi)}
+			case te.ExprString(reg[d].Lo) != te.ExprString(b.Lo) || te.ExprString(reg[d].Hi) != te.ExprString(b.Hi):
+				reg[d] = &symInterval{Lo: bin(te.Min, reg[d].Lo, b.Lo), Hi: bin(te.Max, reg[d].Hi, b.Hi)}
 			}
 		}
 		return true
@@ -338,6 +337,11 @@ func (n *nester) region(p *schedule.Stage, body te.Expr, vary map[*te.Var]symInt
 			lo, hi := n.sp.expr(reg[d].Lo), n.sp.expr(reg[d].Hi)
 			need := n.sp.expr(bin(te.Add, bin(te.Sub, hi, lo), idx(1)))
 			c, isConst := te.IntValue(need)
+			if w := reg[d].Span; !isConst && w > 0 {
+				// [lo, lo + w) holds [lo, hi]
+				c, isConst, need = w, true, idx(w)
+				hi = n.sp.expr(bin(te.Add, lo, idx(w-1)))
+			}
 			f, fullConst := te.IntValue(full)
 			switch {
 			case !isConst || (fullConst && c >= f):
@@ -415,7 +419,7 @@ func (n *nester) windowsOver(r *schedule.Stage, body te.Expr, vary map[*te.Var]s
 	for _, a := range r.Root {
 		rg := ranges[a]
 		lo := n.sp.expr(te.Substitute(rg.Min, values))
-		out[a.Var] = symInterval{lo, n.sp.expr(bin(te.Sub, bin(te.Add, lo, rg.Ext), idx(1)))}
+		out[a.Var] = symInterval{Lo: lo, Hi: n.sp.expr(bin(te.Sub, bin(te.Add, lo, rg.Ext), idx(1)))}
 	}
 	return out
 }

@@ -132,7 +132,7 @@ func (p *partitioner) splitPoint(l *For, skip map[string]bool) (*IfThenElse, te.
 				search(x, vary, wide)
 			}
 		case *For:
-			inner := map[*te.Var]symInterval{s.Var: {s.Min, bin(te.Sub, bin(te.Add, s.Min, s.Extent), idx(1))}}
+			inner := map[*te.Var]symInterval{s.Var: {Lo: s.Min, Hi: bin(te.Sub, bin(te.Add, s.Min, s.Extent), idx(1))}}
 			for k, v := range vary {
 				inner[k] = v
 			}
@@ -163,7 +163,7 @@ func (p *partitioner) guardSplit(l *For, cond te.Expr, vary map[*te.Var]symInter
 	if !ok {
 		return nil, false
 	}
-	b, ok := boundsOf(rest, vary)
+	b, ok := p.sp.boundsOf(rest, vary)
 	if !ok {
 		return nil, false
 	}

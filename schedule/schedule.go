@@ -255,7 +255,15 @@ func (a *Axis) StaticExtent() te.Expr {
 func SplitExtents(parent te.Expr, r *Split) (outer, inner te.Expr) {
 	if r.NParts > 0 {
 		n := &te.IntImm{Value: r.NParts, T: te.Index}
-		return n, ceilDiv(parent, n)
+		inner = ceilDiv(parent, n)
+		if e, ok := te.IntValue(parent); ok && e > 0 {
+			// as TVM: the parts of ceil(parent/nparts) iterations that
+			// hold any, so nparts=32 over 8 runs 8 outer iterations, not 32
+			// with 24 empty ones (a symbolic or empty parent keeps
+			// nparts: the quotient could be zero)
+			return ceilDiv(parent, inner), inner
+		}
+		return n, inner
 	}
 	f := &te.IntImm{Value: r.Factor, T: te.Index}
 	return ceilDiv(parent, f), f

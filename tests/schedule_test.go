@@ -359,3 +359,47 @@ schedule B {
 		t.Error(d)
 	}
 }
+
+// Issue 12, bound inference: split(nparts=32) over 8 iterations runs 8 (as
+// TVM), not 32 of which 24 compute a producer for nothing; a stage computed
+// at a loop split off a fused loop computes the part of a row the iteration
+// reads (the factor divides the row) or the rows it straddles, not the
+// whole producer. Results are checked against the evaluator; sizes against
+// the arithmetic written out here.
+func TestBoundInferenceSplitOfFuseAndNParts(t *testing.T) {
+	cases := []struct {
+		name, schedule string
+		wantLoop       string // the consumer's outer loop as printed
+		wantBytes      string // the producer's allocation
+	}{
+		{"nparts over a smaller extent", `xo, xi = split(x, nparts=32)`, "for (xo, 0, 16)", "64"}, // one row of 16 floats per iteration
+		{"fuse then split, factor divides the row", `f = fuse(x, y)
+    fo, fi = split(f, factor=4)`, "for (fo, 0, 64)", "16"}, // 4 floats of one row
+		{"fuse then split, factor straddles rows", `f = fuse(x, y)
+    fo, fi = split(f, factor=24)`, "for (fo, 0, 11)", "192"}, // a run of 24 floats meets at most 3 rows of 16 (2 at these starts: the bound ignores where a run starts)
+	}
+	for _, c := range cases {
+		src := `A = placeholder((16, 16), float32)
+P = compute((16, 16), (x, y) => A[x, y] * 2.0)
+C = compute((16, 16), (x, y) => P[x, y] + 1.0)
+kernel k(A) -> C
+schedule P {
+    compute_at(C, ` + strings.Fields(c.wantLoop)[1][1:len(strings.Fields(c.wantLoop)[1])-1] + `)
+}
+schedule C {
+    ` + c.schedule + `
+}
+`
+		f, _ := lowerAndCompare(t, src, nil)
+		if !strings.Contains(f.String(), c.wantLoop+" {") {
+			t.Errorf("%s: no %q in\n%s", c.name, c.wantLoop, f)
+		}
+		for _, a := range lower.Allocations(f) {
+			if a.Buffer.Name == "P" {
+				if got := te.ExprString(a.Bytes); got != c.wantBytes {
+					t.Errorf("%s: P allocates %s bytes, want %s\n%s", c.name, got, c.wantBytes, f)
+				}
+			}
+		}
+	}
+}
