@@ -42,33 +42,39 @@ func TestNetworkRuns(t *testing.T) {
 		{"../../examples/networks/squeezenet.te", []string{"-D", "IMAGE=32", "-D", "BITS=2"}, nil},
 		{"../../examples/networks/squeezenet_float.te", []string{"-D", "IMAGE=32"}, nil},
 	}
+	// one subtest per network and target, named for a rerun with -run
+	runCase := func(name string, args ...string) {
+		t.Run(name, func(t *testing.T) {
+			status, stdout, stderr := tide(t, args...)
+			if status != 0 || !strings.Contains(stdout, "PASS") || strings.Contains(stdout, "FAIL") {
+				t.Errorf("%s: status %d\n%s%s", strings.Join(args, " "), status, stdout, stderr)
+			}
+		})
+	}
 	for _, c := range cases {
+		name := strings.TrimSuffix(filepath.Base(c.file), ".te")
+		if len(c.args) > 0 {
+			name += "," + strings.ReplaceAll(strings.Join(c.args, ""), "-D", ",")[1:]
+		}
 		for _, target := range []string{"x86-64", "cortex-a53"} {
 			for _, without := range append([]string{""}, c.variants...) {
 				if without != "" && target == "cortex-a53" {
 					continue // the unfused code is the same on both targets
 				}
 				args := append([]string{"run", c.file, "--target", target}, c.args...)
+				sub := name + "/" + target
 				if without != "" {
 					args = append(args, "--without", without)
+					sub += "/without=" + without
 				}
-				status, stdout, stderr := tide(t, args...)
-				if status != 0 || !strings.Contains(stdout, "PASS") || strings.Contains(stdout, "FAIL") {
-					t.Errorf("%s: status %d\n%s%s", strings.Join(args, " "), status, stdout, stderr)
-				}
+				runCase(sub, args...)
 			}
 		}
-		args := append([]string{"run", c.file, "--target", "x86-64", "--sanitize"}, c.args...)
-		if status, stdout, stderr := tide(t, args...); status != 0 || !strings.Contains(stdout, "PASS") {
-			t.Errorf("%s: status %d\n%s%s", strings.Join(args, " "), status, stdout, stderr)
-		}
+		runCase(name+"/x86-64+asan", append([]string{"run", c.file, "--target", "x86-64", "--sanitize"}, c.args...)...)
 	}
 	// the float ResNet-18 holds 47 MB of weights: one target is enough to
 	// check its semantics here
-	args := []string{"run", "../../examples/networks/resnet18_float.te", "--target", "x86-64", "-D", "IMAGE=32"}
-	if status, stdout, stderr := tide(t, args...); status != 0 || !strings.Contains(stdout, "PASS") {
-		t.Errorf("%s: status %d\n%s%s", strings.Join(args, " "), status, stdout, stderr)
-	}
+	runCase("resnet18_float,IMAGE=32/x86-64", "run", "../../examples/networks/resnet18_float.te", "--target", "x86-64", "-D", "IMAGE=32")
 }
 
 // requireTools skips (or, with TIDE_REQUIRE_TOOLS, fails) without clang,
