@@ -1,4 +1,4 @@
-module tide
+module github.com/tide-compiler/tide
 
 go 1.26
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"tide/llvmgen"
-	"tide/te"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/te"
 )
 
 // OpenBLAS is the library the float baselines are measured against.

@@ -6,8 +6,8 @@ import (
 	"os"
 	"testing"
 
-	"tide/llvmgen"
-	"tide/te"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/te"
 )
 
 // requireLibraries is requireTools for libraries, whose Tool names a header

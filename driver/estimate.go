@@ -9,9 +9,9 @@ import (
 
 	"github.com/llir/llvm/ir"
 
-	"tide/llvmgen"
-	"tide/lower"
-	"tide/te"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
 )
 
 // A whole network on an emulated AArch64 target is estimated as the sum,

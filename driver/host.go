@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"tide/llvmgen"
+	"github.com/tide-compiler/tide/llvmgen"
 )
 
 // ParseTarget reads a target like llvmgen.ParseTarget, and also "host":

@@ -12,9 +12,9 @@ import (
 
 	"github.com/llir/llvm/ir"
 
-	"tide/llvmgen"
-	"tide/lower"
-	"tide/te"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
 )
 
 // RunKernel generates code for a lowered kernel, builds it with a C harness

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"tide/llvmgen"
+	"github.com/tide-compiler/tide/llvmgen"
 )
 
 // LoopEstimate is llvm-mca's static estimate for one innermost loop of the

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"tide/llvmgen"
-	"tide/te"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/te"
 )
 
 // oneDNNNetworkSource is the harness that runs a translated network with

@@ -18,7 +18,7 @@ import (
 
 	"github.com/llir/llvm/ir"
 
-	"tide/llvmgen"
+	"github.com/tide-compiler/tide/llvmgen"
 )
 
 // Tool is an external command and the Debian package that provides it.

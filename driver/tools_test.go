@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"tide/llvmgen"
+	"github.com/tide-compiler/tide/llvmgen"
 )
 
 // requireTools makes a missing tool a failure where the project's test

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"tide/schedule"
-	"tide/te"
-	"tide/topi"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // Applying schedule blocks: the checked primitives become calls on a

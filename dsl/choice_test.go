@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"tide/topi"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // A choice names a word for an operator's keyword: the first word unless

@@ -8,7 +8,7 @@ import (
 
 	"github.com/alecthomas/participle/v2"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // A def is a block of statements defined once and expanded at each call:

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"tide/te"
-	"tide/tensorio"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
 )
 
 // evalProgram evaluates p's kernel on seeded random inputs.

@@ -19,7 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // cmpDiff is cmp.Diff(want, got): "" when equal, else a -want +got report.

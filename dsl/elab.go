@@ -12,10 +12,10 @@ import (
 
 	"github.com/alecthomas/participle/v2"
 
-	"tide/internal/cnames"
-	"tide/schedule"
-	"tide/te"
-	"tide/topi"
+	"github.com/tide-compiler/tide/internal/cnames"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // Parse parses and elaborates a .te file. On errors it returns an ErrorList

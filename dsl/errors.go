@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"tide/internal/spell"
+	"github.com/tide-compiler/tide/internal/spell"
 )
 
 // MaxErrors is how many errors one file reports before it stops listing them.

@@ -8,11 +8,11 @@ import (
 	"runtime/debug"
 	"testing"
 
-	"tide/dsl"
-	"tide/lower"
-	"tide/schedule"
-	"tide/te"
-	"tide/tensorio"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
 )
 
 // fuzzProgram is the fixed program the fuzzed schedule blocks are appended

@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"tide/te"
-	"tide/tensorio"
-	"tide/topi"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // FuzzParse feeds arbitrary text to the parser and elaborator, and evaluates

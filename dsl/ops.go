@@ -5,8 +5,8 @@ import (
 	"sort"
 	"strings"
 
-	"tide/te"
-	"tide/topi"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // An operator call declares a tensor with an operator of the library

@@ -6,11 +6,11 @@ package dsl
 
 import (
 	"fmt"
+	"github.com/tide-compiler/tide/schedule"
 	"sort"
 	"strings"
-	"tide/schedule"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Program is an elaborated .te file.

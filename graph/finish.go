@@ -5,9 +5,9 @@ import (
 	"runtime"
 	"sync"
 
-	"tide/lower"
-	"tide/schedule"
-	"tide/te"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Stats describe a finished network function.

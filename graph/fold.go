@@ -1,7 +1,7 @@
 package graph
 
 import (
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // foldBitpack computes a bitpack of a known tensor directly: what the

@@ -24,10 +24,10 @@ import (
 	"slices"
 	"strings"
 
-	"tide/lower"
-	"tide/schedule"
-	"tide/te"
-	"tide/topi"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // Network is a network: inputs the caller passes at every call, weights

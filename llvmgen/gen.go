@@ -9,9 +9,9 @@ import (
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
-	"tide/internal/cnames"
-	"tide/lower"
-	"tide/te"
+	"github.com/tide-compiler/tide/internal/cnames"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Generate turns a lowered function into an LLVM module for the target:

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"tide/lower"
-	"tide/te"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
 )
 
 var cTypes = map[te.Kind]map[int]string{

@@ -3,7 +3,7 @@ package lower
 import (
 	"fmt"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // accumulate keeps the partial sums of a loop in the type of what it adds,

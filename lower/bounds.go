@@ -1,6 +1,6 @@
 package lower
 
-import "tide/te"
+import "github.com/tide-compiler/tide/te"
 
 // Bound inference: the region of a producer that one iteration of a
 // consumer's loop reads. Index expressions are bounded by interval

@@ -3,7 +3,7 @@ package lower
 import (
 	"fmt"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Run executes a lowered function: the second oracle next to te's reference

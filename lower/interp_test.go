@@ -3,7 +3,7 @@ package lower
 import (
 	"testing"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // A hand-built vector loop: C[ramp(4*i, 1, 4)] = A[ramp(4*i, 1, 4)] * 2 + broadcast(i, 4),

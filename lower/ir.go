@@ -5,8 +5,8 @@
 package lower
 
 import (
-	"tide/schedule"
-	"tide/te"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Buffer is a flat, row-major array in memory: a kernel argument or an

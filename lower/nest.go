@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"slices"
 
-	"tide/schedule"
-	"tide/te"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
 )
 
 // The first step of lowering: a loop nest per stage from its leaf axes, with

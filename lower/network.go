@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // A network (package graph) lowers to one Func whose body is a sequence of

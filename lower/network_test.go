@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // The memory plan never gives two buffers that are live at once a shared

@@ -3,7 +3,7 @@ package lower
 import (
 	"fmt"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Loop partitioning (TVM's LoopPartition, Halide's loop splitting): a split

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"tide/schedule"
-	"tide/te"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Diagnostic is something the compiler tells the user about their schedule:

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // The printer writes loop IR the way TVM prints lowered IR: one statement a

@@ -4,7 +4,7 @@ import (
 	"math"
 	"slices"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // The simplifier: constant folding, and an index algebra over int64 (the

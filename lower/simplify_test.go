@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // TestSimplifyKeepsValues checks the index algebra by its definition: for

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // AllocStat describes one allocation of a lowered function.

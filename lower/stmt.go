@@ -1,6 +1,6 @@
 package lower
 
-import "tide/te"
+import "github.com/tide-compiler/tide/te"
 
 // MutateStmt rebuilds a statement: fn runs on every expression in it
 // (indices, values, conditions, bounds), bottom-up as in te.Mutate.

@@ -1,6 +1,6 @@
 package lower
 
-import "tide/te"
+import "github.com/tide-compiler/tide/te"
 
 // maxUnroll bounds the copies one unrolled loop makes; beyond it the loop
 // stays a loop (with a warning) rather than blowing up the code.

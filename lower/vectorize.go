@@ -3,7 +3,7 @@ package lower
 import (
 	"fmt"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Vectorization: a vectorized loop of constant extent L becomes one

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // CacheWrite makes a new stage that computes t's body into a buffer of the

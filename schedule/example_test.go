@@ -3,9 +3,9 @@ package schedule_test
 import (
 	"fmt"
 
-	"tide/lower"
-	"tide/schedule"
-	"tide/te"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
 )
 
 // A schedule built from Go: split a loop whose extent 20 is not a multiple

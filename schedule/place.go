@@ -3,7 +3,7 @@ package schedule
 import (
 	"fmt"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Placement stores a stage's tensor inside another tensor's buffer: its

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 func TestPlaceInChecksTheFit(t *testing.T) {

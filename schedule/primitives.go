@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Error is a misuse of a primitive. Arg is the index of the argument at

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // RFactor (TVM's rfactor) turns reduction loop ax of t's stage into a data

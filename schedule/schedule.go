@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"slices"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Ann is how a loop runs.

@@ -3,7 +3,7 @@ package te_test
 import (
 	"fmt"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Building C = A·B from Go and evaluating it with the reference evaluator.

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // A minimal reader and writer of the .npy format (numpy's

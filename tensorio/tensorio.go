@@ -19,7 +19,7 @@ import (
 
 	"codeberg.org/sbinet/npyio/npy"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // npyTypes maps the dtypes to the Go element types npyio reads and writes.

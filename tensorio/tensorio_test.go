@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Every dtype survives a round trip through a .npy file with its shape, and

@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"tide/internal/spell"
-	"tide/te"
+	"github.com/tide-compiler/tide/internal/spell"
+	"github.com/tide-compiler/tide/te"
 )
 
 // WeightSpec is one array a network needs: its name, element type and shape.

@@ -18,7 +18,7 @@ import (
 	"codeberg.org/sbinet/npyio/npz"
 	"github.com/google/go-cmp/cmp"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Every dtype survives SaveWeights then LoadWeights with its shape, and

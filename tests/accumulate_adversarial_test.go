@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"tide/llvmgen"
-	"tide/lower"
-	"tide/te"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
 )
 
 // whether the pass must rewrite a program

@@ -9,9 +9,9 @@ import (
 	"os"
 	"testing"
 
-	"tide/dsl"
-	"tide/te"
-	"tide/tensorio"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
 )
 
 // evalExample parses an example and evaluates it on seeded random inputs.

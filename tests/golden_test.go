@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"tide/lower"
+	"github.com/tide-compiler/tide/lower"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of TestLoweredGolden")

@@ -4,15 +4,15 @@ import (
 	"os"
 	"testing"
 
-	"tide/driver"
-	"tide/dsl"
-	"tide/graph"
-	"tide/llvmgen"
-	"tide/lower"
-	"tide/schedule"
-	"tide/te"
-	"tide/tensorio"
-	"tide/topi"
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/graph"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // The cortex-a53 estimate of a network counts loop iterations with an

@@ -15,11 +15,11 @@ import (
 	"strings"
 	"testing"
 
-	"tide/driver"
-	"tide/dsl"
-	"tide/graph"
-	"tide/te"
-	"tide/tensorio"
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/graph"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
 )
 
 // onednnLoad parses a float network file with -D IMAGE, draws its inputs

@@ -45,7 +45,7 @@ import (
 	"strings"
 	"testing"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 const snNetworkFile = "../examples/networks/squeezenet.te"

@@ -41,9 +41,9 @@ import (
 	"strings"
 	"testing"
 
-	"tide/dsl"
-	"tide/te"
-	"tide/tensorio"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
 )
 
 const roNetworkFile = "../examples/networks/resnet18.te"

@@ -11,9 +11,9 @@ import (
 	"os"
 	"testing"
 
-	"tide/dsl"
-	"tide/te"
-	"tide/tensorio"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
 )
 
 func TestRandomPackedInputsHaveZeroPadding(t *testing.T) {

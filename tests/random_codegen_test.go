@@ -5,12 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"tide/driver"
-	"tide/dsl"
-	"tide/llvmgen"
-	"tide/lower"
-	"tide/te"
-	"tide/tensorio"
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
 )
 
 var randomCodegenN = flag.Int("random.codegen", 20, "random schedule cases also built and run through llvmgen on both targets")

@@ -32,10 +32,10 @@ import (
 	"testing"
 	"time"
 
-	"tide/dsl"
-	"tide/lower"
-	"tide/te"
-	"tide/tensorio"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
 )
 
 var (
@@ -241,7 +241,7 @@ func (f *failure) same(g *failure) bool {
 func panicSite(stack string) string {
 	for _, l := range strings.Split(stack, "\n") {
 		l = strings.TrimSpace(l)
-		for _, pkg := range []string{"tide/lower.", "tide/schedule.", "tide/dsl.", "tide/te."} {
+		for _, pkg := range []string{"github.com/tide-compiler/tide/lower.", "github.com/tide-compiler/tide/schedule.", "github.com/tide-compiler/tide/dsl.", "github.com/tide-compiler/tide/te."} {
 			if strings.HasPrefix(l, pkg) {
 				fn, _, _ := strings.Cut(l, "(")
 				return fn

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
-	"tide/driver"
-	"tide/llvmgen"
-	"tide/lower"
-	"tide/te"
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
 )
 
 func TestSanitizerCatchesOneElementOverrun(t *testing.T) {

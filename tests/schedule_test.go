@@ -7,11 +7,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"tide/dsl"
-	"tide/lower"
-	"tide/schedule"
-	"tide/te"
-	"tide/tensorio"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
 )
 
 // lowerAndCompare parses a program (its schedule blocks applied), lowers

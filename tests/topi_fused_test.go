@@ -5,8 +5,8 @@ import (
 	"sync"
 	"testing"
 
-	"tide/te"
-	"tide/topi"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // TestTopiBitpackConv2D checks the bitpack-fused layer against the

@@ -13,13 +13,13 @@ import (
 	"strings"
 	"testing"
 
-	"tide/driver"
-	"tide/dsl"
-	"tide/llvmgen"
-	"tide/lower"
-	"tide/te"
-	"tide/tensorio"
-	"tide/topi"
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // ---------------------------------------------------------------------------

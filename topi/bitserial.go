@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Polarity says what the bits of activations and weights mean.

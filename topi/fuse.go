@@ -3,8 +3,8 @@ package topi
 import (
 	"fmt"
 
-	"tide/schedule"
-	"tide/te"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Fusion patterns: what a network's graph level (package graph) needs to

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // BitpackConv2D is a binary layer that hands the next binary layer its

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // FusedGlue is Riptide's fused glue (Eq. 4-7): per output channel c along

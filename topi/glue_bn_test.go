@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // The glue constants FusedGlueBatchNorm computes as stages (what a network

@@ -3,7 +3,7 @@ package topi
 import (
 	"fmt"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // OCBlock is how many output channels a float NHWC convolution packs its

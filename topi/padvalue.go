@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // PadValue is the value a binarized convolution's spatially padded pixels

@@ -3,8 +3,8 @@ package topi
 import (
 	"fmt"
 
-	"tide/schedule"
-	"tide/te"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Target is what the schedules need to know of a machine.

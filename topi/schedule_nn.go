@@ -3,8 +3,8 @@ package topi
 import (
 	"slices"
 
-	"tide/schedule"
-	"tide/te"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
 )
 
 // scheduleConv schedules a convolution (float or bitserial, NHWC or NCHW),

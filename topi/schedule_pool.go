@@ -1,8 +1,8 @@
 package topi
 
 import (
-	"tide/schedule"
-	"tide/te"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
 )
 
 // IsPool reports whether t is a pooling window's reduction (max, or the

@@ -3,7 +3,7 @@ package topi
 import (
 	"fmt"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // Layout is the order of a 4-D activation tensor's axes.

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"tide/te"
+	"github.com/tide-compiler/tide/te"
 )
 
 // A small smoke test of the binarized path through the reference evaluator:

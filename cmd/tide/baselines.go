@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"tide/driver"
-	"tide/dsl"
-	"tide/llvmgen"
-	"tide/lower"
-	"tide/te"
-	"tide/topi"
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // A comparison is a baseline that bench times next to the kernel.

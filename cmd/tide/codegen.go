@@ -12,13 +12,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tide/driver"
-	"tide/dsl"
-	"tide/llvmgen"
-	"tide/lower"
-	"tide/te"
-	"tide/tensorio"
-	"tide/topi"
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // lowerProgram lowers a program and prints its diagnostics.

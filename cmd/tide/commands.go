@@ -12,12 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tide/driver"
-	"tide/dsl"
-	"tide/lower"
-	"tide/te"
-	"tide/tensorio"
-	"tide/topi"
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // load reads and elaborates a .te file, with the integer constants given by

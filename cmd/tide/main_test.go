@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"tide/driver"
-	"tide/dsl"
-	"tide/te"
-	"tide/tensorio"
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
 )
 
 func tide(t *testing.T, args ...string) (status int, stdout, stderr string) {

@@ -13,15 +13,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tide/driver"
-	"tide/dsl"
-	"tide/graph"
-	"tide/llvmgen"
-	"tide/lower"
-	"tide/schedule"
-	"tide/te"
-	"tide/tensorio"
-	"tide/topi"
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/graph"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // netBuild is what a network file adds to a program: the graph level's

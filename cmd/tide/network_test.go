@@ -14,10 +14,10 @@ import (
 	"strings"
 	"testing"
 
-	"tide/driver"
-	"tide/dsl"
-	"tide/te"
-	"tide/tensorio"
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tensorio"
 )
 
 // Networks run end to end as generated code on both targets and equal the
