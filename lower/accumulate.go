@@ -2,6 +2,7 @@ package lower
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tide-compiler/tide/te"
 )
@@ -46,7 +47,6 @@ func accumulateStmt(s Stmt, n *int) Stmt {
 		at       int64 // offset in the partial-sum buffer
 	}
 	var groups []*group
-	byKey := map[string]*group{}
 	var addends []te.Expr
 	var groupOf []*group
 	written := map[*Buffer]bool{}
@@ -70,11 +70,14 @@ func accumulateStmt(s Stmt, n *int) Stmt {
 					return s
 				}
 			}
-			key := fmt.Sprintf("%p[%s]%s:%v", st.Buffer, te.ExprString(st.Index), t.key(), narrow)
-			g := byKey[key]
-			if g == nil {
+			i := slices.IndexFunc(groups, func(g *group) bool {
+				return g.buf == st.Buffer && te.Equal(g.index, st.Index) && g.e.Type() == narrow && g.sameShiftsAndSign(t)
+			})
+			var g *group
+			if i >= 0 {
+				g = groups[i]
+			} else {
 				g = &group{buf: st.Buffer, index: st.Index, castTerm: t, bounded: true}
-				byKey[key] = g
 				groups = append(groups, g)
 			}
 			hi, ok := maxValue(t.e)
@@ -199,15 +202,10 @@ type castTerm struct {
 	neg    bool
 }
 
-func (t castTerm) key() string {
-	k := ""
-	for _, sh := range t.shifts {
-		k += "<<" + te.ExprString(sh)
-	}
-	if t.neg {
-		k = "-" + k
-	}
-	return k
+// sameShiftsAndSign reports whether two terms are shifted alike and have
+// one sign: their casts then add up in one partial sum.
+func (t castTerm) sameShiftsAndSign(o castTerm) bool {
+	return t.neg == o.neg && slices.EqualFunc(t.shifts, o.shifts, te.Equal)
 }
 
 // accumulation matches B[i] = B[i] + T, where T adds and subtracts casts,
@@ -258,7 +256,7 @@ func casts(x te.Expr, outer []te.Expr, neg bool, out *[]castTerm) bool {
 
 func isSelfLoad(e te.Expr, st *Store) bool {
 	l, ok := e.(*Load)
-	return ok && l.Buffer == st.Buffer && l.Predicate == nil && te.ExprString(l.Index) == te.ExprString(st.Index)
+	return ok && l.Buffer == st.Buffer && l.Predicate == nil && te.Equal(l.Index, st.Index)
 }
 
 func usesVar(e te.Expr, v *te.Var) bool { return te.Uses(e, map[*te.Var]bool{v: true}) }
@@ -272,13 +270,6 @@ func readsAny(e te.Expr, bufs map[*Buffer]bool) bool {
 		return !found
 	})
 	return found
-}
-
-func exprKey(e te.Expr) string {
-	if e == nil {
-		return ""
-	}
-	return te.ExprString(e)
 }
 
 // maxValue is an upper bound of a non-negative integer expression, per

@@ -205,3 +205,33 @@ type Func struct {
 	Workspace *Workspace
 	Constants []Constant
 }
+
+func (l *Load) SameHead(o te.Expr) bool {
+	m, ok := o.(*Load)
+	return ok && m.Buffer == l.Buffer && (m.Predicate == nil) == (l.Predicate == nil)
+}
+func (l *Load) HeadHash() uint64 { return 1 }
+
+func (r *Ramp) SameHead(o te.Expr) bool { s, ok := o.(*Ramp); return ok && s.Lanes == r.Lanes }
+func (r *Ramp) HeadHash() uint64        { return 2 + uint64(r.Lanes)<<8 }
+
+func (b *Broadcast) SameHead(o te.Expr) bool {
+	c, ok := o.(*Broadcast)
+	return ok && c.Lanes == b.Lanes
+}
+func (b *Broadcast) HeadHash() uint64 { return 3 + uint64(b.Lanes)<<8 }
+
+func (v *VectorReduce) SameHead(o te.Expr) bool {
+	w, ok := o.(*VectorReduce)
+	return ok && w.Op == v.Op
+}
+func (v *VectorReduce) HeadHash() uint64 { return 4 + uint64(v.Op)<<8 }
+
+// The loop IR's nodes are te.Composite: Walk, Mutate, Equal and Hash reach
+// into them (a node missing a method would silently stop matching).
+var (
+	_ te.Composite = (*Load)(nil)
+	_ te.Composite = (*Ramp)(nil)
+	_ te.Composite = (*Broadcast)(nil)
+	_ te.Composite = (*VectorReduce)(nil)
+)

@@ -273,20 +273,20 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 // the tightest one matters (more guards would only make more tails).
 func (n *nester) strongest(gs []guard) []guard {
 	var out []guard
-	keys := []string{}
-	consts := []int64{}
+	var keys []te.Expr // the guard's x in x + c < 0; nil for a folded one
+	var consts []int64
 	for _, g := range gs {
 		lt, ok := g.cond.(*te.Binary)
 		if !ok || lt.Op != te.LT {
 			// folded to a constant: simplify keeps or drops it
-			out, keys, consts = append(out, g), append(keys, fmt.Sprint("#", len(out))), append(consts, 0)
+			out, keys, consts = append(out, g), append(keys, nil), append(consts, 0)
 			continue
 		}
 		l := n.sp.linearOf(n.sp.expr(bin(te.Sub, lt.A, lt.B)))
 		c := l.c
 		l.c = 0
-		key := te.ExprString(l.expr())
-		if i := slices.Index(keys, key); i >= 0 {
+		key := l.expr()
+		if i := slices.IndexFunc(keys, func(k te.Expr) bool { return k != nil && te.Equal(k, key) }); i >= 0 {
 			if c > consts[i] { // x + c < 0 with the larger c is the stronger
 				out[i], consts[i] = g, c
 			}
@@ -320,7 +320,7 @@ func (n *nester) region(p *schedule.Stage, body te.Expr, vary map[*te.Var]symInt
 				whole[d] = true
 			case reg[d] == nil:
 				reg[d] = &b
-			case te.ExprString(reg[d].Lo) != te.ExprString(b.Lo) || te.ExprString(reg[d].Hi) != te.ExprString(b.Hi):
+			case !te.Equal(reg[d].Lo, b.Lo) || !te.Equal(reg[d].Hi, b.Hi):
 				reg[d] = &symInterval{Lo: bin(te.Min, reg[d].Lo, b.Lo), Hi: bin(te.Max, reg[d].Hi, b.Hi)}
 			}
 		}

@@ -2,6 +2,7 @@ package lower
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tide-compiler/tide/te"
 )
@@ -34,7 +35,7 @@ type partitioner struct {
 	names  map[string]int // split points named so far, for unique names
 }
 
-func (p *partitioner) stmt(s Stmt, skip map[string]bool) Stmt {
+func (p *partitioner) stmt(s Stmt, skip []te.Expr) Stmt {
 	l, ok := s.(*For)
 	if !ok {
 		return mapChildren(s, func(x Stmt) Stmt { return p.stmt(x, skip) })
@@ -58,11 +59,8 @@ func (p *partitioner) stmt(s Stmt, skip map[string]bool) Stmt {
 				Body: removeGuard(l.Body, g), Axis: l.Axis}
 			tail := &For{Var: l.Var, Min: split, Extent: p.sp.expr(bin(te.Sub, end, split)), Kind: l.Kind,
 				Body: l.Body, Axis: l.Axis, Tail: true}
-			// by its printed condition: simplifying rebuilds the node
-			without := map[string]bool{te.ExprString(g.Cond): true}
-			for k := range skip {
-				without[k] = true
-			}
+			// by structure: simplifying rebuilds the node
+			without := append(slices.Clip(skip), g.Cond)
 			// simplified first, with the ranges of the loops around: a
 			// tail that the guard excludes entirely disappears before it
 			// is searched for more partitions
@@ -115,7 +113,7 @@ func tighten(l *For) *For {
 
 // splitPoint finds a likely guard inside l that holds for all iterations of
 // l below some point, and that point, clamped to l's range.
-func (p *partitioner) splitPoint(l *For, skip map[string]bool) (*IfThenElse, te.Expr) {
+func (p *partitioner) splitPoint(l *For, skip []te.Expr) (*IfThenElse, te.Expr) {
 	var found *IfThenElse
 	var split te.Expr
 	// Only guards inside a vectorized or unrolled loop are worth a copy of
@@ -142,7 +140,7 @@ func (p *partitioner) splitPoint(l *For, skip map[string]bool) (*IfThenElse, te.
 		case *LetStmt:
 			search(s.Body, vary, wide)
 		case *IfThenElse:
-			if s.Likely && !skip[te.ExprString(s.Cond)] && wide {
+			if s.Likely && !slices.ContainsFunc(skip, func(c te.Expr) bool { return te.Equal(c, s.Cond) }) && wide {
 				if at, ok := p.guardSplit(l, s.Cond, vary); ok {
 					found, split = s, at
 					return
@@ -180,7 +178,7 @@ func solveGuard(sp *simplifier, v *te.Var, cond te.Expr) (c int64, rest te.Expr,
 	diff := sp.linearOf(sp.expr(bin(te.Sub, lt.A, lt.B)))
 	r := linear{c: diff.c}
 	for _, t := range diff.terms {
-		if t.key == any(v) {
+		if t.atom == te.Expr(v) {
 			c = t.coef
 		} else {
 			r.terms = append(r.terms, t)

@@ -294,7 +294,7 @@ func (sp *simplifier) division(x *te.Binary) te.Expr {
 	q, r := linear{}, linear{}
 	for _, t := range num.terms {
 		if t.coef%c == 0 {
-			q.terms = append(q.terms, term{coef: t.coef / c, atom: t.atom, key: t.key})
+			q.terms = append(q.terms, term{coef: t.coef / c, atom: t.atom})
 		} else {
 			r.terms = append(r.terms, t)
 		}
@@ -344,15 +344,7 @@ type linear struct {
 
 type term struct {
 	coef int64
-	atom te.Expr
-	key  any // the *te.Var, or the printed form of another atom
-}
-
-func atomKey(e te.Expr) any {
-	if v, ok := e.(*te.Var); ok {
-		return v
-	}
-	return te.ExprString(e)
+	atom te.Expr // terms with Equal atoms are one term
 }
 
 func (l *linear) add(o linear, scale int64) {
@@ -360,14 +352,14 @@ func (l *linear) add(o linear, scale int64) {
 	for _, t := range o.terms {
 		found := false
 		for i := range l.terms {
-			if l.terms[i].key == t.key {
+			if te.Equal(l.terms[i].atom, t.atom) {
 				l.terms[i].coef += t.coef * scale
 				found = true
 				break
 			}
 		}
 		if !found {
-			l.terms = append(l.terms, term{coef: t.coef * scale, atom: t.atom, key: t.key})
+			l.terms = append(l.terms, term{coef: t.coef * scale, atom: t.atom})
 		}
 	}
 }
@@ -384,10 +376,10 @@ func (l *linear) mergeDivMod(sp *simplifier) {
 		if !ok {
 			continue
 		}
-		div := te.ExprString(&te.Binary{Op: te.FloorDiv, A: m.A, B: m.B, T: te.Index})
+		div := &te.Binary{Op: te.FloorDiv, A: m.A, B: m.B, T: te.Index}
 		k := l.terms[i].coef
 		for j := range l.terms {
-			if l.terms[j].key == any(div) && l.terms[j].coef == k*c {
+			if l.terms[j].coef == k*c && te.Equal(l.terms[j].atom, div) {
 				x := sp.linearOf(m.A)
 				l.terms = slices.Delete(l.terms, max(i, j), max(i, j)+1)
 				l.terms = slices.Delete(l.terms, min(i, j), min(i, j)+1)
@@ -427,7 +419,7 @@ func (sp *simplifier) linearOf(e te.Expr) linear {
 			}
 		}
 	}
-	return linear{terms: []term{{coef: 1, atom: e, key: atomKey(e)}}}
+	return linear{terms: []term{{coef: 1, atom: e}}}
 }
 
 // expr rebuilds a canonical expression: terms in first-appearance order,

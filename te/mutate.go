@@ -8,6 +8,11 @@ type Composite interface {
 	// WithChildren returns a copy of the node with new children, in the
 	// order Children gives them.
 	WithChildren([]Expr) Expr
+	// SameHead reports whether o is a node of the same kind with the same
+	// attributes (buffer, lanes, operator): Equal compares the children.
+	SameHead(o Expr) bool
+	// HeadHash hashes what SameHead compares.
+	HeadHash() uint64
 }
 
 // Mutate rebuilds e bottom-up: children first, then fn on the node with its
