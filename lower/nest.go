@@ -45,7 +45,9 @@ func buildNests(k *te.Kernel, s *schedule.Schedule) (*Func, error) {
 	}
 	fn := &Func{Name: k.Name, Params: k.Params, ParamPos: k.ParamPos, Outputs: len(k.Outputs)}
 	for _, t := range append(slices.Clone(k.Inputs), k.Outputs...) {
-		b := &Buffer{Name: t.Name, DType: t.DType, Shape: t.Shape}
+		// a copy: the simplifier rewrites a buffer's shape in place, and the
+		// tensor's shape is the caller's
+		b := &Buffer{Name: t.Name, DType: t.DType, Shape: slices.Clone(t.Shape)}
 		n.bufs[t] = b
 		fn.Args = append(fn.Args, b)
 	}
@@ -76,7 +78,7 @@ func buildNests(k *te.Kernel, s *schedule.Schedule) (*Func, error) {
 			owner = st.Place.Whole
 		}
 		if n.bufs[owner] == nil {
-			b := &Buffer{Name: owner.Name, DType: owner.DType, Shape: owner.Shape, Align: allocAlign}
+			b := &Buffer{Name: owner.Name, DType: owner.DType, Shape: slices.Clone(owner.Shape), Align: allocAlign}
 			n.bufs[owner] = b
 			allocs = append(allocs, b)
 		}
