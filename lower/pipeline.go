@@ -40,23 +40,67 @@ func (d *diags) note(ax *schedule.Axis, format string, args ...any) {
 type Pass struct {
 	Name string
 	Doc  string
-	Run  func(f *Func, d *diags)
+	// After names the passes that must run before this one (when they
+	// run at all: options may skip a pass), checked when the package
+	// loads, as Go's compiler checks its pass order.
+	After []string
+	Run   func(f *Func, d *diags)
 }
 
 // Passes is the lowering pipeline after the loop nests are built, in order.
 var Passes = []Pass{
-	{"simplify", "constant folding and index algebra", func(f *Func, _ *diags) { f.Body = Simplify(f.Body) }},
-	{"partition", "split loops with a split's tail guard into a guard-free main part and a tail", partition},
-	{"vectorize", "vectorized loops become ramp/broadcast/vector load-store expressions", vectorize},
-	{"unroll", "unrolled loops become copies of their body", unroll},
-	{"accumulate", "a loop's sums of integer casts accumulate in the cast operand's type and convert once after the loop", accumulate},
-	{"final-simplify", "folding what unrolling and vectorizing exposed", func(f *Func, _ *diags) { f.Body = Simplify(f.Body) }},
+	{Name: "simplify", Doc: "constant folding and index algebra",
+		Run: func(f *Func, _ *diags) { f.Body = Simplify(f.Body) }},
+	{Name: "partition", Doc: "split loops with a split's tail guard into a guard-free main part and a tail",
+		After: []string{"simplify"}, // solves guards in their simplified form
+		Run:   partition},
+	{Name: "vectorize", Doc: "vectorized loops become ramp/broadcast/vector load-store expressions",
+		After: []string{"partition"}, // a tail guard left inside would make the whole loop scalar
+		Run:   vectorize},
+	{Name: "unroll", Doc: "unrolled loops become copies of their body",
+		After: []string{"vectorize"}, // copies of a vectorized loop would each be vectorized again
+		Run:   unroll},
+	{Name: "accumulate", Doc: "a loop's sums of integer casts accumulate in the cast operand's type and convert once after the loop",
+		After: []string{"vectorize", "unroll"}, // it matches the vector casts and the unrolled sums
+		Run:   accumulate},
+	{Name: "final-simplify", Doc: "folding what unrolling and vectorizing exposed",
+		After: []string{"vectorize", "unroll", "accumulate"},
+		Run:   func(f *Func, _ *diags) { f.Body = Simplify(f.Body) }},
+}
+
+func init() {
+	if err := checkPassOrder(Passes); err != nil {
+		panic(err) // a wrong table is a bug in this file, found by any test
+	}
+}
+
+// checkPassOrder checks that each pass comes after the passes it names.
+func checkPassOrder(passes []Pass) error {
+	pos := map[string]int{}
+	for i, p := range passes {
+		pos[p.Name] = i
+	}
+	for i, p := range passes {
+		for _, a := range p.After {
+			j, ok := pos[a]
+			if !ok {
+				return fmt.Errorf("pass %s must run after %s, which is no pass", p.Name, a)
+			}
+			if j >= i {
+				return fmt.Errorf("pass %s must run after %s", p.Name, a)
+			}
+		}
+	}
+	return nil
 }
 
 // NestPass is the name of the first step, building the loop nests from the
 // schedule (with inlining and bound inference); the printer can show its
 // result like any pass's.
 const NestPass = "nest"
+
+// NestDoc says what the first step does.
+const NestDoc = "loop nests from the schedule: splits, fuses, inlining, compute_at regions by bound inference"
 
 // PassNames lists every step's name, in order.
 func PassNames() []string {
@@ -97,6 +141,9 @@ func LowerWith(k *te.Kernel, s *schedule.Schedule, opts Options, observe func(pa
 	if observe != nil {
 		observe(NestPass, f)
 	}
+	if err := verifyAfter(f, NestPass); err != nil {
+		return nil, nil, err
+	}
 	d := &diags{}
 	for _, p := range Passes {
 		if opts.Skip[p.Name] {
@@ -106,6 +153,18 @@ func LowerWith(k *te.Kernel, s *schedule.Schedule, opts Options, observe func(pa
 		if observe != nil {
 			observe(p.Name, f)
 		}
+		if err := verifyAfter(f, p.Name); err != nil {
+			return nil, nil, err
+		}
 	}
 	return f, d.list, nil
+}
+
+// verifyAfter runs Verify after a step: a broken invariant is a bug in
+// Tide, reported as one rather than compiled into wrong code.
+func verifyAfter(f *Func, pass string) error {
+	if err := Verify(f, pass); err != nil {
+		return fmt.Errorf("the loop IR after the %s pass is invalid (a bug in Tide, please report it with the input):\n%w", pass, err)
+	}
+	return nil
 }

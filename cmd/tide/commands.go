@@ -37,7 +37,8 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "lower FILE",
 		Short: "Lower a kernel with its schedule and print the loop IR",
 		Long: "Lower a kernel with its schedule blocks applied and print the loop IR.\n" +
-			"Passes, in order: " + strings.Join(lower.PassNames(), ", ") + ".",
+			"The loop IR is verified after every pass (variables and buffers in scope, vector widths).\n\n" +
+			"Passes, in order (names for --print-after):\n" + passDocs(),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if printAfter != "" && !slices.Contains(lower.PassNames(), printAfter) {
@@ -466,4 +467,14 @@ func summary(b *te.Buffer) string {
 		more = " ..."
 	}
 	return fmt.Sprintf("[%s%s] sum=%.6g", strings.Join(first, " "), more, sum)
+}
+
+// passDocs lists the lowering steps with what each does, one per line.
+func passDocs() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %-15s %s\n", lower.NestPass, lower.NestDoc)
+	for _, p := range lower.Passes {
+		fmt.Fprintf(&b, "  %-15s %s\n", p.Name, p.Doc)
+	}
+	return b.String()
 }

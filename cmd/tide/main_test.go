@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/lower"
 	"github.com/tide-compiler/tide/dsl"
 	"github.com/tide-compiler/tide/te"
 	"github.com/tide-compiler/tide/tensorio"
@@ -789,5 +790,18 @@ func TestPrintedLoopNamesAreUnique(t *testing.T) {
 	// printing renames nothing: the same program lowers and prints alike twice
 	if status, again, _ := tide(t, "lower", src); status != 0 || again != stdout {
 		t.Errorf("a second lowering prints differently:\n%s", again)
+	}
+}
+
+// Issue 13: `tide lower --help` lists every pass with what it does.
+func TestLowerHelpListsPasses(t *testing.T) {
+	status, stdout, _ := tide(t, "lower", "--help")
+	if status != 0 {
+		t.Fatalf("status %d", status)
+	}
+	for _, p := range lower.Passes {
+		if !strings.Contains(stdout, p.Name) || !strings.Contains(stdout, p.Doc) {
+			t.Errorf("no %s: %s in\n%s", p.Name, p.Doc, stdout)
+		}
 	}
 }
