@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/tide-compiler/tide/driver"
-	"github.com/tide-compiler/tide/lower"
 	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/lower"
 	"github.com/tide-compiler/tide/te"
 	"github.com/tide-compiler/tide/tensorio"
 )
