@@ -184,7 +184,10 @@ func (p *Plan) Finish(f *lower.Func, s *schedule.Schedule, weights []*te.Buffer)
 		constants = nil
 	}
 	out.Func = &lower.Func{Name: f.Name, Args: args, Params: f.Params, ParamPos: f.ParamPos, Body: groups, Outputs: f.Outputs,
-		Workspace: ws, Constants: constants}
+		Workspace: ws, Constants: constants, Passes: f.Passes}
+	if err := lower.Verify(out.Func); err != nil {
+		return nil, fmt.Errorf("network %s: the grouped loop IR is invalid (a bug in Tide): %w", p.Net.Name, err)
+	}
 	return out, nil
 }
 

@@ -199,6 +199,8 @@ type Func struct {
 	ParamPos []int
 	Body     Stmt
 	Outputs  int // the last Outputs of Args are outputs
+	// Passes names the pipeline steps run on Body so far, in order.
+	Passes []string
 
 	// A network's function (see network.go) also has a memory plan for
 	// its intermediates and weights held as constant data.

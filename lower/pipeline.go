@@ -141,7 +141,8 @@ func LowerWith(k *te.Kernel, s *schedule.Schedule, opts Options, observe func(pa
 	if observe != nil {
 		observe(NestPass, f)
 	}
-	if err := verifyAfter(f, NestPass); err != nil {
+	f.Passes = []string{NestPass}
+	if err := verifyAfter(f); err != nil {
 		return nil, nil, err
 	}
 	d := &diags{}
@@ -150,10 +151,11 @@ func LowerWith(k *te.Kernel, s *schedule.Schedule, opts Options, observe func(pa
 			continue
 		}
 		p.Run(f, d)
+		f.Passes = append(f.Passes, p.Name)
 		if observe != nil {
 			observe(p.Name, f)
 		}
-		if err := verifyAfter(f, p.Name); err != nil {
+		if err := verifyAfter(f); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -162,9 +164,9 @@ func LowerWith(k *te.Kernel, s *schedule.Schedule, opts Options, observe func(pa
 
 // verifyAfter runs Verify after a step: a broken invariant is a bug in
 // Tide, reported as one rather than compiled into wrong code.
-func verifyAfter(f *Func, pass string) error {
-	if err := Verify(f, pass); err != nil {
-		return fmt.Errorf("the loop IR after the %s pass is invalid (a bug in Tide, please report it with the input):\n%w", pass, err)
+func verifyAfter(f *Func) error {
+	if err := Verify(f); err != nil {
+		return fmt.Errorf("the loop IR after the %s pass is invalid (a bug in Tide, please report it with the input):\n%w", f.Passes[len(f.Passes)-1], err)
 	}
 	return nil
 }

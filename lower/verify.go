@@ -13,10 +13,10 @@ import (
 // workspace slot, a constant or allocated around its uses, and vector
 // widths agree (a store's index and value, both operands of an operator,
 // a select's branches, a load's predicate; loop bounds, conditions and
-// ramp parts are scalars). after names the last pass run ("" for any
-// point): after vectorize no vectorized loop remains, after unroll no
-// unrolled one. The error lists the first problems found.
-func Verify(f *Func, after string) error {
+// ramp parts are scalars). Once f.Passes holds vectorize, no vectorized
+// loop remains; once it holds unroll, no unrolled one. The error lists the
+// first problems found.
+func Verify(f *Func) error {
 	v := &verifier{vars: map[*te.Var]bool{}, bufs: map[*Buffer]bool{}, noKind: map[ForKind]string{}}
 	for _, p := range f.Params {
 		v.vars[p] = true
@@ -32,16 +32,12 @@ func Verify(f *Func, after string) error {
 	for _, c := range f.Constants {
 		v.bufs[c.Buffer] = true
 	}
-	for i, p := range Passes {
-		if p.Name == after {
-			for _, q := range Passes[:i+1] {
-				switch q.Name {
-				case "vectorize":
-					v.noKind[Vectorized] = "vectorize"
-				case "unroll":
-					v.noKind[Unrolled] = "unroll"
-				}
-			}
+	for _, p := range f.Passes {
+		switch p {
+		case "vectorize":
+			v.noKind[Vectorized] = p
+		case "unroll":
+			v.noKind[Unrolled] = p
 		}
 	}
 	v.stmt(f.Body)

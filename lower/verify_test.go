@@ -22,27 +22,28 @@ func TestVerifyCatchesBrokenIR(t *testing.T) {
 	one := &te.FloatImm{Value: 1, T: te.Float32}
 	X, _ := te.Placeholder("X", []te.Expr{idx(16)}, te.Float32)
 	cases := []struct {
-		name, after string
-		body        Stmt
-		want        string // "" for valid
+		name string
+		ran  []string // the passes run
+		body Stmt
+		want string // "" for valid
 	}{
-		{"valid", "", loop(i, Serial, store(a, i, one)), ""},
-		{"valid allocation", "", &Allocate{Buffer: tmp, Body: loop(i, Serial, store(tmp, i, &Load{Buffer: a, Index: i}))}, ""},
-		{"variable out of scope", "", loop(i, Serial, store(a, j, one)), "j is used outside the loop or let that binds it"},
-		{"variable bound twice", "", loop(i, Serial, loop(i, Serial, store(a, i, one))), "i is bound again inside its own loop or let"},
-		{"buffer not allocated", "", loop(i, Serial, store(tmp, i, one)), "store to T outside its allocation"},
-		{"load after the allocation ends", "", Seq{&Allocate{Buffer: tmp, Body: store(tmp, idx(0), one)}, store(a, idx(0), &Load{Buffer: tmp, Index: idx(0)})}, "load from T outside its allocation"},
-		{"store lanes", "", store(a, ramp, one), "index of 4 lanes and a value of 1"},
-		{"operand lanes", "", store(a, ramp, &te.Binary{Op: te.Add, A: &Load{Buffer: a, Index: ramp}, B: one, T: te.Float32.WithLanes(4)}), "operands of 4 and 1 lanes"},
-		{"vector condition", "", &IfThenElse{Cond: &te.Binary{Op: te.LT, A: ramp, B: &Broadcast{Value: idx(3), Lanes: 4}, T: te.Bool.WithLanes(4)}, Then: store(a, idx(0), one)}, "a condition is a vector of 4 lanes"},
-		{"vectorized loop after vectorize", "vectorize", loop(i, Vectorized, store(a, i, one)), "loop i is still vectorized after the vectorize pass"},
-		{"vectorized loop before vectorize", "partition", loop(i, Vectorized, store(a, i, one)), ""},
-		{"unrolled loop after unroll", "final-simplify", loop(i, Unrolled, store(a, i, one)), "loop i is still unrolled after the unroll pass"},
-		{"tensor read left", "", store(a, idx(0), X.At(idx(0))), "a tensor read survived lowering"},
+		{"valid", nil, loop(i, Serial, store(a, i, one)), ""},
+		{"valid allocation", nil, &Allocate{Buffer: tmp, Body: loop(i, Serial, store(tmp, i, &Load{Buffer: a, Index: i}))}, ""},
+		{"variable out of scope", nil, loop(i, Serial, store(a, j, one)), "j is used outside the loop or let that binds it"},
+		{"variable bound twice", nil, loop(i, Serial, loop(i, Serial, store(a, i, one))), "i is bound again inside its own loop or let"},
+		{"buffer not allocated", nil, loop(i, Serial, store(tmp, i, one)), "store to T outside its allocation"},
+		{"load after the allocation ends", nil, Seq{&Allocate{Buffer: tmp, Body: store(tmp, idx(0), one)}, store(a, idx(0), &Load{Buffer: tmp, Index: idx(0)})}, "load from T outside its allocation"},
+		{"store lanes", nil, store(a, ramp, one), "index of 4 lanes and a value of 1"},
+		{"operand lanes", nil, store(a, ramp, &te.Binary{Op: te.Add, A: &Load{Buffer: a, Index: ramp}, B: one, T: te.Float32.WithLanes(4)}), "operands of 4 and 1 lanes"},
+		{"vector condition", nil, &IfThenElse{Cond: &te.Binary{Op: te.LT, A: ramp, B: &Broadcast{Value: idx(3), Lanes: 4}, T: te.Bool.WithLanes(4)}, Then: store(a, idx(0), one)}, "a condition is a vector of 4 lanes"},
+		{"vectorized loop after vectorize", []string{"nest", "vectorize"}, loop(i, Vectorized, store(a, i, one)), "loop i is still vectorized after the vectorize pass"},
+		{"vectorized loop before vectorize", []string{"nest", "partition"}, loop(i, Vectorized, store(a, i, one)), ""},
+		{"unrolled loop after unroll", []string{"nest", "unroll", "final-simplify"}, loop(i, Unrolled, store(a, i, one)), "loop i is still unrolled after the unroll pass"},
+		{"tensor read left", nil, store(a, idx(0), X.At(idx(0))), "a tensor read survived lowering"},
 	}
 	for _, c := range cases {
-		f := &Func{Name: "f", Args: []*Buffer{a}, Outputs: 1, Body: c.body}
-		err := Verify(f, c.after)
+		f := &Func{Name: "f", Args: []*Buffer{a}, Outputs: 1, Body: c.body, Passes: c.ran}
+		err := Verify(f)
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s: %v", c.name, err)
