@@ -14,13 +14,6 @@ import (
 // stages computed at a consumer's loop placed inside it over the region that
 // loop needs (bound inference), in a buffer of that region's size.
 
-// Build lowers a kernel with the default schedule: every compute at the root,
-// one serial loop per axis. It runs the whole pass pipeline.
-func Build(k *te.Kernel) (*Func, error) {
-	f, _, err := Lower(k, schedule.New(k.Outputs...), nil)
-	return f, err
-}
-
 type nester struct {
 	bufs   map[*te.Tensor]*Buffer
 	place  map[*te.Tensor]*schedule.Placement

@@ -449,22 +449,6 @@ func medianOf(times []time.Duration) time.Duration {
 	return times[len(times)/2]
 }
 
-func outTypes(prog *dsl.Program) []te.DType {
-	var ts []te.DType
-	for _, t := range prog.Kernel.Outputs {
-		ts = append(ts, t.DType)
-	}
-	return ts
-}
-
-func outShapes(bufs []*te.Buffer) [][]int {
-	var ss [][]int
-	for _, b := range bufs {
-		ss = append(ss, b.Shape)
-	}
-	return ss
-}
-
 // sameOutputs compares a kernel's outputs with another computation's.
 func sameOutputs(prog *dsl.Program, got, want []*te.Buffer, what string) error {
 	for i, t := range prog.Kernel.Outputs {
