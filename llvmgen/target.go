@@ -1,7 +1,7 @@
-// Package llvmgen turns loop IR into LLVM IR for a target. This file holds
-// the targets: presets for the two machines Tide serves, the host, and
-// TVM-style target strings.
 package llvmgen
+
+// The targets: presets for the two machines Tide serves, the host, and
+// TVM-style target strings.
 
 import (
 	"fmt"
