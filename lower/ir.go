@@ -21,19 +21,16 @@ type Buffer struct {
 // Stmt is a loop-IR statement.
 type Stmt interface{ stmtNode() }
 
-// ForKind says how a loop runs.
-type ForKind uint8
+// ForKind says how a loop runs: the annotation of the schedule axis it
+// comes from (one enum for both layers).
+type ForKind = schedule.Ann
 
 const (
-	Serial ForKind = iota
-	Parallel
-	Vectorized
-	Unrolled
+	Serial     = schedule.Serial
+	Parallel   = schedule.Parallel
+	Vectorized = schedule.Vectorized
+	Unrolled   = schedule.Unrolled
 )
-
-var forKindNames = [...]string{"for", "parallel", "vectorized", "unrolled"}
-
-func (k ForKind) String() string { return forKindNames[k] }
 
 // For runs Body for Var in [Min, Min+Extent).
 type For struct {

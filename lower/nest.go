@@ -463,13 +463,8 @@ func wrapGuards(gs []guard, s Stmt, dataOnly bool) Stmt {
 	return s
 }
 
-var annKind = map[schedule.Ann]ForKind{
-	schedule.Serial: Serial, schedule.Parallel: Parallel,
-	schedule.Vectorized: Vectorized, schedule.Unrolled: Unrolled,
-}
-
 func (n *nester) loop(a *schedule.Axis, ext map[*schedule.Axis]te.Expr, body Stmt) Stmt {
-	return &For{Var: a.Var, Min: idx(0), Extent: ext[a], Kind: annKind[a.Ann], Body: body, Axis: a}
+	return &For{Var: a.Var, Min: idx(0), Extent: ext[a], Kind: a.Ann, Body: body, Axis: a}
 }
 
 // appendStmt sequences two statements, either of which may be nil.

@@ -141,7 +141,11 @@ func writeStmt(b *strings.Builder, s Stmt, depth int) {
 			writeStmt(b, x, depth)
 		}
 	case *For:
-		fmt.Fprintf(b, "%s%s (%s, %s, %s) {\n", ind, s.Kind, s.Var.Name, te.ExprString(s.Min), te.ExprString(s.Extent))
+		keyword := s.Kind.String() // "for" for a serial loop, as TVM prints it
+		if s.Kind == Serial {
+			keyword = "for"
+		}
+		fmt.Fprintf(b, "%s%s (%s, %s, %s) {\n", ind, keyword, s.Var.Name, te.ExprString(s.Min), te.ExprString(s.Extent))
 		writeStmt(b, s.Body, depth+1)
 		fmt.Fprintf(b, "%s}\n", ind)
 	case *Store:
