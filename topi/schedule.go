@@ -93,22 +93,50 @@ func extentAt(st *schedule.Stage, i int) int64 {
 	return v
 }
 
-// steps runs schedule steps until one fails.
+// steps runs schedule steps until one fails: after a failure every later
+// step is skipped (its axes may be nil) and err is the first error, so a
+// schedule reads as a straight list of primitives.
 type steps struct{ err error }
 
-func (p *steps) do(err error) {
+// then runs f unless a step failed.
+func (p *steps) then(f func() error) {
 	if p.err == nil {
-		p.err = err
+		p.err = f()
 	}
 }
 
-func (p *steps) split(st *schedule.Stage, ax *schedule.Axis, factor int64) (*schedule.Axis, *schedule.Axis) {
-	if p.err != nil {
-		return nil, nil
-	}
-	o, i, err := st.Split(ax, factor)
-	p.do(err)
-	return o, i
+func (p *steps) split(st *schedule.Stage, ax *schedule.Axis, factor int64) (outer, inner *schedule.Axis) {
+	p.then(func() (err error) { outer, inner, err = st.Split(ax, factor); return })
+	return
+}
+
+func (p *steps) fuse(st *schedule.Stage, outer, inner *schedule.Axis) (fused *schedule.Axis) {
+	p.then(func() (err error) { fused, err = st.Fuse(outer, inner); return })
+	return
+}
+
+func (p *steps) reorder(st *schedule.Stage, order ...*schedule.Axis) {
+	p.then(func() error { return st.Reorder(order...) })
+}
+
+func (p *steps) vectorize(st *schedule.Stage, ax *schedule.Axis) {
+	p.then(func() error { return st.Vectorize(ax) })
+}
+
+func (p *steps) unroll(st *schedule.Stage, ax *schedule.Axis) {
+	p.then(func() error { return st.Unroll(ax) })
+}
+
+func (p *steps) parallel(st *schedule.Stage, ax *schedule.Axis) {
+	p.then(func() error { return st.Parallel(ax) })
+}
+
+func (p *steps) computeAt(st, consumer *schedule.Stage, ax *schedule.Axis) {
+	p.then(func() error { return st.ComputeAt(consumer, ax) })
+}
+
+func (p *steps) computeInline(st *schedule.Stage) {
+	p.then(st.ComputeInline)
 }
 
 // scheduleOuter schedules an element-wise or window operator: the innermost
@@ -120,15 +148,13 @@ func scheduleOuter(s *schedule.Schedule, st *schedule.Stage, t Target) error {
 	if n, _ := te.IntValue(inner.StaticExtent()); n >= 2 && st.Tensor.Body != nil {
 		if _, isReduce := st.Tensor.Body.(*te.Reduce); !isReduce || len(st.Tensor.ReduceAxis) == 0 {
 			_, vi := p.split(st, inner, min(n, lanes(t, st.Tensor.DType)))
-			if p.err == nil {
-				p.do(st.Vectorize(vi))
-			}
+			p.vectorize(st, vi)
 		}
 	}
 	// the first loop with more than one iteration runs in parallel
 	for _, a := range data[:len(data)-1] {
-		if n, _ := te.IntValue(a.StaticExtent()); n > 1 && p.err == nil {
-			p.do(st.Parallel(a))
+		if n, _ := te.IntValue(a.StaticExtent()); n > 1 {
+			p.parallel(st, a)
 			break
 		}
 	}

@@ -91,14 +91,11 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 	rows = min(rows, extentAt(out, rowAx))
 	cols = min(cols, extentAt(out, colAx))
 	xo, yo, _, yi, err := out.Tile(out.Root[rowAx], out.Root[colAx], rows, cols)
-	p.do(err)
-	if p.err != nil {
-		return p.err
+	if err != nil {
+		return err
 	}
 	_, yii := p.split(out, yi, min(v, cols))
-	if p.err == nil {
-		p.do(out.Vectorize(yii))
-	}
+	p.vectorize(out, yii)
 	// the rows of the output in parallel: n and the outer row loop fused
 	outer, attach := out.Root[hAx], yo
 	if !nhwc {
@@ -110,61 +107,39 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 		// blocks of output channels outermost, in parallel: a block packs
 		// its own weights (no large buffer to allocate at every call),
 		// which stay in the cache while every pixel passes
-		p.do(out.Reorder(yo, out.Root[hAx], xo))
+		p.reorder(out, yo, out.Root[hAx], xo)
 		outer, attach = yo, xo
 	}
-	if p.err == nil {
-		n := out.Root[nAx]
-		if extentAt(out, nAx) > 1 {
-			p.do(out.Reorder(n, outer))
-			if p.err == nil {
-				f, err := out.Fuse(n, outer)
-				p.do(err)
-				outer = f
-			}
-		}
-		if p.err == nil {
-			p.do(out.Parallel(outer))
-		}
+	if n := out.Root[nAx]; extentAt(out, nAx) > 1 {
+		p.reorder(out, n, outer)
+		outer = p.fuse(out, n, outer)
 	}
-	if p.err != nil {
-		return p.err
-	}
+	p.parallel(out, outer)
 	// the block's reduction: every reduce loop outside the block's loops
-	p.do(acc.ComputeAt(out, attach))
-	if blocksOuter && wp != nil && p.err == nil {
+	p.computeAt(acc, out, attach)
+	if blocksOuter && wp != nil {
 		// after acc's compute_at: wp is read by acc, computed inside out;
 		// at the block loop (fused with n when there is a batch)
-		p.do(wp.ComputeAt(out, outer))
+		p.computeAt(wp, out, outer)
 		_, oi := p.split(wp, wp.Axis("oi"), min(v, OCBlock))
-		if p.err == nil {
-			p.do(wp.Vectorize(oi))
-		}
+		p.vectorize(wp, oi)
 		wp = nil // scheduled
 	}
 	rowA, colA := acc.Root[rowAx], acc.Root[colAx]
-	if p.err == nil {
-		p.do(reduceOutside(acc, rowA, colA))
-	}
+	p.then(func() error { return reduceOutside(acc, rowA, colA) })
 	co, ci := p.split(acc, colA, min(v, cols))
-	if p.err == nil && !(t.ScalarPopcount && !elem.IsFloat()) {
-		p.do(acc.Vectorize(ci))
+	if !(t.ScalarPopcount && !elem.IsFloat()) {
+		p.vectorize(acc, ci)
 	}
-	if p.err == nil {
-		p.do(acc.Unroll(co))
+	p.unroll(acc, co)
+	p.unroll(acc, rowA)
+	if pad != nil {
+		p.then(func() error { return scheduleOuter(s, pad, t) })
 	}
-	if p.err == nil {
-		p.do(acc.Unroll(rowA))
+	if wp != nil {
+		p.then(func() error { return scheduleOuter(s, wp, t) })
 	}
-	if pad != nil && p.err == nil {
-		p.do(scheduleOuter(s, pad, t))
-	}
-	if wp != nil && p.err == nil {
-		p.do(scheduleOuter(s, wp, t))
-	}
-	if p.err == nil {
-		p.do(scheduleZeroPad(border, wsum, wones, t))
-	}
+	p.then(func() error { return scheduleZeroPad(border, wsum, wones, t) })
 	return p.err
 }
 
@@ -195,10 +170,10 @@ func zeroPadStages(s *schedule.Schedule, out *schedule.Stage) (border, wsum, won
 func scheduleZeroPad(border, wsum, wones *schedule.Stage, t Target) error {
 	var p steps
 	if border != nil {
-		p.do(vectorizeInside(border, t))
+		p.then(func() error { return vectorizeInside(border, t) })
 	}
-	if wsum != nil && p.err == nil {
-		p.do(wsum.ComputeInline())
+	if wsum != nil {
+		p.computeInline(wsum)
 	}
 	if wones == nil || p.err != nil {
 		return p.err
@@ -215,24 +190,21 @@ func scheduleZeroPad(border, wsum, wones *schedule.Stage, t Target) error {
 		n, _ := te.IntValue(oc.StaticExtent())
 		// vectors as wide as the packed words, as the convolution's
 		oo, oi := p.split(wones, oc, min(n, lanes(t, wones.Tensor.Inputs()[0].DType)))
-		if p.err == nil {
-			order := []*schedule.Axis{ky, kx, oo}
-			for _, a := range wones.Leaf {
-				if a.Reduce {
-					order = append(order, a)
-				}
+		order := []*schedule.Axis{ky, kx, oo}
+		for _, a := range wones.Leaf {
+			if a.Reduce {
+				order = append(order, a)
 			}
-			p.do(wones.Reorder(append(order, oi)...))
 		}
-		if p.err == nil {
-			p.do(wones.Vectorize(oi))
-		}
-		if p.err == nil {
-			outer, p.err = wones.Fuse(ky, kx)
-		}
+		p.reorder(wones, append(order, oi)...)
+		p.vectorize(wones, oi)
+		outer = p.fuse(wones, ky, kx)
 	}
-	if n, _ := te.IntValue(outer.StaticExtent()); p.err == nil && work >= parallelWords && n > 1 {
-		p.do(wones.Parallel(outer))
+	if p.err != nil {
+		return p.err
+	}
+	if n, _ := te.IntValue(outer.StaticExtent()); work >= parallelWords && n > 1 {
+		p.parallel(wones, outer)
 	}
 	return p.err
 }
@@ -259,11 +231,9 @@ func vectorizeInside(st *schedule.Stage, t Target) error {
 		}
 	}
 	var p steps
-	p.do(st.Reorder(append(order, inner)...))
+	p.reorder(st, append(order, inner)...)
 	_, vi := p.split(st, inner, min(n, lanes(t, st.Tensor.DType)))
-	if p.err == nil {
-		p.do(st.Vectorize(vi))
-	}
+	p.vectorize(st, vi)
 	return p.err
 }
 
@@ -296,15 +266,15 @@ func scheduleDense(s *schedule.Schedule, acc *schedule.Stage, t Target, keep fun
 	v := lanes(t, elem)
 	if n := extent(acc, "k"); n >= v {
 		_, ki := p.split(acc, k, v)
-		if p.err == nil && !(t.ScalarPopcount && !elem.IsFloat()) {
-			p.do(acc.Vectorize(ki))
+		if !(t.ScalarPopcount && !elem.IsFloat()) {
+			p.vectorize(acc, ki)
 		}
 	}
-	if p.err == nil && extent(acc, "o") > 1 {
-		p.do(acc.Parallel(acc.Axis("o")))
+	if extent(acc, "o") > 1 {
+		p.parallel(acc, acc.Axis("o"))
 	}
-	if out != nil && p.err == nil {
-		p.do(scheduleOuter(s, out, t))
+	if out != nil {
+		p.then(func() error { return scheduleOuter(s, out, t) })
 	}
 	return p.err
 }
@@ -339,11 +309,9 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 		return nil
 	}
 	var p steps
-	p.do(glue.ComputeInline())
+	p.computeInline(glue)
 	for _, b := range between {
-		if p.err == nil {
-			p.do(b.ComputeInline())
-		}
+		p.computeInline(b)
 	}
 	nhwc := acc.Tensor.Tag == "bitserial_conv2d_nhwc"
 	// y's loops: n, then (NHWC) oh, ow, bits, words or (NCHW) bits,
@@ -364,31 +332,22 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 		xo, xi := p.split(y, yx, min(px, extent(y, yx.Name())))
 		attachAt, order = xo, []*schedule.Axis{yn, yh, xo, xi, yb, yw}
 	}
-	if p.err == nil {
-		p.do(y.Reorder(order...))
-	}
+	p.reorder(y, order...)
 	// the packing: the word's bits as vector lanes (glue computed for a
 	// word's channels at once, one horizontal sum per word)
-	if t := y.Leaf[len(y.Leaf)-1]; p.err == nil && t.Reduce {
-		p.do(y.Vectorize(t))
+	if t := y.Leaf[len(y.Leaf)-1]; t.Reduce {
+		p.vectorize(y, t)
 	}
-	if p.err == nil {
-		if extent(y, yn.Name()) > 1 {
-			f, err := y.Fuse(yn, yh)
-			p.do(err)
-			if attachAt == yh {
-				attachAt = f // NCHW attaches at the row, now fused with n
-			}
-			if p.err == nil {
-				p.do(y.Parallel(f))
-			}
-		} else {
-			p.do(y.Parallel(yh))
+	if extent(y, yn.Name()) > 1 {
+		f := p.fuse(y, yn, yh)
+		if attachAt == yh {
+			attachAt = f // NCHW attaches at the row, now fused with n
 		}
+		p.parallel(y, f)
+	} else {
+		p.parallel(y, yh)
 	}
-	if p.err == nil {
-		p.do(acc.ComputeAt(y, attachAt))
-	}
+	p.computeAt(acc, y, attachAt)
 	v := lanes(t, acc.Tensor.Inputs()[0].DType)
 	vecAx := "oc"
 	if !nhwc {
@@ -401,35 +360,26 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 	}
 	bo, br := p.split(acc, acc.Axis(vecAx), block)
 	bm, bi := p.split(acc, br, min(v, block))
-	if p.err == nil {
-		inner := []*schedule.Axis{bm, bi}
-		if nhwc {
-			// the block's pixels inside the reduction, unrolled
-			ow := acc.Axis("ow")
-			inner = append([]*schedule.Axis{ow}, inner...)
-			p.do(acc.Unroll(ow))
-		}
-		if p.err == nil {
-			p.do(acc.Reorder(bo, acc.Leaf[slices.Index(acc.Leaf, bo)+1]))
-		}
-		if p.err == nil {
-			p.do(reduceOutside(acc, inner...))
-		}
+	if p.err != nil {
+		return p.err
 	}
-	if p.err == nil {
-		if !t.ScalarPopcount {
-			p.do(acc.Vectorize(bi))
-		}
+	inner := []*schedule.Axis{bm, bi}
+	if nhwc {
+		// the block's pixels inside the reduction, unrolled
+		ow := acc.Axis("ow")
+		inner = append([]*schedule.Axis{ow}, inner...)
+		p.unroll(acc, ow)
 	}
-	if p.err == nil {
-		p.do(acc.Unroll(bm))
+	p.reorder(acc, bo, acc.Leaf[slices.Index(acc.Leaf, bo)+1])
+	p.then(func() error { return reduceOutside(acc, inner...) })
+	if !t.ScalarPopcount {
+		p.vectorize(acc, bi)
 	}
-	if pad != nil && p.err == nil {
-		p.do(scheduleOuter(s, pad, t))
+	p.unroll(acc, bm)
+	if pad != nil {
+		p.then(func() error { return scheduleOuter(s, pad, t) })
 	}
-	if p.err == nil {
-		p.do(scheduleZeroPad(border, wsum, wones, t))
-	}
+	p.then(func() error { return scheduleZeroPad(border, wsum, wones, t) })
 	return p.err
 }
 

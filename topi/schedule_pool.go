@@ -34,22 +34,16 @@ func schedulePoolInto(s *schedule.Schedule, pool, epilogue *schedule.Stage, t Ta
 		}
 	}
 	co, ci := p.split(pool, c, min(lanes(t, pool.Tensor.DType), extentAt(pool, 3)))
-	if p.err == nil {
-		p.do(pool.Reorder(append(append([]*schedule.Axis{n, oh, ow, co}, window...), ci)...))
-	}
-	if p.err == nil {
-		p.do(pool.Vectorize(ci))
-	}
+	p.reorder(pool, append(append([]*schedule.Axis{n, oh, ow, co}, window...), ci)...)
+	p.vectorize(pool, ci)
 	if epilogue == nil {
-		if p.err == nil && extentAt(pool, 1) > 1 {
-			p.do(pool.Parallel(oh))
+		if extentAt(pool, 1) > 1 {
+			p.parallel(pool, oh)
 		}
 		return p.err
 	}
-	p.do(scheduleOuter(s, epilogue, t))
-	if p.err == nil {
-		p.do(pool.ComputeAt(epilogue, epilogue.Root[2]))
-	}
+	p.then(func() error { return scheduleOuter(s, epilogue, t) })
+	p.computeAt(pool, epilogue, epilogue.Root[2])
 	return p.err
 }
 
