@@ -125,8 +125,37 @@ type guard struct {
 	data   bool // involves only data axes (so it also guards the initialization)
 }
 
-// stage builds the loop nest of st over the given ranges of its root axes.
+// stage builds the loop nest of st over the given ranges of its root axes,
+// in named steps: the leaves' extents, the root variables recovered from
+// the leaves (with the guards of splits that do not divide), the regions
+// of the stages computed inside, and the nest itself around the body.
 func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) Stmt {
+	ext := n.extents(st, ranges)
+	leaves := st.Leaf
+	pos := map[*te.Var]int{}
+	for i, l := range leaves {
+		pos[l.Var] = i
+		if c, ok := te.IntValue(ext[l]); ok {
+			n.sp.ranges[l.Var] = interval{0, c - 1}
+		}
+	}
+	val, guards := n.recoverRoots(st, ext, pos)
+	m := map[*te.Var]te.Expr{}
+	for _, r := range st.Root {
+		m[r.Var] = n.sp.expr(bin(te.Add, ranges[r].Min, val[r]))
+	}
+	body := te.Substitute(n.bodies[st], m)
+	index := make([]te.Expr, len(st.Tensor.Axis))
+	for i, iv := range st.Tensor.Axis {
+		index[i] = m[iv.Var]
+	}
+	inside := n.attachedRegions(leaves, ext, body)
+	return n.nest(st, leaves, ext, guards, inside, body, index)
+}
+
+// extents gives every axis of st its extent: the root axes' from ranges,
+// then through the splits and fuses.
+func (n *nester) extents(st *schedule.Stage, ranges map[*schedule.Axis]symRange) map[*schedule.Axis]te.Expr {
 	ext := map[*schedule.Axis]te.Expr{}
 	for _, r := range st.Root {
 		ext[r] = n.sp.expr(ranges[r].Ext)
@@ -140,19 +169,20 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 			ext[r.Fused] = n.sp.expr(bin(te.Mul, ext[r.Outer], ext[r.Inner]))
 		}
 	}
-	leaves := st.Leaf
-	pos := map[*te.Var]int{}
-	for i, l := range leaves {
-		pos[l.Var] = i
-		if c, ok := te.IntValue(ext[l]); ok {
-			n.sp.ranges[l.Var] = interval{0, c - 1}
-		}
-	}
+	return ext
+}
+
+// recoverRoots expresses every axis in the leaves' variables, undoing the
+// relations last first (a split's parent is outer*factor + inner, a fuse's
+// parts the quotient and remainder of the fused variable). A split whose
+// factor does not divide its extent leaves a guard, placed at the
+// innermost leaf it depends on.
+func (n *nester) recoverRoots(st *schedule.Stage, ext map[*schedule.Axis]te.Expr, pos map[*te.Var]int) (map[*schedule.Axis]te.Expr, [][]guard) {
 	val := map[*schedule.Axis]te.Expr{}
-	for _, l := range leaves {
+	for _, l := range st.Leaf {
 		val[l] = l.Var
 	}
-	var guards [][]guard = make([][]guard, len(leaves))
+	guards := make([][]guard, len(st.Leaf))
 	for i := len(st.Rels) - 1; i >= 0; i-- {
 		switch r := st.Rels[i].(type) {
 		case *schedule.Split:
@@ -171,22 +201,22 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 	for i := range guards {
 		guards[i] = n.strongest(guards[i])
 	}
-	m := map[*te.Var]te.Expr{}
-	for _, r := range st.Root {
-		m[r.Var] = n.sp.expr(bin(te.Add, ranges[r].Min, val[r]))
-	}
-	body := te.Substitute(n.bodies[st], m)
-	t := st.Tensor
-	index := make([]te.Expr, len(t.Axis))
-	for i, iv := range t.Axis {
-		index[i] = m[iv.Var]
-	}
+	return val, guards
+}
 
-	// Regions of the stages computed inside this nest, outermost first, so
-	// that the loads below see their windows.
-	attached := make([]Stmt, len(leaves))
-	lets := make([][]*LetStmt, len(leaves))
-	allocs := make([][]*Buffer, len(leaves))
+// attached is what goes inside one loop of a nest before its body: the
+// stages computed at it, with their buffers and the lets of their windows.
+type attached struct {
+	stages Stmt
+	lets   []*LetStmt
+	allocs []*Buffer
+}
+
+// attachedRegions decides, for each leaf, the regions of the stages
+// computed at it, outermost first, so that the loads below see their
+// windows, and builds those stages' nests.
+func (n *nester) attachedRegions(leaves []*schedule.Axis, ext map[*schedule.Axis]te.Expr, body te.Expr) []attached {
+	out := make([]attached, len(leaves))
 	for i, l := range leaves {
 		for _, p := range n.at[l] {
 			vary := map[*te.Var]symInterval{}
@@ -200,29 +230,35 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 				readBody, readVary = n.bodies[r], n.windowsOver(r, body, vary)
 			}
 			buf, ls, pr := n.region(p, readBody, readVary)
-			lets[i] = append(lets[i], ls...)
-			allocs[i] = append(allocs[i], buf)
-			attached[i] = appendStmt(attached[i], n.stage(p, pr))
+			out[i].lets = append(out[i].lets, ls...)
+			out[i].allocs = append(out[i].allocs, buf)
+			out[i].stages = appendStmt(out[i].stages, n.stage(p, pr))
 		}
 	}
+	return out
+}
 
+// nest builds the loops of st around its body: inside loop i, the stages
+// computed there, then the guarded rest. A reduction's accumulator is
+// initialized before its first reduce loop, or kept in a vector
+// accumulator reduced across lanes after the reduction loops (see
+// vectorAccumulator).
+func (n *nester) nest(st *schedule.Stage, leaves []*schedule.Axis, ext map[*schedule.Axis]te.Expr, guards [][]guard, inside []attached, body te.Expr, index []te.Expr) Stmt {
+	t := st.Tensor
 	store := n.store(t, index)
 	red, isReduce := body.(*te.Reduce)
 	fr := len(leaves)
 	if isReduce {
 		fr = slices.IndexFunc(leaves, func(a *schedule.Axis) bool { return a.Reduce })
 	}
-	var inner Stmt
-	var init Stmt
-	var finish Stmt
+	var inner, init, finish Stmt
 	var acc *Buffer
 	switch {
 	case !isReduce:
 		inner = store(n.loads(body))
-	case leaves[len(leaves)-1].Ann == schedule.Vectorized && leaves[len(leaves)-1].Reduce && lanesOf(ext[leaves[len(leaves)-1]]) > 1:
-		// a vector accumulator, reduced across lanes after the reduction loops
+	case vectorAccumulator(leaves, ext) > 1:
 		v := leaves[len(leaves)-1]
-		lanes, _ := te.IntValue(ext[v])
+		lanes := vectorAccumulator(leaves, ext)
 		acc = &Buffer{Name: t.Name + ".acc", DType: t.DType, Shape: []te.Expr{idx(lanes)}, Align: allocAlign}
 		op := red.Op.Combiner()
 		inner = &Store{Buffer: acc, Index: v.Var,
@@ -245,12 +281,12 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 	for i := len(leaves) - 1; i >= 0; i-- {
 		// inside loop i: the windows of the stages computed here, those
 		// stages, then the guarded rest of the nest
-		inner = appendStmt(attached[i], wrapGuards(guards[i], inner, false))
-		for k := len(allocs[i]) - 1; k >= 0; k-- {
-			inner = &Allocate{Buffer: allocs[i][k], Body: inner}
+		inner = appendStmt(inside[i].stages, wrapGuards(guards[i], inner, false))
+		for k := len(inside[i].allocs) - 1; k >= 0; k-- {
+			inner = &Allocate{Buffer: inside[i].allocs[k], Body: inner}
 		}
-		for k := len(lets[i]) - 1; k >= 0; k-- {
-			inner = &LetStmt{Var: lets[i][k].Var, Value: lets[i][k].Value, Body: inner}
+		for k := len(inside[i].lets) - 1; k >= 0; k-- {
+			inner = &LetStmt{Var: inside[i].lets[k].Var, Value: inside[i].lets[k].Value, Body: inner}
 		}
 		inner = n.loop(leaves[i], ext, inner)
 		if i == fr {

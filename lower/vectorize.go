@@ -3,6 +3,7 @@ package lower
 import (
 	"fmt"
 
+	"github.com/tide-compiler/tide/schedule"
 	"github.com/tide-compiler/tide/te"
 )
 
@@ -14,6 +15,22 @@ import (
 // if_then_else or && / || get a predicate, so no lane reads where the
 // reference evaluator would not. When a loop cannot be vectorized it runs
 // as a scalar loop and a diagnostic says why.
+
+// vectorAccumulator is the lanes of a vector accumulator for a reduction
+// whose innermost loop is a vectorized reduce loop of constant extent
+// (more than one lane), or 0: the nest then keeps partial sums in a vector
+// and reduces it across lanes after the reduction loops, instead of
+// vectorizing a loop that would add into one element.
+func vectorAccumulator(leaves []*schedule.Axis, ext map[*schedule.Axis]te.Expr) int64 {
+	v := leaves[len(leaves)-1]
+	if v.Ann != schedule.Vectorized || !v.Reduce {
+		return 0
+	}
+	if lanes := lanesOf(ext[v]); lanes > 1 {
+		return lanes
+	}
+	return 0
+}
 
 func vectorize(f *Func, d *diags) {
 	f.Body = vectorizeStmt(f.Body, d, false, nil)
