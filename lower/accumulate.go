@@ -21,13 +21,19 @@ import (
 // AVX2), widened once per loop instead of at every step.
 func accumulate(f *Func, _ *diags) {
 	n := 0
-	f.Body = accumulateStmt(f.Body, &n)
+	f.Body = accumulateLoops(f.Body, &n)
 }
 
-func accumulateStmt(s Stmt, n *int) Stmt {
-	s = mapChildren(s, func(x Stmt) Stmt { return accumulateStmt(x, n) })
-	l, ok := s.(*For)
-	if !ok || l.Kind == Parallel {
+// accumulateLoops applies accumulateLoop to every loop of s, inner first.
+func accumulateLoops(s Stmt, n *int) Stmt {
+	return rewriteLoops(s, func(l *For, _ []*For) Stmt { return accumulateLoop(l, n) })
+}
+
+// accumulateLoop rewrites one loop (whose inner loops are done); n numbers
+// the partial-sum buffers.
+func accumulateLoop(l *For, n *int) Stmt {
+	var s Stmt = l
+	if l.Kind == Parallel {
 		return s
 	}
 	trips, ok := te.IntValue(l.Extent)
@@ -173,7 +179,7 @@ func chunked(l *For, trips, limit int64, n *int) Stmt {
 	at := te.Bin(te.Add, te.Bin(te.Add, l.Min, te.Bin(te.Mul, outer, idx(chunk))), inner)
 	body := substStmt(l.Body, map[*te.Var]te.Expr{l.Var: at})
 	in := &For{Var: inner, Min: idx(0), Extent: idx(chunk), Kind: l.Kind, Body: body, Axis: l.Axis}
-	return &For{Var: outer, Min: idx(0), Extent: idx(trips / chunk), Kind: Serial, Body: accumulateStmt(in, n), Axis: l.Axis}
+	return &For{Var: outer, Min: idx(0), Extent: idx(trips / chunk), Kind: Serial, Body: accumulateLoops(in, n), Axis: l.Axis}
 }
 
 // flatStores collects the stores of a body made of stores only.
@@ -262,14 +268,7 @@ func isSelfLoad(e te.Expr, st *Store) bool {
 func usesVar(e te.Expr, v *te.Var) bool { return te.Uses(e, map[*te.Var]bool{v: true}) }
 
 func readsAny(e te.Expr, bufs map[*Buffer]bool) bool {
-	found := false
-	te.Walk(e, func(x te.Expr) bool {
-		if l, ok := x.(*Load); ok && bufs[l.Buffer] {
-			found = true
-		}
-		return !found
-	})
-	return found
+	return te.Any(e, func(x te.Expr) bool { l, ok := x.(*Load); return ok && bufs[l.Buffer] })
 }
 
 // maxValue is an upper bound of a non-negative integer expression, per

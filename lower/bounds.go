@@ -148,24 +148,13 @@ func (sp *simplifier) multipleOf(e te.Expr, m int64) bool {
 }
 
 func dependsOn(e te.Expr, vary map[*te.Var]symInterval) bool {
-	found := false
-	te.Walk(e, func(x te.Expr) bool {
-		if v, ok := x.(*te.Var); ok {
-			if _, ok := vary[v]; ok {
-				found = true
-			}
-		}
-		return !found
+	return te.Any(e, func(x te.Expr) bool {
+		v, ok := x.(*te.Var)
+		_, varies := vary[v]
+		return ok && varies
 	})
-	return found
 }
 
 func readsTensor(e te.Expr) bool {
-	found := false
-	te.Walk(e, func(x te.Expr) bool {
-		_, isRead := x.(*te.Read)
-		found = found || isRead
-		return !found
-	})
-	return found
+	return te.Any(e, func(x te.Expr) bool { _, isRead := x.(*te.Read); return isRead })
 }

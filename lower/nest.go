@@ -425,14 +425,7 @@ func (n *nester) readerInside(p *schedule.Stage, loops []*schedule.Axis) *schedu
 }
 
 func readsTensorOf(e te.Expr, t *te.Tensor) bool {
-	found := false
-	te.Walk(e, func(x te.Expr) bool {
-		if r, ok := x.(*te.Read); ok && r.Tensor == t {
-			found = true
-		}
-		return !found
-	})
-	return found
+	return te.Any(e, func(x te.Expr) bool { r, ok := x.(*te.Read); return ok && r.Tensor == t })
 }
 
 // windowsOver is the range of r's root variables over every window r takes

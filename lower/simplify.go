@@ -124,20 +124,17 @@ func (sp *simplifier) stmt(s Stmt) Stmt {
 // isAffine reports whether e is built from constants and variables with
 // +, - and * by constants only.
 func isAffine(e te.Expr) bool {
-	ok := true
-	te.Walk(e, func(x te.Expr) bool {
+	return !te.Any(e, func(x te.Expr) bool {
 		switch x := x.(type) {
 		case *te.IntImm, *te.Var:
+			return false
 		case *te.Binary:
 			_, ca := te.IntValue(x.A)
 			_, cb := te.IntValue(x.B)
-			ok = ok && (x.Op == te.Add || x.Op == te.Sub || (x.Op == te.Mul && (ca || cb)))
-		default:
-			ok = false
+			return !(x.Op == te.Add || x.Op == te.Sub || (x.Op == te.Mul && (ca || cb)))
 		}
-		return ok
+		return true
 	})
-	return ok
 }
 
 func isIndex(e te.Expr) bool { return e.Type() == te.Index }

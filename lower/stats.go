@@ -17,33 +17,20 @@ type AllocStat struct {
 // Allocations lists every allocation in f with its size and place.
 func Allocations(f *Func) []AllocStat {
 	var out []AllocStat
-	var walk func(s Stmt, loops []string)
-	walk = func(s Stmt, loops []string) {
-		switch s := s.(type) {
-		case Seq:
-			for _, x := range s {
-				walk(x, loops)
-			}
-		case *For:
-			walk(s.Body, append(loops, s.Var.Name))
-		case *Allocate:
-			bytes := te.Expr(idx(int64(s.Buffer.DType.Bytes())))
-			for _, d := range s.Buffer.Shape {
+	WalkScoped(f.Body, func(s Stmt, around []*For) bool {
+		if a, ok := s.(*Allocate); ok {
+			bytes := te.Expr(idx(int64(a.Buffer.DType.Bytes())))
+			for _, d := range a.Buffer.Shape {
 				bytes = bin(te.Mul, bytes, d)
 			}
-			out = append(out, AllocStat{Buffer: s.Buffer, Bytes: SimplifyExpr(bytes),
-				Inside: append([]string(nil), loops...)})
-			walk(s.Body, loops)
-		case *IfThenElse:
-			walk(s.Then, loops)
-			walk(s.Else, loops)
-		case *LetStmt:
-			walk(s.Body, loops)
-		case *Group:
-			walk(s.Body, loops)
+			var loops []string
+			for _, l := range around {
+				loops = append(loops, l.Var.Name)
+			}
+			out = append(out, AllocStat{Buffer: a.Buffer, Bytes: SimplifyExpr(bytes), Inside: loops})
 		}
-	}
-	walk(f.Body, nil)
+		return true
+	})
 	return out
 }
 

@@ -1,41 +1,84 @@
 package lower
 
-import "github.com/tide-compiler/tide/te"
+import (
+	"slices"
+
+	"github.com/tide-compiler/tide/te"
+)
 
 // MutateStmt rebuilds a statement: fn runs on every expression in it
-// (indices, values, conditions, bounds), bottom-up as in te.Mutate.
+// (indices, values, conditions, bounds, allocation shapes), bottom-up as
+// in te.Mutate. An allocation whose shape changes gets a new buffer, and
+// the loads and stores inside use it: buffers are shared by identity, so
+// the old one, which other statements may hold, is never changed.
 func MutateStmt(s Stmt, fn func(te.Expr) te.Expr) Stmt {
-	m := func(e te.Expr) te.Expr {
-		if e == nil {
-			return nil
-		}
-		return te.Mutate(e, fn)
+	return (&stmtMutator{fn: fn, bufs: map[*Buffer]*Buffer{}}).stmt(s)
+}
+
+type stmtMutator struct {
+	fn   func(te.Expr) te.Expr
+	bufs map[*Buffer]*Buffer // allocations given a new shape, in scope
+}
+
+func (m *stmtMutator) expr(e te.Expr) te.Expr {
+	if e == nil {
+		return nil
 	}
+	return te.Mutate(e, func(x te.Expr) te.Expr {
+		if l, ok := x.(*Load); ok {
+			if nb := m.bufs[l.Buffer]; nb != nil {
+				x = &Load{Buffer: nb, Index: l.Index, Predicate: l.Predicate}
+			}
+		}
+		return m.fn(x)
+	})
+}
+
+func (m *stmtMutator) buffer(b *Buffer) *Buffer {
+	if nb := m.bufs[b]; nb != nil {
+		return nb
+	}
+	return b
+}
+
+func (m *stmtMutator) stmt(s Stmt) Stmt {
 	switch s := s.(type) {
+	case nil:
+		return nil
 	case Seq:
 		out := make(Seq, len(s))
 		for i, x := range s {
-			out[i] = MutateStmt(x, fn)
+			out[i] = m.stmt(x)
 		}
 		return out
 	case *For:
 		c := *s
-		c.Min, c.Extent, c.Body = m(s.Min), m(s.Extent), MutateStmt(s.Body, fn)
+		c.Min, c.Extent, c.Body = m.expr(s.Min), m.expr(s.Extent), m.stmt(s.Body)
 		return &c
 	case *Store:
-		return &Store{Buffer: s.Buffer, Index: m(s.Index), Value: m(s.Value)}
+		return &Store{Buffer: m.buffer(s.Buffer), Index: m.expr(s.Index), Value: m.expr(s.Value)}
 	case *Allocate:
-		return &Allocate{Buffer: s.Buffer, Body: MutateStmt(s.Body, fn)}
-	case *IfThenElse:
-		var els Stmt
-		if s.Else != nil {
-			els = MutateStmt(s.Else, fn)
+		shape := make([]te.Expr, len(s.Buffer.Shape))
+		changed := false
+		for i, d := range s.Buffer.Shape {
+			shape[i] = m.expr(d)
+			changed = changed || shape[i] != d
 		}
-		return &IfThenElse{Cond: m(s.Cond), Then: MutateStmt(s.Then, fn), Else: els, Likely: s.Likely}
+		b := s.Buffer
+		if changed {
+			nb := *b
+			nb.Shape = shape
+			m.bufs[b] = &nb
+			defer delete(m.bufs, b)
+			b = &nb
+		}
+		return &Allocate{Buffer: b, Body: m.stmt(s.Body)}
+	case *IfThenElse:
+		return &IfThenElse{Cond: m.expr(s.Cond), Then: m.stmt(s.Then), Else: m.stmt(s.Else), Likely: s.Likely}
 	case *LetStmt:
-		return &LetStmt{Var: s.Var, Value: m(s.Value), Body: MutateStmt(s.Body, fn)}
+		return &LetStmt{Var: s.Var, Value: m.expr(s.Value), Body: m.stmt(s.Body)}
 	case *Group:
-		return &Group{Name: s.Name, Body: MutateStmt(s.Body, fn)}
+		return &Group{Name: s.Name, Body: m.stmt(s.Body)}
 	}
 	return s
 }
@@ -58,22 +101,63 @@ func WalkStmt(s Stmt, fn func(Stmt) bool) {
 	if s == nil || !fn(s) {
 		return
 	}
+	forChildren(s, func(x Stmt) { WalkStmt(x, fn) })
+}
+
+// rewriteLoops rebuilds s bottom-up, the loops inside first, and replaces
+// each loop by fn's result; around are the loops enclosing it, outermost
+// first (Halide's IRMutator with a scope of loops). The passes that
+// rewrite loops of one kind (vectorize, unroll, accumulate) share it.
+func rewriteLoops(s Stmt, fn func(l *For, around []*For) Stmt) Stmt {
+	return rewriteLoopsIn(s, nil, fn)
+}
+
+func rewriteLoopsIn(s Stmt, around []*For, fn func(l *For, around []*For) Stmt) Stmt {
+	inner := around
+	if l, ok := s.(*For); ok {
+		inner = append(slices.Clip(around), l)
+	}
+	s = mapChildren(s, func(x Stmt) Stmt { return rewriteLoopsIn(x, inner, fn) })
+	if l, ok := s.(*For); ok {
+		return fn(l, around)
+	}
+	return s
+}
+
+// WalkScoped is WalkStmt with the loops enclosing each statement,
+// outermost first.
+func WalkScoped(s Stmt, fn func(s Stmt, around []*For) bool) {
+	var walk func(s Stmt, around []*For)
+	walk = func(s Stmt, around []*For) {
+		if s == nil || !fn(s, around) {
+			return
+		}
+		if l, ok := s.(*For); ok {
+			around = append(slices.Clip(around), l)
+		}
+		forChildren(s, func(x Stmt) { walk(x, around) })
+	}
+	walk(s, nil)
+}
+
+// forChildren calls fn on each statement directly inside s.
+func forChildren(s Stmt, fn func(Stmt)) {
 	switch s := s.(type) {
 	case Seq:
 		for _, x := range s {
-			WalkStmt(x, fn)
+			fn(x)
 		}
 	case *For:
-		WalkStmt(s.Body, fn)
+		fn(s.Body)
 	case *Allocate:
-		WalkStmt(s.Body, fn)
+		fn(s.Body)
 	case *IfThenElse:
-		WalkStmt(s.Then, fn)
-		WalkStmt(s.Else, fn)
+		fn(s.Then)
+		fn(s.Else)
 	case *LetStmt:
-		WalkStmt(s.Body, fn)
+		fn(s.Body)
 	case *Group:
-		WalkStmt(s.Body, fn)
+		fn(s.Body)
 	}
 }
 

@@ -9,14 +9,12 @@ const maxUnroll = 1024
 // unroll replaces each unrolled loop of constant extent by copies of its
 // body, the loop variable replaced by each value.
 func unroll(f *Func, d *diags) {
-	f.Body = unrollStmt(f.Body, d)
+	f.Body = rewriteLoops(f.Body, func(l *For, _ []*For) Stmt { return unrollLoop(l, d) })
 }
 
-func unrollStmt(s Stmt, d *diags) Stmt {
-	s = mapChildren(s, func(x Stmt) Stmt { return unrollStmt(x, d) })
-	l, ok := s.(*For)
-	if !ok || l.Kind != Unrolled {
-		return s
+func unrollLoop(l *For, d *diags) Stmt {
+	if l.Kind != Unrolled {
+		return l
 	}
 	n, ok := te.IntValue(l.Extent)
 	if !ok || n > maxUnroll {
@@ -25,8 +23,9 @@ func unrollStmt(s Stmt, d *diags) Stmt {
 			why = "its extent " + te.ExprString(l.Extent) + " is over the limit of 1024 copies"
 		}
 		d.warn(l.Axis, "unroll(%s): the loop stays a loop because %s", l.Var.Name, why)
-		l.Kind = Serial
-		return l
+		c := *l
+		c.Kind = Serial
+		return &c
 	}
 	out := Seq{}
 	for k := int64(0); k < n; k++ {

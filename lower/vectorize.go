@@ -33,31 +33,27 @@ func vectorAccumulator(leaves []*schedule.Axis, ext map[*schedule.Axis]te.Expr) 
 }
 
 func vectorize(f *Func, d *diags) {
-	f.Body = vectorizeStmt(f.Body, d, false, nil)
+	f.Body = rewriteLoops(f.Body, func(l *For, around []*For) Stmt { return vectorizeLoop(l, around, d) })
 }
 
 // (the outer loops' kinds matter: a guard on an unrolled loop's variable
 // becomes a constant per copy, as a tail's does; unroll runs after
 // vectorize, so such copies run scalar too, noted as a tail.)
 
-// vectorizeStmt vectorizes the loops in s. inTail says s lies in a split's
-// tail (a loop the partition pass split off), whose guarded iterations may
-// run scalar; outer are the loops around s. A split's guard that stays
-// outside any tail and depends on a loop around makes every iteration of
-// that loop scalar.
-func vectorizeStmt(s Stmt, d *diags, inTail bool, outer map[*te.Var]ForKind) Stmt {
-	if l, ok := s.(*For); ok {
-		inTail = inTail || l.Tail
-		inner := map[*te.Var]ForKind{l.Var: l.Kind}
-		for v, k := range outer {
-			inner[v] = k
-		}
-		outer = inner
+// vectorizeLoop vectorizes loop l (its inner loops are done), inside the
+// loops around. In a split's tail (a loop the partition pass split off, l
+// or one around it) guarded iterations may run scalar; a split's guard
+// that stays outside any tail and depends on a parallel loop around makes
+// every iteration of that loop scalar.
+func vectorizeLoop(l *For, around []*For, d *diags) Stmt {
+	if l.Kind != Vectorized {
+		return l
 	}
-	s = mapChildren(s, func(x Stmt) Stmt { return vectorizeStmt(x, d, inTail, outer) })
-	l, ok := s.(*For)
-	if !ok || l.Kind != Vectorized {
-		return s
+	inTail := l.Tail
+	outer := map[*te.Var]ForKind{}
+	for _, a := range around {
+		inTail = inTail || a.Tail
+		outer[a.Var] = a.Kind
 	}
 	scalar := func(warn bool, format string, args ...any) Stmt {
 		msg := fmt.Sprintf("vectorize(%s): runs as a scalar loop: ", l.Var.Name) + fmt.Sprintf(format, args...)
@@ -109,16 +105,11 @@ type tailGuard struct {
 // Serial loops around are left to the note: the random schedule tester
 // counts such schedules as clean, a gap named in issue 12's notes.
 func usesOuterLoop(e te.Expr, v *te.Var, outer map[*te.Var]ForKind) bool {
-	found := false
-	te.Walk(e, func(x te.Expr) bool {
-		if w, ok := x.(*te.Var); ok && w != v {
-			if k, in := outer[w]; in && k == Parallel {
-				found = true
-			}
-		}
-		return !found
+	return te.Any(e, func(x te.Expr) bool {
+		w, ok := x.(*te.Var)
+		k, in := outer[w]
+		return ok && w != v && in && k == Parallel
 	})
-	return found
 }
 
 func (g tailGuard) Error() string {

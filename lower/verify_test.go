@@ -69,3 +69,32 @@ func TestPassOrder(t *testing.T) {
 		t.Errorf("vectorize before partition: got %v", err)
 	}
 }
+
+// MutateStmt reaches allocation shapes: substituting a variable in an
+// allocation's shape gives a new buffer that the loads and stores inside
+// use, and leaves the old buffer (shared by identity) unchanged.
+func TestMutateStmtReachesAllocationShapes(t *testing.T) {
+	n := &te.Var{Name: "n"}
+	out := &Buffer{Name: "B", DType: te.Int32, Shape: []te.Expr{idx(4)}}
+	tmp := &Buffer{Name: "T", DType: te.Int32, Shape: []te.Expr{bin(te.Add, n, idx(1))}}
+	body := &Allocate{Buffer: tmp, Body: Seq{
+		&Store{Buffer: tmp, Index: n, Value: idx(7)},
+		&Store{Buffer: out, Index: idx(0), Value: &Load{Buffer: tmp, Index: n}},
+	}}
+	got := substStmt(body, map[*te.Var]te.Expr{n: idx(3)})
+	a := got.(*Allocate)
+	if te.ExprString(SimplifyExpr(a.Buffer.Shape[0])) != "4" || a.Buffer == tmp {
+		t.Fatalf("shape %s, new buffer %v", te.ExprString(a.Buffer.Shape[0]), a.Buffer != tmp)
+	}
+	if te.ExprString(tmp.Shape[0]) != "n + 1" {
+		t.Errorf("the original buffer changed: %s", te.ExprString(tmp.Shape[0]))
+	}
+	seq := a.Body.(Seq)
+	if seq[0].(*Store).Buffer != a.Buffer || seq[1].(*Store).Value.(*Load).Buffer != a.Buffer {
+		t.Errorf("the store or load inside still uses the old buffer")
+	}
+	f := &Func{Name: "f", Args: []*Buffer{out}, Outputs: 1, Body: got}
+	if err := Verify(f); err != nil {
+		t.Error(err)
+	}
+}

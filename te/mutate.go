@@ -80,14 +80,18 @@ func Substitute(e Expr, m map[*Var]Expr) Expr {
 	})
 }
 
-// Uses reports whether e mentions any of the variables in vs.
-func Uses(e Expr, vs map[*Var]bool) bool {
+// Any reports whether some node of e satisfies match, stopping at the
+// first (Halide's ExprUsesVar and friends in one walk).
+func Any(e Expr, match func(Expr) bool) bool {
 	found := false
 	Walk(e, func(x Expr) bool {
-		if v, ok := x.(*Var); ok && vs[v] {
-			found = true
-		}
+		found = found || match(x)
 		return !found
 	})
 	return found
+}
+
+// Uses reports whether e mentions any of the variables in vs.
+func Uses(e Expr, vs map[*Var]bool) bool {
+	return Any(e, func(x Expr) bool { v, ok := x.(*Var); return ok && vs[v] })
 }
