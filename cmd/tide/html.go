@@ -136,13 +136,19 @@ func writeLowerHTML(path string, src []byte, prog *dsl.Program, passes []passIR,
 		}
 		page.Stages = append(page.Stages, hs)
 	}
+	// each diagnostic once, as printDiagnostics prints them (a network's
+	// groups repeat theirs)
+	seen := map[htmlDiag]bool{}
 	for _, d := range diags {
 		hd := htmlDiag{Text: d.String()}
 		if pos, ok := prog.AnnPos[d.Axis]; ok {
 			hd.Links = strconv.Itoa(pos.Line)
 			hd.Text = fmt.Sprintf("line %d: %s", pos.Line, d)
 		}
-		page.Diagnostics = append(page.Diagnostics, hd)
+		if !seen[hd] {
+			seen[hd] = true
+			page.Diagnostics = append(page.Diagnostics, hd)
+		}
 	}
 	docs := map[string]string{lower.NestPass: "loop nests built from the schedule (inlining, bound inference)"}
 	for _, p := range lower.Passes {
