@@ -8,6 +8,7 @@ require (
 	github.com/google/go-cmp v0.7.0
 	github.com/llir/llvm v0.3.6
 	github.com/spf13/cobra v1.10.2
+	golang.org/x/net v0.49.0
 	gonum.org/v1/plot v0.17.0
 )
 

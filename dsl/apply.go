@@ -75,6 +75,7 @@ func (el *elab) applySchedules() {
 	p.Schedule = a.sched
 	p.AnnPos = map[*schedule.Axis]Pos{}
 	p.AttachPos = map[*schedule.Stage]Pos{}
+	p.AxisPos = map[*schedule.Axis]Pos{}
 	blockPos := map[*schedule.Stage]Pos{}
 	for _, attach := range []bool{false, true} {
 		// a block for a stage that cache_write or cache_read makes waits
@@ -293,6 +294,7 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 	name := func(ax *schedule.Axis, i int) {
 		ax.SetName(p.Targets[i].Name)
 		names[p.Targets[i].Name] = ax
+		a.el.prog.AxisPos[ax] = p.Pos
 	}
 	stageArg := func(arg *PrimArg) (*schedule.Stage, error) {
 		if !arg.IsName {
@@ -473,6 +475,7 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 		}
 		made.Tensor.Name = p.Targets[0].Name
 		a.made[p.Targets[0].Name] = made
+		a.madeAt(made, p.Pos)
 		delete(a.axes, rst) // its loops are new: the data axes and the reduction over the partial results
 	case "cache_write", "cache_read":
 		if err := npos(1, -1); err != nil {
@@ -522,8 +525,17 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 		}
 		made.Tensor.Name = p.Targets[0].Name
 		a.made[p.Targets[0].Name] = made
+		a.madeAt(made, p.Pos)
 	}
 	return nil
+}
+
+// madeAt records pos as the statement that made the loops of a stage a
+// primitive made.
+func (a *applier) madeAt(st *schedule.Stage, pos Pos) {
+	for _, ax := range st.Leaf {
+		a.el.prog.AxisPos[ax] = pos
+	}
 }
 
 func axisNames(axes []*schedule.Axis) string {

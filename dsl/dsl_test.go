@@ -11,6 +11,7 @@ package dsl
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -1254,5 +1255,35 @@ func TestParseDefines(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: got %v, want %q", c.defines, err, c.want)
 		}
+	}
+}
+
+// AxisPos records the statement that made each loop (tide lower --html
+// links loops to it): a tile's four, a fuse's one, and the loops of the
+// stage a cache_write made.
+func TestAxisPos(t *testing.T) {
+	src := `A = placeholder((8, 16), float32)
+C = compute((8, 16), (i, j) => A[i, j] * 2.0)
+kernel k(A) -> C
+schedule C {
+    CL = cache_write(C, local)
+    io, jo, ii, ji = tile(i, j, 4, 8)
+    f = fuse(io, jo)
+}
+schedule CL {
+    compute_at(C, f)
+}
+`
+	p, err := Parse("pos.te", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for ax, pos := range p.AxisPos {
+		got[ax.Stage().Name()+"."+ax.Name()] = pos.Line
+	}
+	want := map[string]int{"C.io": 6, "C.jo": 6, "C.ii": 6, "C.ji": 6, "C.f": 7, "CL.i": 5, "CL.j": 5}
+	if !maps.Equal(got, want) {
+		t.Errorf("AxisPos %v, want %v", got, want)
 	}
 }

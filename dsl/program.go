@@ -34,6 +34,13 @@ type Program struct {
 	// attached a stage, for diagnostics about them.
 	AnnPos    map[*schedule.Axis]Pos
 	AttachPos map[*schedule.Stage]Pos
+	// AxisPos gives the statement that made an axis: the split, tile or
+	// fuse that named it, or the cache_write, cache_read or rfactor that
+	// made its stage; a root axis of a declared tensor is not in it (its
+	// statement is the tensor's, in Decls). A side table: the schedule
+	// itself knows nothing of source positions (tide lower --html links
+	// loops to these lines).
+	AxisPos map[*schedule.Axis]Pos
 }
 
 // SizeDecl is a symbolic dimension: n = var() or n = var(default=1000).

@@ -32,28 +32,53 @@ func (b *Broadcast) String() string {
 
 // String prints a whole function.
 func (f *Func) String() string {
-	var b strings.Builder
+	return linesString(f.Lines())
+}
+
+// Line is one line of a printed function. String joins them; the HTML page
+// of tide lower --html renders them itself, to fold loops and link each to
+// the schedule statement behind it, with the same text as String.
+type Line struct {
+	Depth int    // indentation, two spaces a level
+	Text  string // without the indentation
+	Open  *For   // set on the line that opens a loop ("for (i, 0, 8) {")
+	Close bool   // set on the line that closes a loop
+}
+
+// Lines prints a whole function as lines.
+func (f *Func) Lines() []Line {
+	p := &printer{}
 	var args []string
 	for _, arg := range f.Signature() {
-		if p := arg.Param; p != nil {
-			args = append(args, p.Name+": int64")
+		if prm := arg.Param; prm != nil {
+			args = append(args, prm.Name+": int64")
 			continue
 		}
 		a := arg.Buffer
 		args = append(args, fmt.Sprintf("%s: %v%s", a.Name, a.DType, te.ShapeString(a.Shape)))
 	}
-	fmt.Fprintf(&b, "func %s(%s) {\n", f.Name, strings.Join(args, ", "))
+	p.line(0, "func %s(%s) {", f.Name, strings.Join(args, ", "))
 	for _, c := range f.Constants {
-		fmt.Fprintf(&b, "  constant %s: %v%s\n", c.Buffer.Name, c.Buffer.DType, te.ShapeString(c.Buffer.Shape))
+		p.line(1, "constant %s: %v%s", c.Buffer.Name, c.Buffer.DType, te.ShapeString(c.Buffer.Shape))
 	}
 	if w := f.Workspace; w != nil {
-		fmt.Fprintf(&b, "  workspace: %d bytes\n", w.Bytes)
+		p.line(1, "workspace: %d bytes", w.Bytes)
 		for _, s := range w.Slots {
-			fmt.Fprintf(&b, "    %s: %v%s at %d, live in groups %d-%d\n", s.Buffer.Name, s.Buffer.DType, te.ShapeString(s.Buffer.Shape), s.Offset, s.First, s.Last)
+			p.line(2, "%s: %v%s at %d, live in groups %d-%d", s.Buffer.Name, s.Buffer.DType, te.ShapeString(s.Buffer.Shape), s.Offset, s.First, s.Last)
 		}
 	}
-	writeStmt(&b, uniqueNames(f.Body), 1)
-	b.WriteString("}\n")
+	p.stmt(uniqueNames(f.Body), 1)
+	p.line(0, "}")
+	return p.lines
+}
+
+func linesString(lines []Line) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(strings.Repeat("  ", l.Depth))
+		b.WriteString(l.Text)
+		b.WriteString("\n")
+	}
 	return b.String()
 }
 
@@ -128,53 +153,59 @@ func uniqueNames(s Stmt) Stmt {
 
 // StmtString prints a statement.
 func StmtString(s Stmt) string {
-	var b strings.Builder
-	writeStmt(&b, s, 0)
-	return b.String()
+	p := &printer{}
+	p.stmt(s, 0)
+	return linesString(p.lines)
 }
 
-func writeStmt(b *strings.Builder, s Stmt, depth int) {
-	ind := strings.Repeat("  ", depth)
+type printer struct{ lines []Line }
+
+func (p *printer) line(depth int, format string, args ...any) {
+	p.lines = append(p.lines, Line{Depth: depth, Text: fmt.Sprintf(format, args...)})
+}
+
+func (p *printer) stmt(s Stmt, depth int) {
 	switch s := s.(type) {
 	case Seq:
 		for _, x := range s {
-			writeStmt(b, x, depth)
+			p.stmt(x, depth)
 		}
 	case *For:
 		keyword := s.Kind.String() // "for" for a serial loop, as TVM prints it
 		if s.Kind == Serial {
 			keyword = "for"
 		}
-		fmt.Fprintf(b, "%s%s (%s, %s, %s) {\n", ind, keyword, s.Var.Name, te.ExprString(s.Min), te.ExprString(s.Extent))
-		writeStmt(b, s.Body, depth+1)
-		fmt.Fprintf(b, "%s}\n", ind)
+		p.line(depth, "%s (%s, %s, %s) {", keyword, s.Var.Name, te.ExprString(s.Min), te.ExprString(s.Extent))
+		p.lines[len(p.lines)-1].Open = s
+		p.stmt(s.Body, depth+1)
+		p.lines = append(p.lines, Line{Depth: depth, Text: "}", Close: true})
 	case *Store:
-		fmt.Fprintf(b, "%s%s[%s] = %s\n", ind, s.Buffer.Name, te.ExprString(s.Index), te.ExprString(s.Value))
+		p.line(depth, "%s[%s] = %s", s.Buffer.Name, te.ExprString(s.Index), te.ExprString(s.Value))
 	case *Allocate:
-		fmt.Fprintf(b, "%sallocate %s: %v%s", ind, s.Buffer.Name, s.Buffer.DType, te.ShapeString(s.Buffer.Shape))
+		align := ""
 		if s.Buffer.Align > 0 {
-			fmt.Fprintf(b, ", align %d", s.Buffer.Align)
+			align = fmt.Sprintf(", align %d", s.Buffer.Align)
 		}
-		b.WriteString("\n")
-		writeStmt(b, s.Body, depth)
+		p.line(depth, "allocate %s: %v%s%s", s.Buffer.Name, s.Buffer.DType, te.ShapeString(s.Buffer.Shape), align)
+		p.stmt(s.Body, depth)
 	case *IfThenElse:
 		cond := te.ExprString(s.Cond)
 		if s.Likely {
 			cond = "likely(" + cond + ")"
 		}
-		fmt.Fprintf(b, "%sif (%s) {\n", ind, cond)
-		writeStmt(b, s.Then, depth+1)
+		p.line(depth, "if (%s) {", cond)
+		p.stmt(s.Then, depth+1)
 		if s.Else != nil {
-			fmt.Fprintf(b, "%s} else {\n", ind)
-			writeStmt(b, s.Else, depth+1)
+			p.line(depth, "} else {")
+			p.stmt(s.Else, depth+1)
 		}
-		fmt.Fprintf(b, "%s}\n", ind)
+		p.line(depth, "}")
 	case *LetStmt:
-		fmt.Fprintf(b, "%slet %s = %s\n", ind, s.Var.Name, te.ExprString(s.Value))
-		writeStmt(b, s.Body, depth)
+		p.line(depth, "let %s = %s", s.Var.Name, te.ExprString(s.Value))
+		p.stmt(s.Body, depth)
 	case *Group:
-		fmt.Fprintf(b, "%sgroup %s {\n", ind, s.Name)
-		writeStmt(b, s.Body, depth+1)
-		fmt.Fprintf(b, "%s}\n", ind)
+		p.line(depth, "group %s {", s.Name)
+		p.stmt(s.Body, depth+1)
+		p.line(depth, "}")
 	}
 }

@@ -16,6 +16,7 @@ NEEDED=(
     "/usr/include/x86_64-linux-gnu/cblas.h:libopenblas-dev"
     "/usr/include/dnnl.h:libdnnl-dev"
     "llvm-mca:llvm"
+    "chromium:chromium"
 )
 missing=()
 for pair in "${NEEDED[@]}"; do

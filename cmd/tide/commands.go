@@ -29,7 +29,7 @@ func load(cmd *cobra.Command, path string, target *topi.Target) (*dsl.Program, e
 }
 
 func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
-	var printAfter, target string
+	var printAfter, target, htmlOut string
 	var printAll, stats, verify bool
 	var nf netFlags
 	sizes := sizeFlag{}
@@ -44,6 +44,11 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 			if printAfter != "" && !slices.Contains(lower.PassNames(), printAfter) {
 				return fmt.Errorf("--print-after %s: no such pass; the passes are %s", printAfter, strings.Join(lower.PassNames(), ", "))
 			}
+			if htmlOut != "" {
+				if err := checkWritable("--html", htmlOut); err != nil {
+					return err
+				}
+			}
 			tgt, err := driver.ParseTarget(target)
 			if err != nil {
 				return err
@@ -52,9 +57,13 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var passes []passIR
 			observe := func(pass string, f *lower.Func) {
 				if printAll || pass == printAfter {
 					fmt.Fprintf(stdout, "// after %s\n%s\n", pass, f)
+				}
+				if htmlOut != "" {
+					passes = append(passes, passIR{pass, f.Lines()})
 				}
 			}
 			f, diags, err := lower.LowerWith(prog.Kernel, prog.Schedule, nb.lowerOptions(), observe)
@@ -62,12 +71,21 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 				return userError{err}
 			}
 			printDiagnostics(stderr, prog, diags)
+			if htmlOut != "" {
+				src, err := os.ReadFile(args[0])
+				if err != nil {
+					return userError{err}
+				}
+				if err := writeLowerHTML(htmlOut, src, prog, passes, diags); err != nil {
+					return err
+				}
+			}
 			if nb != nil {
 				if f, err = nb.finish(prog, f, &nf); err != nil {
 					return err
 				}
 			}
-			if !printAll && printAfter == "" {
+			if !printAll && printAfter == "" && htmlOut == "" {
 				fmt.Fprint(stdout, f)
 			}
 			if stats {
@@ -88,6 +106,7 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension for --verify, `NAME=VALUE` (repeatable)")
 	cmd.Flags().StringVar(&printAfter, "print-after", "", "print the IR after this pass only")
 	cmd.Flags().BoolVar(&printAll, "print-after-all", false, "print the IR after every pass")
+	cmd.Flags().StringVar(&htmlOut, "html", "", "write a self-contained page to `OUT.html`: the source, the schedule and the IR after every pass, loops linked to their schedule lines (instead of printing the IR)")
 	cmd.Flags().BoolVar(&stats, "stats", false, "print allocations with their bytes, and loop counts")
 	return cmd
 }
