@@ -130,6 +130,9 @@ func ParseWith(file string, src []byte, opts Options) (*Program, error) {
 }
 
 func (el *elab) syntaxError(err error, c chunk) {
+	if el.habitHints(c) {
+		return
+	}
 	var perr participle.Error
 	if errors.As(err, &perr) {
 		msg := perr.Message()
@@ -160,7 +163,7 @@ var grammarNames = strings.NewReplacer(
 	"(expected DefStmt)", "(expected a statement)",
 	`(expected ")" "{" (DefStmt ";"?)* "}")`, `(expected ")")`,
 	`(expected ("," Name)+ "=" Expr)`, "(expected more names, then = and a def call: a, b = f(x))",
-	`(expected (("(" Name ("," Name)* ")") | Name))`, "(expected an output name, or several in parentheses: -> (C, D))",
+	`(expected (("(" Name ("," Name)* ")") | (Name ("," Name)*)))`, "(expected the output names: -> C, or -> C, D, or -> (C, D))",
 )
 
 // chunkEnd is the position just after the last token of a statement.
@@ -1031,6 +1034,7 @@ var binaryOps = map[string]opInfo{
 	"<<": {te.Shl, 8}, ">>": {te.Shr, 8},
 	"+": {te.Add, 9}, "-": {te.Sub, 9},
 	"*": {te.Mul, 10}, "/": {te.Div, 10}, "%": {te.Mod, 10},
+	"//": {te.FloorDiv, 10}, // Python's floor division, TVM's habit: floordiv(a, b)
 }
 
 // expr elaborates an expression; ctx is nil outside compute bodies.

@@ -165,6 +165,9 @@ func checkOperandType(op BinOp, t DType) error {
 		ok, need = t.IsNumeric(), "numbers (int, uint or float)"
 	case Mod, FloorDiv, FloorMod:
 		ok, need = t.IsInteger(), "integers"
+		if op == FloorDiv && t.IsFloat() {
+			need += "; for floats write floor(a / b)" // Python's // on floats
+		}
 	case BitAnd, BitOr, BitXor:
 		ok, need = t.IsInteger() || t.IsBool(), "integers or bools"
 	case And, Or:
