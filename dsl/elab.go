@@ -264,8 +264,27 @@ func isBad(es ...te.Expr) bool {
 	return false
 }
 
-var builtinFuncs = []string{"placeholder", "compute", "reduce_axis", "var", "choice", "sum", "min", "max", "abs",
-	"select", "if_then_else", "cast", "popcount", "exp", "sqrt", "round", "floor", "log2", "floordiv", "floormod"}
+// unaryFuncs are the one-argument functions of expressions: abs,
+// popcount and te's float functions, by their names in the language.
+var unaryFuncs = func() map[string]te.UnOp {
+	m := map[string]te.UnOp{"abs": te.Abs, "popcount": te.Popcount}
+	for _, op := range te.FloatFunctions {
+		m[op.String()] = op
+	}
+	return m
+}()
+
+// exprFuncs are the functions an expression may call (sorted, for messages).
+var exprFuncs = func() []string {
+	fs := []string{"sum", "min", "max", "select", "if_then_else", "cast", "floordiv", "floormod", "pow"}
+	for name := range unaryFuncs {
+		fs = append(fs, name)
+	}
+	sort.Strings(fs)
+	return fs
+}()
+
+var builtinFuncs = append([]string{"placeholder", "compute", "reduce_axis", "var", "choice"}, exprFuncs...)
 
 func isBuiltin(name string) bool {
 	for _, f := range builtinFuncs {
@@ -1242,17 +1261,8 @@ func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
 		return el.binaryCall(c, ctx, te.FloorDiv)
 	case "floormod":
 		return el.binaryCall(c, ctx, te.FloorMod)
-	case "abs", "popcount", "exp", "sqrt", "round", "floor", "log2":
-		ca, ok := el.args(c, fn+"(x)", 1, 1)
-		if !ok {
-			return reported
-		}
-		x := el.expr(ca.pos[0].Value, ctx)
-		if isBad(x) {
-			return reported
-		}
-		op := map[string]te.UnOp{"abs": te.Abs, "popcount": te.Popcount, "exp": te.Exp, "sqrt": te.Sqrt, "round": te.Round, "floor": te.Floor, "log2": te.Log2}[fn]
-		return el.check(c.Pos, te.Un(op, x))
+	case "pow":
+		return el.binaryCall(c, ctx, te.Pow)
 	case "select", "if_then_else":
 		ca, ok := el.args(c, fn+"(cond, a, b)", 3, 3)
 		if !ok {
@@ -1278,6 +1288,17 @@ func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
 		}
 		return el.check(c.Pos, te.CastTo(t, x))
 	}
+	if op, ok := unaryFuncs[fn]; ok {
+		ca, ok := el.args(c, fn+"(x)", 1, 1)
+		if !ok {
+			return reported
+		}
+		x := el.expr(ca.pos[0].Value, ctx)
+		if isBad(x) {
+			return reported
+		}
+		return el.check(c.Pos, te.Un(op, x))
+	}
 	if d := el.defs[fn]; d != nil {
 		el.errs.add(c.Pos, "%s is a def; call it as a statement of its own: NAME = %s(...)", fn, fn)
 		return reported
@@ -1286,7 +1307,11 @@ func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
 		el.errs.add(c.Func.Pos, "%s is a %s, not a function", fn, bindKindNames[b.kind])
 		return reported
 	}
-	el.errs.add(c.Func.Pos, "unknown function %q%s", fn, suggest(fn, append(el.defNames(), builtinFuncs...)))
+	known := ""
+	if ctx != nil { // in a compute's body, where only these can be called
+		known = " (the functions are " + strings.Join(exprFuncs, ", ") + ")"
+	}
+	el.errs.add(c.Func.Pos, "unknown function %q%s%s", fn, suggest(fn, append(el.defNames(), builtinFuncs...)), known)
 	return reported
 }
 
