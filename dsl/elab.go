@@ -1338,8 +1338,8 @@ func (el *elab) binaryCall(c *Call, ctx *computeCtx, op te.BinOp) te.Expr {
 
 func (el *elab) reduction(c *Call, ctx *computeCtx) te.Expr {
 	fn := c.Func.Name
-	sig := fn + "(expression, axis=k) or " + fn + "(expression, axis=[k, l])"
-	ca, ok := el.args(c, sig, 1, 1, "axis")
+	sig := fn + "(expression, axis=k) or " + fn + "(expression, axis=[k, l]), optionally with where=condition"
+	ca, ok := el.args(c, sig, 1, 1, "axis", "where")
 	if !ok {
 		return reported
 	}
@@ -1379,5 +1379,16 @@ func (el *elab) reduction(c *Call, ctx *computeCtx) te.Expr {
 		return reported
 	}
 	op := map[string]te.ReduceOp{"sum": te.Sum, "min": te.ReduceMin, "max": te.ReduceMax}[fn]
+	if w := ca.kw["where"]; w != nil {
+		cond := el.expr(w.Value, ctx)
+		if isBad(cond) {
+			return reported
+		}
+		if !cond.Type().IsBool() {
+			el.errs.add(w.Value.Pos, "where= takes a bool condition, not %s; compare, e.g. where=k <= i", describe(cond))
+			return reported
+		}
+		return el.check(c.Pos, te.ReduceWhere(op, body, cond, axes...))
+	}
 	return el.check(c.Pos, te.ReduceOf(op, body, axes...))
 }
