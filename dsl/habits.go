@@ -31,6 +31,12 @@ var habits = []habit{
 		params := regexp.MustCompile(`\s*,\s*`).ReplaceAllString(g[0], ", ")
 		return "Tide writes a lambda as (" + params + ") => body, not Python's lambda " + params + ": body"
 	}},
+	{regexp.MustCompile(`\b(?:te|tvm|tir|topi)\.(?:[A-Za-z_][A-Za-z0-9_]*\.)*([A-Za-z_][A-Za-z0-9_]*)`), func(match string, g []string) string {
+		return "Tide's names have no module prefix: write " + g[0] + ", not " + match
+	}},
+	{regexp.MustCompile(`\*\*`), func(string, []string) string {
+		return "Tide writes Python's a ** b as pow(a, b) (on floats)"
+	}},
 }
 
 // habitHints reports every habit in a statement that failed to parse, and
