@@ -28,7 +28,7 @@ var habits = []habit{
 		return "Tide has no strings: write " + match + " as a name, without quotes"
 	}},
 	{regexp.MustCompile(`\blambda\s+([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*:`), func(_ string, g []string) string {
-		params := regexp.MustCompile(`\s*,\s*`).ReplaceAllString(g[0], ", ")
+		params := commaSpacing.ReplaceAllString(g[0], ", ")
 		return "Tide writes a lambda as (" + params + ") => body, not Python's lambda " + params + ": body"
 	}},
 	{regexp.MustCompile(`\b(?:te|tvm|tir|topi)\.(?:[A-Za-z_][A-Za-z0-9_]*\.)*([A-Za-z_][A-Za-z0-9_]*)`), func(match string, g []string) string {
@@ -38,6 +38,8 @@ var habits = []habit{
 		return "Tide writes Python's a ** b as pow(a, b) (on floats)"
 	}},
 }
+
+var commaSpacing = regexp.MustCompile(`\s*,\s*`)
 
 // habitHints reports every habit in a statement that failed to parse, and
 // whether there was one.

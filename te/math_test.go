@@ -12,11 +12,12 @@ import (
 // float32 the literal rounded to float32, within 1 ulp.
 func TestEvalMathFunctions(t *testing.T) {
 	type point struct{ x, want float64 }
-	cases := []struct {
+	type mathCase struct {
 		name string
 		body func(x []Expr) Expr
 		pts  []point
-	}{
+	}
+	cases := []mathCase{
 		{"tanh", un(Tanh), []point{{-2.5, -0.9866142981514303}, {0.5, 0.46211715726000974}, {1, 0.7615941559557649}, {3, 0.9950547536867305}, {0, 0}}},
 		{"erf", un(Erf), []point{{-2.5, -0.999593047982555}, {-0.5, -0.5204998778130465}, {1, 0.8427007929497149}, {3, 0.9999779095030014}}},
 		{"sigmoid", un(Sigmoid), []point{{-2.5, 0.07585818002124355}, {0, 0.5}, {0.5, 0.6224593312018546}, {3, 0.9525741268224334}, {-1000, 0}, {1000, 1}}},
@@ -31,11 +32,7 @@ func TestEvalMathFunctions(t *testing.T) {
 		base, exp, want float64
 	}{{2.5, -1.5, 0.25298221281347033}, {9, 0.5, 3}, {-2, 3, -8}, {-2, 0.5, math.NaN()}, {math.NaN(), 0, 1}, {2, 10, 1024}}
 	for _, pc := range powCases {
-		cases = append(cases, struct {
-			name string
-			body func(x []Expr) Expr
-			pts  []point
-		}{"pow", pow(pc.exp), []point{{pc.base, pc.want}}})
+		cases = append(cases, mathCase{"pow", pow(pc.exp), []point{{pc.base, pc.want}}})
 	}
 	for _, c := range cases {
 		for _, p := range c.pts {
