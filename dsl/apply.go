@@ -508,6 +508,10 @@ func (a *applier) apply(st *schedule.Stage, p *Primitive) error {
 			made, err = a.sched.CacheWrite(t, scope)
 		} else {
 			readers := []*schedule.Stage{st}
+			if len(rest) > 0 && rest[0].IsName && a.stageNamed(rest[0].Name) == nil && !a.isLost(rest[0].Name) {
+				// cache_read(X, shared): a scope TVM has for GPUs, taken for a reader
+				return argErr(rest[0].Pos, "cache_read: %q is neither a scope nor a stage; the scopes are %s (on a CPU both are a buffer where the stage is computed; GPU scopes such as shared do not exist here); write %s", rest[0].Name, strings.Join(schedule.Scopes, ", "), usage)
+			}
 			if len(rest) > 0 {
 				readers = nil
 				for _, r := range rest {

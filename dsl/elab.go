@@ -130,6 +130,9 @@ func ParseWith(file string, src []byte, opts Options) (*Program, error) {
 }
 
 func (el *elab) syntaxError(err error, c chunk) {
+	if el.habitHints(c) {
+		return
+	}
 	var perr participle.Error
 	if errors.As(err, &perr) {
 		msg := perr.Message()
@@ -160,7 +163,7 @@ var grammarNames = strings.NewReplacer(
 	"(expected DefStmt)", "(expected a statement)",
 	`(expected ")" "{" (DefStmt ";"?)* "}")`, `(expected ")")`,
 	`(expected ("," Name)+ "=" Expr)`, "(expected more names, then = and a def call: a, b = f(x))",
-	`(expected (("(" Name ("," Name)* ")") | Name))`, "(expected an output name, or several in parentheses: -> (C, D))",
+	`(expected (("(" Name ("," Name)* ")") | (Name ("," Name)*)))`, "(expected the output names: -> C, or -> C, D, or -> (C, D))",
 )
 
 // chunkEnd is the position just after the last token of a statement.
@@ -261,8 +264,27 @@ func isBad(es ...te.Expr) bool {
 	return false
 }
 
-var builtinFuncs = []string{"placeholder", "compute", "reduce_axis", "var", "choice", "sum", "min", "max", "abs",
-	"select", "if_then_else", "cast", "popcount", "exp", "sqrt", "round", "floor", "log2", "floordiv", "floormod"}
+// unaryFuncs are the one-argument functions of expressions: abs,
+// popcount and te's float functions, by their names in the language.
+var unaryFuncs = func() map[string]te.UnOp {
+	m := map[string]te.UnOp{"abs": te.Abs, "popcount": te.Popcount}
+	for _, op := range te.FloatFunctions {
+		m[op.String()] = op
+	}
+	return m
+}()
+
+// exprFuncs are the functions an expression may call (sorted, for messages).
+var exprFuncs = func() []string {
+	fs := []string{"sum", "min", "max", "select", "if_then_else", "cast", "floordiv", "floormod", "pow"}
+	for name := range unaryFuncs {
+		fs = append(fs, name)
+	}
+	sort.Strings(fs)
+	return fs
+}()
+
+var builtinFuncs = append([]string{"placeholder", "compute", "reduce_axis", "var", "choice"}, exprFuncs...)
 
 func isBuiltin(name string) bool {
 	for _, f := range builtinFuncs {
@@ -1031,6 +1053,7 @@ var binaryOps = map[string]opInfo{
 	"<<": {te.Shl, 8}, ">>": {te.Shr, 8},
 	"+": {te.Add, 9}, "-": {te.Sub, 9},
 	"*": {te.Mul, 10}, "/": {te.Div, 10}, "%": {te.Mod, 10},
+	"//": {te.FloorDiv, 10}, // Python's floor division, TVM's habit: floordiv(a, b)
 }
 
 // expr elaborates an expression; ctx is nil outside compute bodies.
@@ -1238,17 +1261,8 @@ func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
 		return el.binaryCall(c, ctx, te.FloorDiv)
 	case "floormod":
 		return el.binaryCall(c, ctx, te.FloorMod)
-	case "abs", "popcount", "exp", "sqrt", "round", "floor", "log2":
-		ca, ok := el.args(c, fn+"(x)", 1, 1)
-		if !ok {
-			return reported
-		}
-		x := el.expr(ca.pos[0].Value, ctx)
-		if isBad(x) {
-			return reported
-		}
-		op := map[string]te.UnOp{"abs": te.Abs, "popcount": te.Popcount, "exp": te.Exp, "sqrt": te.Sqrt, "round": te.Round, "floor": te.Floor, "log2": te.Log2}[fn]
-		return el.check(c.Pos, te.Un(op, x))
+	case "pow":
+		return el.binaryCall(c, ctx, te.Pow)
 	case "select", "if_then_else":
 		ca, ok := el.args(c, fn+"(cond, a, b)", 3, 3)
 		if !ok {
@@ -1274,6 +1288,17 @@ func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
 		}
 		return el.check(c.Pos, te.CastTo(t, x))
 	}
+	if op, ok := unaryFuncs[fn]; ok {
+		ca, ok := el.args(c, fn+"(x)", 1, 1)
+		if !ok {
+			return reported
+		}
+		x := el.expr(ca.pos[0].Value, ctx)
+		if isBad(x) {
+			return reported
+		}
+		return el.check(c.Pos, te.Un(op, x))
+	}
 	if d := el.defs[fn]; d != nil {
 		el.errs.add(c.Pos, "%s is a def; call it as a statement of its own: NAME = %s(...)", fn, fn)
 		return reported
@@ -1282,7 +1307,11 @@ func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
 		el.errs.add(c.Func.Pos, "%s is a %s, not a function", fn, bindKindNames[b.kind])
 		return reported
 	}
-	el.errs.add(c.Func.Pos, "unknown function %q%s", fn, suggest(fn, append(el.defNames(), builtinFuncs...)))
+	known := ""
+	if ctx != nil { // in a compute's body, where only these can be called
+		known = " (the functions are " + strings.Join(exprFuncs, ", ") + ")"
+	}
+	el.errs.add(c.Func.Pos, "unknown function %q%s%s", fn, suggest(fn, append(el.defNames(), builtinFuncs...)), known)
 	return reported
 }
 
@@ -1309,8 +1338,8 @@ func (el *elab) binaryCall(c *Call, ctx *computeCtx, op te.BinOp) te.Expr {
 
 func (el *elab) reduction(c *Call, ctx *computeCtx) te.Expr {
 	fn := c.Func.Name
-	sig := fn + "(expression, axis=k) or " + fn + "(expression, axis=[k, l])"
-	ca, ok := el.args(c, sig, 1, 1, "axis")
+	sig := fn + "(expression, axis=k) or " + fn + "(expression, axis=[k, l]), optionally with where=condition"
+	ca, ok := el.args(c, sig, 1, 1, "axis", "where")
 	if !ok {
 		return reported
 	}
@@ -1350,5 +1379,16 @@ func (el *elab) reduction(c *Call, ctx *computeCtx) te.Expr {
 		return reported
 	}
 	op := map[string]te.ReduceOp{"sum": te.Sum, "min": te.ReduceMin, "max": te.ReduceMax}[fn]
+	if w := ca.kw["where"]; w != nil {
+		cond := el.expr(w.Value, ctx)
+		if isBad(cond) {
+			return reported
+		}
+		if !cond.Type().IsBool() {
+			el.errs.add(w.Value.Pos, "where= takes a bool condition, not %s; compare, e.g. where=k <= i", describe(cond))
+			return reported
+		}
+		return el.check(c.Pos, te.ReduceWhere(op, body, cond, axes...))
+	}
 	return el.check(c.Pos, te.ReduceOf(op, body, axes...))
 }

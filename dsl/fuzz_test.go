@@ -31,6 +31,9 @@ func FuzzParse(f *testing.F) {
 		// defs: calls, nested calls, keyword arguments, several results, misuse
 		"X = placeholder((1, 4, 4, 1, 1), uint8)\nR = placeholder((1, 4, 4, 8), int16)\ndef block(x, r, c, stride) {\n    W1 = placeholder((3, 3, 1, (c + 7) / 8, c), uint8)\n    a = bitserial_conv2d(x, W1, layout=NHWC, stride=stride, padding=1, polarity=bipolar, channels=c, out=int16)\n    s = add(a, r)\n    return a, s\n}\nb1, s1 = block(X, R, 8, 1)\nkernel f(X, R, b1_W1) -> s1\nschedule b1_a_acc {\n    vectorize(oc)\n}\n",
 		"N = 4\nX = placeholder((N,), int32)\ndef inner(v, k) {\n    W = placeholder((k,), int32)\n    m = k * N\n    y = compute((k,), (i) => v[i] * W[i] + m)\n    return y\n}\ndef outer(v, k) {\n    t = inner(v, k)\n    u = inner(t, k=k)\n    return u, m\n}\nb, c = outer(X, N)\nkernel f(X, b_t_W, b_u_W) -> b\n",
+		// issue 13: TVM habits, float functions, reductions with a condition
+		"N = 6\nA = placeholder((N, N), float32)\nk = reduce_axis(0, N)\nB = compute((N // 2,), (i) => sum(tanh(A[i, k]) + pow(sigmoid(A[i, k]), 2.0), axis=k, where=k <= i))\nC = compute((N,), (i) => log(A[i, i // 2]) + erf(A[i, 0]) + exp2(A[0, i]))\nkernel f(A) -> B, C\n",
+		"A = placeholder((4,), \"float32\")\nB = compute((4,), lambda i: A[i])\nkernel f(A) -> B\nschedule B {\n    AL = cache_read(A, shared)\n}\n",
 		"X = placeholder((3,), float32)\ndef g(x) {\n    y = g(x)\n    return y\n}\ndef h(x, q) {\n    return x\n    z = compute((3,), (i) => x[i] + X[i])\n}\na = g(X)\nb, c = h(X, 1.5)\nd = h(X)\nkernel f(X) -> a\n",
 	} {
 		f.Add(s)

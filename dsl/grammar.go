@@ -19,7 +19,7 @@ var teLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Keyword", Pattern: `\b(kernel|network|schedule)\b`},
 	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
 	{Name: "Arrow", Pattern: `=>|->`},
-	{Name: "Op", Pattern: `<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%<>!~&|^]`},
+	{Name: "Op", Pattern: `<<|>>|<=|>=|==|!=|&&|\|\||//|[-+*/%<>!~&|^]`},
 	{Name: "Punct", Pattern: `[=(),\[\]{};]`},
 })
 
@@ -78,13 +78,14 @@ type MultiAssign struct {
 }
 
 // KernelDecl is kernel NAME(args) -> outputs, or network NAME(inputs) ->
-// outputs: a network's other placeholders are its weights.
+// outputs: a network's other placeholders are its weights. Several outputs
+// may be written with or without parentheses: -> (C, D) or -> C, D.
 type KernelDecl struct {
 	Pos     Pos
 	Kind    string  `parser:"@('kernel' | 'network')"`
 	Name    *Name   `parser:"@@"`
 	Args    []*Name `parser:"'(' (@@ (',' @@)*)? ')'"`
-	Outputs []*Name `parser:"'->' ( '(' @@ (',' @@)* ')' | @@ )"`
+	Outputs []*Name `parser:"'->' ( '(' @@ (',' @@)* ')' | @@ (',' @@)* )"`
 }
 
 // ScheduleBlock is schedule STAGE { primitives }.

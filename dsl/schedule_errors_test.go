@@ -507,6 +507,12 @@ schedule P {
 }
 `,
 		want: []wantErr{{10, 22, "A)", "cache_write: A is an input; only computed tensors have a write cache"}}},
+	{name: "cache_read with a GPU scope lists the scopes (a TVM habit)",
+		sched: `schedule P {
+    AL = cache_read(A, shared)
+}
+`,
+		want: []wantErr{{10, 24, "shared)", `cache_read: "shared" is neither a scope nor a stage; the scopes are local, global … GPU scopes such as shared do not exist here`}}},
 	{name: "cache_read for a stage that does not read the tensor",
 		sched: `schedule D {
     AL = cache_read(A, local, D)

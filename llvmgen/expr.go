@@ -123,6 +123,9 @@ func (g *gen) binary(x *te.Binary) value.Value {
 			return g.b.NewFDiv(a, b)
 		case te.Min, te.Max:
 			return g.floatMinMax(x.Op, ot, a, b)
+		case te.Pow:
+			lt := regType(ot)
+			return g.b.NewCall(g.declare("llvm.pow."+typeSuffix(ot), lt, lt, lt), a, b)
 		}
 		fail("float operation %s is not supported", x.Op)
 	}
@@ -211,9 +214,18 @@ func (g *gen) unary(x *te.Unary) value.Value {
 			return g.b.NewFNeg(a)
 		case te.Abs:
 			return g.b.NewCall(g.declare("llvm.fabs."+suffix, lt, lt), a)
-		case te.Exp, te.Sqrt, te.Round, te.Floor, te.Log2:
-			name := map[te.UnOp]string{te.Exp: "exp", te.Sqrt: "sqrt", te.Round: "roundeven", te.Floor: "floor", te.Log2: "log2"}[x.Op]
+		case te.Exp, te.Sqrt, te.Round, te.Floor, te.Log2, te.Log, te.Exp2:
+			name := map[te.UnOp]string{te.Exp: "exp", te.Sqrt: "sqrt", te.Round: "roundeven", te.Floor: "floor",
+				te.Log2: "log2", te.Log: "log", te.Exp2: "exp2"}[x.Op]
 			return g.b.NewCall(g.declare("llvm."+name+"."+suffix, lt, lt), a)
+		case te.Sigmoid:
+			// 1 / (1 + exp(-x)): exp overflows to +inf for x below about
+			// -88 (float32), which gives 0, the limit
+			e := g.b.NewCall(g.declare("llvm.exp."+suffix, lt, lt), g.b.NewFNeg(a))
+			return g.b.NewFDiv(floatConst(lt, 1), g.b.NewFAdd(floatConst(lt, 1), e))
+		case te.Tanh, te.Erf:
+			// LLVM has no intrinsic for these: libm's (linked with -lm)
+			return g.libmCall(x.Op.String(), t, a)
 		}
 		fail("float operation %s is not supported", x.Op)
 	}
@@ -235,6 +247,28 @@ func (g *gen) unary(x *te.Unary) value.Value {
 	}
 	fail("integer operation %s is not supported", x.Op)
 	return nil
+}
+
+// libmCall calls the C library's function name (tanh, erf) on a float or
+// a vector of floats of type t: tanhf on float32, tanh on float64, lane by
+// lane on a vector (libm has no vector forms that both targets share).
+func (g *gen) libmCall(name string, t te.DType, a value.Value) value.Value {
+	et := t.Element()
+	if et.Bits == 32 {
+		name += "f"
+	}
+	elem := regType(et)
+	fn := g.declare(name, elem, elem)
+	if t.Lanes == 1 {
+		return g.b.NewCall(fn, a)
+	}
+	var out value.Value = constant.NewUndef(regType(t).(*types.VectorType))
+	for l := 0; l < t.Lanes; l++ {
+		lane := constant.NewInt(types.I32, int64(l))
+		r := g.b.NewCall(fn, g.b.NewExtractElement(a, lane))
+		out = g.b.NewInsertElement(out, r, lane)
+	}
+	return out
 }
 
 // typeSuffix is LLVM's overloaded-intrinsic suffix: i32, f32, v8i32, v4f32.

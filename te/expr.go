@@ -65,18 +65,21 @@ const (
 	LE
 	GT
 	GE
+	Pow // float power, C's pow (pow(x, 0) is 1 even for NaN x)
 )
 
 var binOpNames = [...]string{"+", "-", "*", "/", "%", "floordiv", "floormod", "min", "max",
-	"&", "|", "^", "<<", ">>", "&&", "||", "==", "!=", "<", "<=", ">", ">="}
+	"&", "|", "^", "<<", ">>", "&&", "||", "==", "!=", "<", "<=", ">", ">=", "pow"}
 
 func (op BinOp) String() string { return binOpNames[op] }
 
 // IsComparison reports whether op yields a bool from two operands of one type.
-func (op BinOp) IsComparison() bool { return op >= EQ }
+func (op BinOp) IsComparison() bool { return op >= EQ && op <= GE }
 
 // isCall reports whether op is written as a function call rather than infix.
-func (op BinOp) isCall() bool { return op == FloorDiv || op == FloorMod || op == Min || op == Max }
+func (op BinOp) isCall() bool {
+	return op == FloorDiv || op == FloorMod || op == Min || op == Max || op == Pow
+}
 
 // Binary applies a binary operator; T is the result type.
 type Binary struct {
@@ -99,9 +102,19 @@ const (
 	Round // to nearest, ties to even (numpy.round, llvm.roundeven)
 	Floor
 	Log2
+	Log // natural logarithm
+	Exp2
+	Tanh
+	Sigmoid // 1 / (1 + exp(-x))
+	Erf
 )
 
-var unOpNames = [...]string{"-", "!", "~", "abs", "popcount", "exp", "sqrt", "round", "floor", "log2"}
+var unOpNames = [...]string{"-", "!", "~", "abs", "popcount", "exp", "sqrt", "round", "floor", "log2",
+	"log", "exp2", "tanh", "sigmoid", "erf"}
+
+// FloatFunctions are the unary functions defined on floats only: the
+// language's names for them are their String()s.
+var FloatFunctions = []UnOp{Exp, Exp2, Log, Log2, Sqrt, Round, Floor, Tanh, Sigmoid, Erf}
 
 func (op UnOp) String() string { return unOpNames[op] }
 

@@ -1,6 +1,10 @@
 package te
 
-import "testing"
+import (
+	"math"
+	"strings"
+	"testing"
+)
 
 // A reduction over one element is that element: DropUnitReduction makes
 // the compute injective and keeps its values; reductions of more elements,
@@ -61,5 +65,28 @@ func TestDropUnitReduction(t *testing.T) {
 	}
 	if fc.DropUnitReduction() {
 		t.Fatalf("a float reduction was dropped")
+	}
+}
+
+// ReduceWhere: a condition never true gives the identity; a condition
+// that is not a bool and a body that is not a number are errors.
+func TestReduceWhere(t *testing.T) {
+	a := mustT(t)(Placeholder("A", []Expr{Int(3)}, Float32))
+	k := ReduceAxis("k", Int(0), Int(3))
+	none := mustT(t)(Compute("none", []Expr{Int(1)}, func([]Expr) Expr {
+		return ReduceWhere(ReduceMin, a.At(k.Var), Bin(GT, a.At(k.Var), Float(10)), k)
+	}))
+	out, err := Evaluate([]*Tensor{none}, map[*Tensor]*Buffer{a: floatBuf(Float32, []int{3}, 1, 2, 4)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[none].Floats[0]; !math.IsInf(got, 1) {
+		t.Errorf("min over no element = %v, want +Inf (min's identity)", got)
+	}
+	if err := Error(ReduceWhere(Sum, a.At(k.Var), k.Var, k)); err == nil || !strings.Contains(err.Error(), "where= takes a bool condition, not int64") {
+		t.Errorf("where=k: %v", err)
+	}
+	if err := Error(ReduceWhere(Sum, BoolConst(true), BoolConst(true), k)); err == nil || !strings.Contains(err.Error(), "it reduces numbers") {
+		t.Errorf("sum of a bool: %v", err)
 	}
 }

@@ -89,9 +89,9 @@ func Shift(op BinOp, t DType, a int64, st DType, s int64) (int64, error) {
 	return a >> s, nil
 }
 
-// FloatBinary applies an arithmetic op (+ - * / min max; min and max are
-// IEEE 754-2019 minimum and maximum, see floatMin) to floats of type t,
-// rounding the result to t's precision.
+// FloatBinary applies an arithmetic op (+ - * / min max pow; min and max
+// are IEEE 754-2019 minimum and maximum, see floatMin; pow is C's) to floats
+// of type t, rounding the result to t's precision.
 func FloatBinary(op BinOp, t DType, a, b float64) float64 {
 	var r float64
 	switch op {
@@ -107,6 +107,8 @@ func FloatBinary(op BinOp, t DType, a, b float64) float64 {
 		r = floatMin(a, b)
 	case Max:
 		r = floatMax(a, b)
+	case Pow:
+		r = math.Pow(a, b)
 	}
 	return RoundTo(t, r)
 }
@@ -138,7 +140,10 @@ func IntUnary(op UnOp, t DType, x int64) int64 {
 	return x
 }
 
-// FloatUnary applies -, abs, exp, sqrt, round, floor or log2 to a float of type t.
+// FloatUnary applies -, abs or one of FloatFunctions to a float of type t.
+// The functions are computed in float64 and rounded once to t: generated
+// code calls libm (or LLVM's intrinsics) in t's precision, which agrees
+// within a few ulp, not bit for bit.
 func FloatUnary(op UnOp, t DType, x float64) float64 {
 	var r float64
 	switch op {
@@ -156,6 +161,16 @@ func FloatUnary(op UnOp, t DType, x float64) float64 {
 		r = math.Floor(x)
 	case Log2:
 		r = math.Log2(x)
+	case Log:
+		r = math.Log(x)
+	case Exp2:
+		r = math.Exp2(x)
+	case Tanh:
+		r = math.Tanh(x)
+	case Sigmoid:
+		r = 1 / (1 + math.Exp(-x))
+	case Erf:
+		r = math.Erf(x)
 	}
 	return RoundTo(t, r)
 }

@@ -321,6 +321,30 @@ func ReduceOf(op ReduceOp, body Expr, axes ...*IterVar) Expr {
 	return &Reduce{Op: op, Body: body, Axes: axes}
 }
 
+// ReduceWhere is a reduction with a condition, TVM's te.sum(body, axis,
+// where=cond): the points where cond is false contribute op's identity
+// (0, or the type's largest or smallest value, +inf or -inf for floats), so
+// a reduction whose condition is never true gives the identity. It is
+// built as ReduceOf(op, if_then_else(cond, body, identity), axes...): the
+// body is not evaluated where cond is false (cond may guard reads outside
+// a tensor, as in TVM), and evaluation, lowering and code generation treat
+// it as any reduction body.
+func ReduceWhere(op ReduceOp, body, cond Expr, axes ...*IterVar) Expr {
+	if bad := firstBad(body, cond); bad != nil {
+		return bad
+	}
+	if !cond.Type().IsBool() {
+		return badf("%s: where= takes a bool condition, not %v (compare, e.g. k <= i)", op, cond.Type())
+	}
+	if body.Type().IsUntyped() {
+		body = convertConst(body, body.Type().Default())
+	}
+	if !body.Type().IsNumeric() {
+		return ReduceOf(op, body, axes...) // its error
+	}
+	return ReduceOf(op, IfThenElse(cond, body, op.Identity(body.Type())), axes...)
+}
+
 // DropUnitReduction rewrites t when its body is an integer reduction over
 // one element (every reduce axis of extent 1): the element itself, read at
 // the axes' minimums, which makes t injective, so that a consumer can

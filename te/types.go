@@ -165,6 +165,9 @@ func checkOperandType(op BinOp, t DType) error {
 		ok, need = t.IsNumeric(), "numbers (int, uint or float)"
 	case Mod, FloorDiv, FloorMod:
 		ok, need = t.IsInteger(), "integers"
+		if op == FloorDiv && t.IsFloat() {
+			need += "; for floats write floor(a / b)" // Python's // on floats
+		}
 	case BitAnd, BitOr, BitXor:
 		ok, need = t.IsInteger() || t.IsBool(), "integers or bools"
 	case And, Or:
@@ -173,6 +176,8 @@ func checkOperandType(op BinOp, t DType) error {
 		ok, need = true, ""
 	case LT, LE, GT, GE:
 		ok, need = t.IsNumeric(), "numbers"
+	case Pow:
+		ok, need = t.IsFloat() || t == UntypedFloat, "floats (use cast(float32, x) for integers)"
 	}
 	if !ok {
 		return fmt.Errorf("operator '%s' is not defined on %v; it takes %s", op, t, need)
@@ -333,7 +338,7 @@ func Un(op UnOp, x Expr) Expr {
 		ok, need = t.IsBool(), "a bool"
 	case BitNot, Popcount:
 		ok, need = t.IsInteger(), "an integer"
-	case Exp, Sqrt, Round, Floor, Log2:
+	case Exp, Sqrt, Round, Floor, Log2, Log, Exp2, Tanh, Sigmoid, Erf:
 		ok, need = t.IsFloat() || t == UntypedFloat, "a float (use cast(float32, x) for integers)"
 	}
 	if !ok {
