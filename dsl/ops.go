@@ -2,7 +2,6 @@ package dsl
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/tide-compiler/tide/te"
@@ -124,15 +123,6 @@ var ops = map[string]opSpec{
 
 var wordTypes = []string{"uint8", "uint16", "uint32", "uint64"}
 
-// OperatorNames are the operator calls the language accepts.
-func OperatorNames() []string {
-	var names []string
-	for n := range ops {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
 
 // opArgs are an operator call's keyword arguments, elaborated on demand so
 // that each error points at its argument. The first error is kept (later
