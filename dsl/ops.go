@@ -123,7 +123,6 @@ var ops = map[string]opSpec{
 
 var wordTypes = []string{"uint8", "uint16", "uint32", "uint64"}
 
-
 // opArgs are an operator call's keyword arguments, elaborated on demand so
 // that each error points at its argument. The first error is kept (later
 // reads return zero values) and ends the call in then.
