@@ -370,19 +370,36 @@ func (ev *evaluator) storeFn(t *Tensor, out *Buffer) (func(frame, int), int64) {
 		}
 		return ok
 	}
+	// With every read a box read, a third body computes the whole box at
+	// once (eval_lanes.go), falling back on the fast one when a lane meets
+	// an undefined operation.
+	var lanes *laneCompiler
+	if len(boxes) > 0 {
+		lanes = newLaneCompiler(ev, axes, boxes)
+	}
 	dt := t.DType
 	if dt.IsFloat() {
 		init := red.Op.Identity(dt).(*FloatImm).Value
 		checked := floatStep(red.Op, dt, ev.compileFloat(red.Body))
 		fast := checked
+		var whole func(frame, float64) (float64, bool)
 		if len(boxes) > 0 {
 			ev.box = boxMap(boxes)
 			fast = floatStep(red.Op, dt, ev.compileFloat(red.Body))
 			ev.box = nil
 		}
+		if lanes != nil {
+			whole = lanes.floatBody(red.Op, dt, red.Body)
+		}
 		return func(f frame, i int) {
 			step := checked
 			if prepare(f) {
+				if whole != nil {
+					if v, ok := whole(f, init); ok {
+						out.Floats[i] = v
+						return
+					}
+				}
 				step = fast
 			}
 			out.Floats[i] = reduceLoop(axes, f, init, step)
@@ -391,14 +408,24 @@ func (ev *evaluator) storeFn(t *Tensor, out *Buffer) (func(frame, int), int64) {
 	init := red.Op.Identity(dt).(*IntImm).Value
 	checked := intStep(red.Op, dt, ev.compileInt(red.Body))
 	fast := checked
+	var whole func(frame, int64) (int64, bool)
 	if len(boxes) > 0 {
 		ev.box = boxMap(boxes)
 		fast = intStep(red.Op, dt, ev.compileInt(red.Body))
 		ev.box = nil
 	}
+	if lanes != nil {
+		whole = lanes.intBody(red.Op, dt, red.Body)
+	}
 	return func(f frame, i int) {
 		step := checked
 		if prepare(f) {
+			if whole != nil {
+				if v, ok := whole(f, init); ok {
+					out.Ints[i] = v
+					return
+				}
+			}
 			step = fast
 		}
 		out.Ints[i] = reduceLoop(axes, f, init, step)

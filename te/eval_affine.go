@@ -30,6 +30,22 @@ func (l linear) eval(f frame) int64 {
 	return v
 }
 
+// compile returns a closure that evaluates l, unrolled for up to two terms.
+func (l linear) compile() intFn {
+	c, ts := l.c, l.terms
+	switch len(ts) {
+	case 0:
+		return func(frame) int64 { return c }
+	case 1:
+		s, k := ts[0].slot, ts[0].coef
+		return func(f frame) int64 { return c + k*f[s] }
+	case 2:
+		s1, k1, s2, k2 := ts[0].slot, ts[0].coef, ts[1].slot, ts[1].coef
+		return func(f frame) int64 { return c + k1*f[s1] + k2*f[s2] }
+	}
+	return l.eval
+}
+
 func (l linear) scale(k int64) linear {
 	r := linear{c: l.c * k}
 	for _, t := range l.terms {

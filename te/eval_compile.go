@@ -52,6 +52,12 @@ func boolInt(b bool) int64 {
 // compileInt compiles an expression of bool or integer type.
 func (ev *evaluator) compileInt(e Expr) intFn {
 	t := e.Type()
+	if b, ok := e.(*Binary); ok && t == Index {
+		// index arithmetic (i*2 + kh, n + m) as one linear form
+		if l, ok := ev.linearOf(b, nil); ok {
+			return l.compile()
+		}
+	}
 	switch e := e.(type) {
 	case *IntImm:
 		v := e.Value
@@ -74,6 +80,9 @@ func (ev *evaluator) compileInt(e Expr) intFn {
 	case *Select:
 		return ev.compileSelectInt(e)
 	case *Unary:
+		if fn := ev.popcountOf(e); fn != nil {
+			return fn
+		}
 		x := ev.compileInt(e.X)
 		if fn := intUnary(e.Op, t, x); fn != nil {
 			return fn
@@ -173,7 +182,11 @@ func (ev *evaluator) compileBinaryInt(e *Binary) intFn {
 			return divConst(op, ot.Kind == KindUInt, a, c.Value)
 		}
 	}
-	if fn := intBinary(op, ot, a, b); fn != nil {
+	var bConst *int64
+	if c, ok := e.B.(*IntImm); ok {
+		bConst = &c.Value
+	}
+	if fn := intBinary(op, ot, a, b, bConst); fn != nil {
 		return fn
 	}
 	return func(f frame) int64 { return check(IntBinary(op, ot, a(f), b(f))) }
@@ -221,8 +234,9 @@ func byIntType[F any](t DType, other, i8, i16, i32, i64, u8, u16, u32, u64 F) F 
 }
 
 // intBinary returns op on operands of type t, or nil for the generic path
-// (bool arithmetic, division by a value, shifts).
-func intBinary(op BinOp, t DType, a, b intFn) intFn {
+// (bool arithmetic, division by a value, shifts); bConst is b's value when
+// it is a constant.
+func intBinary(op BinOp, t DType, a, b intFn, bConst *int64) intFn {
 	switch op {
 	case BitAnd:
 		return func(f frame) int64 { return a(f) & b(f) }
@@ -234,14 +248,25 @@ func intBinary(op BinOp, t DType, a, b intFn) intFn {
 	if t.IsBool() {
 		return nil
 	}
-	return byIntType(t, nil, intBinaryT[int8](op, a, b), intBinaryT[int16](op, a, b), intBinaryT[int32](op, a, b),
-		intBinaryT[int64](op, a, b), intBinaryT[uint8](op, a, b), intBinaryT[uint16](op, a, b),
-		intBinaryT[uint32](op, a, b), intBinaryT[uint64](op, a, b))
+	return byIntType(t, nil, intBinaryT[int8](op, a, b, bConst), intBinaryT[int16](op, a, b, bConst),
+		intBinaryT[int32](op, a, b, bConst), intBinaryT[int64](op, a, b, bConst), intBinaryT[uint8](op, a, b, bConst),
+		intBinaryT[uint16](op, a, b, bConst), intBinaryT[uint32](op, a, b, bConst), intBinaryT[uint64](op, a, b, bConst))
 }
 
 // intBinaryT is IntBinary for canonical values of Go type T: T(x) is exact,
 // and int64(T(r)) wraps r to the width.
-func intBinaryT[T goInt](op BinOp, a, b intFn) intFn {
+func intBinaryT[T goInt](op BinOp, a, b intFn, bConst *int64) intFn {
+	if bConst != nil { // a constant right operand, read once
+		c := T(*bConst)
+		switch op {
+		case Add:
+			return func(f frame) int64 { return int64(T(a(f)) + c) }
+		case Sub:
+			return func(f frame) int64 { return int64(T(a(f)) - c) }
+		case Mul:
+			return func(f frame) int64 { return int64(T(a(f)) * c) }
+		}
+	}
 	switch op {
 	case Add:
 		return func(f frame) int64 { return int64(T(a(f)) + T(b(f))) }
@@ -341,7 +366,33 @@ func intUnaryT[T goInt](op UnOp, x intFn) intFn {
 
 func wrapT[T goInt](x intFn) intFn { return func(f frame) int64 { return int64(T(x(f))) } }
 
+// popcountOf compiles popcount(a ^ b), popcount(a & b) and
+// popcount(a | b) in one closure (the binary layers' inner loop), or
+// returns nil.
+func (ev *evaluator) popcountOf(e *Unary) intFn {
+	b, ok := e.X.(*Binary)
+	if e.Op != Popcount || !ok || (b.Op != BitXor && b.Op != BitAnd && b.Op != BitOr) {
+		return nil
+	}
+	x, y := ev.compileInt(b.A), ev.compileInt(b.B)
+	mask := uint64(math.MaxUint64)
+	if bits := b.T.Bits; bits < 64 {
+		mask = 1<<bits - 1
+	}
+	switch b.Op {
+	case BitXor:
+		return func(f frame) int64 { return int64(bits.OnesCount64(uint64(x(f)^y(f)) & mask)) }
+	case BitAnd:
+		return func(f frame) int64 { return int64(bits.OnesCount64(uint64(x(f)&y(f)) & mask)) }
+	}
+	return func(f frame) int64 { return int64(bits.OnesCount64(uint64(x(f)|y(f)) & mask)) }
+}
+
 func (ev *evaluator) compileCastToInt(t DType, x Expr) intFn {
+	if u, ok := x.(*Unary); ok && u.Op == Popcount && !t.IsBool() && t.Bits >= 8 {
+		// a popcount (at most 64) fits every integer type: the cast keeps it
+		return ev.compileInt(x)
+	}
 	if !x.Type().IsFloat() {
 		xf := ev.compileInt(x)
 		if t.IsBool() {

@@ -337,9 +337,11 @@ M = compute((6,), (i) => max(G[i, 0], G[i, 1]) + min(F[i, 2], -F[i, 2]) + cast(f
 k = reduce_axis(0, 7)
 R = compute((6,), (i) => sum(cast(float64, F[i, k]) * 0.1, axis=k))
 R2 = compute((6,), (i) => max(F[i, k] * 3.0, axis=k))
+R3 = compute((6,), (i) => sum(G[i, k] * F[i, k] + log2(F[i, k]), axis=k))
+R4 = compute((6,), (i) => sum(cast(float32, 1 << cast(int32, i + k)) / (F[i, k] - F[i, 6 - k]), axis=k))
 Q = compute((6,), (i) => min(cast(int32, A[i, k]) * cast(int32, B[i, k]), axis=k))
 Q2 = compute((6,), (i) => sum(cast(int32, popcount(A[i, k] ^ cast(int8, B[i, k]))), axis=k))
-kernel ops(A, B, F) -> (S, U, D, H, V, M, R, Q, R2, Q2)
+kernel ops(A, B, F) -> (S, U, D, H, V, M, R, Q, R2, Q2, R3, R4)
 `,
 	"out of bounds in a reduction, at some elements": `
 A = placeholder((10,), int32)
@@ -375,6 +377,20 @@ kernel f(A) -> S
 A = placeholder((8,), int16)
 S = compute((8, 20), (i, j) => A[i] << cast(int16, j))
 kernel f(A) -> S
+`,
+	"shift out of range in a reduction": `
+A = placeholder((5,), int16)
+k = reduce_axis(0, 5)
+S = compute((4,), (i) => sum(A[k] << cast(int16, i * 5 + k), axis=k))
+kernel f(A) -> S
+`,
+	"undefined operations under a guard in a reduction": `
+A = placeholder((5,), int16)
+F = placeholder((5,), float32, range=(-300, 300))
+k = reduce_axis(0, 5)
+S = compute((4,), (i) => sum(if_then_else(i * 5 + k < 16, A[k] << cast(int16, i * 5 + k), cast(int16, 0)), axis=k))
+T = compute((4,), (i) => sum(if_then_else(F[k] > -100.0 && F[k] < 100.0, cast(int8, F[k]), cast(int8, i)), axis=k))
+kernel f(A, F) -> (S, T)
 `,
 	"cast of a value out of range": `
 A = placeholder((8,), float32, range=(-300, 300))
