@@ -164,6 +164,12 @@ type Mismatch struct {
 // exactly, floats within relTol relative error (|got-want| <= relTol*(1+|want|));
 // NaN equals NaN.
 func Compare(got, want *Buffer, relTol float64) Mismatch {
+	return CompareWithin(got, want, relTol, relTol)
+}
+
+// CompareWithin is Compare with separate tolerances, as numpy's allclose:
+// a float element passes when |got-want| <= atol + rtol*|want|.
+func CompareWithin(got, want *Buffer, rtol, atol float64) Mismatch {
 	m := Mismatch{First: -1}
 	if got.DType != want.DType || got.Len() != want.Len() {
 		m.First = 0
@@ -185,7 +191,7 @@ func Compare(got, want *Buffer, relTol float64) Mismatch {
 				}
 			}
 			m.MaxErr = max(m.MaxErr, d)
-			bad = math.IsInf(d, 1) || d > relTol*(1+math.Abs(w))
+			bad = math.IsInf(d, 1) || d > atol+rtol*math.Abs(w)
 		} else {
 			bad = got.Ints[i] != want.Ints[i]
 		}

@@ -7,19 +7,27 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
-// The reference evaluator: obviously correct, not fast. Every compute is
-// materialized in producer-before-consumer order by plain loops over its
-// shape (and, for a reduction, its reduce axes, first axis outermost).
+// The reference evaluator. Every compute is materialized in
+// producer-before-consumer order by plain loops over its shape (and, for a
+// reduction, its reduce axes, first axis outermost). Expressions are compiled
+// once per compute into closures specialized for each operator and dtype
+// (eval_compile.go), and reads whose indices are affine in the loop
+// variables compute their offset as a linear form (eval_affine.go); the
+// results are those of evaluating the expression tree node by node, bit for
+// bit, with the same errors (tests/eval_diff_test.go checks this against a
+// tree-walking interpreter).
 //
 // Semantics (the generated code must agree on every input they define):
 //   - integers wrap at their width (two's complement), as LLVM's add/sub/mul
 //     without nsw/nuw;
 //   - float32 operations are computed in float32, rounding after each one; no
 //     contraction into FMA;
-//   - min(a, b) is select(a < b, a, b) and max(a, b) is select(a > b, a, b),
-//     also for floats (so min(NaN, x) = x and min(x, NaN) = NaN);
+//   - integer min(a, b) is select(a < b, a, b) and max(a, b) is
+//     select(a > b, a, b); float min and max are IEEE 754-2019 minimum and
+//     maximum (see floatMin);
 //   - round rounds half to even; casts float->int truncate toward zero;
 //   - undefined, reported as an evaluation error wrapping ErrUndefined:
 //     integer division or remainder by zero, signed division overflow
@@ -48,9 +56,22 @@ func Footprint(tensors []*Tensor, sizes map[*Var]int64) (int64, error) {
 	return total, nil
 }
 
+// EvalOptions are the evaluator's options.
+type EvalOptions struct {
+	// Progress, when set, is called now and then, from several goroutines,
+	// with the work done so far and the total (elements times reduction
+	// points over every compute), for a progress bar.
+	Progress func(done, total int64)
+}
+
 // Evaluate computes the given outputs from the inputs (every placeholder they
 // read) and the values of their symbolic dimensions.
-func Evaluate(outputs []*Tensor, inputs map[*Tensor]*Buffer, sizes map[*Var]int64) (result map[*Tensor]*Buffer, err error) {
+func Evaluate(outputs []*Tensor, inputs map[*Tensor]*Buffer, sizes map[*Var]int64) (map[*Tensor]*Buffer, error) {
+	return EvaluateWith(outputs, inputs, sizes, EvalOptions{})
+}
+
+// EvaluateWith is Evaluate with options.
+func EvaluateWith(outputs []*Tensor, inputs map[*Tensor]*Buffer, sizes map[*Var]int64, opts EvalOptions) (result map[*Tensor]*Buffer, err error) {
 	ev := &evaluator{slots: map[*Var]int{}, bufs: map[*Tensor]*Buffer{}}
 	order := PostOrder(outputs)
 	for _, v := range SizeVars(order) {
@@ -58,8 +79,11 @@ func Evaluate(outputs []*Tensor, inputs map[*Tensor]*Buffer, sizes map[*Var]int6
 		if !ok {
 			return nil, fmt.Errorf("no value given for the symbolic dimension %s", v.Name)
 		}
-		ev.slots[v] = len(ev.sizeVals)
+		ev.slots[v] = ev.newSlot()
 		ev.sizeVals = append(ev.sizeVals, val)
+	}
+	if opts.Progress != nil {
+		ev.progress = newProgress(ev, order, opts.Progress)
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -97,6 +121,11 @@ func Evaluate(outputs []*Tensor, inputs map[*Tensor]*Buffer, sizes map[*Var]int6
 
 // EvalKernel evaluates a kernel with inputs in argument order.
 func EvalKernel(k *Kernel, inputs []*Buffer, sizes map[*Var]int64) ([]*Buffer, error) {
+	return EvalKernelWith(k, inputs, sizes, EvalOptions{})
+}
+
+// EvalKernelWith is EvalKernel with options.
+func EvalKernelWith(k *Kernel, inputs []*Buffer, sizes map[*Var]int64, opts EvalOptions) ([]*Buffer, error) {
 	if len(inputs) != len(k.Inputs) {
 		return nil, fmt.Errorf("kernel %s takes %d inputs, got %d", k.Name, len(k.Inputs), len(inputs))
 	}
@@ -104,7 +133,7 @@ func EvalKernel(k *Kernel, inputs []*Buffer, sizes map[*Var]int64) ([]*Buffer, e
 	for i, t := range k.Inputs {
 		in[t] = inputs[i]
 	}
-	res, err := Evaluate(k.Outputs, in, sizes)
+	res, err := EvaluateWith(k.Outputs, in, sizes, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +148,7 @@ func EvalKernel(k *Kernel, inputs []*Buffer, sizes map[*Var]int64) ([]*Buffer, e
 func ShapeOf(t *Tensor, sizes map[*Var]int64) ([]int, error) {
 	ev := &evaluator{slots: map[*Var]int{}}
 	for v, val := range sizes {
-		ev.slots[v] = len(ev.sizeVals)
+		ev.slots[v] = ev.newSlot()
 		ev.sizeVals = append(ev.sizeVals, val)
 	}
 	for _, v := range SizeVars([]*Tensor{t}) {
@@ -144,10 +173,18 @@ type (
 
 type evaluator struct {
 	slots    map[*Var]int // frame slot of each variable
+	nslots   int          // slots in a frame: variables and boxed reads' offsets
 	sizeVals []int64      // values of the symbolic dimensions (the first slots)
 	bufs     map[*Tensor]*Buffer
-	cur      *Tensor // the compute being evaluated, for messages
+	box      map[*Read]*boxRead // while compiling a reduction's fast body
+	cur      *Tensor            // the compute being evaluated, for messages
 	curFrame frame
+	progress *progress // nil without EvalOptions.Progress
+}
+
+func (ev *evaluator) newSlot() int {
+	ev.nslots++
+	return ev.nslots - 1
 }
 
 func (ev *evaluator) where() string {
@@ -162,7 +199,7 @@ func (ev *evaluator) where() string {
 }
 
 func (ev *evaluator) newFrame() frame {
-	f := make(frame, len(ev.slots))
+	f := make(frame, ev.nslots)
 	copy(f, ev.sizeVals)
 	return f
 }
@@ -187,7 +224,7 @@ func (ev *evaluator) shape(t *Tensor) ([]int, error) {
 
 func (ev *evaluator) compute(t *Tensor, shape []int) *Buffer {
 	for _, iv := range append(append([]*IterVar{}, t.Axis...), t.ReduceAxis...) {
-		ev.slots[iv.Var] = len(ev.slots)
+		ev.slots[iv.Var] = ev.newSlot()
 	}
 	out := NewBuffer(t.DType, shape)
 	axisSlots := make([]int, len(t.Axis))
@@ -195,11 +232,16 @@ func (ev *evaluator) compute(t *Tensor, shape []int) *Buffer {
 		axisSlots[i] = ev.slots[iv.Var]
 	}
 	ev.cur, ev.curFrame = t, ev.newFrame() // for a message while compiling
-	store := ev.storeFn(t, out)
+	store, work := ev.storeFn(t, out)
 	n := out.Len()
-	// the elements in chunks, one goroutine per core: the compiled body only
-	// reads the buffers and its frame, and each worker has its own frame
-	workers := min(runtime.GOMAXPROCS(0), max(1, n/parallelGrain))
+	// The elements in contiguous chunks, one goroutine per core, split by
+	// work (elements times reduction points) so that a small tensor with
+	// long reductions (a dense layer) is parallel too. The compiled body only
+	// reads the buffers and its frame, and each worker has its own frame.
+	// Chunks are in element order and each stops at its first error, so the
+	// first failing chunk's error is the first failing element's whatever
+	// the number of workers.
+	workers := int(min(int64(runtime.GOMAXPROCS(0)), int64(n), max(1, int64(n)*work/parallelGrain)))
 	frames := make([]frame, workers)
 	failed := make([]any, workers)
 	var wg sync.WaitGroup
@@ -210,14 +252,27 @@ func (ev *evaluator) compute(t *Tensor, shape []int) *Buffer {
 			defer wg.Done()
 			defer func() { failed[w] = recover() }()
 			f := frames[w]
-			for flat := w * n / workers; flat < (w+1)*n/workers; flat++ {
-				rest := flat
-				for d := len(shape) - 1; d >= 0; d-- {
-					f[axisSlots[d]] = int64(rest % shape[d])
-					rest /= shape[d]
+			first, end := w*n/workers, (w+1)*n/workers
+			rest := first
+			for d := len(shape) - 1; d >= 0; d-- {
+				f[axisSlots[d]] = int64(rest % shape[d])
+				rest /= shape[d]
+			}
+			for flat := first; flat < end; flat++ {
+				if (flat-first)%progressBatch == progressBatch-1 {
+					ev.progress.add(progressBatch * work)
 				}
 				store(f, flat)
+				// the next element: the last axis moves fastest
+				for d := len(shape) - 1; d >= 0; d-- {
+					s := axisSlots[d]
+					if f[s]++; f[s] < int64(shape[d]) {
+						break
+					}
+					f[s] = 0
+				}
 			}
+			ev.progress.add(int64((end-first)%progressBatch) * work)
 		}()
 	}
 	wg.Wait()
@@ -232,264 +287,186 @@ func (ev *evaluator) compute(t *Tensor, shape []int) *Buffer {
 	return out
 }
 
-// parallelGrain is the fewest elements a compute hands a goroutine.
+// progressBatch is how many elements a worker computes between two reports.
+const progressBatch = 256
+
+// progress counts the work done for EvalOptions.Progress.
+type progress struct {
+	done, total int64
+	report      func(done, total int64)
+}
+
+// newProgress counts the work of every compute in order: elements times
+// reduction points, with extents that depend only on symbolic dimensions.
+// It returns nil when a shape or an extent cannot be evaluated here: the
+// evaluation reports that error in its own time.
+func newProgress(ev *evaluator, order []*Tensor, report func(done, total int64)) (p *progress) {
+	defer func() {
+		if recover() != nil {
+			p = nil
+		}
+	}()
+	f := ev.newFrame()
+	total := int64(0)
+	for _, t := range order {
+		if t.IsPlaceholder() {
+			continue
+		}
+		shape, err := ev.shape(t)
+		if err != nil {
+			return nil
+		}
+		points := int64(1) // as storeFn counts them
+		if red, ok := t.Body.(*Reduce); ok {
+			for _, iv := range red.Axes {
+				points = min(points*max(ev.compileInt(iv.Extent)(f), 1), MaxElements)
+			}
+		}
+		total += int64(NumElements(shape)) * points // below 2^62 per compute
+	}
+	return &progress{total: total, report: report}
+}
+
+func (p *progress) add(n int64) {
+	if p != nil {
+		p.report(atomic.AddInt64(&p.done, n), p.total)
+	}
+}
+
+// parallelGrain is the least work (elements times reduction points) a
+// compute hands a goroutine.
 const parallelGrain = 4096
 
 // storeFn returns a function that computes the element at the frame's axes
-// and stores it at flat position i of out.
-func (ev *evaluator) storeFn(t *Tensor, out *Buffer) func(frame, int) {
+// and stores it at flat position i of out, and the number of reduction
+// points per element (1 without a reduction).
+func (ev *evaluator) storeFn(t *Tensor, out *Buffer) (func(frame, int), int64) {
 	red, isReduce := t.Body.(*Reduce)
 	if !isReduce {
 		if t.DType.IsFloat() {
 			body := ev.compileFloat(t.Body)
-			return func(f frame, i int) { out.Floats[i] = body(f) }
+			return func(f frame, i int) { out.Floats[i] = body(f) }, 1
 		}
 		body := ev.compileInt(t.Body)
-		return func(f frame, i int) { out.Ints[i] = body(f) }
+		return func(f frame, i int) { out.Ints[i] = body(f) }, 1
 	}
 	// reduce axes: bounds depend only on symbolic dimensions
 	f0 := ev.newFrame()
-	type axis struct {
-		slot     int
-		min, ext int64
-	}
-	axes := make([]axis, len(red.Axes))
+	axes := make([]reduceAxis, len(red.Axes))
+	work := int64(1)
 	for i, iv := range red.Axes {
-		axes[i] = axis{ev.slots[iv.Var], ev.compileInt(iv.Min)(f0), ev.compileInt(iv.Extent)(f0)}
+		axes[i] = reduceAxis{ev.slots[iv.Var], ev.compileInt(iv.Min)(f0), ev.compileInt(iv.Extent)(f0)}
+		work = min(work*max(axes[i].ext, 1), MaxElements)
 	}
-	// forEach calls fn at every point of the reduce axes, first axis outermost.
-	var forEach func(f frame, d int, fn func())
-	forEach = func(f frame, d int, fn func()) {
-		if d == len(axes) {
-			fn()
-			return
+	// Two bodies: a fast one whose affine reads are not bounds-checked, used
+	// for an element when every such read is in bounds over the whole
+	// reduction box (checked once per element), and the checked one
+	// otherwise, which fails where the tree-walking order fails.
+	boxes := ev.boxReads(red.Body, axes)
+	prepare := func(f frame) bool {
+		ok := true
+		for _, b := range boxes {
+			ok = b.prepare(f) && ok // prepare sets every base offset
 		}
-		a := axes[d]
-		for v := a.min; v < a.min+a.ext; v++ {
-			f[a.slot] = v
-			forEach(f, d+1, fn)
-		}
+		return ok
+	}
+	// With every read a box read, a third body computes the whole box at
+	// once (eval_lanes.go), falling back on the fast one when a lane meets
+	// an undefined operation.
+	var lanes *laneCompiler
+	if len(boxes) > 0 {
+		lanes = newLaneCompiler(ev, axes, boxes)
 	}
 	dt := t.DType
 	if dt.IsFloat() {
-		body := ev.compileFloat(red.Body)
-		combine := floatCombine(red.Op, dt)
 		init := red.Op.Identity(dt).(*FloatImm).Value
+		checked := floatStep(red.Op, dt, ev.compileFloat(red.Body))
+		fast := checked
+		var whole func(frame, float64) (float64, bool)
+		if len(boxes) > 0 {
+			ev.box = boxMap(boxes)
+			fast = floatStep(red.Op, dt, ev.compileFloat(red.Body))
+			ev.box = nil
+		}
+		if lanes != nil {
+			whole = lanes.floatBody(red.Op, dt, red.Body)
+		}
 		return func(f frame, i int) {
-			acc := init
-			forEach(f, 0, func() { acc = combine(acc, body(f)) })
-			out.Floats[i] = acc
-		}
+			step := checked
+			if prepare(f) {
+				if whole != nil {
+					if v, ok := whole(f, init); ok {
+						out.Floats[i] = v
+						return
+					}
+				}
+				step = fast
+			}
+			out.Floats[i] = reduceLoop(axes, f, init, step)
+		}, work
 	}
-	body := ev.compileInt(red.Body)
-	combine := intCombine(red.Op, dt)
 	init := red.Op.Identity(dt).(*IntImm).Value
+	checked := intStep(red.Op, dt, ev.compileInt(red.Body))
+	fast := checked
+	var whole func(frame, int64) (int64, bool)
+	if len(boxes) > 0 {
+		ev.box = boxMap(boxes)
+		fast = intStep(red.Op, dt, ev.compileInt(red.Body))
+		ev.box = nil
+	}
+	if lanes != nil {
+		whole = lanes.intBody(red.Op, dt, red.Body)
+	}
 	return func(f frame, i int) {
-		acc := init
-		forEach(f, 0, func() { acc = combine(acc, body(f)) })
-		out.Ints[i] = acc
-	}
-}
-
-func floatCombine(op ReduceOp, t DType) func(a, b float64) float64 {
-	bop := op.Combiner()
-	return func(a, b float64) float64 { return FloatBinary(bop, t, a, b) }
-}
-
-func intCombine(op ReduceOp, t DType) func(a, b int64) int64 {
-	bop := op.Combiner()
-	return func(a, b int64) int64 { v, _ := IntBinary(bop, t, a, b); return v }
-}
-
-func select64(c bool, a, b int64) int64 {
-	if c {
-		return a
-	}
-	return b
-}
-
-// compileInt compiles an expression of bool or integer type.
-func (ev *evaluator) compileInt(e Expr) intFn {
-	t := e.Type()
-	switch e := e.(type) {
-	case *IntImm:
-		v := e.Value
-		return func(frame) int64 { return v }
-	case *Var:
-		slot, ok := ev.slots[e]
-		if !ok {
-			panic(evalError{fmt.Errorf("variable %s has no value", e.Name)})
-		}
-		return func(f frame) int64 { return f[slot] }
-	case *Read:
-		buf := ev.bufs[e.Tensor]
-		offset := ev.compileOffset(e)
-		return func(f frame) int64 { return buf.Ints[offset(f)] }
-	case *Cast:
-		return ev.compileCastToInt(t, e.X)
-	case *Select:
-		return ev.compileSelectInt(e)
-	case *Unary:
-		x, op := ev.compileInt(e.X), e.Op
-		return func(f frame) int64 { return IntUnary(op, t, x(f)) }
-	case *Binary:
-		return ev.compileBinaryInt(e)
-	}
-	panic(evalError{fmt.Errorf("cannot evaluate %s as an integer", ExprString(e))})
-}
-
-func (ev *evaluator) compileOffset(e *Read) intFn {
-	buf := ev.bufs[e.Tensor]
-	if buf == nil {
-		panic(evalError{fmt.Errorf("%s is read before it is computed", e.Tensor.Name)})
-	}
-	idx := make([]intFn, len(e.Indices))
-	for i, x := range e.Indices {
-		idx[i] = ev.compileInt(x)
-	}
-	shape := buf.Shape
-	name := e.Tensor.Name
-	return func(f frame) int64 {
-		off := int64(0)
-		for d, ix := range idx {
-			v := ix(f)
-			if v < 0 || v >= int64(shape[d]) {
-				vals := make([]int64, len(idx))
-				for j, jx := range idx {
-					vals[j] = jx(f)
+		step := checked
+		if prepare(f) {
+			if whole != nil {
+				if v, ok := whole(f, init); ok {
+					out.Ints[i] = v
+					return
 				}
-				undefined("read of %s%v is out of bounds (shape %v)", name, vals, shape)
 			}
-			off = off*int64(shape[d]) + v
+			step = fast
 		}
-		return off
-	}
+		out.Ints[i] = reduceLoop(axes, f, init, step)
+	}, work
 }
 
-func (ev *evaluator) compileSelectInt(e *Select) intFn {
-	c, a, b := ev.compileInt(e.Cond), ev.compileInt(e.True), ev.compileInt(e.False)
-	if e.Lazy {
-		return func(f frame) int64 {
-			if c(f) != 0 {
-				return a(f)
+type reduceAxis struct {
+	slot     int
+	min, ext int64
+}
+
+// reduceLoop folds step over every point of the reduce axes, first axis
+// outermost, as nested loops would.
+func reduceLoop[V int64 | float64](axes []reduceAxis, f frame, acc V, step func(V, frame) V) V {
+	if len(axes) == 0 {
+		return step(acc, f)
+	}
+	for _, a := range axes {
+		if a.ext <= 0 {
+			return acc
+		}
+		f[a.slot] = a.min
+	}
+	last := axes[len(axes)-1]
+	for {
+		for v := last.min; v < last.min+last.ext; v++ {
+			f[last.slot] = v
+			acc = step(acc, f)
+		}
+		d := len(axes) - 2
+		for ; d >= 0; d-- {
+			a := axes[d]
+			if f[a.slot]++; f[a.slot] < a.min+a.ext {
+				break
 			}
-			return b(f)
+			f[a.slot] = a.min
+		}
+		if d < 0 {
+			return acc
 		}
 	}
-	return func(f frame) int64 {
-		cv, av, bv := c(f), a(f), b(f)
-		return select64(cv != 0, av, bv)
-	}
-}
-
-func (ev *evaluator) compileBinaryInt(e *Binary) intFn {
-	op := e.Op
-	ot := e.A.Type() // operand type
-	if op.IsComparison() && ot.IsFloat() {
-		a, b := ev.compileFloat(e.A), ev.compileFloat(e.B)
-		return func(f frame) int64 { return boolInt(compare(op, a(f), b(f))) }
-	}
-	a, b := ev.compileInt(e.A), ev.compileInt(e.B)
-	t := e.T
-	switch op {
-	case And:
-		return func(f frame) int64 {
-			if a(f) == 0 {
-				return 0
-			}
-			return b(f)
-		}
-	case Or:
-		return func(f frame) int64 {
-			if a(f) != 0 {
-				return 1
-			}
-			return b(f)
-		}
-	case Shl, Shr:
-		bt := e.B.Type()
-		return func(f frame) int64 { return check(Shift(op, t, a(f), bt, b(f))) }
-	}
-	return func(f frame) int64 { return check(IntBinary(op, ot, a(f), b(f))) }
-}
-
-// check turns an undefined operation into an evaluation error.
-func check(v int64, err error) int64 {
-	if err != nil {
-		panic(evalError{err})
-	}
-	return v
-}
-
-func (t DType) format(v int64) string {
-	if t.Kind == KindUInt {
-		return fmt.Sprint(uint64(v))
-	}
-	return fmt.Sprint(v)
-}
-
-func boolInt(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func (ev *evaluator) compileCastToInt(t DType, x Expr) intFn {
-	if !x.Type().IsFloat() {
-		xf := ev.compileInt(x)
-		return func(f frame) int64 { return IntToInt(t, xf(f)) }
-	}
-	xf := ev.compileFloat(x)
-	return func(f frame) int64 { return check(FloatToInt(t, xf(f))) }
-}
-
-// compileFloat compiles an expression of float type.
-func (ev *evaluator) compileFloat(e Expr) floatFn {
-	t := e.Type()
-	switch e := e.(type) {
-	case *FloatImm:
-		v := e.Value
-		return func(frame) float64 { return v }
-	case *Read:
-		buf := ev.bufs[e.Tensor]
-		offset := ev.compileOffset(e)
-		return func(f frame) float64 { return buf.Floats[offset(f)] }
-	case *Cast:
-		from := e.X.Type()
-		if from.IsFloat() {
-			x := ev.compileFloat(e.X)
-			return func(f frame) float64 { return RoundTo(t, x(f)) }
-		}
-		x := ev.compileInt(e.X)
-		return func(f frame) float64 { return IntToFloat(t, from, x(f)) }
-	case *Select:
-		c, a, b := ev.compileInt(e.Cond), ev.compileFloat(e.True), ev.compileFloat(e.False)
-		if e.Lazy {
-			return func(f frame) float64 {
-				if c(f) != 0 {
-					return a(f)
-				}
-				return b(f)
-			}
-		}
-		return func(f frame) float64 {
-			cv, av, bv := c(f), a(f), b(f)
-			if cv != 0 {
-				return av
-			}
-			return bv
-		}
-	case *Unary:
-		x, op := ev.compileFloat(e.X), e.Op
-		return func(f frame) float64 { return FloatUnary(op, t, x(f)) }
-	case *Binary:
-		// Each result is rounded to the type's precision on its own, so no two
-		// operations fuse.
-		a, b, op := ev.compileFloat(e.A), ev.compileFloat(e.B), e.Op
-		return func(f frame) float64 { return FloatBinary(op, t, a(f), b(f)) }
-	}
-	panic(evalError{fmt.Errorf("cannot evaluate %s as a float", ExprString(e))})
 }
 
 // IsUndefined reports whether err comes from an operation the language leaves undefined.

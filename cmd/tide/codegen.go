@@ -57,6 +57,8 @@ func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string, nf
 	if tgt, err = driver.ParseTarget(target); err != nil {
 		return
 	}
+	// a network's partition, schedules and lowering take seconds
+	defer activity(stderr, "compiling "+filepath.Base(path))()
 	if prog, nb, err = loadProgram(cmd, path, opTarget(tgt), nf); err != nil {
 		return
 	}
@@ -141,6 +143,7 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 
 func runCmd(stdout, stderr io.Writer) *cobra.Command {
 	var target, inputs, outputs string
+	tol := defaultTol
 	var seed uint64
 	var fast, sanitize bool
 	var nf netFlags
@@ -150,6 +153,9 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Build a kernel for a target, run it (under qemu for cortex-a53 on x86), and compare with the reference evaluator",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := tol.check(); err != nil {
+				return err
+			}
 			nf.seed = seed
 			tgt, prog, nb, f, err := loadForTarget(cmd, stderr, args[0], target, &nf)
 			if err != nil {
@@ -158,7 +164,7 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := writableDir(outputs); err != nil {
 				return err
 			}
-			sv, in, want, err := reference(prog, nb, sizes, inputs, seed)
+			sv, in, want, err := reference(stderr, prog, nb, sizes, inputs, seed)
 			if err != nil {
 				return err
 			}
@@ -173,14 +179,16 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 			if nb != nil {
 				in = nb.callInputs(in)
 			}
+			stop := activity(stderr, "building and running on "+tgt.Name)
 			got, warnings, err := driver.RunKernel(tgt, nb.codegen(llvmgen.Options{FastMath: fast, Sanitize: sanitize}), f, in, sv, dir)
+			stop()
 			for _, w := range warnings {
 				fmt.Fprintf(stderr, "warning: %s\n", w)
 			}
 			if err != nil {
 				return userError{err}
 			}
-			passed := compareOutputs(stdout, prog, got, want, " on "+tgt.Name)
+			passed := compareOutputs(stdout, prog, got, want, " on "+tgt.Name, tol)
 			if nb != nil && passed && driver.Native(tgt) && !sanitize {
 				// a network's time per inference, as the main job reports it
 				times, _, err := driver.BenchKernel(tgt, nb.codegen(llvmgen.Options{FastMath: fast}), f, in, sv, dir, 5)
@@ -213,6 +221,8 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&outputs, "outputs", "", "write the generated code's outputs to `DIR`/NAME.npy")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
 	cmd.Flags().BoolVar(&sanitize, "sanitize", false, "build with AddressSanitizer (clang -fsanitize=address; native targets): an out-of-bounds access fails the run")
+	cmd.Flags().Float64Var(&tol.rtol, "rtol", tol.rtol, "relative tolerance for float outputs: pass when |got - want| <= atol + rtol*|want| (integers must be equal)")
+	cmd.Flags().Float64Var(&tol.atol, "atol", tol.atol, "absolute tolerance for float outputs (see --rtol)")
 	addNetFlags(cmd, &nf)
 	return cmd
 }
@@ -366,7 +376,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 						if err := fitsMemory("the reference evaluator", te.PostOrder(prog.Kernel.Outputs), sv); err != nil {
 							return err
 						}
-						if want, err = te.EvalKernel(prog.Kernel, in, sv); err != nil {
+						if want, err = evalKernel(stderr, prog.Kernel, in, sv); err != nil {
 							return userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
 						}
 					}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -95,7 +96,7 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 				fmt.Fprint(stdout, lower.StatsString(f))
 			}
 			if verify {
-				return verifyLowered(stdout, prog, nb, f, sizes, nf.seed)
+				return verifyLowered(stdout, cmd.ErrOrStderr(), prog, nb, f, sizes, nf.seed)
 			}
 			return nil
 		},
@@ -191,14 +192,14 @@ func kernelInputs(prog *dsl.Program, set sizeFlag, inputsDir string, seed uint64
 // evaluates the kernel with the reference evaluator.
 // For a network (nb not nil), in are the network's inputs alone: the
 // evaluator also reads the weights baked into its module.
-func reference(prog *dsl.Program, nb *netBuild, set sizeFlag, inputsDir string, seed uint64) (sizes map[*te.Var]int64, in, want []*te.Buffer, err error) {
+func reference(stderr io.Writer, prog *dsl.Program, nb *netBuild, set sizeFlag, inputsDir string, seed uint64) (sizes map[*te.Var]int64, in, want []*te.Buffer, err error) {
 	if sizes, in, err = kernelInputs(prog, set, inputsDir, seed, true); err != nil {
 		return nil, nil, nil, err
 	}
 	if nb != nil {
 		in = nb.inputs(in)
 	}
-	if want, err = te.EvalKernel(prog.Kernel, in, sizes); err != nil {
+	if want, err = evalKernel(stderr, prog.Kernel, in, sizes); err != nil {
 		return nil, nil, nil, userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
 	}
 	if nb != nil {
@@ -207,18 +208,51 @@ func reference(prog *dsl.Program, nb *netBuild, set sizeFlag, inputsDir string, 
 	return sizes, in, want, nil
 }
 
+// tolerance is how far a float output may be from the reference
+// evaluator's: |got - want| <= atol + rtol*|want|, as numpy's allclose;
+// integer and bool outputs must be equal.
+type tolerance struct{ rtol, atol float64 }
+
+// defaultTol is checkTol both ways, what the comparison has always allowed.
+var defaultTol = tolerance{rtol: checkTol, atol: checkTol}
+
+func (t tolerance) String() string {
+	return fmt.Sprintf("|got - want| <= %g + %g*|want|", t.atol, t.rtol)
+}
+
+// check refuses a tolerance that is negative, NaN or infinite.
+func (t tolerance) check() error {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"--rtol", t.rtol}, {"--atol", t.atol}} {
+		if !(f.v >= 0) || math.IsInf(f.v, 1) {
+			return fmt.Errorf("%s %v: a tolerance must be a finite number >= 0", f.name, f.v)
+		}
+	}
+	return nil
+}
+
+// describe says what an output was held to, for its PASS or FAIL line.
+func (t tolerance) describe(dt te.DType) string {
+	if !dt.IsFloat() {
+		return "exact: " + dt.String() + " output"
+	}
+	return "tolerance " + t.String()
+}
+
 // compareOutputs prints PASS with the max error, or FAIL with the first
-// differing element, per output (where says what ran them), and reports
-// whether all passed.
-func compareOutputs(w io.Writer, prog *dsl.Program, got, want []*te.Buffer, where string) bool {
+// differing element, per output (where says what ran them), each with its
+// tolerance, and reports whether all passed.
+func compareOutputs(w io.Writer, prog *dsl.Program, got, want []*te.Buffer, where string, tol tolerance) bool {
 	ok := true
 	for i, t := range prog.Kernel.Outputs {
-		m := te.Compare(got[i], want[i], checkTol)
+		m := te.CompareWithin(got[i], want[i], tol.rtol, tol.atol)
 		if m.First >= 0 {
-			fmt.Fprintf(w, "FAIL %s%s: %s\n", t.Name, where, m.Detail)
+			fmt.Fprintf(w, "FAIL %s%s: %s (%s)\n", t.Name, where, m.Detail, tol.describe(want[i].DType))
 			ok = false
 		} else {
-			fmt.Fprintf(w, "PASS %s%s (max abs error %g)\n", t.Name, where, m.MaxErr)
+			fmt.Fprintf(w, "PASS %s%s (max abs error %g; %s)\n", t.Name, where, m.MaxErr, tol.describe(want[i].DType))
 		}
 	}
 	return ok
@@ -226,8 +260,8 @@ func compareOutputs(w io.Writer, prog *dsl.Program, got, want []*te.Buffer, wher
 
 // verifyLowered runs the lowered function in the interpreter and compares
 // each output with the reference evaluator.
-func verifyLowered(w io.Writer, prog *dsl.Program, nb *netBuild, f *lower.Func, set sizeFlag, seed uint64) error {
-	sizes, in, want, err := reference(prog, nb, set, "", seed)
+func verifyLowered(w, stderr io.Writer, prog *dsl.Program, nb *netBuild, f *lower.Func, set sizeFlag, seed uint64) error {
+	sizes, in, want, err := reference(stderr, prog, nb, set, "", seed)
 	if err != nil {
 		return err
 	}
@@ -238,7 +272,7 @@ func verifyLowered(w io.Writer, prog *dsl.Program, nb *netBuild, f *lower.Func, 
 	if err != nil {
 		return userError{fmt.Errorf("FAIL: the loop IR fails where the reference evaluator does not: %w", err)}
 	}
-	if !compareOutputs(w, prog, got, want, "") {
+	if !compareOutputs(w, prog, got, want, "", defaultTol) {
 		return userError{fmt.Errorf("the lowered kernel differs from the reference evaluator")}
 	}
 	return nil
@@ -371,8 +405,17 @@ func (d defineFlag) Set(v string) error {
 	return nil
 }
 
-func (s sizeFlag) String() string { return fmt.Sprint(map[string]int64(s)) }
-func (s sizeFlag) Type() string   { return "name=value" }
+// String is the flag's value as it is written, "" when none is set (so that
+// --help shows no default).
+func (s sizeFlag) String() string {
+	var parts []string
+	for n, v := range s {
+		parts = append(parts, fmt.Sprintf("%s=%d", n, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+func (s sizeFlag) Type() string { return "name=value" }
 func (s sizeFlag) Set(v string) error {
 	name, val, ok := strings.Cut(v, "=")
 	if !ok || name == "" {
@@ -405,7 +448,7 @@ written there too, so that the result can be checked with numpy.`,
 			if err != nil {
 				return err
 			}
-			return evaluate(stdout, prog, sizes, seed, inputs, outputs)
+			return evaluate(stdout, cmd.ErrOrStderr(), prog, sizes, seed, inputs, outputs)
 		},
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
@@ -415,7 +458,7 @@ written there too, so that the result can be checked with numpy.`,
 	return cmd
 }
 
-func evaluate(w io.Writer, prog *dsl.Program, set sizeFlag, seed uint64, inDir, outDir string) error {
+func evaluate(w, stderr io.Writer, prog *dsl.Program, set sizeFlag, seed uint64, inDir, outDir string) error {
 	k := prog.Kernel
 	sizes, err := prog.SizeValues(set)
 	if err != nil {
@@ -431,7 +474,7 @@ func evaluate(w io.Writer, prog *dsl.Program, set sizeFlag, seed uint64, inDir, 
 	if err := writableDir(outDir); err != nil {
 		return err
 	}
-	out, err := te.EvalKernel(k, in, sizes)
+	out, err := evalKernel(stderr, k, in, sizes)
 	if err != nil {
 		return userError{err}
 	}

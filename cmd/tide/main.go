@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -69,8 +71,35 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short:         "Tide compiles tensor expressions (.te files) to loop IR and LLVM IR",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().VarP(defineFlag{ints: sizeFlag{}, words: map[string]string{}}, "define", "D", "give an integer constant of the file another value, `NAME=VALUE` (repeatable), e.g. -D N=1024, or a choice another word, e.g. -D POLARITY=unipolar")
 	root.AddCommand(checkCmd(stdout), evalCmd(stdout), lowerCmd(stdout, stderr), buildCmd(stdout, stderr), runCmd(stdout, stderr), benchCmd(stdout, stderr), weightsCmd(stdout))
 	return root
+}
+
+// version is Tide's version; a release build sets it with
+// -ldflags "-X main.version=v1.2.3". Otherwise it is the module's version
+// when built by go install from a tagged module, or "devel".
+var version = ""
+
+// versionString is what --version prints: the version, the commit when the
+// build recorded it, and the Go toolchain that built the binary.
+func versionString() string {
+	v, commit := version, ""
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			v = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				commit = ", commit " + s.Value[:12]
+			}
+		}
+	}
+	if v == "" {
+		v = "devel"
+	}
+	return fmt.Sprintf("tide %s (%s %s/%s%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH, commit)
 }

@@ -223,7 +223,7 @@ func TestCheckPrintsScheduleOfCacheStage(t *testing.T) {
 
 func TestLowerVerify(t *testing.T) {
 	status, stdout, stderr := tide(t, "lower", "../../examples/elementwise.te", "--verify", "--set", "n=13", "--seed", "4")
-	if status != 0 || !strings.Contains(stdout, "PASS C (max abs error 0)") {
+	if status != 0 || !strings.Contains(stdout, "PASS C (max abs error 0; tolerance |got - want| <= 0.0001 + 0.0001*|want|)") {
 		t.Errorf("status %d, stdout tail %q, stderr %q", status, stdout[max(0, len(stdout)-200):], stderr)
 	}
 }
@@ -267,6 +267,11 @@ func TestBuildAndRun(t *testing.T) {
 		if status != 0 || !strings.Contains(stdout, "PASS C on "+target) {
 			t.Errorf("run on %s: status %d, stdout %q, stderr %q", target, status, stdout, stderr)
 		}
+	}
+	// the tolerance, stated on the PASS line
+	status, stdout, stderr = tide(t, "run", "../../examples/elementwise.te", "--target", "x86-64", "--rtol", "1e-3", "--atol", "0")
+	if status != 0 || !strings.Contains(stdout, "tolerance |got - want| <= 0 + 0.001*|want|)") {
+		t.Errorf("run --rtol 1e-3 --atol 0: status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
 	status, _, stderr = tide(t, "run", "../../examples/elementwise.te", "--target", "arm")
 	if status != 2 || !strings.Contains(stderr, `unknown target "arm"; the presets are cortex-a53, host, x86-64`) {

@@ -50,8 +50,8 @@ func addNetFlags(cmd *cobra.Command, nf *netFlags) {
 	for _, o := range graph.Optimizations {
 		names = append(names, string(o))
 	}
-	cmd.Flags().StringSliceVar(&nf.without, "without", nil, "for a network: switch optimizations off ("+strings.Join(names, ", ")+")")
-	cmd.Flags().StringVar(&nf.weights, "weights", "", "for a network: its weights, an .npz file (numpy's savez, one array per weight placeholder, by name); default: random with --seed")
+	cmd.Flags().StringSliceVar(&nf.without, "without", nil, "for a network: switch optimizations off, a comma-separated `LIST` of "+strings.Join(names, ", "))
+	cmd.Flags().StringVar(&nf.weights, "weights", "", "for a network: its weights, an .npz `FILE` (numpy's savez, one array per weight placeholder, by name); default: random with --seed")
 	cmd.Flags().BoolVar(&nf.runtimeWeights, "runtime-weights", false, "for a network: take the (packed, folded) weights as arguments at run time instead of holding them in the module")
 	if cmd.Flags().Lookup("seed") == nil {
 		cmd.Flags().Uint64Var(&nf.seed, "seed", 1, "seed for random inputs and, for a network without a weights file, its weights")
