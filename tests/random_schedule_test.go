@@ -105,8 +105,7 @@ func TestRandomSchedules(t *testing.T) {
 }
 
 // primitiveNames are the primitives whose use the summary counts.
-var primitiveNames = []string{"split", "tile", "fuse", "reorder", "vectorize", "unroll", "parallel",
-	"compute_at", "compute_inline", "compute_root", "cache_write", "cache_read", "rfactor"}
+var primitiveNames = dsl.PrimitiveNames()
 
 // genCase is one generated program, once per value of its symbolic
 // dimension (the value is the default in each source, so each source is a

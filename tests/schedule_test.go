@@ -219,6 +219,31 @@ schedule B {
     vectorize(fi)
 }
 `,
+		"three data loops fused, split with a tail and vectorized": `A = placeholder((3, 4, 5), int32)
+B = compute((3, 4, 5), (i, j, k) => A[i, j, k] * 3 - A[i, 3 - j, 4 - k])
+kernel f(A) -> B
+schedule B {
+    f = fuse(i, j, k)
+    fo, fi = split(f, factor=8)
+    vectorize(fi)
+}
+`,
+		"three reduction loops fused and split, a producer at the fused loop's part": `A = placeholder((2, 3, 4, 5), float32)
+P = compute((2, 3, 4, 5), (b, r, c, d) => A[b, r, c, d] * 0.5)
+r = reduce_axis(0, 3)
+c = reduce_axis(0, 4)
+d = reduce_axis(0, 5)
+S = compute((2,), (b) => sum(P[b, r, c, d], axis=[r, c, d]))
+kernel f(A) -> S
+schedule S {
+    rcd = fuse(r, c, d)
+    ro, ri = split(rcd, factor=7)
+    unroll(ri)
+}
+schedule P {
+    compute_at(S, ro)
+}
+`,
 		"unrolled tail and nparts": `A = placeholder((3, 11), uint8)
 B = compute((3, 11), (i, j) => A[i, j] ^ 255)
 kernel f(A) -> B
