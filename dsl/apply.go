@@ -13,9 +13,11 @@ import (
 // Applying schedule blocks: the checked primitives become calls on a
 // schedule.Schedule. Loop-structure primitives (split, tile, fuse, reorder,
 // annotations, caches) run first, block by block in source order; then the
-// attachments (compute_at, compute_inline, compute_root), so a block may
-// attach to loops another block makes later in the file. Errors point at the
-// argument the schedule package blames.
+// attachments (compute_at, compute_inline, compute_root), consumers first,
+// so that the order of the blocks does not matter: a block may attach to
+// loops another block makes later in the file, or next to a reader whose
+// own attachment a later block sets. Errors point at the argument the
+// schedule package blames.
 
 type applier struct {
 	el    *elab
@@ -74,29 +76,40 @@ func (el *elab) applySchedules() {
 	p.AnnPos = map[*schedule.Axis]Pos{}
 	p.AttachPos = map[*schedule.Stage]Pos{}
 	blockPos := map[*schedule.Stage]Pos{}
-	for _, attach := range []bool{false, true} {
-		// a block for a stage that cache_write or cache_read makes waits
-		// until the block that makes it has run
-		todo := slices.Clone(p.Schedules)
-		for len(todo) > 0 {
-			var waiting []*Schedule
-			for _, blk := range todo {
-				if a.stageNamed(blk.StageName) == nil && blk.Stage == nil && !a.isLost(blk.StageName) {
-					waiting = append(waiting, blk)
-				}
+	// a block for a stage that cache_write, cache_read or rfactor makes
+	// waits until the block that makes it has run
+	todo := slices.Clone(p.Schedules)
+	for len(todo) > 0 {
+		var waiting []*Schedule
+		for _, blk := range todo {
+			if a.stageNamed(blk.StageName) == nil && blk.Stage == nil && !a.isLost(blk.StageName) {
+				waiting = append(waiting, blk)
 			}
-			if len(waiting) == len(todo) {
-				for _, blk := range waiting {
-					el.errs.add(blk.Pos, "schedule %s: no stage %s; cache_write or cache_read must make it (CL = cache_write(C, local))", blk.StageName, blk.StageName)
-				}
-				break
+		}
+		if len(waiting) == len(todo) {
+			for _, blk := range waiting {
+				el.errs.add(blk.Pos, "schedule %s: no stage %s; cache_write or cache_read must make it (CL = cache_write(C, local))", blk.StageName, blk.StageName)
 			}
-			for _, blk := range todo {
-				if !slices.Contains(waiting, blk) {
-					a.applyBlock(blk, attach, blockPos)
-				}
+			break
+		}
+		for _, blk := range todo {
+			if !slices.Contains(waiting, blk) {
+				a.applyBlock(blk, false, blockPos)
 			}
-			todo = waiting
+		}
+		todo = waiting
+	}
+	// Then the attachments, consumers before their producers whatever the
+	// order of the blocks: whether a producer may be computed at a loop
+	// depends on where its readers are computed, or whether they are
+	// inlined. (A stage is computed at a loop of a stage downstream of it,
+	// so that stage's attachment is settled first.)
+	stages := a.sched.Order()
+	for i := len(stages) - 1; i >= 0; i-- {
+		for _, blk := range p.Schedules {
+			if a.stageNamed(blk.StageName) == stages[i] {
+				a.applyBlock(blk, true, blockPos)
+			}
 		}
 	}
 	if hadErrors {

@@ -487,6 +487,8 @@ schedule AL {
 `,
 		want: []wantErr{{14, 5, "compute_at(P, x)", "compute_at(P, x): P is computed inline and has no loops; compute AL elsewhere"}}},
 	{name: "compute_inline of a stage another stage is computed at",
+		// Attachments apply consumers first, whatever the order of the
+		// blocks, so this is the case above with the blocks swapped.
 		sched: `schedule D {
     AL = cache_read(A, local, P)
 }
@@ -497,7 +499,16 @@ schedule P {
     compute_inline()
 }
 `,
-		want: []wantErr{{16, 5, "compute_inline()", "compute_inline: AL is computed at a loop of P; compute it elsewhere first"}}},
+		want: []wantErr{{13, 5, "compute_at(P, x)", "compute_at(P, x): P is computed inline and has no loops; compute AL elsewhere"}}},
+	{name: "compute_at to a loop that the consumer's later block never makes",
+		sched: `schedule P {
+    compute_at(C, jo)
+}
+schedule C {
+    io, ii = split(i, factor=2)
+}
+`,
+		want: []wantErr{{10, 19, "jo)", "compute_at: jo is not a loop of C; the loops of C are io, ii, j, k"}}},
 	{name: "compute_inline of a reduction",
 		sched: `schedule C {
     compute_inline()
