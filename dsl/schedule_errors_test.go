@@ -623,7 +623,7 @@ schedule C {
     CF = rfactor(C, ki)
 }
 `,
-		want: []wantErr{{12, 21, "ki)", "rfactor: ki must be a reduction axis of C or the inner part of its only split; apply rfactor before other loop changes"}}},
+		want: []wantErr{{12, 21, "ki)", "rfactor: ki must be a reduction axis of C or a part of its only split; apply rfactor before other loop changes"}}},
 	{name: "pragma, which Tide does not have, lists the primitives",
 		sched: `schedule C {
     pragma(i)

@@ -311,6 +311,47 @@ schedule SF {
     parallel(ri)
 }
 `,
+		"rfactor of the outer part of a split with a tail, partial sums in parallel": `A = placeholder((4, 29), float32)
+k = reduce_axis(0, 29)
+S = compute((4,), (i) => sum(A[i, k] * 0.5, axis=k))
+kernel f(A) -> S
+schedule S {
+    ko, ki = split(k, factor=8)
+    SF = rfactor(S, ko)
+}
+schedule SF {
+    reorder(ko, ki, i)
+    parallel(ko)
+    vectorize(i)
+}
+`,
+		"rfactor of the outer part of an nparts split, a max over two reduce axes, computed at the consumer": `A = placeholder((2, 7, 5), int16)
+r = reduce_axis(0, 7)
+c = reduce_axis(0, 5)
+M = compute((2,), (b) => max(A[b, r, c] - A[b, 6 - r, c], axis=[r, c]))
+kernel f(A) -> M
+schedule M {
+    ro, ri = split(r, nparts=3)
+    MF = rfactor(M, ro)
+}
+schedule MF {
+    reorder(b, ro, ri, c)
+    compute_at(M, b)
+}
+`,
+		"rfactor of the outer part of an nparts split over a symbolic extent": `n = var(default=13)
+A = placeholder((3, n), int32)
+k = reduce_axis(0, n)
+S = compute((3,), (i) => sum(A[i, k] * cast(int32, k + 1), axis=k))
+kernel f(A, n) -> S
+schedule S {
+    ko, ki = split(k, nparts=4)
+    SF = rfactor(S, ko)
+}
+schedule SF {
+    unroll(ko)
+}
+`,
 		"two-level compute_at chain": `A = placeholder((20,), float32)
 P = compute((20,), (i) => A[i] * 2.0)
 Q = compute((18,), (i) => P[i] + P[i + 2])
