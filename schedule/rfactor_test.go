@@ -40,3 +40,29 @@ func TestRFactorOfTheOuterPart(t *testing.T) {
 		t.Errorf("reduction body %s, want %s", got, want)
 	}
 }
+
+// The outer part of a split by a factor of a symbolic extent has a
+// symbolic extent: there is no fixed number of partial results.
+func TestRFactorOfASymbolicOuterPart(t *testing.T) {
+	n := te.SizeVar("n")
+	a, err := te.Placeholder("A", []te.Expr{n}, te.Int32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := te.ReduceAxis("k", te.Int(0), n)
+	s, _ := te.Compute("S", []te.Expr{te.Int(1)}, func(i []te.Expr) te.Expr {
+		return te.ReduceOf(te.Sum, a.At(k.Var), k)
+	}, "i")
+	sched := schedule.New(s)
+	st := sched.Stage(s)
+	ko, _, err := st.Split(st.Axis("k"), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ko.SetName("ko")
+	_, err = sched.RFactor(s, ko)
+	want := "rfactor: ko has extent floordiv(n + 7, 8), not a constant; split the reduction into a constant number of parts (nparts=) first"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
