@@ -937,7 +937,7 @@ func (el *elab) schedules(blocks []*ScheduleBlock) {
 	made := map[string]bool{} // stages that cache_write and cache_read create
 	for _, blk := range blocks {
 		for _, st := range blk.Body {
-			if st.Prim.Name == "cache_write" || st.Prim.Name == "cache_read" || st.Prim.Name == "rfactor" {
+			if spec := primitiveSpec(st.Prim.Name); spec != nil && spec.makesStage {
 				for _, t := range st.Targets {
 					made[t.Name] = true
 				}
@@ -987,12 +987,9 @@ func (el *elab) schedules(blocks []*ScheduleBlock) {
 
 func (el *elab) primitive(st *SchedStmt, local map[string]bool, stageName string) *Primitive {
 	name := st.Prim.Name
-	known := false
-	for _, p := range Primitives {
-		known = known || p == name
-	}
-	if !known {
-		el.errs.add(st.Prim.Pos, "unknown schedule primitive %q%s; the primitives are %s", name, suggest(name, Primitives), strings.Join(Primitives, ", "))
+	if primitiveSpec(name) == nil {
+		names := PrimitiveNames()
+		el.errs.add(st.Prim.Pos, "unknown schedule primitive %q%s; the primitives are %s", name, suggest(name, names), strings.Join(names, ", "))
 		return nil
 	}
 	p := &Primitive{Pos: st.Pos, Name: name, Targets: st.Targets}

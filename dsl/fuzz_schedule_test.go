@@ -57,6 +57,8 @@ var fuzzSeeds = []string{
 	"schedule R { io, ii = split(i, factor=2); parallel(io) }  # one line\n",
 	"schedule C {\n    BL = cache_read(P, local, C)\n    ko, ki = split(k, factor=3)\n    reorder(i, ko, j, ki)\n}\nschedule BL {\n    compute_at(C, ko)\n}\n",
 	"schedule C {\n    io, ii = split(i, factor=2)\n    ko, ki = split(k, factor=2)\n    reorder(io, ii, j, ko, ki)\n    vectorize(ki)\n}\nschedule P {\n    compute_at(C, ii)\n}\n",
+	"schedule R {\n    jo, ji = split(j, factor=2)\n    f = fuse(i, jo, ji)\n    fo, fi = split(f, factor=4)\n    vectorize(fi)\n}\n",
+	"schedule P {\n    compute_at(R, io)\n}\nschedule C {\n    compute_at(R, io)\n}\nschedule R {\n    io, ii = split(i, factor=2)\n}\n",
 	// Invalid.
 	"schedule C {\n    io = split(i, factor=8)\n}\n",
 	"schedule C {\n    io, ii = split(i, factor=0)\n    vectorize(ii)\n}\n",
@@ -71,6 +73,7 @@ var fuzzSeeds = []string{
 	"schedule C {\n    io, ii = split(i, factor=2)\n    CL = cache_write(C)\n}\n",
 	"schedule C {\n    io, ii = split(i, factor=2, tail=pad)\n}\n",
 	"schedule C {\n    rfactor(k)\n    pragma(i)\n}\n",
+	"schedule C {\n    f = fuse(i, j, k)\n}\n",
 	"schedule R {\n    parallel(i)\n    parallel(j)\n}\n",
 	"schedule R {\n    parallel(i)\n}\nschedule C {\n    compute_at(R, i)\n    parallel(j)\n}\n",
 	"schedule Q {\n    vectorize(i)\n}\n",

@@ -78,14 +78,6 @@ type PrimArg struct {
 	IsName bool
 }
 
-// Primitives are the schedule primitive names the language accepts (TVM's).
-var Primitives = []string{
-	"split", "tile", "fuse", "reorder",
-	"vectorize", "unroll", "parallel",
-	"compute_at", "compute_inline", "compute_root",
-	"cache_read", "cache_write", "rfactor", "pragma",
-}
-
 // SizeValues binds every symbolic dimension of the kernel: from set (by
 // name) or from the declared default.
 func (p *Program) SizeValues(set map[string]int64) (map[*te.Var]int64, error) {

@@ -195,6 +195,12 @@ var schedErrCases = []schedErrCase{
 }
 `,
 		want: []wantErr{{10, 5, "xo, yo", "tile needs two factors; write xo, yo, xi, yi = tile(x, y, 8, 8)"}}},
+	{name: "split with the factor given twice, positionally and as a keyword",
+		sched: `schedule C {
+    io, ii = split(i, 4, factor=8)
+}
+`,
+		want: []wantErr{{10, 26, "factor=8", "split: factor= is given twice"}}},
 	{name: "fuse of loops that are not adjacent",
 		sched: `schedule C {
     f = fuse(i, k)
@@ -207,6 +213,24 @@ var schedErrCases = []schedErrCase{
 }
 `,
 		want: []wantErr{{10, 17, "i)", "fuse: i must come right after j in the loop order; they are in the order i, j: fuse(i, j)"}}},
+	{name: "fuse of three loops blames the third when it is of another kind",
+		sched: `schedule C {
+    f = fuse(i, j, k)
+}
+`,
+		want: []wantErr{{10, 20, "k)", "fuse: k is a reduction axis and j is not; only axes of the same kind fuse"}}},
+	{name: "fuse of three loops that are not adjacent",
+		sched: `schedule C {
+    f = fuse(i, j, i)
+}
+`,
+		want: []wantErr{{10, 20, "i)", "fuse: i must come right after j in the loop order; they are in the order i, j: fuse(i, j)"}}},
+	{name: "fuse of one loop",
+		sched: `schedule C {
+    f = fuse(i)
+}
+`,
+		want: []wantErr{{10, 5, "f = fuse(i)", "fuse needs at least 2 positional argument(s), not 1; write f = fuse(a, b) or fuse(a, b, c, ...)"}}},
 	{name: "fuse of a data axis with a reduction axis",
 		sched: `schedule C {
     f = fuse(j, k)
@@ -463,6 +487,8 @@ schedule AL {
 `,
 		want: []wantErr{{14, 5, "compute_at(P, x)", "compute_at(P, x): P is computed inline and has no loops; compute AL elsewhere"}}},
 	{name: "compute_inline of a stage another stage is computed at",
+		// Attachments apply consumers first, whatever the order of the
+		// blocks, so this is the case above with the blocks swapped.
 		sched: `schedule D {
     AL = cache_read(A, local, P)
 }
@@ -473,7 +499,16 @@ schedule P {
     compute_inline()
 }
 `,
-		want: []wantErr{{16, 5, "compute_inline()", "compute_inline: AL is computed at a loop of P; compute it elsewhere first"}}},
+		want: []wantErr{{13, 5, "compute_at(P, x)", "compute_at(P, x): P is computed inline and has no loops; compute AL elsewhere"}}},
+	{name: "compute_at to a loop that the consumer's later block never makes",
+		sched: `schedule P {
+    compute_at(C, jo)
+}
+schedule C {
+    io, ii = split(i, factor=2)
+}
+`,
+		want: []wantErr{{10, 19, "jo)", "compute_at: jo is not a loop of C; the loops of C are io, ii, j, k"}}},
 	{name: "compute_inline of a reduction",
 		sched: `schedule C {
     compute_inline()
@@ -594,20 +629,14 @@ schedule C {
     CF = rfactor(C, ki)
 }
 `,
-		want: []wantErr{{12, 21, "ki)", "rfactor: ki must be a reduction axis of C or the inner part of its only split; apply rfactor before other loop changes"}}},
-	{name: "pragma",
+		want: []wantErr{{12, 21, "ki)", "rfactor: ki must be a reduction axis of C or a part of its only split; apply rfactor before other loop changes"}}},
+	{name: "pragma, which Tide does not have, lists the primitives",
 		sched: `schedule C {
     pragma(i)
 }
 `,
-		want:  []wantErr{{10, 5, "pragma(i)", "pragma is not supported yet"}},
+		want:  []wantErr{{10, 5, "pragma(i)", `unknown schedule primitive "pragma"; the primitives are split, tile, fuse, reorder, vectorize, unroll, parallel, compute_at, compute_inline, compute_root, cache_read, cache_write, rfactor`}},
 		avoid: []string{"reduction"}}, // rfactor's advice
-	{name: "pragma with a word",
-		sched: `schedule C {
-    pragma(i, unroll)
-}
-`,
-		want: []wantErr{{10, 5, "pragma(i, unroll)", "pragma is not supported yet"}}},
 
 	// No cascades: the uses of what a failed primitive would have made stay
 	// silent.

@@ -140,38 +140,50 @@ func (st *Stage) Tile(x, y *Axis, fx, fy int64) (xo, yo, xi, yi *Axis, err error
 	return xo, yo, xi, yi, nil
 }
 
-// Fuse merges two adjacent loops, outer then inner, into one.
-func (st *Stage) Fuse(outer, inner *Axis) (*Axis, error) {
-	if e := st.leaf("fuse", 0, outer); e != nil {
-		return nil, e
+// Fuse merges adjacent loops, given outermost first, into one: TVM's
+// fuse(*args), where fuse(a, b, c) is fuse(fuse(a, b), c). An error's
+// argument index is that of the loop at fault.
+func (st *Stage) Fuse(axes ...*Axis) (*Axis, error) {
+	if len(axes) < 2 {
+		return nil, errAt(-1, "fuse: give at least two loops")
 	}
-	if e := st.leaf("fuse", 1, inner); e != nil {
-		return nil, e
-	}
-	i, j := slices.Index(st.Leaf, outer), slices.Index(st.Leaf, inner)
-	if j != i+1 {
-		var hint string
-		if j == i-1 {
-			hint = fmt.Sprintf("; they are in the order %s, %s: fuse(%s, %s)", inner.Name(), outer.Name(), inner.Name(), outer.Name())
-		} else {
-			hint = fmt.Sprintf("; the loops of %s are %s (reorder first to make them adjacent)", st.Name(), names(st.Leaf))
+	for k, a := range axes {
+		if e := st.leaf("fuse", k, a); e != nil {
+			return nil, e
 		}
-		return nil, errAt(1, "fuse: %s must come right after %s in the loop order%s", inner.Name(), outer.Name(), hint)
 	}
-	if outer.Reduce != inner.Reduce {
-		return nil, errAt(1, "fuse: %s is a reduction axis and %s is not; only axes of the same kind fuse",
-			map[bool]string{true: outer.Name(), false: inner.Name()}[outer.Reduce], map[bool]string{true: inner.Name(), false: outer.Name()}[outer.Reduce])
+	for k := 1; k < len(axes); k++ {
+		outer, inner := axes[k-1], axes[k]
+		i, j := slices.Index(st.Leaf, outer), slices.Index(st.Leaf, inner)
+		if j != i+1 {
+			var hint string
+			if j == i-1 {
+				hint = fmt.Sprintf("; they are in the order %s, %s: fuse(%s, %s)", inner.Name(), outer.Name(), inner.Name(), outer.Name())
+			} else {
+				hint = fmt.Sprintf("; the loops of %s are %s (reorder first to make them adjacent)", st.Name(), names(st.Leaf))
+			}
+			return nil, errAt(k, "fuse: %s must come right after %s in the loop order%s", inner.Name(), outer.Name(), hint)
+		}
+		if outer.Reduce != inner.Reduce {
+			return nil, errAt(k, "fuse: %s is a reduction axis and %s is not; only axes of the same kind fuse",
+				map[bool]string{true: outer.Name(), false: inner.Name()}[outer.Reduce], map[bool]string{true: inner.Name(), false: outer.Name()}[outer.Reduce])
+		}
 	}
-	for k, a := range []*Axis{outer, inner} {
+	for k, a := range axes {
 		if a.Ann != Serial {
 			return nil, errAt(k, "fuse: %s is already %s; fuse before annotating", a.Name(), a.Ann)
 		}
 	}
-	f := &Fuse{Outer: outer, Inner: inner, Fused: st.newAxis(outer.Name()+"."+inner.Name()+".fused", outer.Reduce)}
-	outer.usedBy, inner.usedBy = f, f
-	st.Rels = append(st.Rels, f)
-	st.Leaf = slices.Replace(st.Leaf, i, j+1, f.Fused)
-	return f.Fused, nil
+	fused := axes[0]
+	for _, inner := range axes[1:] {
+		f := &Fuse{Outer: fused, Inner: inner, Fused: st.newAxis(fused.Name()+"."+inner.Name()+".fused", fused.Reduce)}
+		fused.usedBy, inner.usedBy = f, f
+		st.Rels = append(st.Rels, f)
+		i := slices.Index(st.Leaf, fused)
+		st.Leaf = slices.Replace(st.Leaf, i, i+2, f.Fused)
+		fused = f.Fused
+	}
+	return fused, nil
 }
 
 // Reorder puts the given loops in the given order, in the positions they

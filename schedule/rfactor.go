@@ -13,8 +13,10 @@ import (
 // t.rf[ki, i] = sum(A[i, ko*8 + ki], ko) and t becomes sum(t.rf[ki_r, i], ki_r)
 // over the 8 partial results. The new stage is returned, with ax's name for
 // its first axis; vectorize or parallelize it like any data axis. ax must be
-// a reduction axis of t or the inner part of its split, and rfactor must
-// come before the stage's other loop changes.
+// a reduction axis of t or either part of its split (the outer part ko
+// gives one partial result per block of 8: t.rf[ko, i] = sum(A[i, ko*8 +
+// ki], ki), as TVM's rfactor of an outer loop for a parallel reduction), and
+// rfactor must come before the stage's other loop changes.
 func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
 	st := s.Stage(t)
 	if st == nil {
@@ -35,8 +37,8 @@ func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
 	var split *Split
 	if len(st.Rels) > 0 {
 		sp, ok := st.Rels[0].(*Split)
-		if len(st.Rels) != 1 || !ok || sp.Inner != ax || !slices.Contains(st.Root, sp.Parent) {
-			return nil, errAt(1, "rfactor: %s must be a reduction axis of %s or the inner part of its only split; apply rfactor before other loop changes", ax.Name(), t.Name)
+		if len(st.Rels) != 1 || !ok || (sp.Inner != ax && sp.Outer != ax) || !slices.Contains(st.Root, sp.Parent) {
+			return nil, errAt(1, "rfactor: %s must be a reduction axis of %s or a part of its only split; apply rfactor before other loop changes", ax.Name(), t.Name)
 		}
 		split, root = sp, sp.Parent
 	}
@@ -45,12 +47,20 @@ func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
 	}
 	ri := slices.Index(st.Root, root) - len(t.Axis)
 	kiv := red.Axes[ri]
-	factor := kiv.Extent
+	factor := kiv.Extent // the number of partial results: ax's extent
 	if split != nil {
-		_, factor = SplitExtents(kiv.Extent, split)
+		outer, inner := SplitExtents(kiv.Extent, split)
+		factor = inner
+		if ax == split.Outer {
+			factor = outer
+		}
 	}
 	if _, ok := te.IntValue(factor); !ok {
-		return nil, errAt(1, "rfactor: %s has extent %s, not a constant; split the reduction by a constant factor first", ax.Name(), te.ExprString(factor))
+		how := "split the reduction by a constant factor first"
+		if split != nil && ax == split.Outer {
+			how = "split the reduction into a constant number of parts (nparts=) first"
+		}
+		return nil, errAt(1, "rfactor: %s has extent %s, not a constant; %s", ax.Name(), te.ExprString(factor), how)
 	}
 	shape := append([]te.Expr{factor}, t.Shape...)
 	names := []string{ax.Name()}
@@ -74,14 +84,21 @@ func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
 		if split == nil {
 			m[kiv.Var] = te.Bin(te.Add, kiv.Min, axes[0])
 		} else {
-			outer, _ := SplitExtents(kiv.Extent, split)
-			ko := te.ReduceAxis(split.Outer.Name(), te.Const(te.Index, 0), outer)
-			k := te.Bin(te.Add, te.Bin(te.Mul, ko.Var, factor), axes[0])
+			// the other part of the split stays a reduction, the partial
+			// stage's outermost
+			outer, inner := SplitExtents(kiv.Extent, split)
+			other := te.ReduceAxis(split.Outer.Name(), te.Const(te.Index, 0), outer)
+			var ko, ki te.Expr = other.Var, axes[0]
+			if ax == split.Outer {
+				other = te.ReduceAxis(split.Inner.Name(), te.Const(te.Index, 0), inner)
+				ko, ki = axes[0], other.Var
+			}
+			rest = append([]*te.IterVar{other}, rest...)
+			k := te.Bin(te.Add, te.Bin(te.Mul, ko, inner), ki)
 			m[kiv.Var] = te.Bin(te.Add, kiv.Min, k)
-			rest = append([]*te.IterVar{ko}, rest...)
 			// outer*factor may exceed the extent, also with nparts whose
 			// inner extent divides it (6 in nparts=4: 4*2 = 8 > 6)
-			if c, ok := te.IntValue(te.Bin(te.Sub, te.Bin(te.Mul, outer, factor), kiv.Extent)); !ok || c != 0 {
+			if c, ok := te.IntValue(te.Bin(te.Sub, te.Bin(te.Mul, outer, inner), kiv.Extent)); !ok || c != 0 {
 				// the last outer iteration would read past the reduction's end
 				body = te.IfThenElse(te.Bin(te.LT, k, kiv.Extent), body, red.Op.Identity(t.DType))
 			}

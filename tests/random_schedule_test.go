@@ -8,7 +8,7 @@ package tests
 // compiler rejects is therefore a failure too (of the compiler or of the
 // generator's model). Every failure is shrunk to a small reproducer.
 // Reduction stages are sometimes factored with rfactor (over a reduction
-// axis or the inner part of its split), and the stage of partial results
+// axis or a part of its split), and the stage of partial results
 // is scheduled in a block of its own like any other.
 //
 //	go test ./tests -run TestRandomSchedules                               # 300 cases, seed 1
@@ -105,8 +105,7 @@ func TestRandomSchedules(t *testing.T) {
 }
 
 // primitiveNames are the primitives whose use the summary counts.
-var primitiveNames = []string{"split", "tile", "fuse", "reorder", "vectorize", "unroll", "parallel",
-	"compute_at", "compute_inline", "compute_root", "cache_write", "cache_read", "rfactor"}
+var primitiveNames = dsl.PrimitiveNames()
 
 // genCase is one generated program, once per value of its symbolic
 // dimension (the value is the default in each source, so each source is a
@@ -1374,13 +1373,14 @@ func (g *gen) cacheRead(st *stage) {
 }
 
 // rfactor starts st's block (a reduction of the program) with rfactor
-// over one of its reduction loops of constant extent, or over the inner
-// part of a split of one (by a factor, which may not divide the extent, or
-// into parts when the extent is constant), written just before. The new
-// stage has the partial-results axis, st's data axes, the split's outer
-// part and st's other reduction axes, and is scheduled next; st's loops are
-// its data axes and the reduction over the partial results, named after
-// the factored loop with _r.
+// over one of its reduction loops of constant extent, or over a part of
+// constant extent of a split of one (by a factor, which may not divide the
+// extent, or into parts when the extent is constant), written just before.
+// The new stage has the partial-results axis, st's data axes, the split's
+// other part and st's other reduction axes, and is scheduled next; st's
+// loops are its data axes and the reduction over the partial results,
+// named after the factored loop with _r. (Below, ki is the factored loop
+// and ko the split's other part.)
 func (g *gen) rfactor(st *stage) {
 	var red, data []*loop
 	for _, l := range st.loops {
@@ -1413,6 +1413,10 @@ func (g *gen) rfactor(st *stage) {
 			args += ", tail=partition"
 		}
 		g.emit(st, "%s, %s = split(%s, %s)", ko.name, ki.name, k.name, args)
+		if ko.ext > 0 && g.chance(0.3) {
+			// the outer part: one partial result per block of the split
+			ko, ki = ki, ko
+		}
 	}
 	cf := &stage{name: g.fresh(st.name + "F"), reads: st.reads}
 	g.emit(st, "%s = rfactor(%s, %s)", cf.name, st.name, ki.name)
@@ -1505,10 +1509,19 @@ func (g *gen) restructure(st *stage) {
 			g.tile(st)
 		case 2:
 			i := pick(g, adjacent)
-			a, b := st.loops[i], st.loops[i+1]
-			f := &loop{name: g.fresh("f"), reduce: a.reduce, ext: a.ext * b.ext, guarded: a.guarded || b.guarded}
-			g.emit(st, "%s = fuse(%s, %s)", f.name, a.name, b.name)
-			st.loops = slices.Replace(st.loops, i, i+2, f)
+			n := 2
+			if slices.Contains(adjacent, i+1) && g.chance(0.3) {
+				n = 3 // fuse(a, b, c)
+			}
+			f := &loop{name: g.fresh("f"), reduce: st.loops[i].reduce, ext: 1}
+			var names []string
+			for _, l := range st.loops[i : i+n] {
+				f.ext *= l.ext
+				f.guarded = f.guarded || l.guarded
+				names = append(names, l.name)
+			}
+			g.emit(st, "%s = fuse(%s)", f.name, strings.Join(names, ", "))
+			st.loops = slices.Replace(st.loops, i, i+n, f)
 		case 3:
 			sub := g.r.Perm(len(st.loops))[:2+g.r.IntN(len(st.loops)-1)]
 			var axes []*loop
@@ -1550,7 +1563,9 @@ func (g *gen) splitLoops(l *loop, factor, nparts int) (*loop, *loop) {
 	} else {
 		o.ext = nparts
 		if l.ext > 0 {
+			// as schedule.SplitExtents: the parts that hold any iteration
 			in.ext = (l.ext + nparts - 1) / nparts
+			o.ext = (l.ext + in.ext - 1) / in.ext
 		}
 	}
 	return o, in

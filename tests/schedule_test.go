@@ -219,6 +219,31 @@ schedule B {
     vectorize(fi)
 }
 `,
+		"three data loops fused, split with a tail and vectorized": `A = placeholder((3, 4, 5), int32)
+B = compute((3, 4, 5), (i, j, k) => A[i, j, k] * 3 - A[i, 3 - j, 4 - k])
+kernel f(A) -> B
+schedule B {
+    f = fuse(i, j, k)
+    fo, fi = split(f, factor=8)
+    vectorize(fi)
+}
+`,
+		"three reduction loops fused and split, a producer at the fused loop's part": `A = placeholder((2, 3, 4, 5), float32)
+P = compute((2, 3, 4, 5), (b, r, c, d) => A[b, r, c, d] * 0.5)
+r = reduce_axis(0, 3)
+c = reduce_axis(0, 4)
+d = reduce_axis(0, 5)
+S = compute((2,), (b) => sum(P[b, r, c, d], axis=[r, c, d]))
+kernel f(A) -> S
+schedule S {
+    rcd = fuse(r, c, d)
+    ro, ri = split(rcd, factor=7)
+    unroll(ri)
+}
+schedule P {
+    compute_at(S, ro)
+}
+`,
 		"unrolled tail and nparts": `A = placeholder((3, 11), uint8)
 B = compute((3, 11), (i, j) => A[i, j] ^ 255)
 kernel f(A) -> B
@@ -284,6 +309,47 @@ schedule S {
 }
 schedule SF {
     parallel(ri)
+}
+`,
+		"rfactor of the outer part of a split with a tail, partial sums in parallel": `A = placeholder((4, 29), float32)
+k = reduce_axis(0, 29)
+S = compute((4,), (i) => sum(A[i, k] * 0.5, axis=k))
+kernel f(A) -> S
+schedule S {
+    ko, ki = split(k, factor=8)
+    SF = rfactor(S, ko)
+}
+schedule SF {
+    reorder(ko, ki, i)
+    parallel(ko)
+    vectorize(i)
+}
+`,
+		"rfactor of the outer part of an nparts split, a max over two reduce axes, computed at the consumer": `A = placeholder((2, 7, 5), int16)
+r = reduce_axis(0, 7)
+c = reduce_axis(0, 5)
+M = compute((2,), (b) => max(A[b, r, c] - A[b, 6 - r, c], axis=[r, c]))
+kernel f(A) -> M
+schedule M {
+    ro, ri = split(r, nparts=3)
+    MF = rfactor(M, ro)
+}
+schedule MF {
+    reorder(b, ro, ri, c)
+    compute_at(M, b)
+}
+`,
+		"rfactor of the outer part of an nparts split over a symbolic extent": `n = var(default=13)
+A = placeholder((3, n), int32)
+k = reduce_axis(0, n)
+S = compute((3,), (i) => sum(A[i, k] * cast(int32, k + 1), axis=k))
+kernel f(A, n) -> S
+schedule S {
+    ko, ki = split(k, nparts=4)
+    SF = rfactor(S, ko)
+}
+schedule SF {
+    unroll(ko)
 }
 `,
 		"two-level compute_at chain": `A = placeholder((20,), float32)
