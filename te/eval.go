@@ -391,19 +391,7 @@ func (ev *evaluator) storeFn(t *Tensor, out *Buffer) (func(frame, int), int64) {
 		if lanes != nil {
 			whole = lanes.floatBody(red.Op, dt, red.Body)
 		}
-		return func(f frame, i int) {
-			step := checked
-			if prepare(f) {
-				if whole != nil {
-					if v, ok := whole(f, init); ok {
-						out.Floats[i] = v
-						return
-					}
-				}
-				step = fast
-			}
-			out.Floats[i] = reduceLoop(axes, f, init, step)
-		}, work
+		return reduceElement(axes, prepare, init, checked, fast, whole, out.Floats), work
 	}
 	init := red.Op.Identity(dt).(*IntImm).Value
 	checked := intStep(red.Op, dt, ev.compileInt(red.Body))
@@ -417,19 +405,27 @@ func (ev *evaluator) storeFn(t *Tensor, out *Buffer) (func(frame, int), int64) {
 	if lanes != nil {
 		whole = lanes.intBody(red.Op, dt, red.Body)
 	}
+	return reduceElement(axes, prepare, init, checked, fast, whole, out.Ints), work
+}
+
+// reduceElement computes one element of a reduction into store: the whole
+// box at once when every read is in bounds and no lane abandons it, else
+// step by step with the fast body when the reads are in bounds, else with
+// the checked one.
+func reduceElement[V int64 | float64](axes []reduceAxis, prepare func(frame) bool, init V, checked, fast func(V, frame) V, whole func(frame, V) (V, bool), store []V) func(frame, int) {
 	return func(f frame, i int) {
 		step := checked
 		if prepare(f) {
 			if whole != nil {
 				if v, ok := whole(f, init); ok {
-					out.Ints[i] = v
+					store[i] = v
 					return
 				}
 			}
 			step = fast
 		}
-		out.Ints[i] = reduceLoop(axes, f, init, step)
-	}, work
+		store[i] = reduceLoop(axes, f, init, step)
+	}
 }
 
 type reduceAxis struct {

@@ -478,19 +478,8 @@ func (lc *laneCompiler) intBody(op ReduceOp, t DType, body Expr) func(f frame, a
 	}
 	fold := foldInt(op, t)
 	pool := lc.frames()
-	return func(f frame, acc int64) (v int64, ok bool) {
-		lf := pool.Get().(*laneFrame)
-		defer func() {
-			pool.Put(lf)
-			if r := recover(); r != nil {
-				if _, isAbandon := r.(abandon); !isAbandon {
-					panic(r)
-				}
-				v, ok = 0, false
-			}
-		}()
-		lf.f = f
-		return fold(acc, vals(lf)), true
+	return func(f frame, acc int64) (int64, bool) {
+		return onLanes(pool, f, func(lf *laneFrame) int64 { return fold(acc, vals(lf)) })
 	}
 }
 
@@ -501,20 +490,27 @@ func (lc *laneCompiler) floatBody(op ReduceOp, t DType, body Expr) func(f frame,
 	}
 	fold := foldFloat(op, t)
 	pool := lc.frames()
-	return func(f frame, acc float64) (v float64, ok bool) {
-		lf := pool.Get().(*laneFrame)
-		defer func() {
-			pool.Put(lf)
-			if r := recover(); r != nil {
-				if _, isAbandon := r.(abandon); !isAbandon {
-					panic(r)
-				}
-				v, ok = 0, false
-			}
-		}()
-		lf.f = f
-		return fold(acc, vals(lf)), true
+	return func(f frame, acc float64) (float64, bool) {
+		return onLanes(pool, f, func(lf *laneFrame) float64 { return fold(acc, vals(lf)) })
 	}
+}
+
+// onLanes runs compute on a lane frame from pool set to f; ok is false
+// when a lane abandoned the element (an undefined operation, which the
+// scalar path then reports).
+func onLanes[V int64 | float64](pool *sync.Pool, f frame, compute func(*laneFrame) V) (v V, ok bool) {
+	lf := pool.Get().(*laneFrame)
+	defer func() {
+		pool.Put(lf)
+		if r := recover(); r != nil {
+			if _, isAbandon := r.(abandon); !isAbandon {
+				panic(r)
+			}
+			v, ok = 0, false
+		}
+	}()
+	lf.f = f
+	return compute(lf), true
 }
 
 // foldInt and foldFloat combine the lanes into acc in lane order, each step
