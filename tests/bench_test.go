@@ -5,12 +5,8 @@ import (
 	"testing"
 
 	"github.com/tide-compiler/tide/dsl"
-	"github.com/tide-compiler/tide/graph"
 	"github.com/tide-compiler/tide/llvmgen"
 	"github.com/tide-compiler/tide/lower"
-	"github.com/tide-compiler/tide/schedule"
-	"github.com/tide-compiler/tide/te"
-	"github.com/tide-compiler/tide/tensorio"
 	"github.com/tide-compiler/tide/topi"
 )
 
@@ -64,56 +60,21 @@ func BenchmarkGenerateMatmul(b *testing.B) {
 	}
 }
 
-// lowerResNet18 partitions, schedules, lowers and groups the 1-bit
-// ResNet-18 at 224x224.
-func lowerResNet18(b *testing.B, tgt llvmgen.Target) *lower.Func {
-	const file = "../examples/networks/resnet18.te"
-	src, err := os.ReadFile(file)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var plan *graph.Plan
-	p, err := dsl.ParseWith(file, src, dsl.Options{
-		Target: &topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits},
-		NetworkSchedule: func(p *dsl.Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error {
-			if plan, err = graph.Partition(graph.NetworkOf(p.Kernel, p.Weights), graph.Options{}); err != nil {
-				return err
-			}
-			return plan.Schedule(s, topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits}, keep)
-		}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	in, _, err := tensorio.Inputs(p.Kernel, nil, "", 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	fn, err := plan.Finish(f, p.Schedule, in[len(in)-len(p.Weights):])
-	if err != nil {
-		b.Fatal(err)
-	}
-	return fn.Func
-}
-
 // BenchmarkLowerResNet18 is the whole front half for the network: parse,
 // fuse, schedule, lower, group.
 func BenchmarkLowerResNet18(b *testing.B) {
 	tgt := benchTarget(b)
 	for b.Loop() {
-		lowerResNet18(b, tgt)
+		buildNetwork(b, "../examples/networks/resnet18.te", tgt, 1)
 	}
 }
 
 // BenchmarkGenerateResNet18 generates the network's LLVM module.
 func BenchmarkGenerateResNet18(b *testing.B) {
 	tgt := benchTarget(b)
-	f := lowerResNet18(b, tgt)
+	_, _, fn := buildNetwork(b, "../examples/networks/resnet18.te", tgt, 1)
 	for b.Loop() {
-		if _, _, err := llvmgen.Generate(f, tgt, llvmgen.Options{}); err != nil {
+		if _, _, err := llvmgen.Generate(fn.Func, tgt, llvmgen.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

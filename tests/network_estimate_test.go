@@ -25,38 +25,7 @@ func TestNetworkEstimateKeepsSemantics(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireTools(t, tgt)
-	const file = "../examples/networks/binary_tiny.te"
-	src, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plan *graph.Plan
-	var net *graph.Network
-	p, err := dsl.ParseWith(file, src, dsl.Options{
-		Target: &topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits},
-		NetworkSchedule: func(p *dsl.Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error {
-			net = graph.NetworkOf(p.Kernel, p.Weights)
-			if plan, err = graph.Partition(net, graph.Options{}); err != nil {
-				return err
-			}
-			return plan.Schedule(s, topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits}, keep)
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, _, err := tensorio.Inputs(p.Kernel, nil, "", 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	weights := in[len(in)-len(p.Weights):]
-	fn, err := plan.Finish(f, p.Schedule, weights)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, in, fn := buildNetwork(t, "../examples/networks/binary_tiny.te", tgt, 3)
 	want, err := te.EvalKernel(p.Kernel, in, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -76,4 +45,40 @@ func TestNetworkEstimateKeepsSemantics(t *testing.T) {
 			t.Errorf("loop %s in %s: %d iterations of %.1f cycles", l.Label, l.Function, l.Iterations, l.Cycles)
 		}
 	}
+}
+
+// buildNetwork parses a network file for a target, fuses and schedules it
+// (graph.Partition, Plan.Schedule), lowers it and groups it with seeded
+// random inputs and weights (the weights are the last of in).
+func buildNetwork(tb testing.TB, file string, tgt llvmgen.Target, seed uint64) (*dsl.Program, []*te.Buffer, *graph.Function) {
+	tb.Helper()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var plan *graph.Plan
+	p, err := dsl.ParseWith(file, src, dsl.Options{
+		Target: &topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits},
+		NetworkSchedule: func(p *dsl.Program, s *schedule.Schedule, keep func(*te.Tensor) bool) error {
+			if plan, err = graph.Partition(graph.NetworkOf(p.Kernel, p.Weights), graph.Options{}); err != nil {
+				return err
+			}
+			return plan.Schedule(s, topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits}, keep)
+		}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f, _, err := lower.Lower(p.Kernel, p.Schedule, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in, _, err := tensorio.Inputs(p.Kernel, nil, "", seed)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fn, err := plan.Finish(f, p.Schedule, in[len(in)-len(p.Weights):])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p, in, fn
 }
