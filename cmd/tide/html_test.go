@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"image/png"
 	"maps"
 	"net/url"
 	"os"
@@ -336,15 +335,7 @@ func TestLowerHTMLInBrowser(t *testing.T) {
 	shot := filepath.Join(t.ArtifactDir(), "lower_html.png")
 	u := url.URL{Scheme: "file", Path: page, Fragment: "pass=vectorize"}
 	runChromium(t, bin, u.String(), "--hide-scrollbars", "--window-size=1400,800", "--screenshot="+shot)
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("the screenshot is no PNG: %v", err)
-	}
+	img := readPNG(t, shot)
 	colors := map[[4]uint32]bool{}
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y += 3 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"image"
 	"image/png"
 	"io"
 	"os"
@@ -568,16 +569,7 @@ func TestNetworkVsOneDNNAndSpeedups(t *testing.T) {
 			t.Errorf("--speedups lacks the row %q:\n%s", want, stdout)
 		}
 	}
-	f, err := os.Open(pngFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("the chart is not a PNG: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() < 300 || b.Dy() < 200 {
+	if b := readPNG(t, pngFile).Bounds(); b.Dx() < 300 || b.Dy() < 200 {
 		t.Errorf("the chart is %v", b)
 	}
 	// a float network is its own oneDNN baseline; a binarized one without
@@ -590,4 +582,19 @@ func TestNetworkVsOneDNNAndSpeedups(t *testing.T) {
 	if status == 0 || !strings.Contains(stderr, "--vs onednn runs a float network, or a binarized one's float twin") {
 		t.Errorf("a binarized network without a twin: status %d, %s", status, stderr)
 	}
+}
+
+// readPNG decodes a PNG file the command wrote (a chart, a screenshot).
+func readPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s is not a PNG: %v", path, err)
+	}
+	return img
 }
