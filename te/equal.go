@@ -74,8 +74,8 @@ func equalLists(a, b []Expr) bool {
 // are not stable across runs, and nothing stores them).
 var hashSeed = maphash.MakeSeed()
 
-// Hash is a hash consistent with Equal: equal expressions hash alike. With
-// Equal it keys maps of expressions (see ExprMap).
+// Hash is a hash consistent with Equal: equal expressions hash alike, so
+// the two key a hash map of expressions.
 func Hash(e Expr) uint64 {
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
@@ -143,44 +143,3 @@ func hashInto(h *maphash.Hash, e Expr) {
 		word(11)
 	}
 }
-
-// ExprMap maps expressions to values by structural equality (Equal).
-type ExprMap[V any] struct {
-	buckets map[uint64][]exprEntry[V]
-	n       int
-}
-
-type exprEntry[V any] struct {
-	key Expr
-	val V
-}
-
-// Get returns the value stored for an expression equal to e.
-func (m *ExprMap[V]) Get(e Expr) (V, bool) {
-	for _, en := range m.buckets[Hash(e)] {
-		if Equal(en.key, e) {
-			return en.val, true
-		}
-	}
-	var zero V
-	return zero, false
-}
-
-// Set stores v for e (replacing the value of an equal expression).
-func (m *ExprMap[V]) Set(e Expr, v V) {
-	if m.buckets == nil {
-		m.buckets = map[uint64][]exprEntry[V]{}
-	}
-	h := Hash(e)
-	for i, en := range m.buckets[h] {
-		if Equal(en.key, e) {
-			m.buckets[h][i].val = v
-			return
-		}
-	}
-	m.buckets[h] = append(m.buckets[h], exprEntry[V]{e, v})
-	m.n++
-}
-
-// Len is the number of distinct expressions stored.
-func (m *ExprMap[V]) Len() int { return m.n }

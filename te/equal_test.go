@@ -40,14 +40,4 @@ func TestEqualAndHash(t *testing.T) {
 			t.Errorf("%s and %s: equal", ExprString(c.a), ExprString(c.b))
 		}
 	}
-	var m ExprMap[int]
-	m.Set(build(i, 1.5), 1)
-	m.Set(build(i, 1.5), 2) // replaces
-	m.Set(build(otherI, 1.5), 3)
-	if v, ok := m.Get(build(i, 1.5)); !ok || v != 2 || m.Len() != 2 {
-		t.Errorf("ExprMap: got %d %v with %d keys, want 2 true with 2 keys", v, ok, m.Len())
-	}
-	if _, ok := m.Get(build(j, 1.5)); ok {
-		t.Errorf("ExprMap: found a key never set")
-	}
 }
