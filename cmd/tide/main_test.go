@@ -519,14 +519,19 @@ func TestInterruptRemovesTemporaryFiles(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// wait until the harness runs in its directory
+	// wait until the harness runs in its directory (tide's directories
+	// lie in one root in TMPDIR: count files at any depth)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		entries, _ := os.ReadDir(tmp)
-		if len(entries) > 0 {
-			if files, _ := os.ReadDir(filepath.Join(tmp, entries[0].Name())); len(files) > 2 {
-				break
+		files := 0
+		filepath.WalkDir(tmp, func(_ string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				files++
 			}
+			return nil
+		})
+		if files > 2 {
+			break
 		}
 		if time.Now().After(deadline) {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
