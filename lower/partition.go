@@ -116,42 +116,36 @@ func tighten(l *For) *For {
 func (p *partitioner) splitPoint(l *For, skip []te.Expr) (*IfThenElse, te.Expr) {
 	var found *IfThenElse
 	var split te.Expr
-	// Only guards inside a vectorized or unrolled loop are worth a copy of
-	// the loop nest: elsewhere a guard costs one comparison, and tighten
-	// removes it when it is a loop's whole body.
-	var search func(s Stmt, vary map[*te.Var]symInterval, wide bool)
-	search = func(s Stmt, vary map[*te.Var]symInterval, wide bool) {
-		if found != nil || s == nil {
-			return
+	WalkScoped(l.Body, func(s Stmt, around []*For) bool {
+		if found != nil {
+			return false
 		}
-		switch s := s.(type) {
-		case Seq:
-			for _, x := range s {
-				search(x, vary, wide)
-			}
-		case *For:
-			inner := map[*te.Var]symInterval{s.Var: {Lo: s.Min, Hi: bin(te.Sub, bin(te.Add, s.Min, s.Extent), idx(1))}}
-			for k, v := range vary {
-				inner[k] = v
-			}
-			search(s.Body, inner, wide || s.Kind == Vectorized || s.Kind == Unrolled)
-		case *Allocate:
-			search(s.Body, vary, wide)
-		case *LetStmt:
-			search(s.Body, vary, wide)
-		case *IfThenElse:
-			if s.Likely && !slices.ContainsFunc(skip, func(c te.Expr) bool { return te.Equal(c, s.Cond) }) && wide {
-				if at, ok := p.guardSplit(l, s.Cond, vary); ok {
-					found, split = s, at
-					return
-				}
-			}
-			search(s.Then, vary, wide)
-			search(s.Else, vary, wide)
+		g, ok := s.(*IfThenElse)
+		// Only guards inside a vectorized or unrolled loop are worth a
+		// copy of the loop nest: elsewhere a guard costs one comparison,
+		// and tighten removes it when it is a loop's whole body.
+		if !ok || !g.Likely || !slices.ContainsFunc(around, isWide) ||
+			slices.ContainsFunc(skip, func(c te.Expr) bool { return te.Equal(c, g.Cond) }) {
+			return true
 		}
-	}
-	search(l.Body, map[*te.Var]symInterval{}, false)
+		if at, ok := p.guardSplit(l, g.Cond, loopIntervals(around)); ok {
+			found, split = g, at
+			return false
+		}
+		return true
+	})
 	return found, split
+}
+
+func isWide(l *For) bool { return l.Kind == Vectorized || l.Kind == Unrolled }
+
+// loopIntervals gives each loop's variable its range [min, min+extent-1].
+func loopIntervals(loops []*For) map[*te.Var]symInterval {
+	m := make(map[*te.Var]symInterval, len(loops))
+	for _, l := range loops {
+		m[l.Var] = symInterval{Lo: l.Min, Hi: bin(te.Sub, bin(te.Add, l.Min, l.Extent), idx(1))}
+	}
+	return m
 }
 
 // guardSplit solves cond = (c*v + rest < 0) for the first v at which some

@@ -76,14 +76,23 @@ func (sp *simplifier) stmt(s Stmt) Stmt {
 	case *Store:
 		return &Store{Buffer: s.Buffer, Index: sp.expr(s.Index), Value: sp.expr(s.Value)}
 	case *Allocate:
-		body := sp.stmt(s.Body)
-		if body == nil {
+		// A simpler shape makes a new buffer, as in MutateStmt: the old
+		// one is shared by identity and may be held elsewhere.
+		b, body := s.Buffer, s.Body
+		shape := make([]te.Expr, len(b.Shape))
+		for i, d := range b.Shape {
+			shape[i] = sp.expr(d)
+		}
+		if !slices.EqualFunc(shape, b.Shape, func(x, y te.Expr) bool { return x == y }) {
+			nb := *b
+			nb.Shape = shape
+			body = replaceBuffer(body, b, &nb)
+			b = &nb
+		}
+		if body = sp.stmt(body); body == nil {
 			return nil
 		}
-		for i, d := range s.Buffer.Shape {
-			s.Buffer.Shape[i] = sp.expr(d)
-		}
-		return &Allocate{Buffer: s.Buffer, Body: body}
+		return &Allocate{Buffer: b, Body: body}
 	case *IfThenElse:
 		c := sp.expr(s.Cond)
 		if v, ok := te.IntValue(c); ok {

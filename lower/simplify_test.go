@@ -99,3 +99,29 @@ func TestSimplifyForms(t *testing.T) {
 		}
 	}
 }
+
+// TestSimplifyLeavesAllocationsShared checks that simplifying an
+// allocation's shape makes a new buffer (used by the loads and stores
+// inside) and leaves the original, which other statements may share,
+// as it was.
+func TestSimplifyLeavesAllocationsShared(t *testing.T) {
+	n := te.SizeVar("n")
+	shape := bin(te.Add, n, idx(0))
+	b := &Buffer{Name: "T", DType: te.Float32, Shape: []te.Expr{shape}}
+	one := &te.FloatImm{Value: 1, T: te.Float32}
+	s := &Allocate{Buffer: b, Body: &Store{Buffer: b, Index: idx(0), Value: &te.Binary{Op: te.Add, A: &Load{Buffer: b, Index: idx(0)}, B: one}}}
+	out, ok := Simplify(s).(*Allocate)
+	if !ok {
+		t.Fatalf("Simplify gave %T, want an allocation", out)
+	}
+	if b.Shape[0] != shape {
+		t.Errorf("the original buffer's shape became %s", te.ExprString(b.Shape[0]))
+	}
+	if out.Buffer == b || out.Buffer.Shape[0] != te.Expr(n) {
+		t.Fatalf("the simplified allocation has buffer %p shape %s, want a new buffer of shape n", out.Buffer, te.ExprString(out.Buffer.Shape[0]))
+	}
+	st := out.Body.(*Store)
+	if st.Buffer != out.Buffer || st.Value.(*te.Binary).A.(*Load).Buffer != out.Buffer {
+		t.Errorf("the store and load inside still use the old buffer")
+	}
+}

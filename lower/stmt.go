@@ -83,6 +83,12 @@ func (m *stmtMutator) stmt(s Stmt) Stmt {
 	return s
 }
 
+// replaceBuffer makes the loads and stores of old in s use nb.
+func replaceBuffer(s Stmt, old, nb *Buffer) Stmt {
+	m := &stmtMutator{fn: func(x te.Expr) te.Expr { return x }, bufs: map[*Buffer]*Buffer{old: nb}}
+	return m.stmt(s)
+}
+
 // substStmt replaces variables in a statement.
 func substStmt(s Stmt, m map[*te.Var]te.Expr) Stmt {
 	return MutateStmt(s, func(x te.Expr) te.Expr {
