@@ -201,15 +201,46 @@ func (a *applier) bind(st *schedule.Stage, p *Primitive, spec *primSpec) (*primC
 			c.args[prm.name], pos = pos[0], pos[1:]
 		}
 	}
-	return c, nil
+	return c, c.checkKinds()
 }
+
+// checkKinds checks that each argument is a number where its parameter
+// takes one and a name where it takes a name. Which name is legal depends
+// on the primitive and the schedule: the apply functions check that, and
+// the words (tail strategies, scopes), whose messages list them.
+func (c *primCall) checkKinds() error {
+	var prev *PrimArg // the argument before: a loopArg's stage or tensor
+	for _, prm := range c.spec.params {
+		args := []*PrimArg{c.args[prm.name]}
+		if prm.use == restParam {
+			args = c.rest
+		}
+		for _, arg := range args {
+			if arg == nil {
+				continue
+			}
+			switch {
+			case prm.kind == numberArg && arg.IsName:
+				return argErr(arg.Pos, "%s: the %s must be a constant integer, not %s", c.p.Name, prm.name, arg.Name)
+			case prm.kind == numberArg || prm.kind == wordArg || arg.IsName:
+			case prm.kind == axisArg:
+				return argErr(arg.Pos, "%s: expected an axis of %s, got the number %d", c.p.Name, c.st.Name(), arg.Value)
+			case prm.kind == loopArg && prev != nil && prev.IsName:
+				return argErr(arg.Pos, "%s: expected a loop of %s, got the number %d", c.p.Name, prev.Name, arg.Value)
+			default:
+				return argErr(arg.Pos, "%s: expected %s, got the number %d; write %s", c.p.Name, kindNames[prm.kind], arg.Value, c.spec.usage)
+			}
+			prev = arg
+		}
+	}
+	return nil
+}
+
+var kindNames = [...]string{axisArg: "an axis", stageArg: "a stage", tensorArg: "a tensor", loopArg: "a loop"}
 
 // axis is the loop of the scheduled stage that arg names.
 func (c *primCall) axis(arg *PrimArg) (*schedule.Axis, error) {
 	a, st, p := c.a, c.st, c.p
-	if !arg.IsName {
-		return nil, argErr(arg.Pos, "%s: expected an axis of %s, got the number %d", p.Name, st.Name(), arg.Value)
-	}
 	names := a.names(st)
 	ax := names[arg.Name]
 	if ax == nil && a.isLost(arg.Name) {
@@ -243,10 +274,8 @@ func (c *primCall) axes(args []*PrimArg) ([]*schedule.Axis, error) {
 	return axes, nil
 }
 
+// number is a numberArg's value (checkKinds saw that it is a number).
 func (c *primCall) number(arg *PrimArg, what string) (int64, error) {
-	if arg.IsName {
-		return 0, argErr(arg.Pos, "%s: the %s must be a constant integer, not %s", c.p.Name, what, arg.Name)
-	}
 	if arg.Value <= 0 {
 		return 0, argErr(arg.Pos, "%s: the %s must be positive, not %d", c.p.Name, what, arg.Value)
 	}
@@ -255,9 +284,6 @@ func (c *primCall) number(arg *PrimArg, what string) (int64, error) {
 
 // stage is the computed stage arg names.
 func (c *primCall) stage(arg *PrimArg) (*schedule.Stage, error) {
-	if !arg.IsName {
-		return nil, argErr(arg.Pos, "%s: expected a stage, got the number %d", c.p.Name, arg.Value)
-	}
 	s := c.a.stageNamed(arg.Name)
 	if s == nil && c.a.isLost(arg.Name) {
 		return nil, errSilent
@@ -390,9 +416,6 @@ func applyComputeAt(c *primCall) error {
 		return err
 	}
 	arg := c.args["axis"]
-	if !arg.IsName {
-		return argErr(arg.Pos, "compute_at: expected a loop of %s, got the number %d", consumer.Name(), arg.Value)
-	}
 	ax := c.a.names(consumer)[arg.Name]
 	if ax == nil && c.a.isLost(arg.Name) {
 		return errSilent
@@ -407,11 +430,11 @@ func applyComputeAt(c *primCall) error {
 func applyRFactor(c *primCall) error {
 	a, tArg, axArg := c.a, c.args["C"], c.args["ki"]
 	t := a.el.prog.Tensor(tArg.Name)
-	if !tArg.IsName || t == nil || a.sched.Stage(t) == nil {
+	if t == nil || a.sched.Stage(t) == nil {
 		return argErr(tArg.Pos, "rfactor: expected a computed tensor; write %s", c.spec.usage)
 	}
 	rst := a.sched.Stage(t)
-	if !axArg.IsName || a.names(rst)[axArg.Name] == nil {
+	if a.names(rst)[axArg.Name] == nil {
 		return argErr(axArg.Pos, "rfactor: expected a reduction loop of %s; its loops are %s", t.Name, axisNames(rst.Leaf))
 	}
 	made, err := a.sched.RFactor(t, a.names(rst)[axArg.Name])
@@ -425,7 +448,7 @@ func applyRFactor(c *primCall) error {
 
 // tensor is the tensor of the program that arg names.
 func (c *primCall) tensor(arg *PrimArg) (*te.Tensor, error) {
-	if t := c.a.el.prog.Tensor(arg.Name); arg.IsName && t != nil {
+	if t := c.a.el.prog.Tensor(arg.Name); t != nil {
 		return t, nil
 	}
 	return nil, argErr(arg.Pos, "%s: expected a tensor; write %s", c.p.Name, c.spec.usage)

@@ -610,6 +610,30 @@ schedule C {
 }
 `,
 		want: []wantErr{{10, 5, "ko, ki = rfactor", "rfactor gives 1 result(s), not 2; write CF = rfactor(C, ki)"}}},
+	{name: "rfactor of a number",
+		sched: `schedule C {
+    CF = rfactor(C, 2)
+}
+`,
+		want: []wantErr{{10, 21, "2)", "rfactor: expected a loop of C, got the number 2"}}},
+	{name: "rfactor of a number for the tensor",
+		sched: `schedule C {
+    CF = rfactor(3, k)
+}
+`,
+		want: []wantErr{{10, 18, "3,", "rfactor: expected a tensor, got the number 3; write CF = rfactor(C, ki)"}}},
+	{name: "tile by an axis",
+		sched: `schedule C {
+    io, jo, ii, ji = tile(i, j, 4, k)
+}
+`,
+		want: []wantErr{{10, 36, "k)", "tile: the y_factor must be a constant integer, not k"}}},
+	{name: "cache_read of a number",
+		sched: `schedule C {
+    AL = cache_read(2)
+}
+`,
+		want: []wantErr{{10, 21, "2)", "cache_read: expected a tensor, got the number 2; write AL = cache_read(A)"}}},
 	{name: "rfactor of a data axis",
 		sched: `schedule C {
     CF = rfactor(C, i)
