@@ -16,6 +16,7 @@ import (
 	"github.com/tide-compiler/tide/schedule"
 	"github.com/tide-compiler/tide/te"
 	"github.com/tide-compiler/tide/topi"
+	"github.com/tide-compiler/tide/tune"
 )
 
 // Parse parses and elaborates a .te file. On errors it returns an ErrorList
@@ -284,7 +285,7 @@ var exprFuncs = func() []string {
 	return fs
 }()
 
-var builtinFuncs = append([]string{"placeholder", "compute", "reduce_axis", "var", "choice"}, exprFuncs...)
+var builtinFuncs = append([]string{"placeholder", "compute", "reduce_axis", "var", "choice", "knob"}, exprFuncs...)
 
 func isBuiltin(name string) bool {
 	for _, f := range builtinFuncs {
@@ -375,6 +376,9 @@ func (el *elab) assign(a *Assign) {
 		case "choice":
 			el.choice(a.Name, call)
 			return
+		case "knob":
+			el.knob(a.Name, call)
+			return
 		case "var":
 			if el.frame != nil {
 				el.errs.add(call.Pos, "var() declares a symbolic dimension, a kernel argument: declare it at the top level of the file (a def sees the file's symbolic dimensions)")
@@ -441,6 +445,53 @@ func (el *elab) choice(n *Name, call *Call) {
 		word = w
 	}
 	el.define(n, &binding{kind: bWord, word: word})
+}
+
+// knob declares NAME = knob(v1, v2, ...): an integer constant, v1 unless
+// -D NAME=v gives another, whose candidates tide tune searches (AutoTVM's
+// define_knob). -D may give a value outside the list: it pins the knob.
+func (el *elab) knob(n *Name, call *Call) {
+	var values []int64
+	for _, a := range call.Args {
+		if a.Key != nil {
+			el.errs.add(a.Pos, "knob lists integer candidates, e.g. knob(8, 4, 16, 32): the first is the default")
+			el.define(n, &binding{kind: bPoison})
+			return
+		}
+		v, ok := el.constInt(a.Value, "a knob's candidate")
+		if !ok {
+			el.define(n, &binding{kind: bPoison})
+			return
+		}
+		if slices.Contains(values, v) {
+			el.errs.add(a.Pos, "knob %s lists %d twice", n.Name, v)
+			el.define(n, &binding{kind: bPoison})
+			return
+		}
+		values = append(values, v)
+	}
+	if len(values) == 0 {
+		el.errs.add(call.Pos, "knob lists one or more integer candidates, e.g. knob(8, 4, 16, 32): the first is the default")
+		el.define(n, &binding{kind: bPoison})
+		return
+	}
+	if el.frame != nil {
+		el.errs.add(call.Pos, "a knob is declared at the top level of the file (a def sees it there)")
+		el.define(n, &binding{kind: bPoison})
+		return
+	}
+	v := values[0]
+	if d, ok := el.defines[n.Name]; ok {
+		v = d
+	}
+	el.defined = append(el.defined, n.Name)
+	where := fmt.Sprintf("%s:%d:%d", n.Pos.Filename, n.Pos.Line, n.Pos.Column)
+	el.prog.Knobs = append(el.prog.Knobs, tune.Knob{Name: n.Name, Values: values, Where: where})
+	if el.prog.KnobValues == nil {
+		el.prog.KnobValues = tune.Config{}
+	}
+	el.prog.KnobValues[n.Name] = v
+	el.define(n, &binding{kind: bConst, value: te.Int(v)})
 }
 
 // wordConstant is the word a choice named name holds, if it is one (the

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tune"
 )
 
 // Program is an elaborated .te file.
@@ -26,7 +27,13 @@ type Program struct {
 	Network   bool
 	Weights   []*te.Tensor
 	Schedules []*Schedule // schedule blocks, in source order
-	Decls     map[*te.Tensor]Pos
+	// Knobs are the file's NAME = knob(...) constants, in declaration
+	// order: what tide tune searches.
+	Knobs tune.Space
+	// KnobValues are the values the knobs took here: the first
+	// candidate's, or -D's.
+	KnobValues tune.Config
+	Decls map[*te.Tensor]Pos
 
 	// Schedule is the kernel's schedule with every block applied.
 	Schedule *schedule.Schedule

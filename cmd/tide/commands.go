@@ -323,6 +323,13 @@ func printProgram(w io.Writer, p *dsl.Program) {
 		outs = append(outs, fmt.Sprintf("%s: %v%s", t.Name, t.DType, te.ShapeString(t.Shape)))
 	}
 	fmt.Fprintf(w, "%s %s(%s) -> %s\n", kind, k.Name, strings.Join(params, ", "), strings.Join(outs, ", "))
+	for _, kn := range p.Knobs {
+		var vals []string
+		for _, v := range kn.Values {
+			vals = append(vals, fmt.Sprint(v))
+		}
+		fmt.Fprintf(w, "  knob        %-8s %d (candidates %s)\n", kn.Name, p.KnobValues[kn.Name], strings.Join(vals, ", "))
+	}
 	if p.Network {
 		var bytes int64
 		for _, t := range p.Weights {

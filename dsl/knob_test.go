@@ -1,0 +1,70 @@
+package dsl
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/tune"
+)
+
+// A knob is an integer constant with candidates: the first unless -D gives
+// another, listed in Program.Knobs for tide tune, each misuse reported
+// where it is.
+func TestKnob(t *testing.T) {
+	const src = `N = 64
+TILE = knob(8, 4, 16)
+LANES = knob(2 * 4, 16)
+A = placeholder((N,), float32)
+B = compute((N,), (i) => A[i] * 2.0)
+kernel f(A) -> B
+schedule B {
+    io, ii = split(i, factor=TILE)
+    iio, iii = split(ii, factor=LANES)
+}
+`
+	factors := func(p *Program) []int64 {
+		var out []int64
+		for _, r := range p.Schedule.Stage(p.Tensor("B")).Rels {
+			if s, ok := r.(*schedule.Split); ok {
+				out = append(out, s.Factor)
+			}
+		}
+		return out
+	}
+	p, err := ParseWith("k.te", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tune.Space{{Name: "TILE", Values: []int64{8, 4, 16}, Where: "k.te:2:1"}, {Name: "LANES", Values: []int64{8, 16}, Where: "k.te:3:1"}}
+	if d := cmp.Diff(want, p.Knobs); d != "" {
+		t.Errorf("knobs (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]int64{8, 8}, factors(p)); d != "" {
+		t.Errorf("default split factors (-want +got):\n%s", d)
+	}
+	p, err = ParseWith("k.te", []byte(src), Options{Defines: map[string]int64{"TILE": 16, "LANES": 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]int64{16, 2}, factors(p)); d != "" {
+		t.Errorf("-D TILE=16 -D LANES=2 (a value outside the list pins it) (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(tune.Config{"TILE": 16, "LANES": 2}, p.KnobValues); d != "" {
+		t.Errorf("knob values (-want +got):\n%s", d)
+	}
+	for _, c := range []struct{ src, want string }{
+		{"T = knob()\n", "k.te:1:5: knob lists one or more integer candidates"},
+		{"T = knob(2, 2)\n", "k.te:1:13: knob T lists 2 twice"},
+		{"T = knob(k=2)\n", "k.te:1:10: knob lists integer candidates"},
+		{"T = knob(1.5)\n", "k.te:1:10:"},
+		{"def g(x) {\n    T = knob(2)\n    return x\n}\nA = placeholder((4,), float32)\nb = g(A)\n", "k.te:2:9: a knob is declared at the top level"},
+	} {
+		_, err := ParseWith("k.te", []byte(c.src), Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: want an error with %q, got %v", c.src, c.want, err)
+		}
+	}
+}
