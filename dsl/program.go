@@ -33,7 +33,7 @@ type Program struct {
 	// KnobValues are the values the knobs took here: the first
 	// candidate's, or -D's.
 	KnobValues tune.Config
-	Decls map[*te.Tensor]Pos
+	Decls      map[*te.Tensor]Pos
 
 	// Schedule is the kernel's schedule with every block applied.
 	Schedule *schedule.Schedule
