@@ -34,6 +34,12 @@ type CountedLoop struct {
 // also returns the outputs of the instrumented run (which a caller can
 // check: the counters must not change what the code computes).
 func EstimateNetwork(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, dir string) ([]CountedLoop, []*te.Buffer, error) {
+	return EstimateKernel(t, opts, f, inputs, nil, dir)
+}
+
+// EstimateKernel is EstimateNetwork for a kernel call with the given
+// symbolic dimensions.
+func EstimateKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, sizes map[*te.Var]int64, dir string) ([]CountedLoop, []*te.Buffer, error) {
 	if !t.IsAArch64() {
 		return nil, nil, fmt.Errorf("the loop-count estimate instruments AArch64 assembly; %s is %s", t.Name, t.Arch())
 	}
@@ -76,7 +82,7 @@ func EstimateNetwork(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inpu
 	}()
 	// the number of loops is known once objects has run: the harness asks
 	// for a generous bound and prints only as many as the listing has
-	r, err := runWith(t, opts, f, inputs, nil, dir, runConfig{objects: objects, counters: maxCountedLoops})
+	r, err := runWith(t, opts, f, inputs, sizes, dir, runConfig{objects: objects, counters: maxCountedLoops})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -126,15 +126,17 @@ func Append(path string, r Record) error {
 	if err := r.check(); err != nil {
 		return err
 	}
-	line, err := json.Marshal(r)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf) // one line, with its newline
+	enc.SetEscapeHTML(false)     // shapes read "A -> C", not "A -\u003e C"
+	if err := enc.Encode(r); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(append(line, '\n'))
+	_, err = f.Write(buf.Bytes())
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -62,6 +62,9 @@ func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string, nf
 	if prog, nb, err = loadProgram(cmd, path, opTarget(tgt), nf); err != nil {
 		return
 	}
+	if prog, nb, err = applyTuned(cmd, stderr, path, tgt, prog, nb, nf); err != nil {
+		return
+	}
 	if f, err = lowerProgram(stderr, prog, nb.lowerOptions()); err != nil {
 		return
 	}
@@ -74,6 +77,12 @@ func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string, nf
 // opTarget is what the operator library's schedules know of a target.
 func opTarget(t llvmgen.Target) *topi.Target {
 	return &topi.Target{Name: t.Name, VectorBits: t.VectorBits}
+}
+
+// tunedFlag is --tuned LOG: the best record of a tuning log gives the knobs
+// their values (applyTuned).
+func tunedFlag(cmd *cobra.Command) {
+	cmd.Flags().String("tuned", "", "give the knobs the values of the fastest working record in this tide tune `LOG` for the target, CPU, kernel and shapes")
 }
 
 func targetFlags(cmd *cobra.Command, target *string, fast *bool) {
@@ -134,6 +143,7 @@ func buildCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	targetFlags(cmd, &target, &fast)
+	tunedFlag(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the .ll file to write (default KERNEL.ll)")
 	cmd.Flags().StringVar(&header, "header", "", "also write a C header to this file")
 	cmd.Flags().StringVar(&obj, "obj", "", "also compile an object file with clang -O3")
@@ -216,6 +226,7 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	targetFlags(cmd, &target, &fast)
+	tunedFlag(cmd)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs")
 	cmd.Flags().StringVar(&inputs, "inputs", "", "read inputs from `DIR`/NAME.npy")
 	cmd.Flags().StringVar(&outputs, "outputs", "", "write the generated code's outputs to `DIR`/NAME.npy")
@@ -425,6 +436,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 		},
 	}
 	targetFlags(cmd, &target, &fast)
+	tunedFlag(cmd)
 	cmd.Flags().StringVar(&threads, "threads", "", "OpenMP threads for parallel loops, or a list like 1,2 to time each (default: OMP_NUM_THREADS or all cores)")
 	cmd.Flags().IntVar(&repeat, "repeat", 10, "timed runs after one warm-up run")
 	cmd.Flags().StringVar(&vs, "vs", "", "also time baselines in the same run, comma-separated: "+baselineNames)

@@ -58,6 +58,9 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if prog, nb, err = applyTuned(cmd, stderr, args[0], tgt, prog, nb, &nf); err != nil {
+				return err
+			}
 			var passes []passIR
 			observe := func(pass string, f *lower.Func) {
 				if printAll || pass == printAfter {
@@ -104,6 +107,7 @@ func lowerCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&target, "target", "host", "whose operator schedules to use (x86-64, cortex-a53, host, or llvm -mtriple=...)")
 	cmd.Flags().BoolVar(&verify, "verify", false, "run the loop IR in the interpreter on random inputs and compare with the reference evaluator")
 	addNetFlags(cmd, &nf)
+	tunedFlag(cmd)
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension for --verify, `NAME=VALUE` (repeatable)")
 	cmd.Flags().StringVar(&printAfter, "print-after", "", "print the IR after this pass only")
 	cmd.Flags().BoolVar(&printAll, "print-after-all", false, "print the IR after every pass")

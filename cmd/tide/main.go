@@ -76,7 +76,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().VarP(defineFlag{ints: sizeFlag{}, words: map[string]string{}}, "define", "D", "give an integer constant of the file another value, `NAME=VALUE` (repeatable), e.g. -D N=1024, or a choice another word, e.g. -D POLARITY=unipolar")
-	root.AddCommand(checkCmd(stdout), evalCmd(stdout), lowerCmd(stdout, stderr), buildCmd(stdout, stderr), runCmd(stdout, stderr), benchCmd(stdout, stderr), weightsCmd(stdout))
+	root.AddCommand(checkCmd(stdout), evalCmd(stdout), lowerCmd(stdout, stderr), buildCmd(stdout, stderr), runCmd(stdout, stderr), benchCmd(stdout, stderr), tuneCmd(stdout, stderr), weightsCmd(stdout))
 	return root
 }
 

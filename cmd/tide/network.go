@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/tide-compiler/tide/te"
 	"github.com/tide-compiler/tide/tensorio"
 	"github.com/tide-compiler/tide/topi"
+	"github.com/tide-compiler/tide/tune"
 )
 
 // netBuild is what a network file adds to a program: the graph level's
@@ -82,13 +84,24 @@ func (nf *netFlags) options() (graph.Options, error) {
 // the operator library's schedules, a network the graph level's fusion and
 // schedules. nb is nil for a kernel.
 func loadProgram(cmd *cobra.Command, path string, target *topi.Target, nf *netFlags) (*dsl.Program, *netBuild, error) {
+	return loadWithKnobs(cmd, path, target, nf, nil)
+}
+
+// loadWithKnobs is loadProgram with the knobs given values (tide tune's
+// candidates, --tuned's record) as -D would give them.
+func loadWithKnobs(cmd *cobra.Command, path string, target *topi.Target, nf *netFlags, knobs tune.Config) (*dsl.Program, *netBuild, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, userError{err}
 	}
-	var defines defineFlag
+	defines := defineFlag{ints: sizeFlag{}}
 	if f := cmd.Flag("define"); f != nil {
 		defines = f.Value.(defineFlag)
+	}
+	if len(knobs) > 0 {
+		ints := maps.Clone(defines.ints)
+		maps.Copy(ints, knobs)
+		defines.ints = ints
 	}
 	opts := graph.Options{}
 	if nf != nil {

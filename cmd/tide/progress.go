@@ -93,6 +93,19 @@ func activity(w io.Writer, what string) (stop func()) {
 	return b.finish
 }
 
+// clear erases the bar from the terminal until its next report, so that a
+// line can be printed in its place.
+func (b *statusBar) clear() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bar != nil {
+		b.bar.Clear()
+	}
+}
+
 // finish clears the bar.
 func (b *statusBar) finish() {
 	if b == nil {

@@ -1,0 +1,383 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tune"
+)
+
+// tide tune: search a kernel's knobs (NAME = knob(...) constants) by
+// measuring each configuration, as AutoTVM's tuners do. Every candidate is
+// built and its outputs checked against the reference evaluator's before
+// its time counts; one that fails to build, fails to run or computes
+// something else is logged with its status and never chosen.
+
+func tuneCmd(stdout, stderr io.Writer) *cobra.Command {
+	var target, logPath, strategy string
+	var fast bool
+	var trials, repeat int
+	var budget time.Duration
+	var seed uint64
+	sizes := sizeFlag{}
+	cmd := &cobra.Command{
+		Use:   "tune FILE",
+		Short: "Search a kernel's knobs (NAME = knob(...)) by measuring each candidate; the results go to a log that --tuned applies",
+		Long: `Search the knobs of a kernel (constants declared NAME = knob(8, 4, 16, ...): the
+first value is the default) by measurement, as AutoTVM does. The default
+configuration is measured first; then --search picks the next one: model (a
+cost model fitted to the measurements so far ranks the untried configurations;
+the default), random, or grid. Every candidate is built and its outputs checked
+against the reference evaluator's before its time counts; one that fails to
+build or run, or computes something else, is logged and never chosen.
+
+On this machine (host, x86-64) a candidate's cost is the median time of --repeat
+calls; on a target that runs only under emulation here (cortex-a53) it is an
+ESTIMATE: the innermost loops' iterations counted under qemu times llvm-mca's
+cycles per iteration.
+
+Each measurement is appended to --log as a JSON line (target, CPU, kernel, its
+shapes, knob values, cost, status). A second run with the same log resumes: it
+skips what the log has measured. tide build, run, bench and lower apply the best
+record with --tuned LOG; records of another target, CPU, kernel or shape are
+ignored with a message. -D NAME=VALUE pins a knob: it is not searched.`,
+		Example: `  tide tune examples/tuning/matmul_knobs.te --target host --trials 20 --log matmul.jsonl
+  tide bench examples/tuning/matmul_knobs.te --target host --tuned matmul.jsonl`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if trials < 1 {
+				return fmt.Errorf("--trials %d: want at least 1", trials)
+			}
+			if repeat < 1 {
+				return fmt.Errorf("--repeat %d: want at least 1", repeat)
+			}
+			if logPath == "" {
+				return errors.New("--log FILE is required: the measurements are kept there")
+			}
+			tgt, err := driver.ParseTarget(target)
+			if err != nil {
+				return err
+			}
+			prog, _, err := loadProgram(cmd, args[0], opTarget(tgt), nil)
+			if err != nil {
+				return err
+			}
+			if prog.Network {
+				return userError{fmt.Errorf("%s is a network: tide tune tunes a kernel's knobs; tuning every group of a network is not built yet", args[0])}
+			}
+			space, full, pins := knobSpaces(cmd, prog)
+			if len(space) == 0 {
+				if len(pins) > 0 {
+					return userError{fmt.Errorf("every knob of %s is pinned by -D (%s): nothing to search", args[0], pins)}
+				}
+				return userError{fmt.Errorf("%s declares no knobs: declare one as NAME = knob(8, 4, 16) (the first value is the default) and use NAME in a schedule, e.g. split(i, factor=NAME)", args[0])}
+			}
+			search, err := tune.NewSearch(space, tune.Strategy(strategy), seed)
+			if err != nil {
+				return err
+			}
+			sv, in, err := kernelInputs(prog, sizes, "", seed, true)
+			if err != nil {
+				return err
+			}
+			want, err := evalKernel(stderr, prog.Kernel, in, sv)
+			if err != nil {
+				return userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
+			}
+			w := workloadOf(prog, tgt)
+			recs, warns, err := tune.ReadLog(logPath)
+			if err != nil {
+				return userError{err}
+			}
+			for _, m := range warns {
+				fmt.Fprintln(stderr, "warning:", m)
+			}
+			var best *tune.Record
+			resumed := 0
+			for i, r := range recs {
+				if r.Target != w.Target || r.CPU != w.CPU || r.Kernel != w.Kernel || r.Workload != w.Shapes || full.Check(r.Config) != nil {
+					continue
+				}
+				cost := 0.0
+				if r.Status == tune.OK {
+					cost = r.Cost
+					if best == nil || r.Cost < best.Cost {
+						best = &recs[i]
+					}
+				}
+				search.Tell(withoutPins(r.Config, pins), cost)
+				resumed++
+			}
+			unit := tune.Seconds
+			if !driver.Native(tgt) {
+				unit = tune.Cycles
+			}
+			fmt.Fprintf(stdout, "tuning %s on %s (%s): %d knob(s), %d configuration(s), search %s, %d trial(s)",
+				prog.Kernel.Name, tgt.Name, w.CPU, len(space), search.Size(), strategy, trials)
+			if len(pins) > 0 {
+				fmt.Fprintf(stdout, "; pinned by -D: %s", pins)
+			}
+			fmt.Fprintln(stdout)
+			if resumed > 0 {
+				fmt.Fprintf(stdout, "resuming: %s already holds %d measurement(s) of this workload\n", logPath, resumed)
+			}
+			if unit == tune.Cycles {
+				fmt.Fprintf(stdout, "%s runs under emulation here: each cost is an ESTIMATE (innermost loops' iterations counted under qemu times llvm-mca's cycles per iteration), not a measurement\n", tgt.Name)
+			}
+			dir, remove, err := tempDir("tide-tune-")
+			if err != nil {
+				return err
+			}
+			defer remove()
+			m := &measurer{cmd: cmd, path: args[0], prog: prog, tgt: tgt, opts: llvmgen.Options{FastMath: fast},
+				in: in, want: want, sizes: sv, dir: dir, repeat: repeat}
+			start := time.Now()
+			bar := newBar(stderr, "tuning")
+			defer bar.finish()
+			measured := 0
+			for measured < trials && (budget == 0 || time.Since(start) < budget) {
+				cfg, ok := search.Next()
+				if !ok {
+					fmt.Fprintf(stdout, "every configuration has been measured\n")
+					break
+				}
+				rec := m.measure(cfg)
+				rec.Config = withPins(cfg, pins)
+				rec.Target, rec.CPU, rec.Kernel, rec.Workload, rec.Unit, rec.When = w.Target, w.CPU, w.Kernel, w.Shapes, unit, tune.Now()
+				if err := tune.Append(logPath, rec); err != nil {
+					return userError{fmt.Errorf("writing the log: %w", err)}
+				}
+				measured++
+				bar.set(int64(measured), int64(trials))
+				cost := 0.0
+				line := fmt.Sprintf("[%d/%d] %s: ", measured, trials, cfg)
+				if rec.Status == tune.OK {
+					cost = rec.Cost
+					line += formatCost(rec.Cost, unit)
+					if best == nil || rec.Cost < best.Cost {
+						r := rec
+						best = &r
+						line += " (best so far)"
+					}
+				} else {
+					line += fmt.Sprintf("%s: %s", rec.Status, firstLine(rec.Error))
+				}
+				search.Tell(cfg, cost)
+				bar.clear() // the line goes where the bar was drawn
+				fmt.Fprintln(stdout, line)
+			}
+			bar.finish()
+			if best == nil {
+				return userError{fmt.Errorf("no configuration worked; see the statuses above and in %s", logPath)}
+			}
+			fmt.Fprintf(stdout, "best: %s, %s", best.Config, formatCost(best.Cost, unit))
+			if d := defaultCost(logPath, w, withPins(space.Default(), pins)); d > 0 && best.Cost < d {
+				fmt.Fprintf(stdout, ", %.2fx the default's speed (%s)", d/best.Cost, formatCost(d, unit))
+			}
+			fmt.Fprintf(stdout, "\napply it with: --tuned %s (tide build, run, bench, lower)\n", logPath)
+			return nil
+		},
+	}
+	targetFlags(cmd, &target, &fast)
+	cmd.Flags().StringVar(&logPath, "log", "", "the tuning log, JSON lines (`FILE`): measurements are appended, and a run resumes from what it holds")
+	cmd.Flags().IntVar(&trials, "trials", 32, "how many configurations to measure in this run")
+	cmd.Flags().DurationVar(&budget, "timeout", 0, "stop starting new measurements after this long, e.g. 2m (default: no limit)")
+	cmd.Flags().StringVar(&strategy, "search", string(tune.Model), "search strategy: model, random or grid")
+	cmd.Flags().IntVar(&repeat, "repeat", 5, "timed calls per candidate after one warm-up call (the cost is their median)")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for the inputs and the search")
+	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
+	return cmd
+}
+
+// knobSpaces splits the program's knobs into those to search and those -D
+// pins. A record holds every knob's value; it matches when it fits full,
+// where each pinned knob has its one value.
+func knobSpaces(cmd *cobra.Command, prog *dsl.Program) (search, full tune.Space, pins tune.Config) {
+	defines := defineFlag{}
+	if f := cmd.Flag("define"); f != nil {
+		defines = f.Value.(defineFlag)
+	}
+	pins = tune.Config{}
+	for _, k := range prog.Knobs {
+		if v, ok := defines.ints[k.Name]; ok {
+			pins[k.Name] = v
+			full = append(full, tune.Knob{Name: k.Name, Values: []int64{v}, Where: k.Where})
+			continue
+		}
+		search = append(search, k)
+		full = append(full, k)
+	}
+	return search, full, pins
+}
+
+// workloadOf identifies what a record applies to: the target, the CPU its
+// cost was measured on (this machine's for native targets, whose times
+// depend on it; the target's own for an estimate), the kernel, and its
+// signature (types and shapes, symbolic dimensions by name).
+func workloadOf(prog *dsl.Program, tgt llvmgen.Target) tune.Workload {
+	cpu := tgt.CPU
+	if driver.Native(tgt) {
+		if host, err := driver.HostTarget(); err == nil {
+			cpu = host.CPU
+		}
+	}
+	sig := func(ts []*te.Tensor) string {
+		var parts []string
+		for _, t := range ts {
+			parts = append(parts, fmt.Sprintf("%s:%v%s", t.Name, t.DType, te.ShapeString(t.Shape)))
+		}
+		return strings.Join(parts, " ")
+	}
+	k := prog.Kernel
+	return tune.Workload{Target: tgt.Name, CPU: cpu, Kernel: k.Name, Shapes: sig(k.Inputs) + " -> " + sig(k.Outputs)}
+}
+
+// measurer builds, checks and times one configuration.
+type measurer struct {
+	cmd    *cobra.Command
+	path   string
+	prog   *dsl.Program
+	tgt    llvmgen.Target
+	opts   llvmgen.Options
+	in     []*te.Buffer
+	want   []*te.Buffer
+	sizes  map[*te.Var]int64
+	dir    string
+	repeat int
+}
+
+func (m *measurer) measure(cfg tune.Config) tune.Record {
+	rec := tune.Record{Config: cfg}
+	fail := func(st tune.Status, err error) tune.Record {
+		rec.Status, rec.Error = st, err.Error()
+		return rec
+	}
+	prog, _, err := loadWithKnobs(m.cmd, m.path, opTarget(m.tgt), nil, cfg)
+	if err != nil {
+		return fail(tune.BuildError, err)
+	}
+	if sig := workloadOf(prog, m.tgt).Shapes; sig != workloadOf(m.prog, m.tgt).Shapes {
+		return fail(tune.Wrong, fmt.Errorf("the knobs change the kernel's signature to %s: a knob may change the schedule, not the computation", sig))
+	}
+	f, err := lowerProgram(io.Discard, prog, lower.Options{})
+	if err != nil {
+		return fail(tune.BuildError, err)
+	}
+	var got []*te.Buffer
+	if driver.Native(m.tgt) {
+		times, outs, err := driver.BenchKernel(m.tgt, m.opts, f, m.in, m.sizes, m.dir, m.repeat)
+		if err != nil {
+			return fail(tune.RunError, err)
+		}
+		got, rec.Cost = outs, medianOf(times).Seconds()
+	} else {
+		loops, outs, err := driver.EstimateKernel(m.tgt, m.opts, f, m.in, m.sizes, m.dir)
+		if err != nil {
+			return fail(tune.RunError, err)
+		}
+		for _, l := range loops {
+			rec.Cost += float64(l.Iterations) * l.Cycles
+		}
+		got = outs
+		if rec.Cost <= 0 {
+			return fail(tune.RunError, errors.New("the estimate counted no innermost loop iterations"))
+		}
+	}
+	for i, t := range prog.Kernel.Outputs {
+		if c := te.Compare(got[i], m.want[i], checkTol); c.First >= 0 {
+			return fail(tune.Wrong, fmt.Errorf("output %s differs from the reference evaluator's %s", t.Name, c.Detail))
+		}
+	}
+	rec.Status = tune.OK
+	return rec
+}
+
+func withPins(c, pins tune.Config) tune.Config {
+	out := maps.Clone(c)
+	maps.Copy(out, pins)
+	return out
+}
+
+func withoutPins(c, pins tune.Config) tune.Config {
+	out := maps.Clone(c)
+	for k := range pins {
+		delete(out, k)
+	}
+	return out
+}
+
+// defaultCost is the cost of the default configuration in the log, 0 if it
+// is not there or failed.
+func defaultCost(path string, w tune.Workload, defaults tune.Config) float64 {
+	recs, _, err := tune.ReadLog(path)
+	if err != nil {
+		return 0
+	}
+	def := defaults.String()
+	for _, r := range recs {
+		if r.Status == tune.OK && r.Target == w.Target && r.CPU == w.CPU && r.Kernel == w.Kernel && r.Workload == w.Shapes && r.Config.String() == def {
+			return r.Cost
+		}
+	}
+	return 0
+}
+
+func formatCost(c float64, unit string) string {
+	if unit == tune.Cycles {
+		return fmt.Sprintf("%.4g cycles (estimate)", c)
+	}
+	return time.Duration(c * 1e9).String()
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// applyTuned reloads the program with the best record of --tuned LOG for
+// this target, CPU, kernel and signature, if the flag is set. Knobs pinned
+// with -D keep their values: only records that agree with them apply.
+func applyTuned(cmd *cobra.Command, stderr io.Writer, path string, tgt llvmgen.Target, prog *dsl.Program, nb *netBuild, nf *netFlags) (*dsl.Program, *netBuild, error) {
+	f := cmd.Flags().Lookup("tuned")
+	if f == nil || f.Value.String() == "" {
+		return prog, nb, nil
+	}
+	logPath := f.Value.String()
+	if len(prog.Knobs) == 0 {
+		return nil, nil, userError{fmt.Errorf("--tuned %s: %s declares no knobs to apply it to", logPath, path)}
+	}
+	if _, err := os.Stat(logPath); err != nil {
+		return nil, nil, userError{fmt.Errorf("--tuned: %w", err)}
+	}
+	recs, warns, err := tune.ReadLog(logPath)
+	if err != nil {
+		return nil, nil, userError{fmt.Errorf("--tuned: %w", err)}
+	}
+	for _, m := range warns {
+		fmt.Fprintln(stderr, "warning:", m)
+	}
+	_, full, _ := knobSpaces(cmd, prog)
+	w := workloadOf(prog, tgt)
+	best, notes := tune.Select(recs, w, full)
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "--tuned %s: %s\n", logPath, n)
+	}
+	if best == nil {
+		fmt.Fprintf(stderr, "warning: --tuned %s has no working record of %s on %s (%s) with these shapes; the knobs keep their defaults\n", logPath, w.Kernel, w.Target, w.CPU)
+		return prog, nb, nil
+	}
+	fmt.Fprintf(stderr, "--tuned %s: applying %s (%s when tuned)\n", logPath, best.Config, formatCost(best.Cost, best.Unit))
+	return loadWithKnobs(cmd, path, opTarget(tgt), nf, best.Config)
+}

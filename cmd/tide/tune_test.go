@@ -1,0 +1,188 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tide-compiler/tide/tune"
+)
+
+// A small kernel with three knobs: two that change only the schedule, and
+// SCALE, which changes what it computes (any value but 1 is wrong), and
+// FACTOR, whose 0 is not a legal split (a build error).
+const knobKernel = `N = 96
+TILE = knob(8, 4, 16, 32)
+FACTOR = knob(4, 0, 2)
+SCALE = knob(1, 3)
+A = placeholder((N, N), float32)
+B = compute((N, N), (i, j) => A[i, j] * 2.0 * SCALE + A[j, i])
+kernel twice(A) -> B
+schedule B {
+    io, ii = split(i, factor=TILE)
+    jo, ji = split(j, factor=FACTOR)
+    vectorize(ji)
+}
+`
+
+func writeKnobKernel(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "knobs.te")
+	if err := os.WriteFile(path, []byte(knobKernel), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestTune: every configuration is tried (grid over a space of 16), the
+// wrong and unbuildable ones are logged with their status and never
+// chosen, the best is at least as fast as the default (measured first),
+// and --tuned applies it: the tuned kernel still computes the reference's
+// outputs on both targets.
+func TestTune(t *testing.T) {
+	requireTools(t)
+	src := writeKnobKernel(t)
+	logPath := filepath.Join(t.TempDir(), "tune.jsonl")
+	status, stdout, stderr := tide(t, "tune", src, "--target", "x86-64", "--log", logPath, "--search", "grid", "--trials", "100", "--repeat", "3")
+	if status != 0 {
+		t.Fatalf("tune: status %d\n%s%s", status, stdout, stderr)
+	}
+	for _, want := range []string{"3 knob(s)", "24 configuration(s)", "every configuration has been measured", "best: "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("tune's output lacks %q:\n%s", want, stdout)
+		}
+	}
+	recs, warns, err := tune.ReadLog(logPath)
+	if err != nil || len(warns) > 0 || len(recs) != 24 {
+		t.Fatalf("the log: %d records, %v, %v; want 24", len(recs), warns, err)
+	}
+	var best *tune.Record
+	var def float64
+	for i, r := range recs {
+		want := tune.OK
+		switch {
+		case r.Config["FACTOR"] == 0:
+			want = tune.BuildError
+		case r.Config["SCALE"] != 1:
+			want = tune.Wrong
+		}
+		if r.Status != want {
+			t.Errorf("%s: status %s (%s), want %s", r.Config, r.Status, r.Error, want)
+		}
+		if i == 0 && r.Config.String() != "FACTOR=4 SCALE=1 TILE=8" {
+			t.Errorf("the first measurement is %s, want the default", r.Config)
+		}
+		if i == 0 {
+			def = r.Cost
+		}
+		if r.Status == tune.OK && (best == nil || r.Cost < best.Cost) {
+			best = &recs[i]
+		}
+	}
+	m := regexp.MustCompile(`best: (.*?), `).FindStringSubmatch(stdout)
+	if best == nil || m == nil || m[1] != best.Config.String() || best.Cost > def {
+		t.Fatalf("tune chose %q; the log's fastest working record is %v (the default took %g s)", m, best, def)
+	}
+	// the record applies on this target, and the tuned kernel is right
+	status, stdout, stderr = tide(t, "run", src, "--target", "x86-64", "--tuned", logPath)
+	if status != 0 || !strings.Contains(stderr, "applying "+best.Config.String()) {
+		t.Fatalf("run --tuned: status %d\n%s%s", status, stdout, stderr)
+	}
+	// not on another target: the knobs keep their defaults, with a message
+	status, stdout, stderr = tide(t, "run", src, "--target", "cortex-a53", "--tuned", logPath)
+	if status != 0 || !strings.Contains(stderr, "no working record of twice on cortex-a53") || !strings.Contains(stderr, "not for this workload were ignored (e.g. target x86-64, not cortex-a53)") {
+		t.Fatalf("run --tuned on another target: status %d\n%s%s", status, stdout, stderr)
+	}
+	// nor at another shape
+	status, _, stderr = tide(t, "lower", src, "-D", "N=64", "--target", "x86-64", "--tuned", logPath)
+	if status != 0 || !strings.Contains(stderr, "e.g. shapes A:float32(96, 96) -> B:float32(96, 96), not A:float32(64, 64) -> B:float32(64, 64)") {
+		t.Fatalf("lower --tuned at another shape: status %d\n%s", status, stderr)
+	}
+}
+
+// TestTuneEstimateAndResume: on cortex-a53 the cost is llvm-mca's estimate
+// (cycles, said so), a second run resumes from the log without measuring a
+// configuration twice, and the chosen record runs correctly under qemu.
+func TestTuneEstimateAndResume(t *testing.T) {
+	requireTools(t)
+	src := writeKnobKernel(t)
+	logPath := filepath.Join(t.TempDir(), "tune.jsonl")
+	args := []string{"tune", src, "--target", "cortex-a53", "--log", logPath, "-D", "FACTOR=4", "-D", "SCALE=1", "--trials", "2"}
+	status, stdout, stderr := tide(t, args...)
+	if status != 0 || !strings.Contains(stdout, "ESTIMATE") || !strings.Contains(stdout, "pinned by -D: FACTOR=4 SCALE=1") {
+		t.Fatalf("tune: status %d\n%s%s", status, stdout, stderr)
+	}
+	status, stdout, stderr = tide(t, append(args, "--search", "random")...)
+	if status != 0 || !strings.Contains(stdout, "already holds 2 measurement(s)") {
+		t.Fatalf("resumed tune: status %d\n%s%s", status, stdout, stderr)
+	}
+	recs, _, _ := tune.ReadLog(logPath)
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if seen[r.Config.String()] || r.Unit != tune.Cycles || r.Status != tune.OK || r.Target != "cortex-a53" {
+			t.Errorf("record %+v: repeated, or not an estimate that worked", r)
+		}
+		seen[r.Config.String()] = true
+	}
+	if len(recs) != 4 {
+		t.Errorf("%d records, want 4", len(recs))
+	}
+	status, stdout, stderr = tide(t, "run", src, "--target", "cortex-a53", "--tuned", logPath)
+	if status != 0 || !strings.Contains(stderr, "--tuned "+logPath+": applying ") {
+		t.Fatalf("run --tuned: status %d\n%s%s", status, stdout, stderr)
+	}
+}
+
+// TestTunedNeverPicksAFailedRecord: a log whose fastest-looking records
+// failed (wrong output, build error) or come from elsewhere applies its
+// slower working one.
+func TestTunedNeverPicksAFailedRecord(t *testing.T) {
+	src := writeKnobKernel(t)
+	logPath := filepath.Join(t.TempDir(), "tune.jsonl")
+	status, _, stderr := tide(t, "check", src)
+	if status != 0 {
+		t.Fatal(stderr)
+	}
+	w := "A:float32(96, 96) -> B:float32(96, 96)"
+	rec := func(cfg tune.Config, cost float64, st tune.Status) tune.Record {
+		return tune.Record{Target: "cortex-a53", CPU: "cortex-a53", Kernel: "twice", Workload: w, Config: cfg, Cost: cost, Unit: tune.Cycles, Status: st}
+	}
+	for _, r := range []tune.Record{
+		rec(tune.Config{"TILE": 16, "FACTOR": 2, "SCALE": 1}, 9000, tune.OK),
+		rec(tune.Config{"TILE": 4, "FACTOR": 2, "SCALE": 3}, 0, tune.Wrong),
+		rec(tune.Config{"TILE": 4, "FACTOR": 0, "SCALE": 1}, 0, tune.BuildError),
+		rec(tune.Config{"TILE": 32, "FACTOR": 2, "SCALE": 1}, 100, tune.OK), // another kernel's
+	} {
+		if r.Config["TILE"] == 32 {
+			r.Kernel = "other"
+		}
+		if err := tune.Append(logPath, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status, stdout, stderr := tide(t, "lower", src, "--target", "cortex-a53", "--tuned", logPath)
+	if status != 0 || !strings.Contains(stderr, "applying FACTOR=2 SCALE=1 TILE=16") {
+		t.Fatalf("lower --tuned: status %d\n%s", status, stderr)
+	}
+	// the split by 16 is in the loops
+	if !strings.Contains(stdout, "for (ii, 0, 16)") {
+		t.Errorf("the tuned TILE=16 is not in the loop IR:\n%s", stdout)
+	}
+	// errors: no knobs, no log line to parse, and no log file at all
+	os.WriteFile(logPath, []byte("{not json}\n"+strconv.Quote("x")+"\n"), 0o644)
+	if status, _, stderr := tide(t, "lower", src, "--tuned", logPath); status != 1 || !strings.Contains(stderr, "tune.jsonl:1: not a tuning record") {
+		t.Errorf("a damaged log: status %d, %s", status, stderr)
+	}
+	if status, _, stderr := tide(t, "lower", "../../examples/elementwise.te", "--tuned", logPath); status != 1 || !strings.Contains(stderr, "declares no knobs") {
+		t.Errorf("a file without knobs: status %d, %s", status, stderr)
+	}
+	if status, _, stderr := tide(t, "tune", "../../examples/elementwise.te", "--log", logPath); status != 1 || !strings.Contains(stderr, "declares no knobs: declare one as NAME = knob(8, 4, 16)") {
+		t.Errorf("tune of a file without knobs: status %d, %s", status, stderr)
+	}
+	if status, _, stderr := tide(t, "lower", src, "--tuned", filepath.Join(t.TempDir(), "missing.jsonl")); status != 1 || !strings.Contains(stderr, "no such file") {
+		t.Errorf("a missing log: status %d, %s", status, stderr)
+	}
+}
