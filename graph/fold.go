@@ -2,6 +2,7 @@ package graph
 
 import (
 	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // foldBitpack computes a bitpack of a known tensor directly: what the
@@ -9,7 +10,7 @@ import (
 // it), about 50 times faster. Packing a network's binary weights is most of
 // its build time otherwise. ok is false for a compute it does not know.
 func foldBitpack(t *te.Tensor, in map[*te.Tensor]*te.Buffer) (out *te.Buffer, ok bool) {
-	if t.Tag != "bitpack" || len(t.Inputs()) != 1 {
+	if t.Tag != topi.TagBitpack || len(t.Inputs()) != 1 {
 		return nil, false
 	}
 	x := in[t.Inputs()[0]]

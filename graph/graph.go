@@ -129,7 +129,7 @@ type Group struct {
 func (g *Group) Ops() string {
 	var parts []string
 	for _, m := range g.Members {
-		tag := m.Tag
+		tag := string(m.Tag)
 		if tag == "" {
 			tag = "compute"
 		}
@@ -270,7 +270,7 @@ func (p *Plan) group(g *graphInfo) {
 		case topi.IsPack(t):
 			p.newGroup(&Group{Output: t}, t)
 		case topi.IsInjective(t):
-			if c := g.single(t); fuse && c != nil && t.Tag != "glue_float" && !topi.IsConcat(c) && (topi.IsInjective(c) || topi.IsPack(c)) {
+			if c := g.single(t); fuse && c != nil && t.Tag != topi.TagGlueFloat && !topi.IsConcat(c) && (topi.IsInjective(c) || topi.IsPack(c)) {
 				p.inlined[t] = true // its group is its consumer's (attachPrivate)
 				continue
 			}
@@ -298,11 +298,11 @@ func (p *Plan) anchorGroup(g *graphInfo, t *te.Tensor, fuse bool) {
 		if c == nil || p.groupOf[c] != nil || !topi.IsElementwiseOf(c, cur) || topi.IsInternal(c) {
 			break // a residual add takes one of its producers' chains
 		}
-		if c.Tag == "glue_float" {
+		if c.Tag == topi.TagGlueFloat {
 			break // the unfused glue: each step its own group
 		}
 		// the XNOR correction is part of the operator itself
-		if !fuse && c.Tag != "bitserial_xnor" {
+		if !fuse && c.Tag != topi.TagBitserialXnor {
 			break
 		}
 		grp.Chain = append(grp.Chain, c)
@@ -459,7 +459,7 @@ func (p *Plan) scheduleGroup(s *schedule.Schedule, t topi.Target, g *Group) erro
 			return err
 		}
 		for _, c := range g.Chain {
-			if c.Tag == "bitserial_xnor" || c.Tag == "avg_pool2d" {
+			if c.Tag == topi.TagBitserialXnor || c.Tag == topi.TagAvgPool2D {
 				continue // scheduled with the anchor
 			}
 			if err := topi.ScheduleOuter(s, t, c); err != nil {

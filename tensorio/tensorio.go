@@ -20,6 +20,7 @@ import (
 	"codeberg.org/sbinet/npyio/npy"
 
 	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // npyTypes maps the dtypes to the Go element types npyio reads and writes.
@@ -213,7 +214,7 @@ func clearPaddingBits(k *te.Kernel, x *te.Tensor, b *te.Buffer) {
 					return true
 				}
 				src := read.Tensor
-				if src.Tag == "pad" && len(src.Inputs()) > 0 {
+				if src.Tag == topi.TagPad && len(src.Inputs()) > 0 {
 					src = src.Inputs()[0] // padding keeps the word axis where it is
 				}
 				if src != x {

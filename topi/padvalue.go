@@ -130,7 +130,7 @@ func weightSums(name string, kernel *te.Tensor, layout Layout, kh, kw, wbits, cw
 	ones, err := te.Compute(name+"_wones", shape, func(a []te.Expr) te.Expr {
 		return te.ReduceOf(te.Sum, term(read(a)), mw, rc)
 	}, axes...)
-	if ones, err = tagged(ones, err, "bitserial_weight_ones", attrs); err != nil {
+	if ones, err = tagged(ones, err, TagBitserialWeightOnes, attrs); err != nil {
 		return nil, err
 	}
 	// channel padding bits are zero: they are not among the ones
@@ -138,7 +138,7 @@ func weightSums(name string, kernel *te.Tensor, layout Layout, kh, kw, wbits, cw
 	t, err := te.Compute(name+"_wsum", shape, func(a []te.Expr) te.Expr {
 		return te.SubOf(te.MulOf(te.Const(out, 2), ones.At(a...)), te.Const(out, float64(full)))
 	}, axes...)
-	return tagged(t, err, "bitserial_weight_sum", attrs)
+	return tagged(t, err, TagBitserialWeightSum, attrs)
 }
 
 // borderAxis groups the outputs along one spatial axis by the kernel taps
@@ -277,7 +277,7 @@ func zeroPadCorrection(name string, kernel *te.Tensor, layout Layout, win Window
 			return tap(rows.rep(a[1]), a[2], a[0])
 		}, "oc", "row", "ow")
 	}
-	if t, err = tagged(t, err, "bitserial_pad_border", attrs); err != nil {
+	if t, err = tagged(t, err, TagBitserialPadBorder, attrs); err != nil {
 		return nil, err
 	}
 	return func(a []te.Expr) te.Expr {

@@ -7,7 +7,7 @@ import (
 
 // IsPool reports whether t is a pooling window's reduction (max, or the
 // sum of an average).
-func IsPool(t *te.Tensor) bool { return t.Tag == "max_pool2d" || t.Tag == "avg_pool2d_sum" }
+func IsPool(t *te.Tensor) bool { return t.Tag == TagMaxPool2D || t.Tag == TagAvgPool2DSum }
 
 // schedulePoolInto schedules an NHWC pool: the channels innermost as
 // vectors, the window's loops outside them, so one pixel's channels are

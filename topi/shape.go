@@ -122,7 +122,7 @@ func paddedFill(name string, x *te.Tensor, shape []int, hAxis int, p Padding, fi
 		}
 		return te.IfThenElse(all(conds), x.At(src...), fill(a))
 	}, axisNames(len(ps))...)
-	return tagged(t, err, "pad", nil)
+	return tagged(t, err, TagPad, nil)
 }
 
 func all(conds []te.Expr) te.Expr {
@@ -144,7 +144,7 @@ func axisNames(n int) []string {
 }
 
 // tagged sets the operator tag and attributes of a compute just made.
-func tagged(t *te.Tensor, err error, tag string, attrs map[string]int64) (*te.Tensor, error) {
+func tagged(t *te.Tensor, err error, tag te.Tag, attrs map[string]int64) (*te.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}

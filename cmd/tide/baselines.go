@@ -84,12 +84,12 @@ func convShape(prog *dsl.Program) (s driver.Conv2DShape, binary, ok bool, err er
 	var found *te.Tensor
 	for _, t := range te.PostOrder(prog.Kernel.Outputs) {
 		switch t.Tag {
-		case "conv2d_nhwc", "bitserial_conv2d_nhwc":
+		case topi.TagConv2DNHWC, topi.TagBitserialConv2DNHWC:
 			if found != nil {
 				return s, false, false, fmt.Errorf("--vs: kernel %s has several convolutions; the baselines time one", prog.Kernel.Name)
 			}
 			found = t
-		case "conv2d_nchw", "bitserial_conv2d_nchw":
+		case topi.TagConv2DNCHW, topi.TagBitserialConv2DNCHW:
 			return s, false, false, fmt.Errorf("--vs: the convolution baselines are NHWC; %s is NCHW", t.Name)
 		}
 	}
@@ -97,7 +97,7 @@ func convShape(prog *dsl.Program) (s driver.Conv2DShape, binary, ok bool, err er
 		return s, false, false, nil
 	}
 	a := found.Attrs
-	binary = found.Tag == "bitserial_conv2d_nhwc"
+	binary = found.Tag == topi.TagBitserialConv2DNHWC
 	shape := func(t *te.Tensor) []int {
 		out := make([]int, len(t.Shape))
 		for i, d := range t.Shape {
@@ -111,7 +111,7 @@ func convShape(prog *dsl.Program) (s driver.Conv2DShape, binary, ok bool, err er
 		PadTop: int(a["pad_top"]), PadLeft: int(a["pad_left"]), PadBottom: int(a["pad_bottom"]), PadRight: int(a["pad_right"])}
 	// the data is the first input, or the padding stage's input
 	data := found.Inputs()[0]
-	if data.Tag == "pad" {
+	if data.Tag == topi.TagPad {
 		data = data.Inputs()[0]
 	}
 	x := shape(data)
@@ -208,7 +208,7 @@ func binaryMACs(k *te.Kernel) float64 {
 	total := 0.0
 	for _, t := range te.PostOrder(k.Outputs) {
 		switch t.Tag {
-		case "bitserial_conv2d_nhwc", "bitserial_conv2d_nchw", "bitserial_dense":
+		case topi.TagBitserialConv2DNHWC, topi.TagBitserialConv2DNCHW, topi.TagBitserialDense:
 		default:
 			continue
 		}
