@@ -227,11 +227,13 @@ func (tr *oneDNNTranslation) translate(t, input *te.Tensor) error {
 		if err != nil {
 			return err
 		}
-		a := t.Attrs
+		a, err := topi.AttrsOf[topi.WindowAttrs](t)
+		if err != nil {
+			return err
+		}
 		l := tr.layer("conv", t, nchw(shape), src)
 		l.oc, l.w, l.b = shape[3], w, make([]float32, shape[3])
-		l.fields = []string{fmt.Sprintf("k=%d,%d", a["kh"], a["kw"]), fmt.Sprintf("stride=%d,%d", a["stride_h"], a["stride_w"]),
-			fmt.Sprintf("pad=%d,%d,%d,%d", a["pad_top"], a["pad_left"], a["pad_bottom"], a["pad_right"])}
+		l.fields = windowFields(a.Window)
 	case topi.TagBatchNorm:
 		x, scaleT, shiftT := in[0], in[1], in[2]
 		scale, err := tr.evaluate(scaleT)
@@ -303,20 +305,26 @@ func (tr *oneDNNTranslation) translate(t, input *te.Tensor) error {
 		if t.Tag == topi.TagAvgPool2D {
 			x, alg = x.Inputs()[0], "avg"
 		}
-		if t.Tag == topi.TagMaxPool2D && t.Attrs["nhwc"] != 1 {
+		a, err := topi.AttrsOf[topi.WindowAttrs](t)
+		if err != nil {
+			return err
+		}
+		if a.Layout != topi.NHWC {
 			return fmt.Errorf("%s: an NCHW pool; the oneDNN baseline takes NHWC networks", t.Name)
 		}
 		src, err := tr.of(x, t)
 		if err != nil {
 			return err
 		}
-		a := t.Attrs
 		l := tr.layer("pool", t, nchw(shape), src)
-		l.fields = []string{"alg=" + alg, fmt.Sprintf("k=%d,%d", a["kh"], a["kw"]), fmt.Sprintf("stride=%d,%d", a["stride_h"], a["stride_w"]),
-			fmt.Sprintf("pad=%d,%d,%d,%d", a["pad_top"], a["pad_left"], a["pad_bottom"], a["pad_right"])}
+		l.fields = append([]string{"alg=" + alg}, windowFields(a.Window)...)
 	case topi.TagConcatenate:
-		if t.Attrs["axis"] != 3 || len(shape) != 4 {
-			return fmt.Errorf("concatenate %s: along axis %d; the oneDNN baseline joins NHWC channels (axis 3)", t.Name, t.Attrs["axis"])
+		a, err := topi.AttrsOf[topi.ConcatAttrs](t)
+		if err != nil {
+			return err
+		}
+		if a.Axis != 3 || len(shape) != 4 {
+			return fmt.Errorf("concatenate %s: along axis %d; the oneDNN baseline joins NHWC channels (axis 3)", t.Name, a.Axis)
 		}
 		var parts []*oneDNNLayer
 		var names []string
@@ -364,6 +372,13 @@ func (tr *oneDNNTranslation) translate(t, input *te.Tensor) error {
 		return fmt.Errorf("%s (%s) has no oneDNN translation; it knows %s", t.Name, t.Tag, supportedOps)
 	}
 	return nil
+}
+
+// windowFields are a convolution's or pool's window in the harness's
+// words.
+func windowFields(w topi.Window) []string {
+	return []string{fmt.Sprintf("k=%d,%d", w.KH, w.KW), fmt.Sprintf("stride=%d,%d", w.StrideH, w.StrideW),
+		fmt.Sprintf("pad=%d,%d,%d,%d", w.Pad.Top, w.Pad.Left, w.Pad.Bottom, w.Pad.Right)}
 }
 
 // untagged recognizes the two untagged computes the networks use: a

@@ -52,11 +52,15 @@ type Tensor struct {
 	Body       Expr
 
 	// Tag names the operator that made a compute, and Attrs holds its
-	// integer parameters (strides, padding, bits): the operator library
-	// sets them so that its schedules and benchmarks can recognize its
-	// computes, like TVM's op tags and attrs.
+	// parameters (strides, padding, bits): the operator library sets them
+	// so that its schedules and benchmarks can recognize its computes, like
+	// TVM's op tags and attrs. Attrs is a value of one of topi's attribute
+	// types (topi.WindowAttrs, topi.BitpackAttrs, ...), or nil: te carries
+	// it without knowing the types, which belong to the operators (and
+	// topi imports te); readers take it with topi.AttrsOf, which reports a
+	// missing or other type as an error.
 	Tag   Tag
-	Attrs map[string]int64
+	Attrs any
 }
 
 // Tag names an operator of the operator library (package topi), which

@@ -25,7 +25,7 @@ func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 		clipped := te.Bin(te.Min, te.Bin(te.Max, v, te.Const(te.Int64, 0)), te.Const(te.Int64, float64(int64(1)<<bits-1)))
 		return te.CastTo(te.UInt8, clipped)
 	})
-	return tagged(t, err, TagFusedGlue, map[string]int64{"axis": int64(axis), "bits": int64(bits)})
+	return tagged(t, err, TagFusedGlue, GlueAttrs{Axis: axis, Bits: bits})
 }
 
 // FloatGlue computes what FusedGlue computes as the float sequence an
@@ -45,7 +45,7 @@ func FloatGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 			n += "_" + suffix
 		}
 		t, err := te.Compute(n, in.Shape, func(a []te.Expr) te.Expr { return te.CastTo(dt, f(in.At(a...), a[axis])) })
-		return tagged(t, err, TagGlueFloat, map[string]int64{"axis": int64(axis), "bits": int64(bits)})
+		return tagged(t, err, TagGlueFloat, GlueAttrs{Axis: axis, Bits: bits})
 	}
 	d, err := step("dequantize", acc, te.Float32, func(x, _ te.Expr) te.Expr { return te.CastTo(te.Float32, x) })
 	if err != nil {

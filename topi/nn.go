@@ -76,12 +76,12 @@ func Conv2D(name string, x, w *te.Tensor, layout Layout, win Window) (*te.Tensor
 			wr := wp.At(te.Bin(te.FloorDiv, a[3], idx(OCBlock)), ry.Var, rx.Var, rc.Var, te.Bin(te.FloorMod, a[3], idx(OCBlock)))
 			return te.ReduceOf(te.Sum, te.MulOf(xp.At(a[0], ih(a[1]), iw(a[2]), rc.Var), wr), ry, rx, rc)
 		}, "n", "oh", "ow", "oc")
-		return tagged(t, err, TagConv2DNHWC, windowAttrs(win))
+		return tagged(t, err, TagConv2DNHWC, WindowAttrs{Layout: layout, Window: win.resolved()})
 	}
 	t, err := te.Compute(name, ints(n, o, oh, ow), func(a []te.Expr) te.Expr {
 		return te.ReduceOf(te.Sum, te.MulOf(xp.At(a[0], rc.Var, ih(a[2]), iw(a[3])), w.At(a[1], rc.Var, ry.Var, rx.Var)), rc, ry, rx)
 	}, "n", "oc", "oh", "ow")
-	return tagged(t, err, TagConv2DNCHW, windowAttrs(win))
+	return tagged(t, err, TagConv2DNCHW, WindowAttrs{Layout: layout, Window: win.resolved()})
 }
 
 // Dense is x [B, K] times the transpose of w [O, K]: [B, O] (TVM's dense).
@@ -171,6 +171,7 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 		r, c := row(a), col(a)
 		return all([]te.Expr{te.Bin(te.GE, r, idx(0)), te.Bin(te.LT, r, idx(h)), te.Bin(te.GE, c, idx(0)), te.Bin(te.LT, c, idx(wd))})
 	}
+	attrs := WindowAttrs{Layout: layout, Window: win.resolved()}
 	if isMax {
 		t, err := te.Compute(name, ints(os...), func(a []te.Expr) te.Expr {
 			if !win.Pad.any() {
@@ -182,7 +183,7 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 			}
 			return te.ReduceOf(te.ReduceMax, te.IfThenElse(inside(a), read(a), lowest), ry, rx)
 		}, names...)
-		return tagged(t, err, TagMaxPool2D, poolAttrs(win, layout))
+		return tagged(t, err, TagMaxPool2D, attrs)
 	}
 	sum, err := te.Compute(name+"_sum", ints(os...), func(a []te.Expr) te.Expr {
 		if !win.Pad.any() {
@@ -190,7 +191,7 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 		}
 		return te.ReduceOf(te.Sum, te.IfThenElse(inside(a), read(a), te.Const(x.DType, 0)), ry, rx)
 	}, names...)
-	if sum, err = tagged(sum, err, TagAvgPool2DSum, poolAttrs(win, layout)); err != nil {
+	if sum, err = tagged(sum, err, TagAvgPool2DSum, attrs); err != nil {
 		return nil, err
 	}
 	t, err := te.Compute(name, ints(os...), func(a []te.Expr) te.Expr {
@@ -202,17 +203,7 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 		count := te.MulOf(extent(a[hAxis], sh, win.KH, win.Pad.Top, h), extent(a[hAxis+1], sw, win.KW, win.Pad.Left, wd))
 		return te.DivOf(sum.At(a...), te.CastTo(x.DType, count))
 	}, names...)
-	return tagged(t, err, TagAvgPool2D, windowAttrs(win))
-}
-
-// poolAttrs are a pool's window and its layout (nhwc 1 or 0).
-func poolAttrs(win Window, layout Layout) map[string]int64 {
-	a := windowAttrs(win)
-	a["nhwc"] = 0
-	if layout == NHWC {
-		a["nhwc"] = 1
-	}
-	return a
+	return tagged(t, err, TagAvgPool2D, attrs)
 }
 
 // GlobalAvgPool2D is the mean over H and W: [N, 1, 1, C] (NHWC) or
@@ -360,7 +351,7 @@ func Concatenate(name string, axis int, parts ...*te.Tensor) (*te.Tensor, error)
 		}
 		return v
 	})
-	return tagged(t, err, TagConcatenate, map[string]int64{"axis": int64(axis)})
+	return tagged(t, err, TagConcatenate, ConcatAttrs{Axis: axis})
 }
 
 // Softmax is exp(x - max) / sum(exp(x - max)) along the last axis, in

@@ -17,7 +17,11 @@ func IsPool(t *te.Tensor) bool { return t.Tag == TagMaxPool2D || t.Tag == TagAvg
 // pixel inside the epilogue's loops and never stored whole. NCHW pools keep
 // the element-wise schedule.
 func schedulePoolInto(s *schedule.Schedule, pool, epilogue *schedule.Stage, t Target) error {
-	if pool.Tensor.Attrs["nhwc"] != 1 {
+	a, err := AttrsOf[WindowAttrs](pool.Tensor)
+	if err != nil {
+		return err
+	}
+	if a.Layout != NHWC {
 		if epilogue != nil {
 			if err := scheduleOuter(s, epilogue, t); err != nil {
 				return err
