@@ -16,6 +16,7 @@ import (
 
 	"github.com/tide-compiler/tide/llvmgen"
 	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // oneDNNNetworkSource is the harness that runs a translated network with
@@ -102,8 +103,8 @@ type oneDNNTranslation struct {
 }
 
 // internal stages are read by their operator's own translation
-var oneDNNInternal = map[string]bool{"pad": true, "weight_pack": true, "batch_norm_scale": true, "batch_norm_shift": true,
-	"avg_pool2d_sum": true, "softmax_max": true, "softmax_exp": true, "softmax_sum": true}
+var oneDNNInternal = map[te.Tag]bool{topi.TagPad: true, topi.TagWeightPack: true, topi.TagBatchNormScale: true, topi.TagBatchNormShift: true,
+	topi.TagAvgPool2DSum: true, topi.TagSoftmaxMax: true, topi.TagSoftmaxExp: true, topi.TagSoftmaxSum: true}
 
 func (tr *oneDNNTranslation) layer(kind string, t *te.Tensor, dims []int, src ...*oneDNNLayer) *oneDNNLayer {
 	l := &oneDNNLayer{index: len(tr.layers), kind: kind, name: fmt.Sprintf("%s.%d", t.Name, len(tr.layers)), src: src, dims: dims}
@@ -135,7 +136,7 @@ func describeTag(t *te.Tensor) string {
 	case t.Tag == "":
 		return "an untagged compute"
 	}
-	return t.Tag
+	return string(t.Tag)
 }
 
 // nchw is oneDNN's logical dims of a Tide NHWC (or 2-D) shape.
@@ -210,12 +211,12 @@ func (tr *oneDNNTranslation) translate(t, input *te.Tensor) error {
 	}
 	in := t.Inputs()
 	switch t.Tag {
-	case "conv2d_nhwc":
+	case topi.TagConv2DNHWC:
 		x, wp := in[0], in[1]
-		if x.Tag == "pad" {
+		if x.Tag == topi.TagPad {
 			x = x.Inputs()[0]
 		}
-		if wp.Tag != "weight_pack" || !wp.Inputs()[0].IsPlaceholder() {
+		if wp.Tag != topi.TagWeightPack || !wp.Inputs()[0].IsPlaceholder() {
 			return fmt.Errorf("conv2d %s: its kernel is computed; the oneDNN baseline takes a weight", t.Name)
 		}
 		src, err := tr.of(x, t)
@@ -226,12 +227,14 @@ func (tr *oneDNNTranslation) translate(t, input *te.Tensor) error {
 		if err != nil {
 			return err
 		}
-		a := t.Attrs
+		a, err := topi.AttrsOf[topi.WindowAttrs](t)
+		if err != nil {
+			return err
+		}
 		l := tr.layer("conv", t, nchw(shape), src)
 		l.oc, l.w, l.b = shape[3], w, make([]float32, shape[3])
-		l.fields = []string{fmt.Sprintf("k=%d,%d", a["kh"], a["kw"]), fmt.Sprintf("stride=%d,%d", a["stride_h"], a["stride_w"]),
-			fmt.Sprintf("pad=%d,%d,%d,%d", a["pad_top"], a["pad_left"], a["pad_bottom"], a["pad_right"])}
-	case "batch_norm":
+		l.fields = windowFields(a.Window)
+	case topi.TagBatchNorm:
 		x, scaleT, shiftT := in[0], in[1], in[2]
 		scale, err := tr.evaluate(scaleT)
 		if err != nil {
@@ -252,7 +255,7 @@ func (tr *oneDNNTranslation) translate(t, input *te.Tensor) error {
 		}
 		l := tr.layer("bn", t, src.dims, src)
 		l.w, l.b = scale, shift
-	case "relu":
+	case topi.TagReLU:
 		src, err := tr.of(in[0], t)
 		if err != nil {
 			return err
@@ -267,7 +270,7 @@ func (tr *oneDNNTranslation) translate(t, input *te.Tensor) error {
 		default:
 			tr.layer("relu", t, src.dims, src)
 		}
-	case "add":
+	case topi.TagAdd:
 		if len(in) != 2 {
 			return fmt.Errorf("add %s adds a tensor to itself", t.Name)
 		}
@@ -297,25 +300,31 @@ func (tr *oneDNNTranslation) translate(t, input *te.Tensor) error {
 			}
 		}
 		tr.layer("add", t, ops[0].dims, ops[0], ops[1])
-	case "max_pool2d", "avg_pool2d":
+	case topi.TagMaxPool2D, topi.TagAvgPool2D:
 		x, alg := in[0], "max"
-		if t.Tag == "avg_pool2d" {
+		if t.Tag == topi.TagAvgPool2D {
 			x, alg = x.Inputs()[0], "avg"
 		}
-		if t.Tag == "max_pool2d" && t.Attrs["nhwc"] != 1 {
+		a, err := topi.AttrsOf[topi.WindowAttrs](t)
+		if err != nil {
+			return err
+		}
+		if a.Layout != topi.NHWC {
 			return fmt.Errorf("%s: an NCHW pool; the oneDNN baseline takes NHWC networks", t.Name)
 		}
 		src, err := tr.of(x, t)
 		if err != nil {
 			return err
 		}
-		a := t.Attrs
 		l := tr.layer("pool", t, nchw(shape), src)
-		l.fields = []string{"alg=" + alg, fmt.Sprintf("k=%d,%d", a["kh"], a["kw"]), fmt.Sprintf("stride=%d,%d", a["stride_h"], a["stride_w"]),
-			fmt.Sprintf("pad=%d,%d,%d,%d", a["pad_top"], a["pad_left"], a["pad_bottom"], a["pad_right"])}
-	case "concatenate":
-		if t.Attrs["axis"] != 3 || len(shape) != 4 {
-			return fmt.Errorf("concatenate %s: along axis %d; the oneDNN baseline joins NHWC channels (axis 3)", t.Name, t.Attrs["axis"])
+		l.fields = append([]string{"alg=" + alg}, windowFields(a.Window)...)
+	case topi.TagConcatenate:
+		a, err := topi.AttrsOf[topi.ConcatAttrs](t)
+		if err != nil {
+			return err
+		}
+		if a.Axis != 3 || len(shape) != 4 {
+			return fmt.Errorf("concatenate %s: along axis %d; the oneDNN baseline joins NHWC channels (axis 3)", t.Name, a.Axis)
 		}
 		var parts []*oneDNNLayer
 		var names []string
@@ -333,7 +342,7 @@ func (tr *oneDNNTranslation) translate(t, input *te.Tensor) error {
 		}
 		l := tr.layer("concat", t, nchw(shape), parts...)
 		l.fields = []string{"parts=" + strings.Join(names, ","), "dims=" + joinInts(l.dims)}
-	case "dense":
+	case topi.TagDense:
 		if !in[1].IsPlaceholder() {
 			return fmt.Errorf("dense %s: its weight is computed; the oneDNN baseline takes a weight", t.Name)
 		}
@@ -347,7 +356,7 @@ func (tr *oneDNNTranslation) translate(t, input *te.Tensor) error {
 		}
 		l := tr.layer("dense", t, shape, src)
 		l.oc, l.w, l.b = shape[1], w, make([]float32, shape[1])
-	case "softmax":
+	case topi.TagSoftmax:
 		x := in[0].Inputs()[0] // softmax reads its exp stage, which reads x
 		src, err := tr.of(x, t)
 		if err != nil {
@@ -363,6 +372,13 @@ func (tr *oneDNNTranslation) translate(t, input *te.Tensor) error {
 		return fmt.Errorf("%s (%s) has no oneDNN translation; it knows %s", t.Name, t.Tag, supportedOps)
 	}
 	return nil
+}
+
+// windowFields are a convolution's or pool's window in the harness's
+// words.
+func windowFields(w topi.Window) []string {
+	return []string{fmt.Sprintf("k=%d,%d", w.KH, w.KW), fmt.Sprintf("stride=%d,%d", w.StrideH, w.StrideW),
+		fmt.Sprintf("pad=%d,%d,%d,%d", w.Pad.Top, w.Pad.Left, w.Pad.Bottom, w.Pad.Right)}
 }
 
 // untagged recognizes the two untagged computes the networks use: a

@@ -25,7 +25,11 @@ kernel f(X, W) -> y
 		if acc == nil {
 			acc = p.Tensor("y_Y")
 		}
-		return topi.Polarity(acc.Attrs["polarity"])
+		a, err := topi.AttrsOf[topi.BitserialConv2DAttrs](acc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Bitserial.Polarity
 	}
 	p, err := ParseWith("c.te", []byte(src), Options{})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/tide-compiler/tide/lower"
 	"github.com/tide-compiler/tide/schedule"
 	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // Stats describe a finished network function.
@@ -259,7 +260,7 @@ func (p *Plan) fold(values map[*te.Tensor]*te.Buffer) error {
 // (topi.FusedGlueBatchNorm marks such a channel with shift -1).
 func (p *Plan) checkGlue(values map[*te.Tensor]*te.Buffer) error {
 	for _, t := range p.Folded {
-		if t.Tag != "glue_shift" {
+		if t.Tag != topi.TagGlueShift {
 			continue
 		}
 		for c, s := range values[t].Ints {

@@ -2,22 +2,25 @@ package graph
 
 import (
 	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // foldBitpack computes a bitpack of a known tensor directly: what the
 // reference evaluator computes for topi.Bitpack's compute (tested against
 // it), about 50 times faster. Packing a network's binary weights is most of
-// its build time otherwise. ok is false for a compute it does not know.
+// its build time otherwise. ok is false for a compute it does not know
+// (then the evaluator computes it: a bitpack without its attributes is
+// not packed with zero parameters).
 func foldBitpack(t *te.Tensor, in map[*te.Tensor]*te.Buffer) (out *te.Buffer, ok bool) {
-	if t.Tag != "bitpack" || len(t.Inputs()) != 1 {
+	a, isBitpack := t.Attrs.(topi.BitpackAttrs)
+	if t.Tag != topi.TagBitpack || !isBitpack || len(t.Inputs()) != 1 {
 		return nil, false
 	}
 	x := in[t.Inputs()[0]]
 	if x == nil || x.Ints == nil {
 		return nil, false
 	}
-	packAxis, bitAxis := int(t.Attrs["pack_axis"]), int(t.Attrs["bit_axis"])
-	word, n := int(t.Attrs["word"]), int(t.Attrs["elements"])
+	packAxis, bitAxis, word, n := a.PackAxis, a.BitAxis, a.WordBits, a.Elements
 	shape := make([]int, len(t.Shape))
 	for i, d := range t.Shape {
 		v, isConst := te.IntValue(d)

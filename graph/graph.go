@@ -129,7 +129,7 @@ type Group struct {
 func (g *Group) Ops() string {
 	var parts []string
 	for _, m := range g.Members {
-		tag := m.Tag
+		tag := string(m.Tag)
 		if tag == "" {
 			tag = "compute"
 		}
@@ -186,7 +186,9 @@ func Partition(net *Network, opts Options) (*Plan, error) {
 		}
 	}
 	p.markFolded(g)
-	p.group(g)
+	if err := p.group(g); err != nil {
+		return nil, err
+	}
 	if err := p.attachPrivate(g); err != nil {
 		return nil, err
 	}
@@ -258,19 +260,26 @@ func (p *Plan) markFolded(g *graphInfo) {
 // with the element-wise chain after it and, for a binary convolution, the
 // packing of its codes; each packing and each injective compute that is
 // not inlined on its own; concatenations in place.
-func (p *Plan) group(g *graphInfo) {
+func (p *Plan) group(g *graphInfo) error {
 	fuse := !p.opts.Without[Fusion]
 	for _, t := range g.all {
 		if t.IsPlaceholder() || p.folded[t] || topi.IsInternal(t) || p.groupOf[t] != nil {
 			continue
 		}
+		if fuse && topi.IsConcat(t) {
+			inPlace, err := p.assemble(t)
+			if err != nil {
+				return fmt.Errorf("network %s: %w", p.Net.Name, err)
+			}
+			if inPlace {
+				continue // its parts' groups store it
+			}
+		}
 		switch {
-		case fuse && topi.IsConcat(t) && p.assemble(t):
-			// its parts' groups store it
 		case topi.IsPack(t):
 			p.newGroup(&Group{Output: t}, t)
 		case topi.IsInjective(t):
-			if c := g.single(t); fuse && c != nil && t.Tag != "glue_float" && !topi.IsConcat(c) && (topi.IsInjective(c) || topi.IsPack(c)) {
+			if c := g.single(t); fuse && c != nil && t.Tag != topi.TagGlueFloat && !topi.IsConcat(c) && (topi.IsInjective(c) || topi.IsPack(c)) {
 				p.inlined[t] = true // its group is its consumer's (attachPrivate)
 				continue
 			}
@@ -279,6 +288,7 @@ func (p *Plan) group(g *graphInfo) {
 			p.anchorGroup(g, t, fuse)
 		}
 	}
+	return nil
 }
 
 func (p *Plan) newGroup(grp *Group, t *te.Tensor) {
@@ -298,11 +308,11 @@ func (p *Plan) anchorGroup(g *graphInfo, t *te.Tensor, fuse bool) {
 		if c == nil || p.groupOf[c] != nil || !topi.IsElementwiseOf(c, cur) || topi.IsInternal(c) {
 			break // a residual add takes one of its producers' chains
 		}
-		if c.Tag == "glue_float" {
+		if c.Tag == topi.TagGlueFloat {
 			break // the unfused glue: each step its own group
 		}
 		// the XNOR correction is part of the operator itself
-		if !fuse && c.Tag != "bitserial_xnor" {
+		if !fuse && c.Tag != topi.TagBitserialXnor {
 			break
 		}
 		grp.Chain = append(grp.Chain, c)
@@ -338,8 +348,12 @@ func (p *Plan) attachPrivate(g *graphInfo) error {
 // assemble makes a concatenation in place when each of its inputs is a
 // group's output (stored nowhere else): each group then stores into its
 // slice of the concatenation's buffer.
-func (p *Plan) assemble(t *te.Tensor) bool {
-	axis := int(t.Attrs["axis"])
+func (p *Plan) assemble(t *te.Tensor) (bool, error) {
+	attrs, err := topi.AttrsOf[topi.ConcatAttrs](t)
+	if err != nil {
+		return false, err
+	}
+	axis := attrs.Axis
 	a := &Assembly{Whole: t, Axis: axis}
 	var off int64
 	seen := map[*te.Tensor]bool{}
@@ -348,7 +362,7 @@ func (p *Plan) assemble(t *te.Tensor) bool {
 		// a tensor stored in one concatenation's buffer cannot be in
 		// another's: that one copies
 		if g == nil || g.Output != part || seen[part] || p.placed[part] || slices.Contains(p.Net.Outputs, part) {
-			return false
+			return false, nil
 		}
 		seen[part] = true
 	}
@@ -369,7 +383,7 @@ func (p *Plan) assemble(t *te.Tensor) bool {
 		off += ext
 	}
 	p.Assembled = append(p.Assembled, a)
-	return true
+	return true, nil
 }
 
 // Schedule gives every group its schedule for the target: topi's schedule
@@ -459,7 +473,7 @@ func (p *Plan) scheduleGroup(s *schedule.Schedule, t topi.Target, g *Group) erro
 			return err
 		}
 		for _, c := range g.Chain {
-			if c.Tag == "bitserial_xnor" || c.Tag == "avg_pool2d" {
+			if c.Tag == topi.TagBitserialXnor || c.Tag == topi.TagAvgPool2D {
 				continue // scheduled with the anchor
 			}
 			if err := topi.ScheduleOuter(s, t, c); err != nil {

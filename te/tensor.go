@@ -51,13 +51,22 @@ type Tensor struct {
 	ReduceAxis []*IterVar // the axes of Body, when Body is a *Reduce
 	Body       Expr
 
-	// Tag names the operator that made a compute ("conv2d_nhwc", "pad",
-	// ...), and Attrs holds its integer parameters (strides, padding,
-	// bits): the operator library sets them so that its schedules and
-	// benchmarks can recognize its computes, like TVM's op tags and attrs.
-	Tag   string
-	Attrs map[string]int64
+	// Tag names the operator that made a compute, and Attrs holds its
+	// parameters (strides, padding, bits): the operator library sets them
+	// so that its schedules and benchmarks can recognize its computes, like
+	// TVM's op tags and attrs. Attrs is a value of one of topi's attribute
+	// types (topi.WindowAttrs, topi.BitpackAttrs, ...), or nil: te carries
+	// it without knowing the types, which belong to the operators (and
+	// topi imports te); readers take it with topi.AttrsOf, which reports a
+	// missing or other type as an error.
+	Tag   Tag
+	Attrs any
 }
+
+// Tag names an operator of the operator library (package topi), which
+// defines the values (topi.TagConv2DNHWC, ...): te only carries them, as
+// topi imports te. The empty tag is a compute no operator made.
+type Tag string
 
 // IsPlaceholder reports whether t is an input rather than a compute.
 func (t *Tensor) IsPlaceholder() bool { return t.Body == nil }

@@ -20,6 +20,7 @@ import (
 	"codeberg.org/sbinet/npyio/npy"
 
 	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 )
 
 // npyTypes maps the dtypes to the Go element types npyio reads and writes.
@@ -185,16 +186,18 @@ func Inputs(k *te.Kernel, sizes map[*te.Var]int64, dir string, seed uint64) (buf
 // binary operator's elements: the operators count every bit of a word and
 // take the bits past the last channel to be zero, as bitpack leaves them
 // (a file's words are the caller's to pack that way). A packed input is a
-// placeholder that a tensor tagged with "elements" reads, directly or
-// through a padding stage, with the reduction's word axis (the reduce
-// axis of ceil(elements / word bits) iterations) as one of its indices.
+// placeholder that a binary operator's reduction (one with
+// topi.Elements) reads, directly or through a padding stage, with the
+// reduction's word axis (the reduce axis of ceil(elements / word bits)
+// iterations) as one of its indices.
 func clearPaddingBits(k *te.Kernel, x *te.Tensor, b *te.Buffer) {
 	if !x.DType.IsUInt() || x.DType.Lanes != 1 {
 		return
 	}
 	wordBits := int64(x.DType.Bits)
 	for _, op := range te.PostOrder(k.Outputs) {
-		elements, ok := op.Attrs["elements"]
+		n, ok := topi.Elements(op)
+		elements := int64(n)
 		if !ok || elements%wordBits == 0 {
 			continue
 		}
@@ -213,7 +216,7 @@ func clearPaddingBits(k *te.Kernel, x *te.Tensor, b *te.Buffer) {
 					return true
 				}
 				src := read.Tensor
-				if src.Tag == "pad" && len(src.Inputs()) > 0 {
+				if src.Tag == topi.TagPad && len(src.Inputs()) > 0 {
 					src = src.Inputs()[0] // padding keeps the word axis where it is
 				}
 				if src != x {

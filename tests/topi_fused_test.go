@@ -120,8 +120,8 @@ func TestTopiBitpackConv2D(t *testing.T) {
 // of cases.
 var codegenSampled = struct {
 	sync.Mutex
-	done map[string]bool
-}{done: map[string]bool{}}
+	done map[te.Tag]bool
+}{done: map[te.Tag]bool{}}
 
 // firstOfKind reports whether c is the first checked case of its output's
 // operator.

@@ -3,7 +3,6 @@ package topi
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/tide-compiler/tide/te"
 )
@@ -102,7 +101,7 @@ func Bitpack(name string, x *te.Tensor, bits, packAxis, bitAxis int, word te.DTy
 		}
 		return te.ReduceOf(te.Sum, v, t)
 	})
-	return tagged(packed, err, "bitpack", map[string]int64{"bits": int64(bits), "pack_axis": int64(packAxis), "bit_axis": int64(bitAxis), "word": int64(w), "elements": int64(n)})
+	return tagged(packed, err, TagBitpack, BitpackAttrs{Bits: bits, PackAxis: packAxis, BitAxis: bitAxis, WordBits: w, Elements: n})
 }
 
 // Bitserial says how a binarized operator combines its packed operands.
@@ -147,10 +146,6 @@ func (b Bitserial) check(op string, k, abits, wbits int) error {
 	return nil
 }
 
-func (b Bitserial) attrs() map[string]int64 {
-	return map[string]int64{"polarity": int64(b.Polarity), "elements": int64(b.Elements)}
-}
-
 // term is one packed word pair's contribution for bit-planes n and m,
 // before the XNOR correction (see finish).
 func (b Bitserial) term(a, w, n, m te.Expr) te.Expr {
@@ -186,11 +181,7 @@ func (b Bitserial) finish(name string, acc *te.Tensor, k, abits, wbits int, bord
 		}
 		return v
 	}, axisNames...)
-	var attrs map[string]int64
-	if border != nil {
-		attrs = map[string]int64{"pad_value": int64(b.PadValue)}
-	}
-	return tagged(t, err, "bitserial_xnor", attrs)
+	return tagged(t, err, TagBitserialXnor, b)
 }
 
 // accName is the name of the accumulating stage: the operator's own name
@@ -235,7 +226,7 @@ func BitserialDense(name string, data, weight *te.Tensor, p Bitserial) (*te.Tens
 	acc, err := te.Compute(p.accName(name), ints(ds[0], ws[0]), func(a []te.Expr) te.Expr {
 		return te.ReduceOf(te.Sum, p.term(data.At(a[0], n.Var, k.Var), weight.At(a[1], m.Var, k.Var), n.Var, m.Var), n, m, k)
 	}, "b", "o")
-	if acc, err = tagged(acc, err, "bitserial_dense", p.attrs()); err != nil {
+	if acc, err = tagged(acc, err, TagBitserialDense, p); err != nil {
 		return nil, err
 	}
 	return p.finish(name, acc, p.Elements, abits, wbits, nil, "b", "o")
@@ -342,12 +333,8 @@ func BitserialConv2D(name string, data, kernel *te.Tensor, layout Layout, win Wi
 			return te.ReduceOf(te.Sum, p.term(x, w, na.Var, mw.Var), na, mw, rc, ry, rx)
 		}, names...)
 	}
-	attrs := windowAttrs(win)
-	for k, v := range p.attrs() {
-		attrs[k] = v
-	}
-	attrs["pad_value"] = int64(p.PadValue)
-	if acc, err = tagged(acc, err, "bitserial_conv2d_"+strings.ToLower(string(layout)), attrs); err != nil {
+	attrs := BitserialConv2DAttrs{WindowAttrs{Layout: layout, Window: win.resolved()}, p}
+	if acc, err = tagged(acc, err, byLayout(layout, TagBitserialConv2DNHWC, TagBitserialConv2DNCHW), attrs); err != nil {
 		return nil, err
 	}
 	return p.finish(name, acc, k, abits, wbits, border, names...)

@@ -16,7 +16,7 @@ import (
 // its register blocks.
 func IsConv(t *te.Tensor) bool {
 	switch t.Tag {
-	case "conv2d_nhwc", "conv2d_nchw", "bitserial_conv2d_nhwc", "bitserial_conv2d_nchw":
+	case TagConv2DNHWC, TagConv2DNCHW, TagBitserialConv2DNHWC, TagBitserialConv2DNCHW:
 		return true
 	}
 	return false
@@ -24,16 +24,16 @@ func IsConv(t *te.Tensor) bool {
 
 // IsInternal reports whether t is an operator's private producer (the
 // padded input, the packed float kernel): it belongs to its consumer.
-func IsInternal(t *te.Tensor) bool { return t.Tag == "pad" || t.Tag == "weight_pack" }
+func IsInternal(t *te.Tensor) bool { return t.Tag == TagPad || t.Tag == TagWeightPack }
 
 // IsPack reports whether t packs codes into words (bitpack, or the packing
 // stage of bitpack_conv2d).
 func IsPack(t *te.Tensor) bool {
-	return t.Tag == "bitpack" || t.Tag == "bitpack_conv2d_nhwc" || t.Tag == "bitpack_conv2d_nchw"
+	return t.Tag == TagBitpack || t.Tag == TagBitpackConv2DNHWC || t.Tag == TagBitpackConv2DNCHW
 }
 
 // IsConcat reports whether t joins its inputs along an axis.
-func IsConcat(t *te.Tensor) bool { return t.Tag == "concatenate" }
+func IsConcat(t *te.Tensor) bool { return t.Tag == TagConcatenate }
 
 // IsInjective reports whether t is a compute without a reduction: each
 // output element is a function of some input elements.

@@ -2,7 +2,6 @@ package topi
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/tide-compiler/tide/te"
 )
@@ -34,6 +33,5 @@ func BitpackConv2D(name string, data, kernel, cb, shift *te.Tensor, layout Layou
 	if err != nil {
 		return nil, fmt.Errorf("bitpack_conv2d %s: %w", name, err)
 	}
-	packed.Tag = "bitpack_conv2d_" + strings.ToLower(string(layout))
-	return packed, nil
+	return tagged(packed, nil, byLayout(layout, TagBitpackConv2DNHWC, TagBitpackConv2DNCHW), packed.Attrs)
 }

@@ -25,7 +25,7 @@ func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 		clipped := te.Bin(te.Min, te.Bin(te.Max, v, te.Const(te.Int64, 0)), te.Const(te.Int64, float64(int64(1)<<bits-1)))
 		return te.CastTo(te.UInt8, clipped)
 	})
-	return tagged(t, err, "fused_glue", map[string]int64{"axis": int64(axis), "bits": int64(bits)})
+	return tagged(t, err, TagFusedGlue, GlueAttrs{Axis: axis, Bits: bits})
 }
 
 // FloatGlue computes what FusedGlue computes as the float sequence an
@@ -45,7 +45,7 @@ func FloatGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 			n += "_" + suffix
 		}
 		t, err := te.Compute(n, in.Shape, func(a []te.Expr) te.Expr { return te.CastTo(dt, f(in.At(a...), a[axis])) })
-		return tagged(t, err, "glue_float", map[string]int64{"axis": int64(axis), "bits": int64(bits)})
+		return tagged(t, err, TagGlueFloat, GlueAttrs{Axis: axis, Bits: bits})
 	}
 	d, err := step("dequantize", acc, te.Float32, func(x, _ te.Expr) te.Expr { return te.CastTo(te.Float32, x) })
 	if err != nil {
@@ -208,7 +208,7 @@ func FusedGlueBatchNorm(name string, acc, alpha, mean, variance *te.Tensor, eps 
 	shift, err := te.Compute(name+"_shift", ints(as[axis]), func(a []te.Expr) te.Expr {
 		return te.CastTo(te.Int32, te.SelectOf(valid(a[0]), te.AddOf(wb(a[0]), sb(a[0])), te.Int(-1)))
 	}, "c")
-	if shift, err = tagged(shift, err, "glue_shift", nil); err != nil {
+	if shift, err = tagged(shift, err, TagGlueShift, nil); err != nil {
 		return nil, err
 	}
 	levels := float64(int(1)<<bits - 1)
@@ -230,7 +230,7 @@ func FusedGlueBatchNorm(name string, acc, alpha, mean, variance *te.Tensor, eps 
 		}
 		return te.CastTo(te.Int32, te.SubOf(round, muHat))
 	}, "c")
-	if cb, err = tagged(cb, err, "glue_cb", nil); err != nil {
+	if cb, err = tagged(cb, err, TagGlueCB, nil); err != nil {
 		return nil, err
 	}
 	if !fused {

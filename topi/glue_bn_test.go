@@ -52,9 +52,9 @@ func TestFusedGlueBatchNormMatchesGlueConstants(t *testing.T) {
 			var cb, shift *te.Tensor
 			for _, in := range q.Inputs() {
 				switch in.Tag {
-				case "glue_cb":
+				case TagGlueCB:
 					cb = in
-				case "glue_shift":
+				case TagGlueShift:
 					shift = in
 				}
 			}
@@ -74,7 +74,7 @@ func TestFusedGlueBatchNormMatchesGlueConstants(t *testing.T) {
 	ab.Floats[3] = 1
 	q, _ := FusedGlueBatchNorm("q", acc, ap, mp, vp, 1e-5, 1, 1, true, true)
 	for _, in := range q.Inputs() {
-		if in.Tag == "glue_shift" {
+		if in.Tag == TagGlueShift {
 			got, err := te.Evaluate([]*te.Tensor{in}, map[*te.Tensor]*te.Buffer{ap: ab, mp: mb, vp: vb}, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -69,19 +69,19 @@ func Conv2D(name string, x, w *te.Tensor, layout Layout, win Window) (*te.Tensor
 			}
 			return v
 		}, "ob", "ry", "rx", "c", "oi")
-		if wp, err = tagged(wp, err, "weight_pack", nil); err != nil {
+		if wp, err = tagged(wp, err, TagWeightPack, nil); err != nil {
 			return nil, err
 		}
 		t, err := te.Compute(name, ints(n, oh, ow, o), func(a []te.Expr) te.Expr {
 			wr := wp.At(te.Bin(te.FloorDiv, a[3], idx(OCBlock)), ry.Var, rx.Var, rc.Var, te.Bin(te.FloorMod, a[3], idx(OCBlock)))
 			return te.ReduceOf(te.Sum, te.MulOf(xp.At(a[0], ih(a[1]), iw(a[2]), rc.Var), wr), ry, rx, rc)
 		}, "n", "oh", "ow", "oc")
-		return tagged(t, err, "conv2d_nhwc", windowAttrs(win))
+		return tagged(t, err, TagConv2DNHWC, WindowAttrs{Layout: layout, Window: win.resolved()})
 	}
 	t, err := te.Compute(name, ints(n, o, oh, ow), func(a []te.Expr) te.Expr {
 		return te.ReduceOf(te.Sum, te.MulOf(xp.At(a[0], rc.Var, ih(a[2]), iw(a[3])), w.At(a[1], rc.Var, ry.Var, rx.Var)), rc, ry, rx)
 	}, "n", "oc", "oh", "ow")
-	return tagged(t, err, "conv2d_nchw", windowAttrs(win))
+	return tagged(t, err, TagConv2DNCHW, WindowAttrs{Layout: layout, Window: win.resolved()})
 }
 
 // Dense is x [B, K] times the transpose of w [O, K]: [B, O] (TVM's dense).
@@ -105,7 +105,7 @@ func Dense(name string, x, w *te.Tensor) (*te.Tensor, error) {
 	t, err := te.Compute(name, ints(xs[0], ws[0]), func(a []te.Expr) te.Expr {
 		return te.ReduceOf(te.Sum, te.MulOf(x.At(a[0], k.Var), w.At(a[1], k.Var)), k)
 	}, "b", "o")
-	return tagged(t, err, "dense", nil)
+	return tagged(t, err, TagDense, nil)
 }
 
 // spatial returns the positions of the H axis and the channel axis of a 4-D
@@ -171,6 +171,7 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 		r, c := row(a), col(a)
 		return all([]te.Expr{te.Bin(te.GE, r, idx(0)), te.Bin(te.LT, r, idx(h)), te.Bin(te.GE, c, idx(0)), te.Bin(te.LT, c, idx(wd))})
 	}
+	attrs := WindowAttrs{Layout: layout, Window: win.resolved()}
 	if isMax {
 		t, err := te.Compute(name, ints(os...), func(a []te.Expr) te.Expr {
 			if !win.Pad.any() {
@@ -182,7 +183,7 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 			}
 			return te.ReduceOf(te.ReduceMax, te.IfThenElse(inside(a), read(a), lowest), ry, rx)
 		}, names...)
-		return tagged(t, err, "max_pool2d", poolAttrs(win, layout))
+		return tagged(t, err, TagMaxPool2D, attrs)
 	}
 	sum, err := te.Compute(name+"_sum", ints(os...), func(a []te.Expr) te.Expr {
 		if !win.Pad.any() {
@@ -190,7 +191,7 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 		}
 		return te.ReduceOf(te.Sum, te.IfThenElse(inside(a), read(a), te.Const(x.DType, 0)), ry, rx)
 	}, names...)
-	if sum, err = tagged(sum, err, "avg_pool2d_sum", poolAttrs(win, layout)); err != nil {
+	if sum, err = tagged(sum, err, TagAvgPool2DSum, attrs); err != nil {
 		return nil, err
 	}
 	t, err := te.Compute(name, ints(os...), func(a []te.Expr) te.Expr {
@@ -202,17 +203,7 @@ func pool(name string, x *te.Tensor, layout Layout, win Window, isMax bool) (*te
 		count := te.MulOf(extent(a[hAxis], sh, win.KH, win.Pad.Top, h), extent(a[hAxis+1], sw, win.KW, win.Pad.Left, wd))
 		return te.DivOf(sum.At(a...), te.CastTo(x.DType, count))
 	}, names...)
-	return tagged(t, err, "avg_pool2d", windowAttrs(win))
-}
-
-// poolAttrs are a pool's window and its layout (nhwc 1 or 0).
-func poolAttrs(win Window, layout Layout) map[string]int64 {
-	a := windowAttrs(win)
-	a["nhwc"] = 0
-	if layout == NHWC {
-		a["nhwc"] = 1
-	}
-	return a
+	return tagged(t, err, TagAvgPool2D, attrs)
 }
 
 // GlobalAvgPool2D is the mean over H and W: [N, 1, 1, C] (NHWC) or
@@ -228,11 +219,11 @@ func GlobalAvgPool2D(name string, x *te.Tensor, layout Layout) (*te.Tensor, erro
 
 // ReLU is max(x, 0).
 func ReLU(name string, x *te.Tensor) (*te.Tensor, error) {
-	return elementwise("relu", name, x, func(v te.Expr) te.Expr { return te.Bin(te.Max, v, te.Const(x.DType, 0)) })
+	return elementwise(TagReLU, name, x, func(v te.Expr) te.Expr { return te.Bin(te.Max, v, te.Const(x.DType, 0)) })
 }
 
-func elementwise(tag, name string, x *te.Tensor, f func(te.Expr) te.Expr) (*te.Tensor, error) {
-	if _, err := dims(tag+" "+name, x, 0); err != nil {
+func elementwise(tag te.Tag, name string, x *te.Tensor, f func(te.Expr) te.Expr) (*te.Tensor, error) {
+	if _, err := dims(string(tag)+" "+name, x, 0); err != nil {
 		return nil, err
 	}
 	t, err := te.Compute(name, x.Shape, func(a []te.Expr) te.Expr { return f(x.At(a...)) })
@@ -264,7 +255,7 @@ func BiasAdd(name string, x, b *te.Tensor, axis int) (*te.Tensor, error) {
 		return nil, err
 	}
 	t, err := te.Compute(name, x.Shape, func(a []te.Expr) te.Expr { return te.AddOf(x.At(a...), b.At(a[axis])) })
-	return tagged(t, err, "bias_add", nil)
+	return tagged(t, err, TagBiasAdd, nil)
 }
 
 // BatchNorm is inference batch normalization along axis:
@@ -282,20 +273,20 @@ func BatchNorm(name string, x, gamma, beta, mean, variance *te.Tensor, eps float
 	scale, err := te.Compute(name+"_scale", gamma.Shape, func(a []te.Expr) te.Expr {
 		return te.DivOf(gamma.At(a[0]), te.Un(te.Sqrt, te.AddOf(variance.At(a[0]), te.Float(eps))))
 	}, "c")
-	if scale, err = tagged(scale, err, "batch_norm_scale", nil); err != nil {
+	if scale, err = tagged(scale, err, TagBatchNormScale, nil); err != nil {
 		return nil, err
 	}
 	shift, err := te.Compute(name+"_shift", gamma.Shape, func(a []te.Expr) te.Expr {
 		return te.SubOf(beta.At(a[0]), te.MulOf(mean.At(a[0]), scale.At(a[0])))
 	}, "c")
-	if shift, err = tagged(shift, err, "batch_norm_shift", nil); err != nil {
+	if shift, err = tagged(shift, err, TagBatchNormShift, nil); err != nil {
 		return nil, err
 	}
 	t, err := te.Compute(name, x.Shape, func(a []te.Expr) te.Expr {
 		c := a[axis]
 		return te.AddOf(te.MulOf(x.At(a...), scale.At(c)), shift.At(c))
 	})
-	return tagged(t, err, "batch_norm", nil)
+	return tagged(t, err, TagBatchNorm, nil)
 }
 
 // Add is the elementwise sum of two tensors of one shape and type (a
@@ -313,7 +304,7 @@ func Add(name string, a, b *te.Tensor) (*te.Tensor, error) {
 		return nil, fmt.Errorf("add %s: %s is %v%v and %s is %v%v; want one shape and type", name, a.Name, a.DType, as, b.Name, b.DType, bs)
 	}
 	t, err := te.Compute(name, a.Shape, func(i []te.Expr) te.Expr { return te.AddOf(a.At(i...), b.At(i...)) })
-	return tagged(t, err, "add", nil)
+	return tagged(t, err, TagAdd, nil)
 }
 
 // Concatenate joins tensors along axis: the other extents and the dtype
@@ -360,7 +351,7 @@ func Concatenate(name string, axis int, parts ...*te.Tensor) (*te.Tensor, error)
 		}
 		return v
 	})
-	return tagged(t, err, "concatenate", map[string]int64{"axis": int64(axis)})
+	return tagged(t, err, TagConcatenate, ConcatAttrs{Axis: axis})
 }
 
 // Softmax is exp(x - max) / sum(exp(x - max)) along the last axis, in
@@ -379,22 +370,22 @@ func Softmax(name string, x *te.Tensor) (*te.Tensor, error) {
 	at := func(a []te.Expr, k te.Expr) []te.Expr { return append(append([]te.Expr{}, a...), k) }
 	k := te.ReduceAxis("k", idx(0), idx(xs[last]))
 	m, err := te.Compute(name+"_max", outer, func(a []te.Expr) te.Expr { return te.ReduceOf(te.ReduceMax, x.At(at(a, k.Var)...), k) })
-	if m, err = tagged(m, err, "softmax_max", nil); err != nil {
+	if m, err = tagged(m, err, TagSoftmaxMax, nil); err != nil {
 		return nil, err
 	}
 	e, err := te.Compute(name+"_exp", x.Shape, func(a []te.Expr) te.Expr {
 		return te.Un(te.Exp, te.SubOf(x.At(a...), m.At(a[:last]...)))
 	})
-	if e, err = tagged(e, err, "softmax_exp", nil); err != nil {
+	if e, err = tagged(e, err, TagSoftmaxExp, nil); err != nil {
 		return nil, err
 	}
 	k2 := te.ReduceAxis("k", idx(0), idx(xs[last]))
 	sum, err := te.Compute(name+"_sum", outer, func(a []te.Expr) te.Expr { return te.ReduceOf(te.Sum, e.At(at(a, k2.Var)...), k2) })
-	if sum, err = tagged(sum, err, "softmax_sum", nil); err != nil {
+	if sum, err = tagged(sum, err, TagSoftmaxSum, nil); err != nil {
 		return nil, err
 	}
 	t, err := te.Compute(name, x.Shape, func(a []te.Expr) te.Expr { return te.DivOf(e.At(a...), sum.At(a[:last]...)) })
-	return tagged(t, err, "softmax", nil)
+	return tagged(t, err, TagSoftmax, nil)
 }
 
 // Quantize turns floats into N-bit activation codes (DoReFa):
@@ -407,7 +398,7 @@ func Quantize(name string, x *te.Tensor, bits int) (*te.Tensor, error) {
 		return nil, fmt.Errorf("quantize %s: data is %v; it quantizes floats", name, x.DType)
 	}
 	levels := te.Const(x.DType, float64(int(1)<<bits-1))
-	return elementwise("quantize", name, x, func(v te.Expr) te.Expr {
+	return elementwise(TagQuantize, name, x, func(v te.Expr) te.Expr {
 		clipped := te.Bin(te.Min, te.Bin(te.Max, v, te.Const(x.DType, 0)), te.Const(x.DType, 1))
 		return te.CastTo(te.UInt8, te.Un(te.Round, te.MulOf(levels, clipped)))
 	})

@@ -126,11 +126,11 @@ func weightSums(name string, kernel *te.Tensor, layout Layout, kh, kw, wbits, cw
 		shape, axes = ints(o, kh, kw), []string{"oc", "ky", "kx"}
 		read = func(a []te.Expr) te.Expr { return kernel.At(a[0], mw.Var, rc.Var, a[1], a[2]) }
 	}
-	attrs := map[string]int64{"wbits": int64(wbits), "elements": int64(elements)}
+	attrs := WeightSumAttrs{WBits: wbits, Elements: elements}
 	ones, err := te.Compute(name+"_wones", shape, func(a []te.Expr) te.Expr {
 		return te.ReduceOf(te.Sum, term(read(a)), mw, rc)
 	}, axes...)
-	if ones, err = tagged(ones, err, "bitserial_weight_ones", attrs); err != nil {
+	if ones, err = tagged(ones, err, TagBitserialWeightOnes, attrs); err != nil {
 		return nil, err
 	}
 	// channel padding bits are zero: they are not among the ones
@@ -138,7 +138,7 @@ func weightSums(name string, kernel *te.Tensor, layout Layout, kh, kw, wbits, cw
 	t, err := te.Compute(name+"_wsum", shape, func(a []te.Expr) te.Expr {
 		return te.SubOf(te.MulOf(te.Const(out, 2), ones.At(a...)), te.Const(out, float64(full)))
 	}, axes...)
-	return tagged(t, err, "bitserial_weight_sum", attrs)
+	return tagged(t, err, TagBitserialWeightSum, attrs)
 }
 
 // borderAxis groups the outputs along one spatial axis by the kernel taps
@@ -266,18 +266,18 @@ func zeroPadCorrection(name string, kernel *te.Tensor, layout Layout, win Window
 		return te.ReduceOf(te.Sum, te.SelectOf(out, w, te.Const(p.Out, 0)), ry, rx)
 	}
 	var t *te.Tensor
-	attrs := map[string]int64{"levels": levels, "row_classes": int64(rows.classes()), "col_classes": int64(cols.classes())}
+	attrs := PadBorderAttrs{Levels: levels, RowClasses: rows.classes(), ColClasses: cols.classes()}
 	if layout == NHWC {
 		t, err = te.Compute(name+"_border", ints(rows.classes(), cols.classes(), o), func(a []te.Expr) te.Expr {
 			return tap(rows.rep(a[0]), cols.rep(a[1]), a[2])
 		}, "row", "col", "oc")
 	} else {
-		attrs["col_classes"] = int64(ow)
+		attrs.ColClasses = ow
 		t, err = te.Compute(name+"_border", ints(o, rows.classes(), ow), func(a []te.Expr) te.Expr {
 			return tap(rows.rep(a[1]), a[2], a[0])
 		}, "oc", "row", "ow")
 	}
-	if t, err = tagged(t, err, "bitserial_pad_border", attrs); err != nil {
+	if t, err = tagged(t, err, TagBitserialPadBorder, attrs); err != nil {
 		return nil, err
 	}
 	return func(a []te.Expr) te.Expr {

@@ -35,7 +35,7 @@ func Apply(s *schedule.Schedule, t Target, keep func(*te.Tensor) bool) error {
 	fused := map[*schedule.Stage]bool{}
 	for _, st := range s.Order() {
 		switch st.Tensor.Tag {
-		case "bitpack_conv2d_nhwc", "bitpack_conv2d_nchw":
+		case TagBitpackConv2DNHWC, TagBitpackConv2DNCHW:
 			for _, inner := range bitpackConvStages(s, st) {
 				fused[inner] = true
 			}
@@ -58,15 +58,15 @@ func Apply(s *schedule.Schedule, t Target, keep func(*te.Tensor) bool) error {
 // scheduleStage gives one operator's stage its default schedule.
 func scheduleStage(s *schedule.Schedule, st *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
 	switch st.Tensor.Tag {
-	case "bitserial_conv2d_nhwc", "bitserial_conv2d_nchw", "conv2d_nhwc", "conv2d_nchw":
+	case TagBitserialConv2DNHWC, TagBitserialConv2DNCHW, TagConv2DNHWC, TagConv2DNCHW:
 		return scheduleConv(s, st, t, keep)
-	case "bitserial_dense", "dense":
+	case TagBitserialDense, TagDense:
 		return scheduleDense(s, st, t, keep)
-	case "max_pool2d", "avg_pool2d_sum":
+	case TagMaxPool2D, TagAvgPool2DSum:
 		if keep == nil || !keep(st.Tensor) {
 			return schedulePoolInto(s, st, nil, t)
 		}
-	case "relu", "bias_add", "batch_norm", "add", "quantize", "fused_glue", "bitpack", "avg_pool2d":
+	case TagReLU, TagBiasAdd, TagBatchNorm, TagAdd, TagQuantize, TagFusedGlue, TagBitpack, TagAvgPool2D:
 		if keep == nil || !keep(st.Tensor) {
 			return scheduleOuter(s, st, t)
 		}
@@ -185,7 +185,7 @@ func skipped(keep func(*te.Tensor) bool, sts ...*schedule.Stage) bool {
 }
 
 // consumerTagged is st's only consumer when it has the tag, else nil.
-func consumerTagged(st *schedule.Stage, tag string) *schedule.Stage {
+func consumerTagged(st *schedule.Stage, tag te.Tag) *schedule.Stage {
 	cs := st.Consumers()
 	if len(cs) == 1 && cs[0].Tensor.Tag == tag {
 		return cs[0]
@@ -194,7 +194,7 @@ func consumerTagged(st *schedule.Stage, tag string) *schedule.Stage {
 }
 
 // inputTagged is the input stage of st with the tag, or nil.
-func inputTagged(s *schedule.Schedule, st *schedule.Stage, tag string) *schedule.Stage {
+func inputTagged(s *schedule.Schedule, st *schedule.Stage, tag te.Tag) *schedule.Stage {
 	for _, in := range st.Inputs() {
 		if in.Tag == tag {
 			return s.Stage(in)

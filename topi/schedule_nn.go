@@ -29,8 +29,8 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 // convolution's own output is never stored (TVM's fusion of an
 // out-element-wise-fusable operator with its element-wise consumers).
 func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
-	pad := inputTagged(s, acc, "pad")
-	out := consumerTagged(acc, "bitserial_xnor")
+	pad := inputTagged(s, acc, TagPad)
+	out := consumerTagged(acc, TagBitserialXnor)
 	border, wsum, wones := zeroPadStages(s, out)
 	if epilogue != nil {
 		out = epilogue
@@ -38,7 +38,7 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 	if skipped(keep, acc, pad, out, border, wsum, wones) {
 		return nil
 	}
-	nhwc := acc.Tensor.Tag == "conv2d_nhwc" || acc.Tensor.Tag == "bitserial_conv2d_nhwc"
+	nhwc := acc.Tensor.Tag == TagConv2DNHWC || acc.Tensor.Tag == TagBitserialConv2DNHWC
 	if out == nil {
 		local, err := s.CacheWrite(acc.Tensor, "local")
 		if err != nil {
@@ -101,7 +101,7 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 	if !nhwc {
 		outer = xo
 	}
-	wp := inputTagged(s, acc, "weight_pack")
+	wp := inputTagged(s, acc, TagWeightPack)
 	blocksOuter := packed && extentAt(out, colAx) >= 4*OCBlock
 	if blocksOuter {
 		// blocks of output channels outermost, in parallel: a block packs
@@ -150,9 +150,9 @@ func zeroPadStages(s *schedule.Schedule, out *schedule.Stage) (border, wsum, won
 	if out == nil {
 		return nil, nil, nil
 	}
-	if border = inputTagged(s, out, "bitserial_pad_border"); border != nil {
-		if wsum = inputTagged(s, border, "bitserial_weight_sum"); wsum != nil {
-			wones = inputTagged(s, wsum, "bitserial_weight_ones")
+	if border = inputTagged(s, out, TagBitserialPadBorder); border != nil {
+		if wsum = inputTagged(s, border, TagBitserialWeightSum); wsum != nil {
+			wones = inputTagged(s, wsum, TagBitserialWeightOnes)
 		}
 	}
 	return border, wsum, wones
@@ -252,7 +252,7 @@ func blockRows(n int64) int64 {
 // accumulators (one horizontal sum each at the end), output rows in
 // parallel, and an XNOR correction stage element-wise.
 func scheduleDense(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
-	out := consumerTagged(acc, "bitserial_xnor")
+	out := consumerTagged(acc, TagBitserialXnor)
 	if skipped(keep, acc, out) {
 		return nil
 	}
@@ -298,10 +298,10 @@ func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep
 // reads the convolution acc through the element-wise stages between
 // (inlined, as glue is).
 func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, between []*schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
-	pad := inputTagged(s, acc, "pad")
+	pad := inputTagged(s, acc, TagPad)
 	var border, wsum, wones *schedule.Stage
 	for _, b := range between {
-		if b.Tensor.Tag == "bitserial_xnor" {
+		if b.Tensor.Tag == TagBitserialXnor {
 			border, wsum, wones = zeroPadStages(s, b)
 		}
 	}
@@ -313,7 +313,7 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 	for _, b := range between {
 		p.computeInline(b)
 	}
-	nhwc := acc.Tensor.Tag == "bitserial_conv2d_nhwc"
+	nhwc := acc.Tensor.Tag == TagBitserialConv2DNHWC
 	// y's loops: n, then (NHWC) oh, ow, bits, words or (NCHW) bits,
 	// words, oh, ow; the pixel loops go outside the packing
 	yn, yb, yw := y.Leaf[0], y.Leaf[3], y.Leaf[4]
@@ -400,7 +400,7 @@ func reduceOutside(acc *schedule.Stage, inner ...*schedule.Axis) error {
 	for i, a := range red {
 		names[i] = a.Name()
 	}
-	fuse := acc.Tensor.Tag == "bitserial_conv2d_nhwc" && slices.Equal(names, []string{"ry", "rx", "ab", "wb", "rc"})
+	fuse := acc.Tensor.Tag == TagBitserialConv2DNHWC && slices.Equal(names, []string{"ry", "rx", "ab", "wb", "rc"})
 	if fuse {
 		red = []*schedule.Axis{red[0], red[2], red[3], red[1], red[4]}
 	}
@@ -439,7 +439,7 @@ func pairOfVectors(n, v int64) int64 {
 // the glue, the XNOR correction (when there is one) and the convolution's
 // accumulation, in that order; nil when y is not one.
 func bitpackConvStages(s *schedule.Schedule, y *schedule.Stage) []*schedule.Stage {
-	glue := inputTagged(s, y, "fused_glue")
+	glue := inputTagged(s, y, TagFusedGlue)
 	if glue == nil {
 		return nil
 	}
@@ -450,7 +450,7 @@ func bitpackConvStages(s *schedule.Schedule, y *schedule.Stage) []*schedule.Stag
 		// zero-padding correction too
 		var in *te.Tensor
 		for _, x := range st.Inputs() {
-			if x.Tag == "bitserial_xnor" || x.Tag == "bitserial_conv2d_nhwc" || x.Tag == "bitserial_conv2d_nchw" {
+			if x.Tag == TagBitserialXnor || x.Tag == TagBitserialConv2DNHWC || x.Tag == TagBitserialConv2DNCHW {
 				in = x
 				break
 			}
@@ -460,10 +460,10 @@ func bitpackConvStages(s *schedule.Schedule, y *schedule.Stage) []*schedule.Stag
 		}
 		st = s.Stage(in)
 		out = append(out, st)
-		if st.Tensor.Tag == "bitserial_conv2d_nhwc" || st.Tensor.Tag == "bitserial_conv2d_nchw" {
+		if st.Tensor.Tag == TagBitserialConv2DNHWC || st.Tensor.Tag == TagBitserialConv2DNCHW {
 			return out
 		}
-		if st.Tensor.Tag != "bitserial_xnor" {
+		if st.Tensor.Tag != TagBitserialXnor {
 			return nil
 		}
 	}

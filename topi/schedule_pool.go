@@ -7,7 +7,7 @@ import (
 
 // IsPool reports whether t is a pooling window's reduction (max, or the
 // sum of an average).
-func IsPool(t *te.Tensor) bool { return t.Tag == "max_pool2d" || t.Tag == "avg_pool2d_sum" }
+func IsPool(t *te.Tensor) bool { return t.Tag == TagMaxPool2D || t.Tag == TagAvgPool2DSum }
 
 // schedulePoolInto schedules an NHWC pool: the channels innermost as
 // vectors, the window's loops outside them, so one pixel's channels are
@@ -17,7 +17,11 @@ func IsPool(t *te.Tensor) bool { return t.Tag == "max_pool2d" || t.Tag == "avg_p
 // pixel inside the epilogue's loops and never stored whole. NCHW pools keep
 // the element-wise schedule.
 func schedulePoolInto(s *schedule.Schedule, pool, epilogue *schedule.Stage, t Target) error {
-	if pool.Tensor.Attrs["nhwc"] != 1 {
+	a, err := AttrsOf[WindowAttrs](pool.Tensor)
+	if err != nil {
+		return err
+	}
+	if a.Layout != NHWC {
 		if epilogue != nil {
 			if err := scheduleOuter(s, epilogue, t); err != nil {
 				return err

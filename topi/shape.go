@@ -38,6 +38,13 @@ type Window struct {
 
 func (w Window) strides() (int, int) { return max(1, w.StrideH), max(1, w.StrideW) }
 
+// resolved is w with its strides resolved, as WindowAttrs carry it: a
+// reader of the attributes never sees the 0 that means 1.
+func (w Window) resolved() Window {
+	w.StrideH, w.StrideW = w.strides()
+	return w
+}
+
 // out is the output size of the window over an input of h x w.
 func (w Window) out(op string, h, wd int) (int, int, error) {
 	sh, sw := w.strides()
@@ -122,7 +129,7 @@ func paddedFill(name string, x *te.Tensor, shape []int, hAxis int, p Padding, fi
 		}
 		return te.IfThenElse(all(conds), x.At(src...), fill(a))
 	}, axisNames(len(ps))...)
-	return tagged(t, err, "pad", nil)
+	return tagged(t, err, TagPad, nil)
 }
 
 func all(conds []te.Expr) te.Expr {
@@ -141,20 +148,4 @@ func axisNames(n int) []string {
 		out[i] = fmt.Sprintf("i%d", i)
 	}
 	return out
-}
-
-// tagged sets the operator tag and attributes of a compute just made.
-func tagged(t *te.Tensor, err error, tag string, attrs map[string]int64) (*te.Tensor, error) {
-	if err != nil {
-		return nil, err
-	}
-	t.Tag, t.Attrs = tag, attrs
-	return t, nil
-}
-
-// windowAttrs are a window's parameters as tensor attributes.
-func windowAttrs(w Window) map[string]int64 {
-	sh, sw := w.strides()
-	return map[string]int64{"kh": int64(w.KH), "kw": int64(w.KW), "stride_h": int64(sh), "stride_w": int64(sw),
-		"pad_top": int64(w.Pad.Top), "pad_left": int64(w.Pad.Left), "pad_bottom": int64(w.Pad.Bottom), "pad_right": int64(w.Pad.Right)}
 }

@@ -84,20 +84,34 @@ func convShape(prog *dsl.Program) (s driver.Conv2DShape, binary, ok bool, err er
 	var found *te.Tensor
 	for _, t := range te.PostOrder(prog.Kernel.Outputs) {
 		switch t.Tag {
-		case "conv2d_nhwc", "bitserial_conv2d_nhwc":
+		case topi.TagConv2DNHWC, topi.TagBitserialConv2DNHWC:
 			if found != nil {
 				return s, false, false, fmt.Errorf("--vs: kernel %s has several convolutions; the baselines time one", prog.Kernel.Name)
 			}
 			found = t
-		case "conv2d_nchw", "bitserial_conv2d_nchw":
+		case topi.TagConv2DNCHW, topi.TagBitserialConv2DNCHW:
 			return s, false, false, fmt.Errorf("--vs: the convolution baselines are NHWC; %s is NCHW", t.Name)
 		}
 	}
 	if found == nil {
 		return s, false, false, nil
 	}
-	a := found.Attrs
-	binary = found.Tag == "bitserial_conv2d_nhwc"
+	binary = found.Tag == topi.TagBitserialConv2DNHWC
+	var win topi.Window
+	elements := 0 // the real channels of a binary convolution
+	if binary {
+		a, err := topi.AttrsOf[topi.BitserialConv2DAttrs](found)
+		if err != nil {
+			return s, false, false, err
+		}
+		win, elements = a.Window, a.Bitserial.Elements
+	} else {
+		a, err := topi.AttrsOf[topi.WindowAttrs](found)
+		if err != nil {
+			return s, false, false, err
+		}
+		win = a.Window
+	}
 	shape := func(t *te.Tensor) []int {
 		out := make([]int, len(t.Shape))
 		for i, d := range t.Shape {
@@ -107,17 +121,17 @@ func convShape(prog *dsl.Program) (s driver.Conv2DShape, binary, ok bool, err er
 		return out
 	}
 	y := shape(found)
-	s = driver.Conv2DShape{N: y[0], O: y[3], KH: int(a["kh"]), KW: int(a["kw"]), StrideH: int(a["stride_h"]), StrideW: int(a["stride_w"]),
-		PadTop: int(a["pad_top"]), PadLeft: int(a["pad_left"]), PadBottom: int(a["pad_bottom"]), PadRight: int(a["pad_right"])}
+	s = driver.Conv2DShape{N: y[0], O: y[3], KH: win.KH, KW: win.KW, StrideH: win.StrideH, StrideW: win.StrideW,
+		PadTop: win.Pad.Top, PadLeft: win.Pad.Left, PadBottom: win.Pad.Bottom, PadRight: win.Pad.Right}
 	// the data is the first input, or the padding stage's input
 	data := found.Inputs()[0]
-	if data.Tag == "pad" {
+	if data.Tag == topi.TagPad {
 		data = data.Inputs()[0]
 	}
 	x := shape(data)
 	s.H, s.W, s.C = x[1], x[2], x[3]
 	if binary {
-		s.C = int(a["elements"])
+		s.C = elements
 	}
 	return s, binary, true, s.Valid()
 }
@@ -204,11 +218,11 @@ func intExprs(vs []int) []te.Expr {
 // binary networks are compared in: one multiply-accumulate of one
 // activation bit with one weight bit (an N-bit by M-bit product is N*M of
 // them); 0 when the kernel has none.
-func binaryMACs(k *te.Kernel) float64 {
+func binaryMACs(k *te.Kernel) (float64, error) {
 	total := 0.0
 	for _, t := range te.PostOrder(k.Outputs) {
 		switch t.Tag {
-		case "bitserial_conv2d_nhwc", "bitserial_conv2d_nchw", "bitserial_dense":
+		case topi.TagBitserialConv2DNHWC, topi.TagBitserialConv2DNCHW, topi.TagBitserialDense:
 		default:
 			continue
 		}
@@ -223,12 +237,16 @@ func binaryMACs(k *te.Kernel) float64 {
 			v, _ := te.IntValue(iv.Extent)
 			macs *= float64(v)
 		}
-		// the reduction runs over words, which hold Attrs["elements"] real
+		// the reduction runs over words, which hold topi.Elements real
 		// channels (or K elements) in all
-		elements := t.Attrs["elements"]
+		n, ok := topi.Elements(t)
+		if !ok {
+			return 0, fmt.Errorf("%s (%s) has attributes %T, without its elements", t.Name, t.Tag, t.Attrs)
+		}
+		elements := int64(n)
 		bits := int64(t.Inputs()[0].DType.Bits)
 		words := (elements + bits - 1) / bits
 		total += macs / float64(words) * float64(elements)
 	}
-	return total
+	return total, nil
 }

@@ -319,7 +319,10 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			if err != nil {
 				return userError{err}
 			}
-			bitMACs := binaryMACs(prog.Kernel)
+			bitMACs, err := binaryMACs(prog.Kernel)
+			if err != nil {
+				return err
+			}
 			ops, isFloat, err := te.OpCount(prog.Kernel, sv)
 			if err != nil {
 				return userError{err}

@@ -399,8 +399,8 @@ func TestBinaryMACs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := binaryMACs(p.Kernel); got != c.want {
-			t.Errorf("%s: %g binary MACs, want %g", c.file, got, c.want)
+		if got, err := binaryMACs(p.Kernel); err != nil || got != c.want {
+			t.Errorf("%s: %g binary MACs (%v), want %g", c.file, got, err, c.want)
 		}
 	}
 }

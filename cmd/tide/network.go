@@ -150,7 +150,7 @@ func weightSpecs(prog *dsl.Program) []tensorio.WeightSpec {
 		}
 		layer := "the network"
 		if r := readers[w]; r != nil {
-			tag := r.Tag
+			tag := string(r.Tag)
 			if tag == "" {
 				tag = "compute"
 			}
