@@ -8,6 +8,7 @@ import (
 	"github.com/tide-compiler/tide/schedule"
 	"github.com/tide-compiler/tide/te"
 	"github.com/tide-compiler/tide/topi"
+	"github.com/tide-compiler/tide/tune"
 )
 
 // Applying schedule blocks: the checked primitives become calls on a
@@ -71,6 +72,7 @@ func (el *elab) applySchedules() {
 			el.errs.add(Pos{Filename: el.file, Line: 1, Column: 1}, "%v (a bug in the operator library: please report it)", err)
 		}
 	}
+	el.operatorKnobs()
 	hadErrors := len(el.errs.list) > 0
 	p.Schedule = a.sched
 	p.AnnPos = map[*schedule.Axis]Pos{}
@@ -240,4 +242,29 @@ func axisNames(axes []*schedule.Axis) string {
 		ns = append(ns, a.Name())
 	}
 	return strings.Join(ns, ", ")
+}
+
+// operatorKnobs lists the knobs the operator library's schedules asked for
+// (topi.Knobs, when the caller set them on the target) with the file's
+// own, so that -D gives them values and tide tune searches them.
+func (el *elab) operatorKnobs() {
+	if el.target == nil || el.target.Knobs == nil {
+		return
+	}
+	p := el.prog
+	for _, k := range el.target.Knobs.Declared {
+		if slices.ContainsFunc(p.Knobs, func(o tune.Knob) bool { return o.Name == k.Name }) {
+			continue
+		}
+		v, ok := el.target.Knobs.Values[k.Name]
+		if !ok {
+			v = k.Values[0]
+		}
+		p.Knobs = append(p.Knobs, k)
+		if p.KnobValues == nil {
+			p.KnobValues = tune.Config{}
+		}
+		p.KnobValues[k.Name] = v
+		el.defined = append(el.defined, k.Name)
+	}
 }

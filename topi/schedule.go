@@ -15,6 +15,11 @@ type Target struct {
 	// computes convolutions without register blocks; ScalarPopcount keeps
 	// the binary operators' popcounts scalar, one word at a time.
 	NoTiling, ScalarPopcount bool
+	// Knobs, when not nil, give the schedules' tunable choices other
+	// values and collect the choices asked for (see knob). Scope names the
+	// choices of the operators being scheduled: a network's group.
+	Knobs *Knobs
+	Scope string
 }
 
 // Schedule makes the default schedule of the operators computing outs for

@@ -84,12 +84,21 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 			rows = floatBlockRows(extentAt(out, rowAx))
 		}
 	}
-	if t.NoTiling {
-		// the ablation: no register block, one vector of outputs at a time
-		rows, cols = 1, v
-	}
 	rows = min(rows, extentAt(out, rowAx))
 	cols = min(cols, extentAt(out, colAx))
+	switch {
+	case t.NoTiling:
+		// the ablation: no register block, one vector of outputs at a time
+		rows, cols = 1, min(v, extentAt(out, colAx))
+	default:
+		// the block's shape is tunable: its pixels (NCHW: channels) and,
+		// unless the kernel's packing fixes it, its vectors
+		n := extentAt(out, rowAx)
+		rows = t.knob(out, "rows", rows, n, 1, 2, 4, 6, 7, 8, 12, 14, 16)
+		if m := extentAt(out, colAx); !packed && cols%v == 0 && m >= v {
+			cols = v * t.knob(out, "vectors", cols/v, m/v, 1, 2, 3, 4)
+		}
+	}
 	xo, yo, _, yi, err := out.Tile(out.Root[rowAx], out.Root[colAx], rows, cols)
 	if err != nil {
 		return err
@@ -325,9 +334,9 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 	order := []*schedule.Axis{yn, yh, yx, yb, yw}
 	if nhwc {
 		// NHWC: a block of 4 pixels, like the convolution's own schedule
-		px := int64(4)
-		if t.NoTiling {
-			px = 1 // the ablation: one pixel at a time
+		px := int64(1) // the ablation: one pixel at a time
+		if !t.NoTiling {
+			px = t.knob(y, "pixels", 4, extent(y, yx.Name()), 1, 2, 7, 8)
 		}
 		xo, xi := p.split(y, yx, min(px, extent(y, yx.Name())))
 		attachAt, order = xo, []*schedule.Axis{yn, yh, xo, xi, yb, yw}
@@ -355,8 +364,11 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 	}
 	n := extent(acc, vecAx)
 	block := min(n, pairOfVectors(n, v))
-	if t.NoTiling {
+	switch {
+	case t.NoTiling:
 		block = min(n, v)
+	case block%v == 0 && n >= v:
+		block = v * t.knob(y, "vectors", block/v, n/v, 1, 2, 3, 4)
 	}
 	bo, br := p.split(acc, acc.Axis(vecAx), block)
 	bm, bi := p.split(acc, br, min(v, block))

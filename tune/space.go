@@ -26,6 +26,9 @@ type Knob struct {
 	Values []int64
 	// Where it is declared, for messages ("matmul.te:4:1").
 	Where string
+	// Group is the network group whose schedule asked for it, "" for a
+	// kernel's: a network is tuned group by group.
+	Group string `json:",omitempty"`
 }
 
 // Space is the knobs of a kernel, in declaration order.

@@ -103,6 +103,12 @@ func loadWithKnobs(cmd *cobra.Command, path string, target *topi.Target, nf *net
 		maps.Copy(ints, knobs)
 		defines.ints = ints
 	}
+	if target != nil {
+		// the operator schedules' knobs take their values from -D too
+		t := *target
+		t.Knobs = &topi.Knobs{Values: tune.Config(defines.ints)}
+		target = &t
+	}
 	opts := graph.Options{}
 	if nf != nil {
 		if opts, err = nf.options(); err != nil {
