@@ -41,12 +41,13 @@ func BenchKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs [
 
 // ProfileKernel benchmarks a network function like BenchKernel and also
 // returns the time of each of its groups per call (the mean over the timed
-// calls; the groups' times add up to a call's, less the entry's own work).
-func ProfileKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, dir string, repeat int) (times, groups []time.Duration, err error) {
+// calls; the groups' times add up to a call's, less the entry's own work),
+// and its outputs.
+func ProfileKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs []*te.Buffer, dir string, repeat int) (times, groups []time.Duration, outs []*te.Buffer, err error) {
 	opts.Profile = true
 	r, err := runWith(t, opts, f, inputs, nil, dir, runConfig{repeat: max(1, repeat)})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	n := 0
 	for _, s := range f.Body.(lower.Seq) {
@@ -55,9 +56,9 @@ func ProfileKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, inputs
 		}
 	}
 	if len(r.groups) != n {
-		return nil, nil, fmt.Errorf("the profiling harness printed %d times for %d groups", len(r.groups), n)
+		return nil, nil, nil, fmt.Errorf("the profiling harness printed %d times for %d groups", len(r.groups), n)
 	}
-	return r.times, r.groups, nil
+	return r.times, r.groups, r.outs, nil
 }
 
 // runConfig are the ways a harness run can differ.

@@ -430,6 +430,7 @@ func (p *Plan) Schedule(s *schedule.Schedule, t topi.Target, keep func(*te.Tenso
 }
 
 func (p *Plan) scheduleGroup(s *schedule.Schedule, t topi.Target, g *Group) error {
+	t.Scope = g.Name // the group's knobs are named after it
 	for _, m := range g.Members {
 		if p.inlined[m] {
 			if err := s.Stage(m).ComputeInline(); err != nil {

@@ -149,7 +149,8 @@ type Workload struct {
 	Target, CPU, Kernel, Shapes string
 }
 
-func (w Workload) matches(r Record) bool {
+// Matches reports whether r was measured on this workload.
+func (w Workload) Matches(r Record) bool {
 	return r.Target == w.Target && r.CPU == w.CPU && r.Kernel == w.Kernel && r.Workload == w.Shapes
 }
 
@@ -164,7 +165,7 @@ func Select(recs []Record, w Workload, s Space) (best *Record, notes []string) {
 	for i := range recs {
 		r := &recs[i]
 		switch {
-		case !w.matches(*r):
+		case !w.Matches(*r):
 			other++
 			if otherWhat == "" {
 				otherWhat = describeMismatch(w, *r)

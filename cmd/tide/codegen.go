@@ -426,7 +426,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 					if nb == nil {
 						return userError{fmt.Errorf("--profile times a network's groups; %s is a kernel", args[0])}
 					}
-					_, groups, err := driver.ProfileKernel(tgt, nb.codegen(llvmgen.Options{FastMath: fast}), f, in, dir, repeat)
+					_, groups, _, err := driver.ProfileKernel(tgt, nb.codegen(llvmgen.Options{FastMath: fast}), f, in, dir, repeat)
 					if err != nil {
 						return userError{err}
 					}

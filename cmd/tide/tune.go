@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,11 +27,12 @@ import (
 // something else is logged with its status and never chosen.
 
 func tuneCmd(stdout, stderr io.Writer) *cobra.Command {
-	var target, logPath, strategy string
+	var target, logPath, strategy, threads string
 	var fast bool
 	var trials, repeat int
 	var budget time.Duration
 	var seed uint64
+	var nf netFlags
 	sizes := sizeFlag{}
 	cmd := &cobra.Command{
 		Use:   "tune FILE",
@@ -43,8 +45,8 @@ the default), random, or grid. Every candidate is built and its outputs checked
 against the reference evaluator's before its time counts; one that fails to
 build or run, or computes something else, is logged and never chosen.
 
-On this machine (host, x86-64) a candidate's cost is the median time of --repeat
-calls; on a target that runs only under emulation here (cortex-a53) it is an
+On this machine (host, x86-64) a candidate's cost is the fastest of --repeat
+calls (interference only slows a call down); on a target that runs only under emulation here (cortex-a53) it is an
 ESTIMATE: the innermost loops' iterations counted under qemu times llvm-mca's
 cycles per iteration.
 
@@ -52,7 +54,15 @@ Each measurement is appended to --log as a JSON line (target, CPU, kernel, its
 shapes, knob values, cost, status). A second run with the same log resumes: it
 skips what the log has measured. tide build, run, bench and lower apply the best
 record with --tuned LOG; records of another target, CPU, kernel or shape are
-ignored with a message. -D NAME=VALUE pins a knob: it is not searched.`,
+ignored with a message. -D NAME=VALUE pins a knob: it is not searched.
+
+The operator library's schedules declare knobs too (a convolution's register
+block: NAME_rows, NAME_vectors, NAME_pixels), so a file that calls operators is
+tunable as it is. A network is tuned group by group, all groups at once: each
+round builds the whole network with every group's next candidate, checks its
+outputs, and times every group in one profiled run (on cortex-a53, the estimate
+per group); each group's measurement is its own record, and --tuned applies the
+best record of every group.`,
 		Example: `  tide tune examples/tuning/matmul_knobs.te --target host --trials 20 --log matmul.jsonl
   tide bench examples/tuning/matmul_knobs.te --target host --tuned matmul.jsonl`,
 		Args: cobra.ExactArgs(1),
@@ -66,6 +76,14 @@ ignored with a message. -D NAME=VALUE pins a knob: it is not searched.`,
 			if logPath == "" {
 				return errors.New("--log FILE is required: the measurements are kept there")
 			}
+			nf.seed = seed
+			if threads != "" {
+				n, err := threadCounts(threads)
+				if err != nil || len(n) != 1 {
+					return fmt.Errorf("--threads %s: want one positive count", threads)
+				}
+				os.Setenv("OMP_NUM_THREADS", fmt.Sprint(n[0]))
+			}
 			tgt, err := driver.ParseTarget(target)
 			if err != nil {
 				return err
@@ -75,7 +93,7 @@ ignored with a message. -D NAME=VALUE pins a knob: it is not searched.`,
 				return err
 			}
 			if prog.Network {
-				return userError{fmt.Errorf("%s is a network: tide tune tunes a kernel's knobs; tuning every group of a network is not built yet", args[0])}
+				return tuneNetwork(cmd, stdout, stderr, args[0], tgt, &nf, llvmgen.Options{FastMath: fast}, logPath, tune.Strategy(strategy), trials, repeat, budget, seed)
 			}
 			space, full, pins := knobSpaces(cmd, prog)
 			if len(space) == 0 {
@@ -195,9 +213,11 @@ ignored with a message. -D NAME=VALUE pins a knob: it is not searched.`,
 	cmd.Flags().IntVar(&trials, "trials", 32, "how many configurations to measure in this run")
 	cmd.Flags().DurationVar(&budget, "timeout", 0, "stop starting new measurements after this long, e.g. 2m (default: no limit)")
 	cmd.Flags().StringVar(&strategy, "search", string(tune.Model), "search strategy: model, random or grid")
-	cmd.Flags().IntVar(&repeat, "repeat", 5, "timed calls per candidate after one warm-up call (the cost is their median)")
+	cmd.Flags().IntVar(&repeat, "repeat", 5, "timed calls per candidate after one warm-up call (a kernel's cost is the fastest, a network group's the mean)")
+	cmd.Flags().StringVar(&threads, "threads", "", "OpenMP threads for parallel loops while measuring (default: OMP_NUM_THREADS or all cores)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for the inputs and the search")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
+	addNetFlags(cmd, &nf)
 	return cmd
 }
 
@@ -281,7 +301,9 @@ func (m *measurer) measure(cfg tune.Config) tune.Record {
 		if err != nil {
 			return fail(tune.RunError, err)
 		}
-		got, rec.Cost = outs, medianOf(times).Seconds()
+		// the fastest call: interference on a shared machine only slows
+		// calls down, so the minimum is the steadiest figure to rank by
+		got, rec.Cost = outs, slices.Min(times).Seconds()
 	} else {
 		loops, outs, err := driver.EstimateKernel(m.tgt, m.opts, f, m.in, m.sizes, m.dir)
 		if err != nil {
@@ -367,6 +389,13 @@ func applyTuned(cmd *cobra.Command, stderr io.Writer, path string, tgt llvmgen.T
 	}
 	for _, m := range warns {
 		fmt.Fprintln(stderr, "warning:", m)
+	}
+	if prog.Network {
+		cfg := tunedNetworkConfig(cmd, stderr, logPath, recs, prog, nb, tgt)
+		if len(cfg) == 0 {
+			return prog, nb, nil
+		}
+		return loadWithKnobs(cmd, path, opTarget(tgt), nf, cfg)
 	}
 	_, full, _ := knobSpaces(cmd, prog)
 	w := workloadOf(prog, tgt)

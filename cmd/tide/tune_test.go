@@ -186,3 +186,44 @@ func TestTunedNeverPicksAFailedRecord(t *testing.T) {
 		t.Errorf("a missing log: status %d, %s", status, stderr)
 	}
 }
+
+// TestTuneNetwork: a network is tuned group by group: each round's build
+// is checked against the evaluator, each group with knobs gets a record
+// per round, and --tuned applies every group's best; the tuned network
+// still computes the reference's outputs, on both targets.
+func TestTuneNetwork(t *testing.T) {
+	requireTools(t)
+	for _, target := range []string{"x86-64", "cortex-a53"} {
+		t.Run(target, func(t *testing.T) {
+			logPath := filepath.Join(t.TempDir(), "tune.jsonl")
+			net := "../../examples/networks/binary_tiny.te"
+			status, stdout, stderr := tide(t, "tune", net, "--target", target, "--log", logPath, "--trials", "2", "--threads", "1", "--repeat", "2")
+			if status != 0 || !strings.Contains(stdout, "3 group(s) with knobs") || !strings.Contains(stdout, "network tiny: default ") {
+				t.Fatalf("tune: status %d\n%s%s", status, stdout, stderr)
+			}
+			recs, _, err := tune.ReadLog(logPath)
+			if err != nil || len(recs) != 6 {
+				t.Fatalf("%d records, %v; want 3 groups x 2 rounds", len(recs), err)
+			}
+			groups := map[string]int{}
+			for _, r := range recs {
+				if r.Status != tune.OK || !strings.HasPrefix(r.Kernel, "tiny/") || r.Target != target {
+					t.Errorf("record %+v", r)
+				}
+				groups[r.Kernel]++
+				for name := range r.Config {
+					if !strings.HasPrefix(name, strings.TrimPrefix(r.Kernel, "tiny/")+"_") {
+						t.Errorf("group %s's record holds knob %s", r.Kernel, name)
+					}
+				}
+			}
+			if len(groups) != 3 {
+				t.Errorf("records for groups %v, want 3 groups", groups)
+			}
+			status, stdout, stderr = tide(t, "run", net, "--target", target, "--tuned", logPath)
+			if status != 0 || !strings.Contains(stderr, "applying the best records of 3 group(s)") || !strings.Contains(stdout, "PASS") {
+				t.Fatalf("run --tuned: status %d\n%s%s", status, stdout, stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,353 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tide-compiler/tide/driver"
+	"github.com/tide-compiler/tide/dsl"
+	"github.com/tide-compiler/tide/graph"
+	"github.com/tide-compiler/tide/llvmgen"
+	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/tune"
+)
+
+// A network is tuned group by group, all groups at once: every round
+// builds the whole network with each group's next candidate, checks its
+// outputs against the reference evaluator, and times every group in one
+// profiled run (on cortex-a53: the estimate, per group). Groups are
+// separate functions that run one after another, so a group's time
+// depends on its own knobs (and, a little, on what the cache holds); a
+// round measures one candidate of every group, and the rounds needed are
+// those of the largest group's search, not the product of the groups'.
+
+// groupTuner is one group's search.
+type groupTuner struct {
+	group    *graph.Group
+	space    tune.Space // its knobs less the pinned ones
+	full     tune.Space // with the pinned ones at their values
+	search   *tune.Search
+	workload tune.Workload
+	best     *tune.Record
+	def      float64 // the default's cost, once measured
+}
+
+// groupWorkload identifies a group's computation: what it fuses, its
+// anchor's inputs and attributes (polarity, window...), and its output.
+func groupWorkload(g *graph.Group) string {
+	sig := func(t *te.Tensor) string { return fmt.Sprintf("%v%s", t.DType, te.ShapeString(t.Shape)) }
+	parts := []string{g.Ops()}
+	if g.Anchor != nil {
+		var ins []string
+		for _, in := range g.Anchor.Inputs() {
+			ins = append(ins, sig(in))
+		}
+		parts = append(parts, strings.Join(ins, ", "), fmt.Sprintf("%+v", g.Anchor.Attrs))
+	}
+	return strings.Join(append(parts, "-> "+sig(g.Output)), "; ")
+}
+
+// groupTuners makes a search for each group with knobs.
+func groupTuners(cmd *cobra.Command, prog *dsl.Program, nb *netBuild, tgt llvmgen.Target, strategy tune.Strategy, seed uint64) ([]*groupTuner, error) {
+	_, full, pins := knobSpaces(cmd, prog)
+	w := workloadOf(prog, tgt)
+	var out []*groupTuner
+	for i, g := range nb.plan.Groups {
+		gt := &groupTuner{group: g, workload: tune.Workload{Target: w.Target, CPU: w.CPU, Kernel: w.Kernel + "/" + g.Name, Shapes: groupWorkload(g)}}
+		for _, k := range full {
+			if k.Group != g.Name {
+				continue
+			}
+			gt.full = append(gt.full, k)
+			if _, pinned := pins[k.Name]; !pinned {
+				gt.space = append(gt.space, k)
+			}
+		}
+		if len(gt.space) == 0 {
+			continue
+		}
+		s, err := tune.NewSearch(gt.space, strategy, seed+uint64(i))
+		if err != nil {
+			return nil, err
+		}
+		gt.search = s
+		out = append(out, gt)
+	}
+	return out, nil
+}
+
+// networkRun is one build and profiled run of a network with knob values.
+type networkRun struct {
+	total  float64            // seconds per inference, or estimated cycles
+	groups map[string]float64 // each group's, by name
+}
+
+// tuneNetwork searches every group's knobs of a network.
+func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt llvmgen.Target, nf *netFlags, opts llvmgen.Options,
+	logPath string, strategy tune.Strategy, trials, repeat int, budget time.Duration, seed uint64) error {
+	prog, nb, err := loadProgram(cmd, path, opTarget(tgt), nf)
+	if err != nil {
+		return err
+	}
+	tuners, err := groupTuners(cmd, prog, nb, tgt, strategy, seed)
+	if err != nil {
+		return err
+	}
+	if len(tuners) == 0 {
+		return userError{fmt.Errorf("no group of network %s has a knob to search (every one is pinned by -D, or the schedules have none under these --without switches)", prog.Kernel.Name)}
+	}
+	_, _, pins := knobSpaces(cmd, prog)
+	// the reference: the evaluator's outputs for the seeded input
+	f, err := lowerProgram(io.Discard, prog, nb.lowerOptions())
+	if err != nil {
+		return err
+	}
+	if _, err = nb.finish(prog, f, nf); err != nil {
+		return err
+	}
+	_, in, want, err := reference(stderr, prog, nb, sizeFlag{}, "", seed)
+	if err != nil {
+		return err
+	}
+	recs, warns, err := tune.ReadLog(logPath)
+	if err != nil {
+		return userError{err}
+	}
+	for _, m := range warns {
+		fmt.Fprintln(stderr, "warning:", m)
+	}
+	unit := tune.Seconds
+	if !driver.Native(tgt) {
+		unit = tune.Cycles
+	}
+	resumed := 0
+	for _, gt := range tuners {
+		for i, r := range recs {
+			if !gt.workload.Matches(r) || gt.full.Check(r.Config) != nil {
+				continue
+			}
+			cost := 0.0
+			if r.Status == tune.OK {
+				cost = r.Cost
+				if gt.best == nil || r.Cost < gt.best.Cost {
+					gt.best = &recs[i]
+				}
+				if r.Config.String() == withPins(gt.space.Default(), pins).String() {
+					gt.def = r.Cost
+				}
+			}
+			gt.search.Tell(withoutPins(r.Config, pins), cost)
+			resumed++
+		}
+	}
+	largest := int64(0)
+	for _, gt := range tuners {
+		largest = max(largest, gt.search.Size())
+	}
+	fmt.Fprintf(stdout, "tuning network %s on %s (%s): %d group(s) with knobs, the largest with %d configuration(s); search %s, %d round(s), one build of the whole network each\n",
+		prog.Kernel.Name, tgt.Name, tuners[0].workload.CPU, len(tuners), largest, strategy, trials)
+	if resumed > 0 {
+		fmt.Fprintf(stdout, "resuming: %s already holds %d group measurement(s) of this network\n", logPath, resumed)
+	}
+	if unit == tune.Cycles {
+		fmt.Fprintf(stdout, "%s runs under emulation here: each cost is an ESTIMATE (innermost loops' iterations counted under qemu times llvm-mca's cycles per iteration), not a measurement\n", tgt.Name)
+	}
+	dir, remove, err := tempDir("tide-tune-")
+	if err != nil {
+		return err
+	}
+	defer remove()
+	run := func(cfg tune.Config) (*networkRun, tune.Status, error) {
+		return runNetwork(cmd, path, tgt, nf, opts, cfg, in, want, dir, repeat)
+	}
+	bestConfig := func() tune.Config {
+		cfg := maps.Clone(pins)
+		for _, gt := range tuners {
+			if gt.best != nil {
+				maps.Copy(cfg, gt.best.Config)
+			}
+		}
+		return cfg
+	}
+	start := time.Now()
+	for round := 1; round <= trials && (budget == 0 || time.Since(start) < budget); round++ {
+		cfg := bestConfig()
+		proposed := map[*groupTuner]tune.Config{}
+		for _, gt := range tuners {
+			if c, ok := gt.search.Next(); ok {
+				proposed[gt] = withPins(c, pins)
+				maps.Copy(cfg, c)
+			}
+		}
+		if len(proposed) == 0 {
+			fmt.Fprintln(stdout, "every configuration of every group has been measured")
+			break
+		}
+		r, status, err := run(cfg)
+		improved := 0
+		for _, gt := range tuners {
+			c, ok := proposed[gt]
+			if !ok {
+				continue
+			}
+			rec := tune.Record{Target: gt.workload.Target, CPU: gt.workload.CPU, Kernel: gt.workload.Kernel, Workload: gt.workload.Shapes,
+				Config: onlyKnobs(c, gt.full), Unit: unit, Status: status, When: tune.Now()}
+			cost := 0.0
+			if err != nil {
+				rec.Error = err.Error()
+			} else {
+				rec.Cost = r.groups[gt.group.Name]
+				if rec.Cost <= 0 {
+					rec.Status, rec.Error = tune.RunError, "the profile has no time for this group"
+				}
+			}
+			if rec.Status == tune.OK {
+				cost = rec.Cost
+				if rec.Config.String() == withPins(gt.space.Default(), pins).String() {
+					gt.def = cost
+				}
+				if gt.best == nil || cost < gt.best.Cost {
+					if gt.best != nil {
+						improved++
+					}
+					r := rec
+					gt.best = &r
+				}
+			}
+			if err := tune.Append(logPath, rec); err != nil {
+				return userError{fmt.Errorf("writing the log: %w", err)}
+			}
+			gt.search.Tell(withoutPins(c, pins), cost)
+		}
+		if err != nil {
+			fmt.Fprintf(stdout, "[%d/%d] %d group(s) tried new knobs: %s: %s\n", round, trials, len(proposed), status, firstLine(err.Error()))
+			continue
+		}
+		fmt.Fprintf(stdout, "[%d/%d] %d group(s) tried new knobs: %s per inference; %d group(s) improved on their best\n",
+			round, trials, len(proposed), formatCost(r.total, unit), improved)
+	}
+	// the result: each group's best against its default, then the whole
+	// network with every best against the default, in one run
+	fmt.Fprintf(stdout, "best knobs per group (against the group's default):\n")
+	for _, gt := range tuners {
+		if gt.best == nil {
+			fmt.Fprintf(stdout, "  %-16s no working configuration\n", gt.group.Name)
+			continue
+		}
+		ratio := ""
+		if gt.def > 0 {
+			ratio = fmt.Sprintf(", %.2fx the default's speed", gt.def/gt.best.Cost)
+		}
+		fmt.Fprintf(stdout, "  %-16s %s: %s%s\n", gt.group.Name, gt.best.Config, formatCost(gt.best.Cost, unit), ratio)
+	}
+	def, _, err := run(pins)
+	if err != nil {
+		return userError{fmt.Errorf("the default network: %w", err)}
+	}
+	tuned, _, err := run(bestConfig())
+	if err != nil {
+		return userError{fmt.Errorf("the tuned network: %w", err)}
+	}
+	fmt.Fprintf(stdout, "network %s: default %s, tuned %s per inference: %.2fx (same run, outputs checked against the reference evaluator)\n",
+		prog.Kernel.Name, formatCost(def.total, unit), formatCost(tuned.total, unit), def.total/tuned.total)
+	fmt.Fprintf(stdout, "apply it with: --tuned %s (tide build, run, bench, lower)\n", logPath)
+	return nil
+}
+
+// onlyKnobs is c restricted to the knobs of s.
+func onlyKnobs(c tune.Config, s tune.Space) tune.Config {
+	out := tune.Config{}
+	for _, k := range s {
+		if v, ok := c[k.Name]; ok {
+			out[k.Name] = v
+		}
+	}
+	return out
+}
+
+// runNetwork builds a network with the given knob values, runs it once
+// profiled (or estimated), and checks its outputs.
+func runNetwork(cmd *cobra.Command, path string, tgt llvmgen.Target, nf *netFlags, opts llvmgen.Options, cfg tune.Config,
+	in, want []*te.Buffer, dir string, repeat int) (*networkRun, tune.Status, error) {
+	prog, nb, err := loadWithKnobs(cmd, path, opTarget(tgt), nf, cfg)
+	if err != nil {
+		return nil, tune.BuildError, err
+	}
+	f, err := lowerProgram(io.Discard, prog, nb.lowerOptions())
+	if err != nil {
+		return nil, tune.BuildError, err
+	}
+	if f, err = nb.finish(prog, f, nf); err != nil {
+		return nil, tune.BuildError, err
+	}
+	r := &networkRun{groups: map[string]float64{}}
+	var got []*te.Buffer
+	if driver.Native(tgt) {
+		times, groups, outs, err := driver.ProfileKernel(tgt, nb.codegen(opts), f, nb.callInputs(in), dir, repeat)
+		if err != nil {
+			return nil, tune.RunError, err
+		}
+		for i, g := range nb.plan.Groups {
+			r.groups[g.Name] = groups[i].Seconds()
+		}
+		r.total, got = medianOf(times).Seconds(), outs
+	} else {
+		loops, outs, err := driver.EstimateNetwork(tgt, nb.codegen(opts), f, nb.callInputs(in), dir)
+		if err != nil {
+			return nil, tune.RunError, err
+		}
+		for _, l := range loops {
+			c := float64(l.Iterations) * l.Cycles
+			if rest, ok := strings.CutPrefix(l.Function, f.Name+"."); ok {
+				g, _, _ := strings.Cut(rest, ".")
+				r.groups[g] += c
+			}
+			r.total += c
+		}
+		got = outs
+	}
+	for i, t := range prog.Kernel.Outputs {
+		if m := te.CompareWithin(got[i], want[i], checkTol, checkTol); m.First >= 0 {
+			return nil, tune.Wrong, fmt.Errorf("output %s differs from the reference evaluator's %s", t.Name, m.Detail)
+		}
+	}
+	if r.total <= 0 {
+		return nil, tune.RunError, errors.New("no time was measured")
+	}
+	return r, tune.OK, nil
+}
+
+// tunedNetworkConfig is --tuned for a network: each group's best record.
+func tunedNetworkConfig(cmd *cobra.Command, stderr io.Writer, logPath string, recs []tune.Record, prog *dsl.Program, nb *netBuild, tgt llvmgen.Target) tune.Config {
+	tuners, err := groupTuners(cmd, prog, nb, tgt, tune.Grid, 0)
+	if err != nil {
+		return nil
+	}
+	cfg := tune.Config{}
+	var applied, missing []string
+	for _, gt := range tuners {
+		best, _ := tune.Select(recs, gt.workload, gt.full)
+		if best == nil {
+			missing = append(missing, gt.group.Name)
+			continue
+		}
+		maps.Copy(cfg, best.Config)
+		applied = append(applied, gt.group.Name)
+	}
+	slices.Sort(missing)
+	if len(applied) > 0 {
+		fmt.Fprintf(stderr, "--tuned %s: applying the best records of %d group(s): %s\n", logPath, len(applied), cfg)
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(stderr, "warning: --tuned %s has no working record for %d group(s) of %s on %s (%s) with these shapes (%s); they keep their defaults\n",
+			logPath, len(missing), prog.Kernel.Name, tgt.Name, tuners[0].workload.CPU, strings.Join(missing, ", "))
+	}
+	return cfg
+}
