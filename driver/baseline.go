@@ -26,9 +26,38 @@ type Baseline struct {
 	Includes []string // headers, e.g. "cblas.h"
 	// Setup runs once before the timed calls, Call at each; both are C
 	// statements over in0, in1, ... (the inputs) and out0, ... (the
-	// outputs), pointers to their element type.
+	// outputs), pointers to their element type. Setup may print
+	// SkipMarker and a reason and return 0 (the baseline cannot run here:
+	// BenchBaseline returns a *SkipError).
 	Setup, Call string
+	// Decls are C declarations before main (the prototypes of Sources'
+	// functions).
+	Decls string
+	// Sources are C files compiled with their own flags and linked with
+	// the harness (hand-written reference kernels); Library is then
+	// usually the zero Tool, no library.
+	Sources []CSource
 }
+
+// A CSource is a C file of a baseline: its name in the build directory,
+// its text and the compiler flags it needs (after -O2).
+type CSource struct {
+	Name, Text string
+	Flags      []string
+}
+
+// SkipMarker starts the line a baseline's harness prints, instead of
+// timings, when the baseline cannot run on this machine (a CPU feature it
+// needs is missing); the rest of the line says why.
+const SkipMarker = "tide-skip: "
+
+// SkipError is a baseline that cannot run on this machine: bench reports
+// it as skipped, with the reason, rather than failing.
+type SkipError struct {
+	Baseline, Reason string
+}
+
+func (e *SkipError) Error() string { return e.Baseline + ": skipped: " + e.Reason }
 
 // Sgemm is cblas_sgemm on row-major C = A·B, A M×K and B K×N: the inputs A, B
 // and the output C of a matmul kernel. OpenBLAS takes its thread count from
@@ -50,14 +79,20 @@ func BenchBaseline(t llvmgen.Target, b Baseline, inputs []*te.Buffer, outTypes [
 	if !Native(t) {
 		return nil, nil, fmt.Errorf("%s: baselines are timed natively only", b.Name)
 	}
-	if _, err := os.Stat(b.Library.Command); err != nil {
-		return nil, nil, &MissingError{b.Library}
+	if b.Library.Command != "" {
+		if _, err := os.Stat(b.Library.Command); err != nil {
+			return nil, nil, &MissingError{b.Library}
+		}
 	}
 	var src strings.Builder
 	for _, h := range append([]string{"stdio.h", "stdlib.h", "time.h"}, b.Includes...) {
 		fmt.Fprintf(&src, "#include <%s>\n", h)
 	}
-	src.WriteString("\n" + cBuffers + "\nint main(int argc, char **argv) {\n")
+	src.WriteString("\n" + cBuffers + "\n")
+	if b.Decls != "" {
+		src.WriteString(b.Decls + "\n\n")
+	}
+	src.WriteString("int main(int argc, char **argv) {\n")
 	// argv[1..] name one file per input, then per output
 	var files []string
 	declare := func(name string, typ te.DType, elems int, in bool) string {
@@ -91,12 +126,27 @@ func BenchBaseline(t llvmgen.Target, b Baseline, inputs []*te.Buffer, outTypes [
 	if err := CompileC(t, c, obj); err != nil {
 		return nil, nil, err
 	}
-	if err := Link(t, exe, []string{obj}, b.Libs...); err != nil {
+	objs := []string{obj}
+	for _, cs := range b.Sources {
+		c := filepath.Join(dir, cs.Name)
+		o := strings.TrimSuffix(c, ".c") + ".o"
+		if err := os.WriteFile(c, []byte(cs.Text), 0o644); err != nil {
+			return nil, nil, err
+		}
+		if err := CompileC(t, c, o, cs.Flags...); err != nil {
+			return nil, nil, err
+		}
+		objs = append(objs, o)
+	}
+	if err := Link(t, exe, objs, b.Libs...); err != nil {
 		return nil, nil, err
 	}
 	out, err := Run(t, exe, files...)
 	if err != nil {
 		return nil, nil, err
+	}
+	if reason, ok := strings.CutPrefix(out, SkipMarker); ok {
+		return nil, nil, &SkipError{b.Name, strings.TrimSpace(reason)}
 	}
 	var times []time.Duration
 	for _, f := range strings.Fields(out) {

@@ -175,9 +175,11 @@ func linker(t llvmgen.Target) Tool {
 	return GCC
 }
 
-// CompileC compiles a C source for the target (harnesses).
-func CompileC(t llvmgen.Target, src, obj string) error {
-	_, err := run(linker(t), "-O2", "-c", "-o", obj, src)
+// CompileC compiles a C source for the target (harnesses) with -O2, then
+// flags (which may override it: -O3 -march=haswell).
+func CompileC(t llvmgen.Target, src, obj string, flags ...string) error {
+	args := append(append([]string{"-O2"}, flags...), "-c", "-o", obj, src)
+	_, err := run(linker(t), args...)
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,7 +34,7 @@ type comparison struct {
 const convTol = 1e-3
 
 // baselineNames are the names --vs takes.
-const baselineNames = "openblas (cblas_sgemm for a matmul, im2col+sgemm for a convolution), onednn (convolution), tide (Tide's own float conv2d, for a binarized convolution); for a network: tide-float (its float twin NAME_float.te compiled by Tide) and onednn (the float twin run by oneDNN primitives)"
+const baselineNames = "openblas (cblas_sgemm for a matmul, im2col+sgemm for a convolution), onednn (convolution), tide (Tide's own float conv2d, for a binarized convolution), xnor-avx2 and xnor-avx512 (hand-written C references in bench/ for a binarized bitserial_conv2d: NHWC, bipolar, 1-bit activations and weights, stride 1 or 2, pad_value=zero; OpenMP over output rows); for a network: tide-float (its float twin NAME_float.te compiled by Tide) and onednn (the float twin run by oneDNN primitives)"
 
 // comparisons reads --vs for a kernel: a matmul (sgemm's signature), a
 // float NHWC convolution (an operator call), or a binarized NHWC
@@ -69,6 +70,16 @@ func comparisons(vs string, prog *dsl.Program, sizes map[*te.Var]int64, in []*te
 			out = append(out, tideFloatConv(conv, tgt, opts, seed))
 		case name == "tide":
 			return nil, fmt.Errorf("--vs tide times Tide's own float conv2d next to a binarized convolution; kernel %s is not one", prog.Kernel.Name)
+		case name == "xnor-avx2" || name == "xnor-avx512":
+			x, args, err := xnorConv(prog, name)
+			if err != nil {
+				return nil, err
+			}
+			b := driver.XnorAVX2(x)
+			if name == "xnor-avx512" {
+				b = driver.XnorAVX512(x)
+			}
+			out = append(out, sameInputs(b, tgt, []*te.Buffer{in[args[0]], in[args[1]]}, prog))
 		case name == "onednn":
 			return nil, fmt.Errorf("--vs onednn times oneDNN's convolution; kernel %s computes no NHWC conv2d or bitserial_conv2d", prog.Kernel.Name)
 		default:
@@ -134,6 +145,70 @@ func convShape(prog *dsl.Program) (s driver.Conv2DShape, binary, ok bool, err er
 		s.C = elements
 	}
 	return s, binary, true, s.Valid()
+}
+
+// xnorSupport says what the hand-written xnor references compute.
+const xnorSupport = "the xnor references compute bitserial_conv2d with layout=NHWC, polarity=bipolar, 1 activation bit and 1 weight bit in uint8 words, stride 1 or 2, pad_value=zero (or no padding) and an int16 or int32 output, as the kernel's only output, from its only inputs, the packed data and weights"
+
+// xnorConv reads the binarized convolution that --vs xnor-avx2 and
+// xnor-avx512 (name) time: the kernel must compute one bitserial_conv2d
+// the references support (xnorSupport) and nothing else. It returns the
+// convolution and the indices of its data and weights among the kernel's
+// inputs, or an error that says what differs and what the references
+// support.
+func xnorConv(prog *dsl.Program, name string) (driver.XnorConv, [2]int, error) {
+	var x driver.XnorConv
+	var args [2]int
+	fail := func(format string, a ...any) (driver.XnorConv, [2]int, error) {
+		return x, args, fmt.Errorf("--vs %s: %s; %s", name, fmt.Sprintf(format, a...), xnorSupport)
+	}
+	conv, binary, isConv, err := convShape(prog)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if !isConv || !binary {
+		return fail("kernel %s computes no bitserial_conv2d", prog.Kernel.Name)
+	}
+	var acc *te.Tensor
+	for _, t := range te.PostOrder(prog.Kernel.Outputs) {
+		if t.Tag == "bitserial_conv2d_nhwc" {
+			acc = t
+		}
+	}
+	a := acc.Attrs
+	if p := topi.Polarity(a["polarity"]); p != topi.BipolarBipolar {
+		return fail("%s is %v", acc.Name, p)
+	}
+	if v := topi.PadValue(a["pad_value"]); v != topi.PadZero && a["pad_top"]+a["pad_left"]+a["pad_bottom"]+a["pad_right"] > 0 {
+		return fail("%s pads with pad_value=%v", acc.Name, v)
+	}
+	ins := acc.Inputs()
+	data, weights := ins[0], ins[1]
+	if data.Tag == "pad" {
+		data = data.Inputs()[0]
+	}
+	if data.DType != te.UInt8 {
+		return fail("%s has %v words", acc.Name, data.DType)
+	}
+	if abits, _ := te.IntValue(data.Shape[3]); abits != 1 {
+		return fail("%s has %d activation bits", acc.Name, abits)
+	}
+	if wbits, _ := te.IntValue(weights.Shape[2]); wbits != 1 {
+		return fail("%s has %d weight bits", acc.Name, wbits)
+	}
+	k := prog.Kernel
+	if len(k.Outputs) != 1 || k.Outputs[0].Tag != "bitserial_xnor" || !slices.Contains(k.Outputs[0].Inputs(), acc) {
+		return fail("kernel %s computes more than the convolution", k.Name)
+	}
+	di, wi := slices.Index(k.Inputs, data), slices.Index(k.Inputs, weights)
+	if len(k.Inputs) != 2 || len(k.Params) != 0 || di < 0 || wi < 0 {
+		return fail("kernel %s takes other inputs than the packed data and weights", k.Name)
+	}
+	x = driver.XnorConv{Conv2DShape: conv, Out: k.Outputs[0].DType}
+	if err := x.Valid(); err != nil {
+		return fail("%v", err)
+	}
+	return x, [2]int{di, wi}, nil
 }
 
 // sameInputs times a baseline on the kernel's own inputs.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -260,8 +261,14 @@ faster than the evaluator on large shapes), else against the reference evaluator
 sgemm's signature; im2col + sgemm for a conv2d), onednn (oneDNN's convolution),
 and, for a binarized convolution (bitserial_conv2d, NHWC), float convolutions of
 the same shape on float data: openblas, onednn and tide (Tide's own conv2d with
-its default schedule), whose outputs must agree with each other. For a network,
---vs tide-float,onednn times its float twin NAME_float.te compiled by Tide and
+its default schedule), whose outputs must agree with each other. xnor-avx2
+and xnor-avx512 are hand-written C references for a binarized convolution
+(NHWC, bipolar, 1-bit activations and weights, stride 1 or 2, pad_value=zero):
+bench/xnor_avx2.c (64-bit words, vpshufb popcounts) and bench/xnor_avx512.c
+(vpopcntd; skipped on a CPU without AVX-512 VPOPCNTDQ). They run on the
+kernel's own packed inputs, must equal its output exactly, repack the weights
+before the timed calls and run on OpenMP over output rows (--threads sets
+their threads too). For a network, --vs tide-float,onednn times its float twin NAME_float.te compiled by Tide and
 run by oneDNN's primitives (checked against each other); --speedups times the
 network at 1 and 2 bits, bipolar and unipolar, against both.
 
@@ -357,6 +364,11 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 				var floatRefName string
 				for _, c := range comps {
 					bt, bout, err := c.run(dir, repeat)
+					var skip *driver.SkipError
+					if errors.As(err, &skip) {
+						lines = append(lines, fmt.Sprintf("%s, threads %s: skipped: %s\n", c.name, label, skip.Reason))
+						continue
+					}
 					if err != nil {
 						return userError{err}
 					}

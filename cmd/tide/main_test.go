@@ -364,6 +364,55 @@ kernel fconv(X, W) -> Y
 	}
 }
 
+// --vs xnor-avx2,xnor-avx512 times the hand-written references of bench/
+// on a binarized convolution's own inputs, checks Tide's output against
+// theirs exactly and prints their lines (the AVX-512 one may say it is
+// skipped on a CPU without VPOPCNTDQ); a variant they do not compute is an
+// error that says what they support. driver's TestXnorBaselines checks
+// them against the reference evaluator.
+func TestBenchVsXnor(t *testing.T) {
+	if _, err := driver.GCC.Path(); err != nil && os.Getenv("TIDE_REQUIRE_TOOLS") == "" {
+		t.Skip(err)
+	}
+	avx512 := regexp.MustCompile(`xnor-avx512 binary conv 8x8x64->64 3x3/1 pad 1, threads 1: (median .*; Tide/baseline speed ratio [0-9.]+ \(same run\)|skipped: this CPU lacks AVX-512 VPOPCNTDQ)\n`)
+	status, stdout, stderr := tide(t, "bench", "../../examples/bitserial_conv2d.te", "-D", "H=8", "-D", "W=8", "--target", "host", "--repeat", "2", "--threads", "1", "--vs", "xnor-avx2,xnor-avx512")
+	if status != 0 || !regexp.MustCompile(`xnor-avx2 binary conv 8x8x64->64 3x3/1 pad 1, threads 1: median .* Gop/s; Tide/baseline speed ratio [0-9.]+ \(same run\)\n`).MatchString(stdout) ||
+		!avx512.MatchString(stdout) || !strings.Contains(stdout, "(outputs checked against xnor-avx") {
+		t.Errorf("status %d, stdout %q, stderr %q", status, stdout, stderr)
+	}
+	dir := t.TempDir()
+	conv := func(name, args string, sig ...string) string {
+		if sig == nil {
+			sig = []string{"Xp, Wp"}
+		}
+		path := filepath.Join(dir, name+".te")
+		os.WriteFile(path, []byte(`Xp = placeholder((1, 9, 7, 1, 16), uint8)
+Wp = placeholder((3, 3, 1, 16, 64), uint8)
+Y = bitserial_conv2d(Xp, Wp, layout=NHWC, channels=128, `+args+`)
+kernel `+name+`(`+sig[0]+`) -> Y
+`), 0o644)
+		return path
+	}
+	// stride 2, int32, asymmetric padding, the data after the weights
+	status, stdout, stderr = tide(t, "bench", conv("s2", "stride=2, padding=(1, 0, 1, 1), polarity=bipolar, out=int32", "Wp, Xp"), "--target", "host", "--repeat", "1", "--threads", "1", "--vs", "xnor-avx2")
+	if status != 0 || !strings.Contains(stdout, "xnor-avx2 binary conv 9x7x128->64 3x3/2 pad 1,0,1,1, threads 1: median") {
+		t.Errorf("stride 2: status %d, stdout %q, stderr %q", status, stdout, stderr)
+	}
+	for _, c := range []struct{ file, vs, want string }{
+		{"../../examples/bitserial_conv2d.te -D A=2", "xnor-avx2", "--vs xnor-avx2: Y_acc has 2 activation bits; the xnor references compute bitserial_conv2d with layout=NHWC, polarity=bipolar, 1 activation bit and 1 weight bit"},
+		{"../../examples/bitserial_conv2d.te -D M=2", "xnor-avx512", "--vs xnor-avx512: Y_acc has 2 weight bits; the xnor references"},
+		{conv("uni", "stride=1, padding=1, polarity=unipolar"), "xnor-avx2", "--vs xnor-avx2: Y is unipolar; the xnor references"},
+		{conv("one", "stride=1, padding=1, polarity=bipolar, pad_value=one"), "xnor-avx2", "--vs xnor-avx2: Y_acc pads with pad_value=one; the xnor references"},
+		{conv("s3", "stride=3, padding=1, polarity=bipolar"), "xnor-avx512", "--vs xnor-avx512: convolution 9x7x128->64 3x3/3 pad 1: the xnor references take strides 1 and 2; the xnor references"},
+		{"../../examples/bitserial_dense.te", "xnor-avx2", "--vs xnor-avx2: kernel bitserial_dense computes no bitserial_conv2d; the xnor references"},
+	} {
+		status, _, stderr := tide(t, append(append([]string{"bench"}, strings.Fields(c.file)...), "--target", "host", "--vs", c.vs)...)
+		if status != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s --vs %s: status %d, stderr %q, want %q", c.file, c.vs, status, stderr, c.want)
+		}
+	}
+}
+
 func TestDefine(t *testing.T) {
 	status, stdout, stderr := tide(t, "check", "../../examples/matmul.te", "-D", "M=64", "--define", "K=32")
 	if status != 0 || !strings.Contains(stdout, "kernel matmul(A: float32(64, 32), B: float32(32, 256)) -> C: float32(64, 256)") {
