@@ -72,6 +72,19 @@ func Sgemm(m, n, k int) Baseline {
 	}
 }
 
+// OneDNNSgemm is oneDNN's dnnl_sgemm on the same row-major C = A·B: its
+// own GEMM kernels (AVX-512 where the CPU has it; ONEDNN_MAX_CPU_ISA
+// limits them), threads from OMP_NUM_THREADS.
+func OneDNNSgemm(m, n, k int) Baseline {
+	return Baseline{
+		Name:     fmt.Sprintf("onednn dnnl_sgemm %dx%dx%d", m, n, k),
+		Library:  OneDNN,
+		Libs:     []string{"dnnl"},
+		Includes: []string{"dnnl.h"},
+		Call:     fmt.Sprintf("if (dnnl_sgemm('N', 'N', %d, %d, %d, 1.0f, in0, %d, in1, %d, 0.0f, out0, %d) != dnnl_success) { fprintf(stderr, \"dnnl_sgemm failed\\n\"); exit(2); }", m, n, k, k, n, n),
+	}
+}
+
 // BenchBaseline builds the baseline with a harness like BenchKernel's, runs
 // it natively on the inputs (a warm-up call, then repeat timed calls) and
 // returns the times and the outputs, of the given dtypes and shapes.

@@ -34,7 +34,7 @@ type comparison struct {
 const convTol = 1e-3
 
 // baselineNames are the names --vs takes.
-const baselineNames = "openblas (cblas_sgemm for a matmul, im2col+sgemm for a convolution), onednn (convolution), tide (Tide's own float conv2d, for a binarized convolution), xnor-avx2 and xnor-avx512 (hand-written C references in bench/ for a binarized bitserial_conv2d: NHWC, bipolar, 1-bit activations and weights, stride 1 or 2, pad_value=zero; OpenMP over output rows); for a network: tide-float (its float twin NAME_float.te compiled by Tide) and onednn (the float twin run by oneDNN primitives)"
+const baselineNames = "openblas (cblas_sgemm for a matmul, im2col+sgemm for a convolution), onednn (dnnl_sgemm for a matmul, its convolution for a convolution), tide (Tide's own float conv2d, for a binarized convolution), xnor-avx2 and xnor-avx512 (hand-written C references in bench/ for a binarized bitserial_conv2d: NHWC, bipolar, 1-bit activations and weights, stride 1 or 2, pad_value=zero; OpenMP over output rows); for a network: tide-float (its float twin NAME_float.te compiled by Tide) and onednn (the float twin run by oneDNN primitives)"
 
 // comparisons reads --vs for a kernel: a matmul (sgemm's signature), a
 // float NHWC convolution (an operator call), or a binarized NHWC
@@ -50,12 +50,16 @@ func comparisons(vs string, prog *dsl.Program, sizes map[*te.Var]int64, in []*te
 	var out []comparison
 	for _, name := range strings.Split(vs, ",") {
 		switch name = strings.TrimSpace(name); {
-		case name == "openblas" && !isConv:
+		case (name == "openblas" || name == "onednn") && !isConv:
 			m, n, k, ok := te.MatmulShape(prog.Kernel, sizes)
 			if !ok {
-				return nil, fmt.Errorf("--vs openblas times cblas_sgemm, C = A·B with float32 A (M×K), B (K×N) and C (M×N), or a convolution; kernel %s is neither", prog.Kernel.Name)
+				return nil, fmt.Errorf("--vs %s times an sgemm, C = A·B with float32 A (M×K), B (K×N) and C (M×N), or a convolution; kernel %s is neither", name, prog.Kernel.Name)
 			}
-			out = append(out, sameInputs(driver.Sgemm(m, n, k), tgt, in, prog))
+			b := driver.Sgemm(m, n, k)
+			if name == "onednn" {
+				b = driver.OneDNNSgemm(m, n, k)
+			}
+			out = append(out, sameInputs(b, tgt, in, prog))
 		case (name == "openblas" || name == "onednn") && isConv:
 			b := driver.Im2colSgemm(conv)
 			if name == "onednn" {
@@ -80,8 +84,6 @@ func comparisons(vs string, prog *dsl.Program, sizes map[*te.Var]int64, in []*te
 				b = driver.XnorAVX512(x)
 			}
 			out = append(out, sameInputs(b, tgt, []*te.Buffer{in[args[0]], in[args[1]]}, prog))
-		case name == "onednn":
-			return nil, fmt.Errorf("--vs onednn times oneDNN's convolution; kernel %s computes no NHWC conv2d or bitserial_conv2d", prog.Kernel.Name)
 		default:
 			return nil, fmt.Errorf("--vs %s: the baselines are %s", name, baselineNames)
 		}
@@ -171,20 +173,26 @@ func xnorConv(prog *dsl.Program, name string) (driver.XnorConv, [2]int, error) {
 	}
 	var acc *te.Tensor
 	for _, t := range te.PostOrder(prog.Kernel.Outputs) {
-		if t.Tag == "bitserial_conv2d_nhwc" {
+		if t.Tag == topi.TagBitserialConv2DNHWC {
 			acc = t
 		}
 	}
-	a := acc.Attrs
-	if p := topi.Polarity(a["polarity"]); p != topi.BipolarBipolar {
+	if acc == nil {
+		return fail("kernel %s computes no NHWC bitserial_conv2d", prog.Kernel.Name)
+	}
+	a, err := topi.AttrsOf[topi.BitserialConv2DAttrs](acc)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if p := a.Bitserial.Polarity; p != topi.BipolarBipolar {
 		return fail("%s is %v", acc.Name, p)
 	}
-	if v := topi.PadValue(a["pad_value"]); v != topi.PadZero && a["pad_top"]+a["pad_left"]+a["pad_bottom"]+a["pad_right"] > 0 {
+	if v := a.Bitserial.PadValue; v != topi.PadZero && a.Window.Pad != (topi.Padding{}) {
 		return fail("%s pads with pad_value=%v", acc.Name, v)
 	}
 	ins := acc.Inputs()
 	data, weights := ins[0], ins[1]
-	if data.Tag == "pad" {
+	if data.Tag == topi.TagPad {
 		data = data.Inputs()[0]
 	}
 	if data.DType != te.UInt8 {
@@ -197,7 +205,7 @@ func xnorConv(prog *dsl.Program, name string) (driver.XnorConv, [2]int, error) {
 		return fail("%s has %d weight bits", acc.Name, wbits)
 	}
 	k := prog.Kernel
-	if len(k.Outputs) != 1 || k.Outputs[0].Tag != "bitserial_xnor" || !slices.Contains(k.Outputs[0].Inputs(), acc) {
+	if len(k.Outputs) != 1 || k.Outputs[0].Tag != topi.TagBitserialXnor || !slices.Contains(k.Outputs[0].Inputs(), acc) {
 		return fail("kernel %s computes more than the convolution", k.Name)
 	}
 	di, wi := slices.Index(k.Inputs, data), slices.Index(k.Inputs, weights)

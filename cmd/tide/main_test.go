@@ -312,6 +312,13 @@ func TestBenchVsOpenBLAS(t *testing.T) {
 		!strings.Contains(stdout, "(outputs checked against openblas cblas_sgemm 256x200x256)") {
 		t.Errorf("status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
+	// oneDNN's sgemm, where the library is installed
+	if _, err := os.Stat("/usr/include/dnnl.h"); err == nil || os.Getenv("TIDE_REQUIRE_TOOLS") != "" {
+		status, stdout, stderr = tide(t, "bench", "../../examples/matmul.te", "-D", "N=200", "--target", "x86-64", "--repeat", "2", "--threads", "1", "--vs", "onednn,openblas")
+		if status != 0 || !strings.Contains(stdout, "onednn dnnl_sgemm 256x200x256, threads 1: median") || !strings.Contains(stdout, "openblas cblas_sgemm 256x200x256, threads 1: median") {
+			t.Errorf("--vs onednn: status %d, stdout %q, stderr %q", status, stdout, stderr)
+		}
+	}
 	status, _, stderr = tide(t, "bench", "../../examples/rowmax.te", "--target", "x86-64", "--vs", "openblas")
 	if status != 1 || !strings.Contains(stderr, "kernel rowmax is neither") {
 		t.Errorf("not a matmul: status %d, stderr %q", status, stderr)
@@ -359,7 +366,7 @@ kernel fconv(X, W) -> Y
 		}
 	}
 	status, _, stderr = tide(t, "bench", "../../examples/bitserial_dense.te", "--target", "x86-64", "--vs", "onednn")
-	if status != 1 || !strings.Contains(stderr, "computes no NHWC conv2d or bitserial_conv2d") {
+	if status != 1 || !strings.Contains(stderr, "--vs onednn times an sgemm, C = A·B with float32 A (M×K), B (K×N) and C (M×N), or a convolution; kernel bitserial_dense is neither") {
 		t.Errorf("not a conv: status %d, stderr %q", status, stderr)
 	}
 }
