@@ -70,6 +70,10 @@ func (t *Tensor) At(indices ...Expr) Expr {
 	if bad := firstBad(indices...); bad != nil {
 		return bad
 	}
+	if len(t.Shape) == 0 && len(indices) > 0 {
+		// a scalar written as A[0], as a C or numpy user might
+		return badf("%s is 0-d (one element) and is read with no indices: %s[]", t.Name, t.Name)
+	}
 	if len(indices) != len(t.Shape) {
 		return badf("%s has %d dimensions but is indexed with %d indices", t.Name, len(t.Shape), len(indices))
 	}
