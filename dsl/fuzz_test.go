@@ -36,6 +36,7 @@ func FuzzParse(f *testing.F) {
 		"A = placeholder((4,), \"float32\")\nB = compute((4,), lambda i: A[i])\nkernel f(A) -> B\nschedule B {\n    AL = cache_read(A, shared)\n}\n",
 		// 0-d tensors: shapes () and [], () => body, reads A[] and A[()]
 		"A = placeholder([3, 4], float32)\nalpha = placeholder((), float32)\ni = reduce_axis(0, 3)\nj = reduce_axis(0, 4)\nS = compute((), () => sum(A[i, j], axis=[i, j]))\nT = compute([], () => S[] * alpha[()])\nkernel f(A, alpha) -> T\nschedule S {\n    jo, ji = split(j, factor=2)\n}\n",
+		"Z = placeholder((), float32)\nY = relu(Z)\nS = add(Y, Z)\nkernel f(Z) -> S\n", // the library's schedules of 0-d operators
 		"X = placeholder((3,), float32)\ndef g(x) {\n    y = g(x)\n    return y\n}\ndef h(x, q) {\n    return x\n    z = compute((3,), (i) => x[i] + X[i])\n}\na = g(X)\nb, c = h(X, 1.5)\nd = h(X)\nkernel f(X) -> a\n",
 	} {
 		f.Add(s)
