@@ -401,7 +401,7 @@ func applyComputeAt(c *primCall) error {
 		return errSilent
 	}
 	if ax == nil && len(consumer.Leaf) == 0 {
-		return argErr(arg.Pos, "compute_at: %s to compute %s in; leave %s at the root (the default: computed once, before %s) or compute_inline() it", noLoops(consumer), c.st.Name(), c.st.Name(), consumer.Name())
+		return c.st.ComputeAt(consumer, nil) // the schedule says that a 0-d consumer has no loops
 	}
 	if ax == nil {
 		return argErr(arg.Pos, "compute_at: %s is not a loop of %s; the loops of %s are %s%s", arg.Name, consumer.Name(), consumer.Name(), axisNames(consumer.Leaf), suggest(arg.Name, strings.Split(axisNames(consumer.Leaf), ", ")))
@@ -505,7 +505,7 @@ func applyCacheRead(c *primCall) error {
 }
 
 // noLoops says that a stage has no loops: a 0-d tensor (one element)
-// computed without a reduction.
+// computed without a reduction (schedule.ComputeAt says it as well).
 func noLoops(st *schedule.Stage) string {
 	return fmt.Sprintf("%s is 0-d (one element, no reduction) and has no loops", st.Name())
 }

@@ -166,7 +166,7 @@ schedule Bt {
 			[]wantErr{{10, 14, "i)", "parallel: Al is 0-d (one element, no reduction) and has no loops"}}},
 		{"compute_at into a 0-d stage without loops",
 			"alpha = placeholder((), float32)\nAl = compute((), () => alpha[] * 2.0)\nT = compute((), () => Al[] + 1.0)\nkernel f(alpha) -> T\nschedule Al {\n    compute_at(T, x)\n}\n",
-			[]wantErr{{6, 19, "x)", "compute_at: T is 0-d (one element, no reduction) and has no loops to compute Al in; leave Al at the root (the default: computed once, before T) or compute_inline() it"}}},
+			[]wantErr{{6, 19, "x)", "compute_at: T is 0-d (one element, no reduction) and has no loops to compute Al in; leave Al at the root (the default: computed once, before T) or inline it (compute_inline)"}}},
 		{"a 0-d reduction's loops are its reduce axes",
 			base + "schedule S {\n    parallel(i)\n}\n",
 			[]wantErr{{10, 14, "i)", "parallel: i is an axis of B, not of S; the loops of S are k"}}},
