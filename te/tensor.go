@@ -132,7 +132,8 @@ func onlySizeVars(e Expr) error {
 	return err
 }
 
-// Placeholder declares an input tensor.
+// Placeholder declares an input tensor. An empty shape declares a 0-d
+// tensor (TVM's placeholder(())): one element, read as At() with no indices.
 func Placeholder(name string, shape []Expr, dtype DType) (*Tensor, error) {
 	if !isScalar(dtype) {
 		return nil, fmt.Errorf("placeholder %s: %v is not a data type; use one of %v", name, dtype, DTypeNames())
@@ -210,7 +211,9 @@ func isScalar(t DType) bool {
 // Compute declares a tensor whose element at axes (one per dimension of
 // shape) is body(axes). The body may be a reduction (Sum, ReduceMinOf,
 // ReduceMaxOf) as a whole, not inside another expression. axisNames names
-// the axes (i0, i1, ... when omitted).
+// the axes (i0, i1, ... when omitted). An empty shape makes a 0-d tensor,
+// one element: body gets no axes, and a reduction over every element of
+// its input is compute((), () => sum(...)).
 func Compute(name string, shape []Expr, body func(axes []Expr) Expr, axisNames ...string) (*Tensor, error) {
 	s, err := checkShape("compute "+name, shape)
 	if err != nil {
