@@ -439,7 +439,8 @@ func channelScale(t *te.Tensor) (x, s *te.Tensor, ok bool) {
 	for _, pair := range [][2]te.Expr{{m.A, m.B}, {m.B, m.A}} {
 		a, aok := pair[0].(*te.Read)
 		b, bok := pair[1].(*te.Read)
-		if !aok || !bok || !b.Tensor.IsPlaceholder() || len(b.Indices) != 1 || len(a.Indices) != len(t.Axis) {
+		// (a 0-d t has no last axis for s to run along)
+		if !aok || !bok || !b.Tensor.IsPlaceholder() || len(b.Indices) != 1 || len(t.Axis) == 0 || len(a.Indices) != len(t.Axis) {
 			continue
 		}
 		same := b.Indices[0] == te.Expr(t.Axis[len(t.Axis)-1].Var)

@@ -241,6 +241,9 @@ func axisNames(axes []*schedule.Axis) string {
 	for _, a := range axes {
 		ns = append(ns, a.Name())
 	}
+	if len(ns) == 0 {
+		return "none" // a 0-d stage without a reduction
+	}
 	return strings.Join(ns, ", ")
 }
 

@@ -698,11 +698,16 @@ func (el *elab) indexExpr(e *Expr) te.Expr {
 	return el.check(e.Pos, te.CastTo(te.Index, v))
 }
 
-// shape elaborates (d0, d1, ...) or a single dimension.
+// shape elaborates (d0, d1, ...) or a single dimension, or a list
+// [d0, d1, ...] (TVM takes either); () and [] are the shape of a 0-d
+// tensor, one element.
 func (el *elab) shape(e *Expr) ([]te.Expr, bool) {
 	var elems []*Expr
-	if p := e.First.Operand.Primary.Paren; p != nil && len(e.Rest) == 0 && len(e.First.Ops) == 0 && len(e.First.Operand.Index) == 0 {
+	whole := len(e.Rest) == 0 && len(e.First.Ops) == 0 && len(e.First.Operand.Index) == 0
+	if p := e.First.Operand.Primary.Paren; p != nil && whole {
 		elems = append(append(elems, p.Elems...), p.More...)
+	} else if l := e.First.Operand.Primary.List; l != nil && whole {
+		elems = l.Elems
 	} else {
 		elems = []*Expr{e}
 	}
@@ -803,6 +808,10 @@ func (el *elab) compute(name string, call *Call) *te.Tensor {
 	}
 	if lam == nil {
 		el.errs.add(lamExpr.Pos, "the second argument of compute must be a lambda: (i, j) => expression")
+		return nil
+	}
+	if len(shape) == 0 && len(lam.Params) > 0 {
+		el.errs.add(lam.Pos, "compute %s is 0-d (one element), so its lambda takes no parameters: () => expression", name)
 		return nil
 	}
 	if len(lam.Params) != len(shape) {
@@ -1188,8 +1197,18 @@ func (el *elab) postfix(p *Postfix, ctx *computeCtx) te.Expr {
 		el.errs.add(pr.Pos, "tensor elements can only be read inside a compute")
 		return reported
 	}
-	idx := make([]te.Expr, len(p.Index[0].Indices))
-	for i, x := range p.Index[0].Indices {
+	indices := p.Index[0].Indices
+	if len(indices) == 1 {
+		// A[()] is A[], and A[(i, j)] is A[i, j], as in Python: TVM
+		// reads a 0-d tensor as A[()]
+		x := indices[0]
+		if t := x.First.Operand.Primary.Paren; t != nil && (t.Empty || len(t.More) > 0 || t.Comma) &&
+			len(x.Rest) == 0 && len(x.First.Ops) == 0 && len(x.First.Operand.Index) == 0 {
+			indices = append(append([]*Expr{}, t.Elems...), t.More...)
+		}
+	}
+	idx := make([]te.Expr, len(indices))
+	for i, x := range indices {
 		idx[i] = el.expr(x, ctx)
 		if isBad(idx[i]) {
 			return reported
@@ -1229,11 +1248,11 @@ func (el *elab) primary(p *Primary, ctx *computeCtx) te.Expr {
 		el.errs.add(p.Pos, "a lambda can only be the second argument of compute")
 		return reported
 	case p.List != nil:
-		el.errs.add(p.Pos, "a list [...] can only be the axis= of a reduction")
+		el.errs.add(p.Pos, "a list [...] can only be a shape or the axis= of a reduction")
 		return reported
 	case p.Paren != nil:
-		if len(p.Paren.More) > 0 || p.Paren.Comma {
-			el.errs.add(p.Pos, "a tuple can only be a shape or a range")
+		if p.Paren.Empty || len(p.Paren.More) > 0 || p.Paren.Comma {
+			el.errs.add(p.Pos, "a tuple can only be a shape, a range or a tensor's indices (A[()] reads a 0-d tensor)")
 			return reported
 		}
 		return el.expr(p.Paren.Elems[0], ctx)
@@ -1268,6 +1287,10 @@ func (el *elab) name(n *Name, ctx *computeCtx) te.Expr {
 	case bTensor:
 		if b.param != nil {
 			el.errs.add(n.Pos, "parameter %s is the tensor %s in this call; index it (%s[...]) or pass an integer constant for it", n.Name, b.param.arg, n.Name)
+			return reported
+		}
+		if b.tensor.Ndim() == 0 {
+			el.errs.add(n.Pos, "tensor %s must be indexed: %s is 0-d, so read it as %s[]", n.Name, n.Name, n.Name)
 			return reported
 		}
 		el.errs.add(n.Pos, "tensor %s must be indexed: %s[...]", n.Name, n.Name)
@@ -1352,6 +1375,12 @@ func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
 		return reported
 	}
 	if b := el.globals[fn]; b != nil {
+		if b.kind == bTensor {
+			// TVM also reads a tensor by calling it, A(i, j) or A() for
+			// a 0-d one; Tide reads elements with brackets only
+			el.errs.add(c.Func.Pos, "%s is a tensor, not a function; read its elements with brackets: %s", fn, readSyntax(fn, b.tensor))
+			return reported
+		}
 		el.errs.add(c.Func.Pos, "%s is a %s, not a function", fn, bindKindNames[b.kind])
 		return reported
 	}
@@ -1439,4 +1468,13 @@ func (el *elab) reduction(c *Call, ctx *computeCtx) te.Expr {
 		return el.check(c.Pos, te.ReduceWhere(op, body, cond, axes...))
 	}
 	return el.check(c.Pos, te.ReduceOf(op, body, axes...))
+}
+
+// readSyntax is how t's elements are read, for messages: A[i, j], or A[]
+// for a 0-d tensor.
+func readSyntax(name string, t *te.Tensor) string {
+	if t.Ndim() == 0 {
+		return name + "[] (it is 0-d)"
+	}
+	return name + "[...]"
 }

@@ -34,6 +34,9 @@ func FuzzParse(f *testing.F) {
 		// issue 13: TVM habits, float functions, reductions with a condition
 		"N = 6\nA = placeholder((N, N), float32)\nk = reduce_axis(0, N)\nB = compute((N // 2,), (i) => sum(tanh(A[i, k]) + pow(sigmoid(A[i, k]), 2.0), axis=k, where=k <= i))\nC = compute((N,), (i) => log(A[i, i // 2]) + erf(A[i, 0]) + exp2(A[0, i]))\nkernel f(A) -> B, C\n",
 		"A = placeholder((4,), \"float32\")\nB = compute((4,), lambda i: A[i])\nkernel f(A) -> B\nschedule B {\n    AL = cache_read(A, shared)\n}\n",
+		// 0-d tensors: shapes () and [], () => body, reads A[] and A[()]
+		"A = placeholder([3, 4], float32)\nalpha = placeholder((), float32)\ni = reduce_axis(0, 3)\nj = reduce_axis(0, 4)\nS = compute((), () => sum(A[i, j], axis=[i, j]))\nT = compute([], () => S[] * alpha[()])\nkernel f(A, alpha) -> T\nschedule S {\n    jo, ji = split(j, factor=2)\n}\n",
+		"Z = placeholder((), float32)\nY = relu(Z)\nS = add(Y, Z)\nkernel f(Z) -> S\n", // the library's schedules of 0-d operators
 		"X = placeholder((3,), float32)\ndef g(x) {\n    y = g(x)\n    return y\n}\ndef h(x, q) {\n    return x\n    z = compute((3,), (i) => x[i] + X[i])\n}\na = g(X)\nb, c = h(X, 1.5)\nd = h(X)\nkernel f(X) -> a\n",
 	} {
 		f.Add(s)

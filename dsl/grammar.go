@@ -143,9 +143,10 @@ type Postfix struct {
 	Index   []*Index `parser:"@@*"`
 }
 
+// Index is [i, j, ...]; a 0-d tensor is read with no indices, A[].
 type Index struct {
 	Pos     Pos
-	Indices []*Expr `parser:"'[' @@ (',' @@)* ']'"`
+	Indices []*Expr `parser:"'[' (@@ (',' @@)*)? ']'"`
 }
 
 // Primary is a literal, a call, a name, a parenthesized expression or tuple,
@@ -174,12 +175,14 @@ type Lambda struct {
 	Body   *Expr   `parser:"@@"`
 }
 
-// Paren is (e) or a tuple (e1, e2, ...) or (e,).
+// Paren is (e) or a tuple (e1, e2, ...) or (e,), or the empty tuple (),
+// Python's shape of a 0-d tensor (Empty; Elems is then empty too).
 type Paren struct {
 	Pos   Pos
-	Elems []*Expr `parser:"'(' @@ "`
-	More  []*Expr `parser:"(',' @@)*"`
-	Comma bool    `parser:"@','? ')'"`
+	Empty bool    `parser:"  @( '(' ')' )"`
+	Elems []*Expr `parser:"| '(' @@ "`
+	More  []*Expr `parser:"  (',' @@)*"`
+	Comma bool    `parser:"  @','? ')'"`
 }
 
 type List struct {

@@ -27,8 +27,12 @@ var habits = []habit{
 		}
 		return "Tide has no strings: write " + match + " as a name, without quotes"
 	}},
-	{regexp.MustCompile(`\blambda\s+([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*:`), func(_ string, g []string) string {
+	// TVM's 0-d compute takes lambda: with no parameters
+	{regexp.MustCompile(`\blambda(?:\s+([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*))?\s*:`), func(_ string, g []string) string {
 		params := commaSpacing.ReplaceAllString(g[0], ", ")
+		if params == "" {
+			return "Tide writes a lambda as () => body, not Python's lambda: body"
+		}
 		return "Tide writes a lambda as (" + params + ") => body, not Python's lambda " + params + ": body"
 	}},
 	{regexp.MustCompile(`\b(?:te|tvm|tir|topi)\.(?:[A-Za-z_][A-Za-z0-9_]*\.)*([A-Za-z_][A-Za-z0-9_]*)`), func(match string, g []string) string {

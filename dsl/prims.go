@@ -246,6 +246,9 @@ func (c *primCall) axis(arg *PrimArg) (*schedule.Axis, error) {
 	if ax == nil && a.isLost(arg.Name) {
 		return nil, errSilent
 	}
+	if ax == nil && len(names) == 0 {
+		return nil, argErr(arg.Pos, "%s: %s; only where it is computed can be scheduled (compute_at, compute_inline, compute_root)", p.Name, noLoops(st))
+	}
 	if ax == nil {
 		for _, other := range a.sched.Stages {
 			if other != st && a.names(other)[arg.Name] != nil {
@@ -420,6 +423,9 @@ func applyComputeAt(c *primCall) error {
 	if ax == nil && c.a.isLost(arg.Name) {
 		return errSilent
 	}
+	if ax == nil && len(consumer.Leaf) == 0 {
+		return c.st.ComputeAt(consumer, nil) // the schedule says that a 0-d consumer has no loops
+	}
 	if ax == nil {
 		return argErr(arg.Pos, "compute_at: %s is not a loop of %s; the loops of %s are %s%s", arg.Name, consumer.Name(), consumer.Name(), axisNames(consumer.Leaf), suggest(arg.Name, strings.Split(axisNames(consumer.Leaf), ", ")))
 	}
@@ -519,4 +525,10 @@ func applyCacheRead(c *primCall) error {
 	}
 	c.made(made)
 	return nil
+}
+
+// noLoops says that a stage has no loops: a 0-d tensor (one element)
+// computed without a reduction (schedule.ComputeAt says it as well).
+func noLoops(st *schedule.Stage) string {
+	return fmt.Sprintf("%s is 0-d (one element, no reduction) and has no loops", st.Name())
 }

@@ -258,6 +258,9 @@ func (st *Stage) ComputeAt(consumer *Stage, ax *Axis) error {
 		return errAt(0, "compute_at: %s does not read %s; compute %s at a loop of a stage that reads it (%s), or of a stage that one is computed inside (after that one's compute_at)",
 			consumer.Name(), st.Name(), st.Name(), strings.Join(append(cs, "none")[:max(1, len(cs))], ", "))
 	}
+	if len(consumer.Leaf) == 0 {
+		return errAt(1, "compute_at: %s is 0-d (one element, no reduction) and has no loops to compute %s in; leave %s at the root (the default: computed once, before %s) or inline it (compute_inline)", consumer.Name(), st.Name(), st.Name(), consumer.Name())
+	}
 	if ax == nil || ax.stage != consumer {
 		name := "?"
 		if ax != nil {

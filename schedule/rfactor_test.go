@@ -32,7 +32,9 @@ func TestRFactorOfTheOuterPart(t *testing.T) {
 	if got, want := te.ShapeString(partial.Tensor.Shape), "(4, 4)"; got != want {
 		t.Errorf("partial stage shape %s, want %s", got, want)
 	}
-	want := "sum(if_then_else(ko * 8 + ki < 29, A[i, 0 + (ko * 8 + ki)], 0.0), axis=ki)" // k = min + ko*8 + ki
+	// k = min + ko*8 + ki; the last block's guard is a reduction's
+	// condition, if_then_else(guard, body, 0.0), printed as where=
+	want := "sum(A[i, 0 + (ko * 8 + ki)], axis=ki, where=ko * 8 + ki < 29)"
 	if got := te.ExprString(partial.Body); got != want {
 		t.Errorf("partial stage body\n%s\nwant\n%s", got, want)
 	}

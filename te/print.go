@@ -126,7 +126,14 @@ func writeExpr(b *strings.Builder, e Expr, outer int) {
 		b.WriteString("]")
 	case *Reduce:
 		fmt.Fprintf(b, "%s(", e.Op)
-		writeExpr(b, e.Body, 0)
+		body, cond := e.Body, Expr(nil)
+		// ReduceWhere stores where=cond as if_then_else(cond, body,
+		// identity): print it back as written, which parses to the same
+		// tree (an if_then_else to exactly the identity is that reduction)
+		if s, ok := body.(*Select); ok && s.Lazy && Equal(s.False, e.Op.Identity(s.Type())) {
+			body, cond = s.True, s.Cond
+		}
+		writeExpr(b, body, 0)
 		b.WriteString(", axis=")
 		if len(e.Axes) > 1 {
 			b.WriteString("[")
@@ -139,6 +146,10 @@ func writeExpr(b *strings.Builder, e Expr, outer int) {
 		}
 		if len(e.Axes) > 1 {
 			b.WriteString("]")
+		}
+		if cond != nil {
+			b.WriteString(", where=")
+			writeExpr(b, cond, 0)
 		}
 		b.WriteString(")")
 	case *Bad:

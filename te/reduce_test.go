@@ -83,6 +83,16 @@ func TestReduceWhere(t *testing.T) {
 	if got := out[none].Floats[0]; !math.IsInf(got, 1) {
 		t.Errorf("min over no element = %v, want +Inf (min's identity)", got)
 	}
+	// printed as written (the tree holds if_then_else to +inf); an
+	// if_then_else to another value is no condition
+	if got, want := ExprString(none.Body), "min(A[k], axis=k, where=A[k] > 10.0)"; got != want {
+		t.Errorf("printed %s, want %s", got, want)
+	}
+	k2 := ReduceAxis("k", Int(0), Int(3))
+	if got, want := ExprString(ReduceOf(ReduceMin, IfThenElse(Bin(GT, a.At(k2.Var), Float(10)), a.At(k2.Var), Float(100)), k2)),
+		"min(if_then_else(A[k] > 10.0, A[k], 100.0), axis=k)"; got != want {
+		t.Errorf("printed %s, want %s", got, want)
+	}
 	if err := Error(ReduceWhere(Sum, a.At(k.Var), k.Var, k)); err == nil || !strings.Contains(err.Error(), "where= takes a bool condition, not int64") {
 		t.Errorf("where=k: %v", err)
 	}

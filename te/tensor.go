@@ -79,6 +79,10 @@ func (t *Tensor) At(indices ...Expr) Expr {
 	if bad := firstBad(indices...); bad != nil {
 		return bad
 	}
+	if len(t.Shape) == 0 && len(indices) > 0 {
+		// a scalar written as A[0], as a C or numpy user might
+		return badf("%s is 0-d (one element) and is read with no indices: %s[]", t.Name, t.Name)
+	}
 	if len(indices) != len(t.Shape) {
 		return badf("%s has %d dimensions but is indexed with %d indices", t.Name, len(t.Shape), len(indices))
 	}
@@ -137,7 +141,8 @@ func onlySizeVars(e Expr) error {
 	return err
 }
 
-// Placeholder declares an input tensor.
+// Placeholder declares an input tensor. An empty shape declares a 0-d
+// tensor (TVM's placeholder(())): one element, read as At() with no indices.
 func Placeholder(name string, shape []Expr, dtype DType) (*Tensor, error) {
 	if !isScalar(dtype) {
 		return nil, fmt.Errorf("placeholder %s: %v is not a data type; use one of %v", name, dtype, DTypeNames())
@@ -215,7 +220,9 @@ func isScalar(t DType) bool {
 // Compute declares a tensor whose element at axes (one per dimension of
 // shape) is body(axes). The body may be a reduction (Sum, ReduceMinOf,
 // ReduceMaxOf) as a whole, not inside another expression. axisNames names
-// the axes (i0, i1, ... when omitted).
+// the axes (i0, i1, ... when omitted). An empty shape makes a 0-d tensor,
+// one element: body gets no axes, and a reduction over every element of
+// its input is compute((), () => sum(...)).
 func Compute(name string, shape []Expr, body func(axes []Expr) Expr, axisNames ...string) (*Tensor, error) {
 	s, err := checkShape("compute "+name, shape)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -142,6 +143,7 @@ func FuzzReadNpy(f *testing.F) {
 	f.Add(append([]byte("\x93NUMPY\x02\x00\xff\xff\xff\xff"), good[10:]...))
 	f.Add(append([]byte("\x93NUMPY\x01\x00\xff\xff"), good[10:]...))
 	f.Add(bytes.Replace(good, []byte("(2, 3)"), []byte("(9999999, 3)"), 1))
+	f.Add(numpyScalar("<f4", "\x00\x00@@")) // a 0-d array
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(t.TempDir(), "f.npy")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -164,4 +166,103 @@ func FuzzReadNpy(f *testing.F) {
 			t.Fatalf("read %v%v with %d values", b.DType, b.Shape, len(b.Ints)+len(b.Floats))
 		}
 	})
+}
+
+// numpyScalar is what np.save writes for a numpy scalar (a 0-d array),
+// byte for byte as numpy 1.24 (Debian 12's python3-numpy) writes it:
+// version 1.0, a header padded with spaces to 128 bytes in all, then the
+// element. np.save("x.npy", np.float32(3)) is numpyScalar("<f4", "\x00\x00@@").
+func numpyScalar(descr, data string) []byte {
+	header := "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (), }"
+	header += strings.Repeat(" ", 128-10-len(header)-1) + "\n"
+	return []byte("\x93NUMPY\x01\x00v\x00" + header + data) // v: 118, the header's length
+}
+
+// 0-d arrays (issue 13): numpy's np.save of a scalar is read as a buffer
+// of shape [], and WriteNpy writes shape () for one, so np.load gives a
+// 0-d array back.
+func TestNpyZeroDimensional(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		descr, data string
+		want        *te.Buffer
+	}{
+		{"<f4", "\x00\x00@@", &te.Buffer{DType: te.Float32, Shape: []int{}, Floats: []float64{3}}},
+		{"<f8", "\x00\x00\x00\x00\x00\x00\xd0\xbf", &te.Buffer{DType: te.Float64, Shape: []int{}, Floats: []float64{-0.25}}},
+		{"<i8", "\xfb\xff\xff\xff\xff\xff\xff\xff", &te.Buffer{DType: te.Int64, Shape: []int{}, Ints: []int64{-5}}},
+		{"|b1", "\x01", &te.Buffer{DType: te.Bool, Shape: []int{}, Ints: []int64{1}}},
+	} {
+		path := filepath.Join(dir, c.descr[1:]+".npy")
+		raw := numpyScalar(c.descr, c.data)
+		if len(raw) != 128+len(c.data) {
+			t.Fatalf("%s: the fixture is %d bytes, numpy writes %d", c.descr, len(raw), 128+len(c.data))
+		}
+		os.WriteFile(path, raw, 0o644)
+		got, err := ReadNpy(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(c.want, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", c.descr, d)
+		}
+		out := filepath.Join(dir, "w"+c.descr[1:]+".npy")
+		if err := WriteNpy(out, got); err != nil {
+			t.Fatal(err)
+		}
+		written, _ := os.ReadFile(out)
+		if !bytes.Contains(written, []byte("'shape': ()")) {
+			t.Errorf("%s: WriteNpy's header %q", c.descr, written)
+		}
+		back, err := ReadNpy(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(c.want, back); d != "" {
+			t.Errorf("%s: round trip (-want +got):\n%s", c.descr, d)
+		}
+	}
+	// a 0-d input is read from a 0-d file, and a file of shape (1,) is refused
+	alpha, _ := te.Placeholder("alpha", nil, te.Float32)
+	y, _ := te.Compute("y", nil, func([]te.Expr) te.Expr { return te.MulOf(alpha.At(), te.Float(2)) })
+	k, _ := te.NewKernel("k", []*te.Tensor{alpha}, []*te.Tensor{y}, nil)
+	os.WriteFile(filepath.Join(dir, "alpha.npy"), numpyScalar("<f4", "\x00\x00@@"), 0o644)
+	in, _, err := Inputs(k, nil, dir, 0)
+	if err != nil || len(in[0].Shape) != 0 || in[0].Floats[0] != 3 {
+		t.Fatalf("Inputs: %v %v", in, err)
+	}
+	if err := WriteNpy(filepath.Join(dir, "alpha.npy"), &te.Buffer{DType: te.Float32, Shape: []int{1}, Floats: []float64{3}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Inputs(k, nil, dir, 0); err == nil || !strings.Contains(err.Error(), "holds float32[1], but alpha is float32[]") {
+		t.Errorf("a (1,) file for a 0-d input: %v", err)
+	}
+}
+
+// numpy reads WriteNpy's 0-d arrays as 0-d arrays (when a python3 with
+// numpy is here).
+func TestNumpyLoadsZeroDimensional(t *testing.T) {
+	python := ""
+	for _, p := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(p, "-c", "import numpy").Run() == nil {
+			python = p
+			break
+		}
+	}
+	if python == "" {
+		t.Skip("no python3 with numpy")
+	}
+	dir := t.TempDir()
+	WriteNpy(filepath.Join(dir, "f.npy"), &te.Buffer{DType: te.Float32, Shape: []int{}, Floats: []float64{-1.5}})
+	WriteNpy(filepath.Join(dir, "u.npy"), &te.Buffer{DType: te.UInt16, Shape: []int{}, Ints: []int64{65535}})
+	script := `
+import sys, numpy as np
+f, u = np.load(sys.argv[1] + "/f.npy"), np.load(sys.argv[1] + "/u.npy")
+assert f.shape == () and f.dtype == np.float32 and f == np.float32(-1.5), repr(f)
+assert u.shape == () and u.dtype == np.uint16 and u == 65535, repr(u)
+print("ok")
+`
+	out, err := exec.Command(python, "-c", script, dir).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("numpy: %v\n%s", err, out)
+	}
 }

@@ -139,6 +139,38 @@ func TestRowmaxExample(t *testing.T) {
 	}
 }
 
+// normalize.te: a 0-d reduction (the sum of squares of every element) and
+// a 0-d input (the target norm), against float64 sums.
+func TestNormalizeExample(t *testing.T) {
+	in, out, _ := evalExample(t, "normalize.te", nil)
+	A, gain, B, SS := in[0], in[1], out[0], out[1]
+	if len(gain.Shape) != 0 || len(SS.Shape) != 0 || len(SS.Floats) != 1 {
+		t.Fatalf("gain %v and ss %v%v are not 0-d", gain.Shape, SS.Shape, SS.Floats)
+	}
+	ss := 0.0
+	for _, a := range A.Floats {
+		ss += a * a
+	}
+	if !closeTo(SS.Floats[0], ss, len(A.Floats)) {
+		t.Fatalf("ss = %v, want %v", SS.Floats[0], ss)
+	}
+	g := gain.Floats[0]
+	if g < 0.5 || g > 2 {
+		t.Fatalf("gain %v outside its declared range 0.5..2", g)
+	}
+	norm := 0.0
+	for i, a := range A.Floats {
+		want := a * g / math.Sqrt(ss)
+		if !closeTo(B.Floats[i], want, len(A.Floats)) {
+			t.Fatalf("B[%d] = %v, want %v", i, B.Floats[i], want)
+		}
+		norm += B.Floats[i] * B.Floats[i]
+	}
+	if !closeTo(math.Sqrt(norm), g, len(A.Floats)) {
+		t.Errorf("B's norm is %v, want the gain %v", math.Sqrt(norm), g)
+	}
+}
+
 func TestPopcountExample(t *testing.T) {
 	in, out, _ := evalExample(t, "popcount.te", nil)
 	A, B, C := in[0], in[1], out[0]

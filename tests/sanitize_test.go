@@ -44,3 +44,25 @@ func TestSanitizerCatchesOneElementOverrun(t *testing.T) {
 		}
 	}
 }
+
+// A 0-d buffer is one element to the byte too: reading the element after
+// a scalar input is caught (issue 13).
+func TestSanitizerCatchesZeroDimOverrun(t *testing.T) {
+	tgt, _ := llvmgen.ParseTarget("x86-64")
+	requireTools(t, tgt)
+	idx := func(v int64) te.Expr { return &te.IntImm{Value: v, T: te.Index} }
+	a := &lower.Buffer{Name: "alpha", DType: te.Float32}
+	b := &lower.Buffer{Name: "B", DType: te.Float32}
+	for _, at := range []int64{0, 1} {
+		f := &lower.Func{Name: "overrun", Args: []*lower.Buffer{a, b}, Outputs: 1,
+			Body: &lower.Store{Buffer: b, Index: idx(0), Value: &lower.Load{Buffer: a, Index: idx(at)}}}
+		in := te.NewBuffer(te.Float32, nil)
+		_, _, err := driver.RunKernel(tgt, llvmgen.Options{Sanitize: true}, f, []*te.Buffer{in}, nil, t.TempDir())
+		switch {
+		case at == 1 && (err == nil || !strings.Contains(err.Error(), "heap-buffer-overflow")):
+			t.Errorf("a read of alpha[1]: got %v, want AddressSanitizer's heap-buffer-overflow", err)
+		case at == 0 && err != nil:
+			t.Errorf("the read of alpha[0]: %v", err)
+		}
+	}
+}

@@ -382,7 +382,7 @@ schedule P {
 // interpreter (matmul and conv2d are covered by the same schedules at
 // smaller sizes above and in testdata/lower).
 func TestExamplesLowered(t *testing.T) {
-	for _, name := range []string{"elementwise.te", "rowmax.te", "popcount.te"} {
+	for _, name := range []string{"elementwise.te", "rowmax.te", "popcount.te", "normalize.te"} {
 		t.Run(name, func(t *testing.T) {
 			src, err := os.ReadFile("../examples/" + name)
 			if err != nil {

@@ -362,8 +362,11 @@ func Softmax(name string, x *te.Tensor) (*te.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !x.DType.IsFloat() || len(xs) < 1 {
+	if !x.DType.IsFloat() {
 		return nil, fmt.Errorf("%s: data is %v%v; softmax takes floats", op, x.DType, xs)
+	}
+	if len(xs) < 1 {
+		return nil, fmt.Errorf("%s: %s is 0-d; softmax normalizes over the last axis, so it needs one", op, x.Name)
 	}
 	last := len(xs) - 1
 	outer := ints(xs[:last]...)

@@ -149,6 +149,9 @@ func (p *steps) computeInline(st *schedule.Stage) {
 func scheduleOuter(s *schedule.Schedule, st *schedule.Stage, t Target) error {
 	var p steps
 	data := dataAxes(st)
+	if len(data) == 0 {
+		return nil // a 0-d stage: one element, no loop to vectorize or share
+	}
 	inner := data[len(data)-1]
 	if n, _ := te.IntValue(inner.StaticExtent()); n >= 2 && st.Tensor.Body != nil {
 		if _, isReduce := st.Tensor.Body.(*te.Reduce); !isReduce || len(st.Tensor.ReduceAxis) == 0 {

@@ -227,6 +227,9 @@ const parallelWords = 1 << 15
 // channels or an output row (not a kernel's width).
 func vectorizeInside(st *schedule.Stage, t Target) error {
 	data := dataAxes(st)
+	if len(data) == 0 {
+		return nil // a 0-d reduction: its loops are its reduce axes
+	}
 	inner := data[len(data)-1]
 	n, _ := te.IntValue(inner.StaticExtent())
 	if n < 2 || inner.Name() != "oc" && inner.Name() != "ow" {

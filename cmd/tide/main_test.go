@@ -871,3 +871,56 @@ func TestLowerHelpListsPasses(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13: a 0-d input from numpy's np.save of a scalar and a 0-d output,
+// through tide run's harness on both targets and back to .npy, with the
+// C signature taking a pointer to the one element.
+func TestRunZeroDimensional(t *testing.T) {
+	requireTools(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.MkdirAll(in, 0o755)
+	// np.save("gain.npy", np.float32(2)), byte for byte as numpy 1.24 writes it
+	header := "{'descr': '<f4', 'fortran_order': False, 'shape': (), }"
+	header += strings.Repeat(" ", 128-10-len(header)-1) + "\n"
+	os.WriteFile(filepath.Join(in, "gain.npy"), []byte("\x93NUMPY\x01\x00v\x00"+header+"\x00\x00\x00@"), 0o644)
+	a := te.NewBuffer(te.Float32, []int{64, 100})
+	ss := 0.0
+	for i := range a.Floats {
+		a.Floats[i] = float64(i%7 - 3) // small integers: every sum is exact
+		ss += a.Floats[i] * a.Floats[i]
+	}
+	if err := tensorio.WriteNpy(filepath.Join(in, "A.npy"), a); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"x86-64", "cortex-a53"} {
+		out := filepath.Join(dir, target)
+		status, stdout, stderr := tide(t, "run", "../../examples/normalize.te", "--target", target, "--inputs", in, "--outputs", out)
+		if status != 0 || !strings.Contains(stdout, "PASS ss on "+target) || !strings.Contains(stdout, "PASS B on "+target) {
+			t.Fatalf("run on %s: status %d\n%s%s", target, status, stdout, stderr)
+		}
+		got, err := tensorio.ReadNpy(filepath.Join(out, "ss.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Shape) != 0 || got.Floats[0] != ss {
+			t.Errorf("%s: ss.npy holds %v%v, want shape [] and %v", target, got.Shape, got.Floats, ss)
+		}
+		b, err := tensorio.ReadNpy(filepath.Join(out, "B.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := a.Floats[1] * 2 / math.Sqrt(ss); math.Abs(b.Floats[1]-want) > 1e-6 {
+			t.Errorf("%s: B[0, 1] = %v, want %v", target, b.Floats[1], want)
+		}
+	}
+	h := filepath.Join(dir, "k.h")
+	if status, _, stderr := tide(t, "build", "../../examples/normalize.te", "--target", "x86-64", "-o", filepath.Join(dir, "k.ll"), "--header", h); status != 0 {
+		t.Fatalf("build: %s", stderr)
+	}
+	header2, _ := os.ReadFile(h)
+	if !strings.Contains(string(header2), "void normalize(const float *A, const float *gain, float *B, float *ss);") ||
+		!strings.Contains(string(header2), "input  gain: float32(), row-major") {
+		t.Errorf("header:\n%s", header2)
+	}
+}
