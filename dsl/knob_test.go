@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tide-compiler/tide/schedule"
+	"github.com/tide-compiler/tide/te"
 	"github.com/tide-compiler/tide/tune"
 )
 
@@ -66,5 +67,31 @@ schedule B {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: want an error with %q, got %v", c.src, c.want, err)
 		}
+	}
+}
+
+// A packing word may be given by its bits, so that it can be a knob.
+func TestWordByBits(t *testing.T) {
+	const src = `WORD = knob(8, 32)
+X = placeholder((1, 4, 4, 64), uint8, range=(0, 1))
+P = bitpack(X, bits=1, pack_axis=3, bit_axis=3, word=WORD)
+kernel f(X) -> P
+`
+	for _, c := range []struct {
+		word int64
+		want string
+	}{{8, "uint8(1, 4, 4, 1, 8)"}, {32, "uint32(1, 4, 4, 1, 2)"}} {
+		p, err := ParseWith("w.te", []byte(src), Options{Defines: map[string]int64{"WORD": c.word}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := p.Kernel.Outputs[0]
+		if got := out.DType.String() + te.ShapeString(out.Shape); got != c.want {
+			t.Errorf("WORD=%d: P is %s, want %s", c.word, got, c.want)
+		}
+	}
+	_, err := ParseWith("w.te", []byte(src), Options{Defines: map[string]int64{"WORD": 12}})
+	if err == nil || !strings.Contains(err.Error(), "w.te:3:54: word=12: a word is given by its type (uint8, uint16, uint32, uint64) or its bits (8, 16, 32 or 64)") {
+		t.Errorf("WORD=12: %v", err)
 	}
 }

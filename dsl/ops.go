@@ -74,7 +74,7 @@ var ops = map[string]opSpec{
 	"bitpack": {"bitpack(X, bits=N, pack_axis=A, bit_axis=B, word=uint8|uint16|uint32|uint64)", 1, []string{"bits", "pack_axis", "bit_axis", "word"},
 		func(name string, ts []*te.Tensor, kw *opArgs) (*te.Tensor, error) {
 			bits, pack := kw.int("bits", -1), kw.int("pack_axis", -1)
-			bit, word := kw.int("bit_axis", pack), kw.dtype("word", te.UInt64, wordTypes...)
+			bit, word := kw.int("bit_axis", pack), kw.wordType("word", te.UInt64, wordTypes...)
 			return kw.then(func() (*te.Tensor, error) { return topi.Bitpack(name, ts[0], bits, pack, bit, word) })
 		}},
 	"bitserial_conv2d": {"bitserial_conv2d(Xp, Wp, layout=NHWC|NCHW, stride=S, padding=P, polarity=unipolar|unsigned|bipolar, channels=C, out=int16|int32, pad_value=zero|one|minus_one)", 2,
@@ -96,7 +96,7 @@ var ops = map[string]opSpec{
 			win, layout := kw.window(ts[1], 5)
 			p := kw.bitserial("channels")
 			kw.padValue(&p)
-			bits, word := kw.int("bits", -1), kw.dtype("word", ts[0].DType, wordTypes...)
+			bits, word := kw.int("bits", -1), kw.wordType("word", ts[0].DType, wordTypes...)
 			return kw.then(func() (*te.Tensor, error) {
 				return topi.BitpackConv2D(name, ts[0], ts[1], ts[2], ts[3], layout, win, p, bits, word)
 			})
@@ -252,6 +252,38 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// wordType is a packing word keyword: a dtype among legal, or an integer
+// constant giving its bits, so that a file can make the word width a knob
+// (WORD = knob(8, 32), word=WORD: 32-bit words suit vpopcntd on AVX-512,
+// bytes suit NEON's cnt and AVX2's table lookups).
+func (a *opArgs) wordType(key string, def te.DType, legal ...string) te.DType {
+	arg := a.kw[key]
+	if arg == nil || a.err != nil {
+		return a.dtype(key, def, legal...)
+	}
+	if name, isName := asName(arg.Value); isName {
+		b := a.el.globals[name]
+		if b == nil && a.el.frame != nil {
+			b = a.el.top[name] // the file's constant, seen from a def
+		}
+		if b == nil || b.kind != bConst {
+			return a.dtype(key, def, legal...)
+		}
+	}
+	bits, ok := a.el.constInt(arg.Value, key)
+	if !ok {
+		a.fail(errReported)
+		return def
+	}
+	name := fmt.Sprintf("uint%d", bits)
+	if !contains(legal, name) {
+		a.at(arg.Value.Pos, "%s=%d: a word is given by its type (%s) or its bits (8, 16, 32 or 64)", key, bits, strings.Join(legal, ", "))
+		return def
+	}
+	t, _ := te.ParseDType(name)
+	return t
 }
 
 // dtype is a dtype keyword among legal.

@@ -553,4 +553,16 @@ func TestNetworkOracleResNet18(t *testing.T) {
 				roMutation{"WD", 123, "D"})
 		})
 	}
+	// 32-bit packing words (-D WORD=32, the AVX-512 choice): the same
+	// values, whatever the words hold
+	for _, polarity := range []string{"bipolar", "unipolar"} {
+		t.Run("IMAGE=32,BITS=2,WORD=32,"+polarity, func(t *testing.T) {
+			n, ev := roLoad(t, map[string]int64{"IMAGE": 32, "BITS": 2, "SCALE": 16, "WORD": 32}, polarity, 11)
+			want := n.oracle()
+			for _, d := range roCompare(roOrder(), want, ev) {
+				t.Error(d)
+			}
+			roVaried(t, want, "Q0", "b1_Q", "b8_Y", "QG")
+		})
+	}
 }

@@ -83,12 +83,46 @@ func comparisons(vs string, prog *dsl.Program, sizes map[*te.Var]int64, in []*te
 			if name == "xnor-avx512" {
 				b = driver.XnorAVX512(x)
 			}
-			out = append(out, sameInputs(b, tgt, []*te.Buffer{in[args[0]], in[args[1]]}, prog))
+			data, weights := byteWords(in[args[0]], in[args[1]])
+			out = append(out, sameInputs(b, tgt, []*te.Buffer{data, weights}, prog))
 		default:
 			return nil, fmt.Errorf("--vs %s: the baselines are %s", name, baselineNames)
 		}
 	}
 	return out, nil
+}
+
+// byteWords gives packed data [N, H, W, 1, CW] and weights [KH, KW, 1,
+// CW, O] of words wider than a byte as the uint8 words the xnor references
+// take. A little-endian word's bytes hold its channels in order, eight
+// each, so the data's bytes are the same; the weights' words of one output
+// channel lie together (O innermost), so their bytes move to the byte
+// words' places, O apart.
+func byteWords(data, weights *te.Buffer) (*te.Buffer, *te.Buffer) {
+	wb := data.DType.Bytes()
+	if wb == 1 {
+		return data, weights
+	}
+	byteOf := func(word int64, k int) int64 { return int64(uint64(word) >> (8 * k) & 0xff) }
+	ds := slices.Clone(data.Shape)
+	ds[4] *= wb
+	d := te.NewBuffer(te.UInt8, ds)
+	for i, word := range data.Ints {
+		for k := range wb {
+			d.Ints[i*wb+k] = byteOf(word, k)
+		}
+	}
+	ws := slices.Clone(weights.Shape)
+	cw, o := ws[3], ws[4]
+	ws[3] *= wb
+	w := te.NewBuffer(te.UInt8, ws)
+	for i, word := range weights.Ints {
+		tap, c, oc := i/(cw*o), i/o%cw, i%o
+		for k := range wb {
+			w.Ints[((tap*cw+c)*wb+k)*o+oc] = byteOf(word, k)
+		}
+	}
+	return d, w
 }
 
 // convShape finds the kernel's convolution: the conv2d or bitserial_conv2d
@@ -150,7 +184,7 @@ func convShape(prog *dsl.Program) (s driver.Conv2DShape, binary, ok bool, err er
 }
 
 // xnorSupport says what the hand-written xnor references compute.
-const xnorSupport = "the xnor references compute bitserial_conv2d with layout=NHWC, polarity=bipolar, 1 activation bit and 1 weight bit in uint8 words, stride 1 or 2, pad_value=zero (or no padding) and an int16 or int32 output, as the kernel's only output, from its only inputs, the packed data and weights"
+const xnorSupport = "the xnor references compute bitserial_conv2d with layout=NHWC, polarity=bipolar, 1 activation bit and 1 weight bit, stride 1 or 2, pad_value=zero (or no padding), uint8 words (wider words are taken as their bytes when the channels fill them) and an int16 or int32 output, as the kernel's only output, from its only inputs, the packed data and weights"
 
 // xnorConv reads the binarized convolution that --vs xnor-avx2 and
 // xnor-avx512 (name) time: the kernel must compute one bitserial_conv2d
@@ -195,8 +229,11 @@ func xnorConv(prog *dsl.Program, name string) (driver.XnorConv, [2]int, error) {
 	if data.Tag == topi.TagPad {
 		data = data.Inputs()[0]
 	}
-	if data.DType != te.UInt8 {
+	if !data.DType.IsUInt() || data.DType.Bits < 8 {
 		return fail("%s has %v words", acc.Name, data.DType)
+	}
+	if cw, _ := te.IntValue(data.Shape[4]); int(cw)*data.DType.Bytes() != (conv.C+7)/8 {
+		return fail("%s's %d channels leave whole %v words of padding", acc.Name, conv.C, data.DType)
 	}
 	if abits, _ := te.IntValue(data.Shape[3]); abits != 1 {
 		return fail("%s has %d activation bits", acc.Name, abits)

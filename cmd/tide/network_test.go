@@ -39,6 +39,7 @@ func TestNetworkRuns(t *testing.T) {
 		// each network in 1 and 2 bits and in both polarities (not every
 		// pairing: each run builds and runs a whole network twice)
 		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32", "-D", "BITS=2", "-D", "POLARITY=unipolar"}, nil},
+		{"../../examples/networks/resnet18.te", []string{"-D", "IMAGE=32", "-D", "WORD=32"}, nil}, // 32-bit packing words
 		{"../../examples/networks/squeezenet.te", []string{"-D", "IMAGE=32", "-D", "POLARITY=unipolar"}, []string{"fusion"}},
 		{"../../examples/networks/squeezenet.te", []string{"-D", "IMAGE=32", "-D", "BITS=2"}, nil},
 		{"../../examples/networks/squeezenet_float.te", []string{"-D", "IMAGE=32"}, nil},
