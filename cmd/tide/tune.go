@@ -138,10 +138,6 @@ best record of every group.`,
 				search.Tell(withoutPins(r.Config, pins), cost)
 				resumed++
 			}
-			unit := tune.Seconds
-			if !driver.Native(tgt) {
-				unit = tune.Cycles
-			}
 			fmt.Fprintf(stdout, "tuning %s on %s (%s): %d knob(s), %d configuration(s), search %s, %d trial(s)",
 				prog.Kernel.Name, tgt.Name, w.CPU, len(space), search.Size(), strategy, trials)
 			if len(pins) > 0 {
@@ -151,9 +147,7 @@ best record of every group.`,
 			if resumed > 0 {
 				fmt.Fprintf(stdout, "resuming: %s already holds %d measurement(s) of this workload\n", logPath, resumed)
 			}
-			if unit == tune.Cycles {
-				fmt.Fprintf(stdout, "%s runs under emulation here: each cost is an ESTIMATE (innermost loops' iterations counted under qemu times llvm-mca's cycles per iteration), not a measurement\n", tgt.Name)
-			}
+			unit := costUnit(stdout, tgt)
 			dir, remove, err := tempDir("tide-tune-")
 			if err != nil {
 				return err
@@ -386,6 +380,17 @@ func defaultCost(path string, w tune.Workload, defaults tune.Config) float64 {
 		}
 	}
 	return 0
+}
+
+// costUnit is what a candidate's cost is on tgt: seconds measured here, or
+// the cycles of the estimate on a target that only runs under emulation,
+// which it says on w.
+func costUnit(w io.Writer, tgt llvmgen.Target) string {
+	if driver.Native(tgt) {
+		return tune.Seconds
+	}
+	fmt.Fprintf(w, "%s runs under emulation here: each cost is an ESTIMATE (innermost loops' iterations counted under qemu times llvm-mca's cycles per iteration), not a measurement\n", tgt.Name)
+	return tune.Cycles
 }
 
 func formatCost(c float64, unit string) string {

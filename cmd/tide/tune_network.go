@@ -123,10 +123,6 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 	for _, m := range warns {
 		fmt.Fprintln(stderr, "warning:", m)
 	}
-	unit := tune.Seconds
-	if !driver.Native(tgt) {
-		unit = tune.Cycles
-	}
 	resumed := 0
 	for _, gt := range tuners {
 		for i, r := range recs {
@@ -156,9 +152,7 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 	if resumed > 0 {
 		fmt.Fprintf(stdout, "resuming: %s already holds %d group measurement(s) of this network\n", logPath, resumed)
 	}
-	if unit == tune.Cycles {
-		fmt.Fprintf(stdout, "%s runs under emulation here: each cost is an ESTIMATE (innermost loops' iterations counted under qemu times llvm-mca's cycles per iteration), not a measurement\n", tgt.Name)
-	}
+	unit := costUnit(stdout, tgt)
 	dir, remove, err := tempDir("tide-tune-")
 	if err != nil {
 		return err
