@@ -285,7 +285,7 @@ var exprFuncs = func() []string {
 	return fs
 }()
 
-var builtinFuncs = append([]string{"placeholder", "compute", "reduce_axis", "var", "choice", "knob"}, exprFuncs...)
+var builtinFuncs = append([]string{"placeholder", "compute", "reduce_axis", "var", "choice", "knob", "natural_vector_size", "target_has_feature"}, exprFuncs...)
 
 func isBuiltin(name string) bool {
 	for _, f := range builtinFuncs {
@@ -463,12 +463,10 @@ func (el *elab) knob(n *Name, call *Call) {
 			el.define(n, &binding{kind: bPoison})
 			return
 		}
-		if slices.Contains(values, v) {
-			el.errs.add(a.Pos, "knob %s lists %d twice", n.Name, v)
-			el.define(n, &binding{kind: bPoison})
-			return
+		if !slices.Contains(values, v) {
+			// a computed default may equal a listed value: kept once
+			values = append(values, v)
 		}
-		values = append(values, v)
 	}
 	if len(values) == 0 {
 		el.errs.add(call.Pos, "knob lists one or more integer candidates, e.g. knob(8, 4, 16, 32): the first is the default")
@@ -725,6 +723,47 @@ func (el *elab) shape(e *Expr) ([]te.Expr, bool) {
 		}
 	}
 	return out, ok
+}
+
+// naturalVectorSize is natural_vector_size(dtype), Halide's
+// Target::natural_vector_size: how many elements of the type fill a vector
+// register of the target, so that a knob's default can follow the target
+// (LANES = knob(natural_vector_size(float32), 4, 8, 16)). Without a target
+// (tide check, tide eval) it is the x86-64 preset's 256-bit registers'.
+func (el *elab) naturalVectorSize(c *Call) te.Expr {
+	ca, ok := el.args(c, "natural_vector_size(dtype)", 1, 1)
+	if !ok {
+		return reported
+	}
+	t, ok := el.dtype(ca.pos[0].Value)
+	if !ok {
+		return reported
+	}
+	bits := 256
+	if el.target != nil {
+		bits = el.target.VectorBits
+	}
+	return te.Int(int64(max(1, bits/max(8, t.Bits))))
+}
+
+// targetHasFeature is target_has_feature(name), Halide's
+// Target::has_feature: 1 when the target has the instruction set
+// extension (LLVM's name, e.g. avx512vpopcntdq), else 0, so that a knob's
+// default can follow it. Without a target it is 0.
+func (el *elab) targetHasFeature(c *Call) te.Expr {
+	ca, ok := el.args(c, "target_has_feature(name), e.g. target_has_feature(avx512vpopcntdq)", 1, 1)
+	if !ok {
+		return reported
+	}
+	name, isName := asName(ca.pos[0].Value)
+	if !isName {
+		el.errs.add(ca.pos[0].Value.Pos, "target_has_feature takes a feature's name as LLVM spells it, e.g. avx512vpopcntdq or neon")
+		return reported
+	}
+	if el.target != nil && slices.Contains(el.target.Features, name) {
+		return te.Int(1)
+	}
+	return te.Int(0)
 }
 
 func (el *elab) dtype(e *Expr) (te.DType, bool) {
@@ -1328,6 +1367,10 @@ func (el *elab) call(c *Call, ctx *computeCtx) te.Expr {
 			return el.reduction(c, ctx)
 		}
 		return el.binaryCall(c, ctx, map[string]te.BinOp{"min": te.Min, "max": te.Max}[fn])
+	case "natural_vector_size":
+		return el.naturalVectorSize(c)
+	case "target_has_feature":
+		return el.targetHasFeature(c)
 	case "floordiv":
 		return el.binaryCall(c, ctx, te.FloorDiv)
 	case "floormod":

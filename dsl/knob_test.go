@@ -8,6 +8,7 @@ import (
 
 	"github.com/tide-compiler/tide/schedule"
 	"github.com/tide-compiler/tide/te"
+	"github.com/tide-compiler/tide/topi"
 	"github.com/tide-compiler/tide/tune"
 )
 
@@ -58,7 +59,6 @@ schedule B {
 	}
 	for _, c := range []struct{ src, want string }{
 		{"T = knob()\n", "k.te:1:5: knob lists one or more integer candidates"},
-		{"T = knob(2, 2)\n", "k.te:1:13: knob T lists 2 twice"},
 		{"T = knob(k=2)\n", "k.te:1:10: knob lists integer candidates"},
 		{"T = knob(1.5)\n", "k.te:1:10:"},
 		{"def g(x) {\n    T = knob(2)\n    return x\n}\nA = placeholder((4,), float32)\nb = g(A)\n", "k.te:2:9: a knob is declared at the top level"},
@@ -93,5 +93,45 @@ kernel f(X) -> P
 	_, err := ParseWith("w.te", []byte(src), Options{Defines: map[string]int64{"WORD": 12}})
 	if err == nil || !strings.Contains(err.Error(), "w.te:3:54: word=12: a word is given by its type (uint8, uint16, uint32, uint64) or its bits (8, 16, 32 or 64)") {
 		t.Errorf("WORD=12: %v", err)
+	}
+}
+
+// natural_vector_size and target_has_feature let a knob's default follow
+// the target (Halide's Target methods); without a target they are the
+// x86-64 preset's 256 bits and 0.
+func TestTargetBuiltins(t *testing.T) {
+	const src = `L = natural_vector_size(float32)
+B = natural_vector_size(uint8)
+F = target_has_feature(avx512vpopcntdq)
+K = knob(2 * L, 8, 16, 32)
+A = placeholder((L, B, F + 1, K), float32)
+C = compute((L, B, F + 1, K), (i, j, k, l) => A[i, j, k, l])
+kernel f(A) -> C
+`
+	for _, c := range []struct {
+		target *topi.Target
+		want   string
+	}{
+		{nil, "(8, 32, 1, 16)"},
+		{&topi.Target{Name: "avx512", VectorBits: 512, Features: []string{"avx2", "avx512vpopcntdq"}}, "(16, 64, 2, 32)"},
+		{&topi.Target{Name: "neon", VectorBits: 128, Features: []string{"neon"}}, "(4, 16, 1, 8)"},
+	} {
+		p, err := ParseWith("t.te", []byte(src), Options{Target: c.target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := te.ShapeString(p.Kernel.Inputs[0].Shape); got != c.want {
+			t.Errorf("target %v: A is %s, want %s", c.target, got, c.want)
+		}
+	}
+	for _, bad := range []struct{ src, want string }{
+		{"L = natural_vector_size(floot32)\n", `t.te:1:25: unknown dtype "floot32"`},
+		{"F = target_has_feature(1)\n", "t.te:1:24: target_has_feature takes a feature's name"},
+		{"F = target_has_feature()\n", "t.te:1:5:"},
+	} {
+		_, err := ParseWith("t.te", []byte(bad.src), Options{})
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: want %q, got %v", bad.src, bad.want, err)
+		}
 	}
 }

@@ -11,6 +11,9 @@ import (
 type Target struct {
 	Name       string // x86-64, cortex-a53, host, ...
 	VectorBits int    // the width of a SIMD register
+	// Features are the instruction set extensions the target has, by
+	// LLVM's names (avx2, avx512vpopcntdq, neon, ...).
+	Features []string
 	// Ablations (Riptide's, chosen by a network's graph level): NoTiling
 	// computes convolutions without register blocks; ScalarPopcount keeps
 	// the binary operators' popcounts scalar, one word at a time.

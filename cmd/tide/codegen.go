@@ -77,7 +77,13 @@ func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string, nf
 
 // opTarget is what the operator library's schedules know of a target.
 func opTarget(t llvmgen.Target) *topi.Target {
-	return &topi.Target{Name: t.Name, VectorBits: t.VectorBits}
+	var features []string
+	for _, f := range strings.Split(t.Features, ",") {
+		if name, on := strings.CutPrefix(strings.TrimSpace(f), "+"); on {
+			features = append(features, name)
+		}
+	}
+	return &topi.Target{Name: t.Name, VectorBits: t.VectorBits, Features: features}
 }
 
 // tunedFlag is --tuned LOG: the best record of a tuning log gives the knobs
