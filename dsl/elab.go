@@ -116,6 +116,11 @@ func ParseWith(file string, src []byte, opts Options) (*Program, error) {
 	}
 	el.schedules(blocks)
 	el.applySchedules()
+	for _, k := range el.prog.Knobs {
+		if b := el.knobs[k.Name]; b != nil && !el.used[b] {
+			el.prog.UnusedKnobs = append(el.prog.UnusedKnobs, k.Name)
+		}
+	}
 	if err := el.unusedDefines(); err != nil && !opts.IgnoreOtherDefines {
 		return el.prog, err
 	}
@@ -221,6 +226,10 @@ type elab struct {
 	kernelPos *Pos
 	declaring string // the name the statement being elaborated declares
 	defines   map[string]int64
+	// used are the bindings a name has resolved to, and knobs the file's
+	// knob bindings: a knob nothing reads is reported (Program.UnusedKnobs)
+	used      map[*binding]bool
+	knobs     map[string]*binding
 	words     map[string]string
 	choices   []string // the choices of the file, in order
 	defined   []string // the integer constants of the file, in order
@@ -489,7 +498,23 @@ func (el *elab) knob(n *Name, call *Call) {
 		el.prog.KnobValues = tune.Config{}
 	}
 	el.prog.KnobValues[n.Name] = v
-	el.define(n, &binding{kind: bConst, value: te.Int(v)})
+	b := &binding{kind: bConst, value: te.Int(v)}
+	if el.knobs == nil {
+		el.knobs = map[string]*binding{}
+	}
+	el.knobs[n.Name] = b
+	el.define(n, b)
+}
+
+// use records that a name resolved to b.
+func (el *elab) use(b *binding) {
+	if b == nil {
+		return
+	}
+	if el.used == nil {
+		el.used = map[*binding]bool{}
+	}
+	el.used[b] = true
 }
 
 // wordConstant is the word a choice named name holds, if it is one (the
@@ -1002,9 +1027,11 @@ func (el *elab) lookupGlobal(n *Name, ctx *computeCtx) *binding {
 		}
 	}
 	if b := el.globals[n.Name]; b != nil {
+		el.use(b)
 		return b
 	}
 	if b, done := el.lookupOutside(n); done {
+		el.use(b)
 		return b
 	}
 	if n.Name == el.declaring {
@@ -1102,6 +1129,7 @@ func (el *elab) primitive(st *SchedStmt, local map[string]bool, stageName string
 			// which axis or stage a name means is the schedule's business
 			// (dsl/apply.go): it depends on the primitive and the stage
 			g := el.globals[n]
+			el.use(g)
 			if g != nil && g.kind == bConst {
 				if c, isInt := g.value.(*te.IntImm); isInt {
 					arg.Value = c.Value

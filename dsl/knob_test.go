@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -133,5 +134,35 @@ kernel f(A) -> C
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%q: want %q, got %v", bad.src, bad.want, err)
 		}
+	}
+}
+
+// A knob nothing reads is listed in UnusedKnobs (tide tune leaves it out);
+// one read by a schedule, a shape, an operator keyword or another knob's
+// default is not.
+func TestUnusedKnobs(t *testing.T) {
+	const src = `L = knob(8, 16)
+P = knob(2 * L, 32)
+U = knob(1, 2)
+N = knob(64, 128)
+WORD = knob(8, 32)
+A = placeholder((N, 64), uint8, range=(0, 1))
+B = bitpack(A, bits=1, pack_axis=1, bit_axis=1, word=WORD)
+C = compute((N, 64), (i, j) => A[i, j] + 1)
+kernel f(A) -> B, C
+schedule C {
+    jo, ji = split(j, factor=P)
+}
+`
+	p, err := ParseWith("u.te", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"U"}, p.UnusedKnobs); d != "" {
+		t.Errorf("unused knobs (-want +got):\n%s", d)
+	}
+	src2, _ := os.ReadFile("../examples/matmul.te")
+	if p, err := ParseWith("matmul.te", src2, Options{}); err != nil || len(p.UnusedKnobs) > 0 {
+		t.Errorf("matmul.te: unused knobs %v, %v", p.UnusedKnobs, err)
 	}
 }

@@ -271,6 +271,7 @@ func (a *opArgs) wordType(key string, def te.DType, legal ...string) te.DType {
 		if b == nil || b.kind != bConst {
 			return a.dtype(key, def, legal...)
 		}
+		a.el.use(b)
 	}
 	bits, ok := a.el.constInt(arg.Value, key)
 	if !ok {

@@ -33,7 +33,10 @@ type Program struct {
 	// KnobValues are the values the knobs took here: the first
 	// candidate's, or -D's.
 	KnobValues tune.Config
-	Decls      map[*te.Tensor]Pos
+	// UnusedKnobs are the file's knobs that nothing reads: searching them
+	// would time the same code again (tide tune leaves them out, saying so).
+	UnusedKnobs []string
+	Decls       map[*te.Tensor]Pos
 
 	// Schedule is the kernel's schedule with every block applied.
 	Schedule *schedule.Schedule

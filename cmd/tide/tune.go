@@ -95,6 +95,9 @@ best record of every group.`,
 			if prog.Network {
 				return tuneNetwork(cmd, stdout, stderr, args[0], tgt, &nf, llvmgen.Options{FastMath: fast}, logPath, tune.Strategy(strategy), trials, repeat, budget, seed)
 			}
+			for _, name := range prog.UnusedKnobs {
+				fmt.Fprintf(stderr, "warning: knob %s is declared but nothing reads it: it is left out of the search\n", name)
+			}
 			space, full, pins := knobSpaces(cmd, prog)
 			if len(space) == 0 {
 				if len(pins) > 0 {
@@ -140,8 +143,8 @@ best record of every group.`,
 			}
 			fmt.Fprintf(stdout, "tuning %s on %s (%s): %d knob(s), %d configuration(s), search %s, %d trial(s)",
 				prog.Kernel.Name, tgt.Name, w.CPU, len(space), search.Size(), strategy, trials)
-			if len(pins) > 0 {
-				fmt.Fprintf(stdout, "; pinned by -D: %s", pins)
+			if byD := withoutPins(pins, unusedKnobs(prog)); len(byD) > 0 {
+				fmt.Fprintf(stdout, "; pinned by -D: %s", byD)
 			}
 			fmt.Fprintln(stdout)
 			if resumed > 0 {
@@ -231,6 +234,15 @@ best record of every group.`,
 	return cmd
 }
 
+// unusedKnobs are the knobs nothing reads, as a Config (for withoutPins).
+func unusedKnobs(prog *dsl.Program) tune.Config {
+	c := tune.Config{}
+	for _, name := range prog.UnusedKnobs {
+		c[name] = prog.KnobValues[name]
+	}
+	return c
+}
+
 // knobSpaces splits the program's knobs into those to search and those -D
 // pins. A record holds every knob's value; it matches when it fits full,
 // where each pinned knob has its one value.
@@ -241,6 +253,13 @@ func knobSpaces(cmd *cobra.Command, prog *dsl.Program) (search, full tune.Space,
 	}
 	pins = tune.Config{}
 	for _, k := range prog.Knobs {
+		if slices.Contains(prog.UnusedKnobs, k.Name) {
+			// nothing reads it: it stays at its value, as a pinned one
+			v := prog.KnobValues[k.Name]
+			pins[k.Name] = v
+			full = append(full, tune.Knob{Name: k.Name, Values: []int64{v}, Where: k.Where})
+			continue
+		}
 		if v, ok := defines.ints[k.Name]; ok {
 			pins[k.Name] = v
 			full = append(full, tune.Knob{Name: k.Name, Values: []int64{v}, Where: k.Where})
