@@ -25,6 +25,9 @@ func FuzzParse(f *testing.F) {
 		"n = var()\nA = placeholder((n, 2), uint8, range=(0, 3))\nk = reduce_axis((0, 2))\nB = compute((n,), (i) => sum(cast(int32, A[i, k]), axis=k))\nkernel f(A) -> B\nschedule B {\n  x, y = split(i, factor=4)\n}\n",
 		"A = placeholder((3,), float32)\nB = compute((3,), (i) => if_then_else(i > 0, A[i - 1], 0.0))\nkernel f(A) -> B",
 		"X = (1 + 2\nY = )\nZ = 0x\n",
+		// knobs and the target's constant functions
+		"L = knob(max(8, natural_vector_size(float32)), 4, 16)\nW = knob(8 + 24 * target_has_feature(avx512vpopcntdq), 32)\nU = knob(1, 1, -3)\nA = placeholder((L, 64), uint8)\nP = bitpack(A, bits=1, pack_axis=1, bit_axis=1, word=W)\nkernel f(A) -> P\n",
+		"T = knob()\nV = knob(natural_vector_size(), x)\nF = target_has_feature(1, 2)\n",
 		"A = placeholder((2,), int32)\nB = compute((2,), (i) => A[i] / 0 + A[i] % -1 + popcount(~A[i]))\nkernel f(A) -> B",
 		"X = placeholder((1, 5, 4, 1, 1), uint16)\nW = placeholder((3, 1, 2, 1, 3), uint16)\nY = bitserial_conv2d(X, W, layout=NHWC, stride=(2, 1), padding=(1, 0, 1, 0), polarity=unipolar, channels=9, out=int16)\nkernel f(X, W) -> Y\n",
 		"X = placeholder((2, 3, 5, 5), float32)\nW = placeholder((4, 3, 3, 3), float32)\nY = conv2d(X, W, layout=NCHW, padding=1)\nP = max_pool2d(Y, pool=(2, 2), layout=NCHW)\nkernel f(X, W) -> P\n",
