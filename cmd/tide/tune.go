@@ -63,8 +63,9 @@ round builds the whole network with every group's next candidate, checks its
 outputs, and times every group in one profiled run (on cortex-a53, the estimate
 per group); each group's measurement is its own record, and --tuned applies the
 best record of every group.`,
-		Example: `  tide tune examples/tuning/matmul_knobs.te --target host --trials 20 --log matmul.jsonl
-  tide bench examples/tuning/matmul_knobs.te --target host --tuned matmul.jsonl`,
+		Example: `  tide tune examples/matmul.te -D M=1024 -D N=1024 -D K=1024 --target host --fast-math --log matmul.jsonl
+  tide bench examples/matmul.te -D M=1024 -D N=1024 -D K=1024 --target host --fast-math --tuned matmul.jsonl
+  tide tune examples/networks/resnet18.te --target cortex-a53 --trials 8 --log resnet18.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if trials < 1 {
