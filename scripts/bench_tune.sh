@@ -4,6 +4,9 @@
 # then each tuned result timed against its baselines in one bench run
 # (--tuned applies the log). Logs go to $OUT (default /tmp/tide-tune).
 # Run it on an idle machine: timings of a shared one mean little.
+# Debian's OpenBLAS 0.3.21 may not know the CPU and fall back to its SSE3
+# kernels (openblas_get_corename() says Prescott); give it the right ones,
+# e.g. OPENBLAS_CORETYPE=SkylakeX on an AVX-512 Intel, before comparing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
