@@ -28,7 +28,7 @@ import (
 
 func tuneCmd(stdout, stderr io.Writer) *cobra.Command {
 	var target, logPath, strategy, threads string
-	var fast bool
+	var fast, network bool
 	var trials, repeat int
 	var budget time.Duration
 	var seed uint64
@@ -92,6 +92,9 @@ best record of every group.`,
 			prog, _, err := loadProgram(cmd, args[0], opTarget(tgt), nil)
 			if err != nil {
 				return err
+			}
+			if network && !prog.Network {
+				return userError{fmt.Errorf("--network: %s declares a kernel, not a network (network NAME(inputs) -> outputs)", args[0])}
 			}
 			if prog.Network {
 				return tuneNetwork(cmd, stdout, stderr, args[0], tgt, &nf, llvmgen.Options{FastMath: fast}, logPath, tune.Strategy(strategy), trials, repeat, budget, seed)
@@ -231,6 +234,7 @@ best record of every group.`,
 	cmd.Flags().StringVar(&threads, "threads", "", "OpenMP threads for parallel loops while measuring (default: OMP_NUM_THREADS or all cores)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for the inputs and the search")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
+	cmd.Flags().BoolVar(&network, "network", false, "say that FILE is a network and tune every group (a network file is tuned so anyway; this makes a kernel file an error)")
 	addNetFlags(cmd, &nf)
 	return cmd
 }

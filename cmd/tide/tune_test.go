@@ -182,6 +182,9 @@ func TestTunedNeverPicksAFailedRecord(t *testing.T) {
 	if status, _, stderr := tide(t, "tune", "../../examples/elementwise.te", "--log", logPath); status != 1 || !strings.Contains(stderr, "declares no knobs: declare one as NAME = knob(8, 4, 16)") {
 		t.Errorf("tune of a file without knobs: status %d, %s", status, stderr)
 	}
+	if status, _, stderr := tide(t, "tune", src, "--network", "--log", logPath); status != 1 || !strings.Contains(stderr, "--network: "+src+" declares a kernel, not a network") {
+		t.Errorf("tune --network of a kernel: status %d, %s", status, stderr)
+	}
 	if status, _, stderr := tide(t, "lower", src, "--tuned", filepath.Join(t.TempDir(), "missing.jsonl")); status != 1 || !strings.Contains(stderr, "no such file") {
 		t.Errorf("a missing log: status %d, %s", status, stderr)
 	}
@@ -197,7 +200,7 @@ func TestTuneNetwork(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			logPath := filepath.Join(t.TempDir(), "tune.jsonl")
 			net := "../../examples/networks/binary_tiny.te"
-			status, stdout, stderr := tide(t, "tune", net, "--target", target, "--log", logPath, "--trials", "2", "--threads", "1", "--repeat", "2")
+			status, stdout, stderr := tide(t, "tune", net, "--network", "--target", target, "--log", logPath, "--trials", "2", "--threads", "1", "--repeat", "2")
 			if status != 0 || !strings.Contains(stdout, "3 group(s) with knobs") || !strings.Contains(stdout, "network tiny: default ") {
 				t.Fatalf("tune: status %d\n%s%s", status, stdout, stderr)
 			}
