@@ -132,7 +132,9 @@ best record of every group.`,
 			var best *tune.Record
 			resumed := 0
 			for i, r := range recs {
-				if r.Target != w.Target || r.CPU != w.CPU || r.Kernel != w.Kernel || r.Workload != w.Shapes || full.Check(r.Config) != nil {
+				// a run error may be the machine's, not the configuration's:
+				// a resumed search tries it again
+				if !w.Matches(r) || full.Check(r.Config) != nil || r.Status == tune.RunError {
 					continue
 				}
 				cost := 0.0
@@ -322,6 +324,16 @@ func (m *measurer) measure(cfg tune.Config) tune.Record {
 	if err != nil {
 		return fail(tune.BuildError, err)
 	}
+	// the program is elaborated anew: its symbolic dimensions are new
+	// variables, which take the values of the first's by name
+	sizes := map[*te.Var]int64{}
+	for _, d := range prog.Sizes {
+		for v, x := range m.sizes {
+			if v.Name == d.Var.Name {
+				sizes[d.Var] = x
+			}
+		}
+	}
 	if sig := workloadOf(prog, m.tgt).Shapes; sig != workloadOf(m.prog, m.tgt).Shapes {
 		return fail(tune.Wrong, fmt.Errorf("the knobs change the kernel's signature to %s: a knob may change the schedule, not the computation", sig))
 	}
@@ -331,7 +343,7 @@ func (m *measurer) measure(cfg tune.Config) tune.Record {
 	}
 	var got []*te.Buffer
 	if driver.Native(m.tgt) {
-		times, outs, err := driver.BenchKernel(m.tgt, m.opts, f, m.in, m.sizes, m.dir, m.repeat)
+		times, outs, err := driver.BenchKernel(m.tgt, m.opts, f, m.in, sizes, m.dir, m.repeat)
 		if err != nil {
 			return fail(tune.RunError, err)
 		}
@@ -339,7 +351,7 @@ func (m *measurer) measure(cfg tune.Config) tune.Record {
 		// calls down, so the minimum is the steadiest figure to rank by
 		got, rec.Cost = outs, slices.Min(times).Seconds()
 	} else {
-		loops, outs, err := driver.EstimateKernel(m.tgt, m.opts, f, m.in, m.sizes, m.dir)
+		loops, outs, err := driver.EstimateKernel(m.tgt, m.opts, f, m.in, sizes, m.dir)
 		if err != nil {
 			return fail(tune.RunError, err)
 		}

@@ -126,8 +126,8 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 	resumed := 0
 	for _, gt := range tuners {
 		for i, r := range recs {
-			if !gt.workload.Matches(r) || gt.full.Check(r.Config) != nil {
-				continue
+			if !gt.workload.Matches(r) || gt.full.Check(r.Config) != nil || r.Status == tune.RunError {
+				continue // a run error is tried again (see tune.go)
 			}
 			cost := 0.0
 			if r.Status == tune.OK {

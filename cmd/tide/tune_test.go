@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tide-compiler/tide/driver"
 	"github.com/tide-compiler/tide/tune"
 )
 
@@ -229,4 +230,50 @@ func TestTuneNetwork(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTuneSymbolicSizes: a kernel with a symbolic dimension is measured at
+// the --set size (each candidate is elaborated anew, its dimensions new
+// variables), and a run error is tried again when the search resumes.
+func TestTuneSymbolicSizes(t *testing.T) {
+	requireTools(t)
+	src := filepath.Join(t.TempDir(), "sym.te")
+	os.WriteFile(src, []byte(`n = var(default=100)
+F = knob(8, 4)
+A = placeholder((n,), float32)
+B = compute((n,), (i) => A[i] * 2.0)
+kernel twice(A) -> B
+schedule B {
+    io, ii = split(i, factor=F)
+    vectorize(ii)
+}
+`), 0o644)
+	logPath := filepath.Join(t.TempDir(), "tune.jsonl")
+	// a run error in the log (as a machine problem would leave) is retried
+	tune.Append(logPath, tune.Record{Target: "x86-64", CPU: workloadCPU(t), Kernel: "twice", Workload: "A:float32(n,) -> B:float32(n,)",
+		Config: tune.Config{"F": 4}, Status: tune.RunError, Error: "killed"})
+	status, stdout, stderr := tide(t, "tune", src, "--target", "x86-64", "--set", "n=333", "--log", logPath, "--trials", "5", "--threads", "1")
+	if status != 0 || strings.Contains(stdout, "run_error") || !strings.Contains(stdout, "every configuration has been measured") {
+		t.Fatalf("tune: status %d\n%s%s", status, stdout, stderr)
+	}
+	recs, _, _ := tune.ReadLog(logPath)
+	ok := 0
+	for _, r := range recs {
+		if r.Status == tune.OK {
+			ok++
+		}
+	}
+	if ok != 2 {
+		t.Errorf("%d working records, want both configurations (the run error retried): %+v", ok, recs)
+	}
+}
+
+// workloadCPU is the CPU tide tune records for x86-64 on this machine.
+func workloadCPU(t *testing.T) string {
+	t.Helper()
+	host, err := driver.HostTarget()
+	if err != nil {
+		t.Skip(err)
+	}
+	return host.CPU
 }
