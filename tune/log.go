@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"time"
@@ -23,7 +24,12 @@ type Record struct {
 	// a record applies only to the same computation at the same size.
 	Kernel   string `json:"kernel"`
 	Workload string `json:"workload"`
-	Config   Config `json:"config"`
+	// Build are the code generation options that change the code ("" or
+	// "fast-math"), Threads the OpenMP threads it ran on ("" for the
+	// default): the first must match, the second is for the reader.
+	Build   string `json:"build,omitempty"`
+	Threads string `json:"threads,omitempty"`
+	Config  Config `json:"config"`
 	// Cost is seconds per call (measured, the median of Repeat calls) or
 	// cycles (estimated by llvm-mca where the target only runs under
 	// emulation), as Unit says; it is meaningful only when Status is ok.
@@ -132,8 +138,15 @@ func Append(path string, r Record) error {
 	if err := enc.Encode(r); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
+		return err
+	}
+	// a tuner killed mid-line left a line without its newline, which
+	// ReadLog drops with a warning: it goes, so that it does not become a
+	// damaged line in the middle of the log
+	if err := dropCutLine(f); err != nil {
+		f.Close()
 		return err
 	}
 	_, err = f.Write(buf.Bytes())
@@ -143,15 +156,31 @@ func Append(path string, r Record) error {
 	return err
 }
 
-// Workload is what a record must match to apply: the target, the CPU, the
-// kernel and its shapes.
-type Workload struct {
-	Target, CPU, Kernel, Shapes string
+// dropCutLine truncates f after its last newline when it does not end
+// with one. Every record Append writes ends with a newline, so bytes after
+// the last one are a record cut short.
+func dropCutLine(f *os.File) error {
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
+	if err != nil || len(data) == 0 || data[len(data)-1] == '\n' {
+		return err
+	}
+	return f.Truncate(int64(bytes.LastIndexByte(data, '\n') + 1))
 }
+
+// Workload is what a record must match to apply: the target, the CPU, the
+// kernel, its shapes, and the code generation options that change the
+// code (Build, e.g. "fast-math").
+type Workload struct {
+	Target, CPU, Kernel, Shapes, Build string
+}
+
+// AnyBuild as a Workload's Build matches records of any build options (a
+// command that generates no code, tide lower).
+const AnyBuild = "*"
 
 // Matches reports whether r was measured on this workload.
 func (w Workload) Matches(r Record) bool {
-	return r.Target == w.Target && r.CPU == w.CPU && r.Kernel == w.Kernel && r.Workload == w.Shapes
+	return r.Target == w.Target && r.CPU == w.CPU && r.Kernel == w.Kernel && r.Workload == w.Shapes && (w.Build == AnyBuild || r.Build == w.Build)
 }
 
 // Select picks the fastest working record of the workload whose
@@ -203,6 +232,8 @@ func describeMismatch(w Workload, r Record) string {
 		return fmt.Sprintf("target %s, not %s", r.Target, w.Target)
 	case r.CPU != w.CPU:
 		return fmt.Sprintf("CPU %s, not %s", r.CPU, w.CPU)
+	case w.Build != AnyBuild && r.Build != w.Build:
+		return fmt.Sprintf("built %q, not %q", r.Build, w.Build)
 	case r.Kernel != w.Kernel:
 		return fmt.Sprintf("kernel %s, not %s", r.Kernel, w.Kernel)
 	}

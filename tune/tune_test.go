@@ -178,7 +178,7 @@ func TestLogRoundTripAndSelect(t *testing.T) {
 		t.Errorf("notes (-want +got):\n%s", d)
 	}
 	// another CPU's host records do not apply
-	if best, _ := Select(got, Workload{"host", "haswell", w.Kernel, w.Shapes}, space2); best != nil {
+	if best, _ := Select(got, Workload{Target: "host", CPU: "haswell", Kernel: w.Kernel, Shapes: w.Shapes}, space2); best != nil {
 		t.Errorf("a record of another CPU was applied: %v", best)
 	}
 	if _, _, err := ReadLog(filepath.Join(t.TempDir(), "none.jsonl")); err != nil {
@@ -210,6 +210,15 @@ func TestLogDamage(t *testing.T) {
 			t.Errorf("%s: %d records, warnings %q, want 1 and %q", tc.name, len(recs), warns, tc.warn)
 		}
 	}
+	// a record appended after a cut line: the cut line goes, the log reads
+	path := filepath.Join(t.TempDir(), "cut.jsonl")
+	os.WriteFile(path, []byte(good+"\n"+good[:40]), 0o644)
+	if err := Append(path, Record{Target: "host", Kernel: "k", Status: Wrong}); err != nil {
+		t.Fatal(err)
+	}
+	if recs, warns, err := ReadLog(path); err != nil || len(warns) > 0 || len(recs) != 2 {
+		t.Errorf("after a cut line and an append: %d records, %v, %v; want 2, clean", len(recs), warns, err)
+	}
 	if err := Append(filepath.Join(t.TempDir(), "t.jsonl"), Record{Target: "host", Kernel: "k", Status: OK, Unit: Seconds, Cost: math.Inf(1)}); err == nil {
 		t.Error("Append wrote an infinite cost")
 	}
@@ -231,6 +240,6 @@ func FuzzReadLog(f *testing.F) {
 				t.Fatalf("a record that fails its check was read: %v", err)
 			}
 		}
-		Select(recs, Workload{"host", "x", "k", "w"}, Space{{Name: "T", Values: []int64{1, 2}}})
+		Select(recs, Workload{Target: "host", CPU: "x", Kernel: "k", Shapes: "w"}, Space{{Name: "T", Values: []int64{1, 2}}})
 	})
 }

@@ -121,7 +121,7 @@ best record of every group.`,
 			if err != nil {
 				return userError{fmt.Errorf("the reference evaluator fails on these inputs: %w", err)}
 			}
-			w := workloadOf(prog, tgt)
+			w := workloadOf(cmd, prog, tgt)
 			recs, warns, err := tune.ReadLog(logPath)
 			if err != nil {
 				return userError{err}
@@ -149,8 +149,8 @@ best record of every group.`,
 			}
 			fmt.Fprintf(stdout, "tuning %s on %s (%s): %d knob(s), %d configuration(s), search %s, %d trial(s)",
 				prog.Kernel.Name, tgt.Name, w.CPU, len(space), search.Size(), strategy, trials)
-			if byD := withoutPins(pins, unusedKnobs(prog)); len(byD) > 0 {
-				fmt.Fprintf(stdout, "; pinned by -D: %s", byD)
+			if len(pins) > 0 {
+				fmt.Fprintf(stdout, "; pinned by -D: %s", pins)
 			}
 			fmt.Fprintln(stdout)
 			if resumed > 0 {
@@ -182,7 +182,8 @@ best record of every group.`,
 				}
 				rec := m.measure(cfg)
 				rec.Config = withPins(cfg, pins)
-				rec.Target, rec.CPU, rec.Kernel, rec.Workload, rec.Unit, rec.When = w.Target, w.CPU, w.Kernel, w.Shapes, unit, tune.Now()
+				rec.Target, rec.CPU, rec.Kernel, rec.Workload, rec.Build, rec.Unit, rec.When = w.Target, w.CPU, w.Kernel, w.Shapes, w.Build, unit, tune.Now()
+				rec.Threads = os.Getenv("OMP_NUM_THREADS")
 				if err := tune.Append(logPath, rec); err != nil {
 					return userError{fmt.Errorf("writing the log: %w", err)}
 				}
@@ -221,6 +222,9 @@ best record of every group.`,
 				b, d := m.confirm(best.Config, def, 3)
 				if b > 0 && d > 0 {
 					fmt.Fprintf(stdout, "confirmed in one run (fastest of 3 alternate measurements each): best %s, default %s: %.2fx\n", formatCost(b, unit), formatCost(d, unit), d/b)
+					if b >= d {
+						fmt.Fprintln(stdout, "the default was as fast in that run: the search's gain was the machine's drift, and the default is as good a choice")
+					}
 				}
 			}
 			fmt.Fprintf(stdout, "apply it with: --tuned %s (tide build, run, bench, lower)\n", logPath)
@@ -241,15 +245,6 @@ best record of every group.`,
 	return cmd
 }
 
-// unusedKnobs are the knobs nothing reads, as a Config (for withoutPins).
-func unusedKnobs(prog *dsl.Program) tune.Config {
-	c := tune.Config{}
-	for _, name := range prog.UnusedKnobs {
-		c[name] = prog.KnobValues[name]
-	}
-	return c
-}
-
 // knobSpaces splits the program's knobs into those to search and those -D
 // pins. A record holds every knob's value; it matches when it fits full,
 // where each pinned knob has its one value.
@@ -261,11 +256,7 @@ func knobSpaces(cmd *cobra.Command, prog *dsl.Program) (search, full tune.Space,
 	pins = tune.Config{}
 	for _, k := range prog.Knobs {
 		if slices.Contains(prog.UnusedKnobs, k.Name) {
-			// nothing reads it: it stays at its value, as a pinned one
-			v := prog.KnobValues[k.Name]
-			pins[k.Name] = v
-			full = append(full, tune.Knob{Name: k.Name, Values: []int64{v}, Where: k.Where})
-			continue
+			continue // nothing reads it: records neither hold nor need it
 		}
 		if v, ok := defines.ints[k.Name]; ok {
 			pins[k.Name] = v
@@ -280,9 +271,43 @@ func knobSpaces(cmd *cobra.Command, prog *dsl.Program) (search, full tune.Space,
 
 // workloadOf identifies what a record applies to: the target, the CPU its
 // cost was measured on (this machine's for native targets, whose times
-// depend on it; the target's own for an estimate), the kernel, and its
-// signature (types and shapes, symbolic dimensions by name).
-func workloadOf(prog *dsl.Program, tgt llvmgen.Target) tune.Workload {
+// depend on it; the target's own for an estimate), the kernel, its
+// signature (types and shapes, and the symbolic dimensions' values: --set,
+// else their defaults), and --fast-math, which changes the code. A command
+// without --fast-math (lower) matches either.
+func workloadOf(cmd *cobra.Command, prog *dsl.Program, tgt llvmgen.Target) tune.Workload {
+	w := signatureOf(prog, tgt)
+	if len(prog.Sizes) > 0 {
+		set := sizeFlag{}
+		if f := cmd.Flags().Lookup("set"); f != nil {
+			set = f.Value.(sizeFlag)
+		}
+		var parts []string
+		for _, d := range prog.Sizes {
+			v, ok := set[d.Var.Name]
+			if !ok && d.HasDefault {
+				v, ok = d.Default, true
+			}
+			if ok {
+				parts = append(parts, fmt.Sprintf("%s=%d", d.Var.Name, v))
+			} else {
+				parts = append(parts, d.Var.Name+"=?")
+			}
+		}
+		w.Shapes += " at " + strings.Join(parts, ", ")
+	}
+	w.Build = tune.AnyBuild
+	if fast, err := cmd.Flags().GetBool("fast-math"); err == nil {
+		w.Build = ""
+		if fast {
+			w.Build = "fast-math"
+		}
+	}
+	return w
+}
+
+// signatureOf is workloadOf's target, CPU, kernel and signature.
+func signatureOf(prog *dsl.Program, tgt llvmgen.Target) tune.Workload {
 	cpu := tgt.CPU
 	if driver.Native(tgt) {
 		if host, err := driver.HostTarget(); err == nil {
@@ -334,7 +359,7 @@ func (m *measurer) measure(cfg tune.Config) tune.Record {
 			}
 		}
 	}
-	if sig := workloadOf(prog, m.tgt).Shapes; sig != workloadOf(m.prog, m.tgt).Shapes {
+	if sig := signatureOf(prog, m.tgt).Shapes; sig != signatureOf(m.prog, m.tgt).Shapes {
 		return fail(tune.Wrong, fmt.Errorf("the knobs change the kernel's signature to %s: a knob may change the schedule, not the computation", sig))
 	}
 	f, err := lowerProgram(io.Discard, prog, lower.Options{})
@@ -464,14 +489,14 @@ func applyTuned(cmd *cobra.Command, stderr io.Writer, path string, tgt llvmgen.T
 		fmt.Fprintln(stderr, "warning:", m)
 	}
 	if prog.Network {
-		cfg := tunedNetworkConfig(cmd, stderr, logPath, recs, prog, nb, tgt)
-		if len(cfg) == 0 {
-			return prog, nb, nil
+		cfg, err := tunedNetworkConfig(cmd, stderr, logPath, recs, prog, nb, tgt)
+		if err != nil || len(cfg) == 0 {
+			return prog, nb, err
 		}
 		return loadWithKnobs(cmd, path, opTarget(tgt), nf, cfg)
 	}
 	_, full, _ := knobSpaces(cmd, prog)
-	w := workloadOf(prog, tgt)
+	w := workloadOf(cmd, prog, tgt)
 	best, notes := tune.Select(recs, w, full)
 	for _, n := range notes {
 		fmt.Fprintf(stderr, "--tuned %s: %s\n", logPath, n)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -57,10 +58,10 @@ func groupWorkload(g *graph.Group) string {
 // groupTuners makes a search for each group with knobs.
 func groupTuners(cmd *cobra.Command, prog *dsl.Program, nb *netBuild, tgt llvmgen.Target, strategy tune.Strategy, seed uint64) ([]*groupTuner, error) {
 	_, full, pins := knobSpaces(cmd, prog)
-	w := workloadOf(prog, tgt)
+	w := workloadOf(cmd, prog, tgt)
 	var out []*groupTuner
 	for i, g := range nb.plan.Groups {
-		gt := &groupTuner{group: g, workload: tune.Workload{Target: w.Target, CPU: w.CPU, Kernel: w.Kernel + "/" + g.Name, Shapes: groupWorkload(g)}}
+		gt := &groupTuner{group: g, workload: tune.Workload{Target: w.Target, CPU: w.CPU, Kernel: w.Kernel + "/" + g.Name, Shapes: groupWorkload(g), Build: w.Build}}
 		for _, k := range full {
 			if k.Group != g.Name {
 				continue
@@ -83,6 +84,13 @@ func groupTuners(cmd *cobra.Command, prog *dsl.Program, nb *netBuild, tgt llvmge
 	return out, nil
 }
 
+// groupResult is what one round says of one group's candidate.
+type groupResult struct {
+	status tune.Status
+	err    error
+	cost   float64
+}
+
 // networkRun is one build and profiled run of a network with knob values.
 type networkRun struct {
 	total  float64            // seconds per inference, or estimated cycles
@@ -100,8 +108,13 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 	if err != nil {
 		return err
 	}
+	for _, k := range prog.Knobs {
+		if k.Group == "" && !slices.Contains(prog.UnusedKnobs, k.Name) {
+			fmt.Fprintf(stderr, "warning: knob %s is the file's, not a group's: a network is tuned group by group, so it keeps its value (%d); compare its values with tide bench -D %s=...\n", k.Name, prog.KnobValues[k.Name], k.Name)
+		}
+	}
 	if len(tuners) == 0 {
-		return userError{fmt.Errorf("no group of network %s has a knob to search (every one is pinned by -D, or the schedules have none under these --without switches)", prog.Kernel.Name)}
+		return userError{fmt.Errorf("no group of network %s has a knob to search (each is pinned by -D, or the schedules have none under these --without switches; the file's own knobs are not searched for a network)", prog.Kernel.Name)}
 	}
 	_, _, pins := knobSpaces(cmd, prog)
 	// the reference: the evaluator's outputs for the seeded input
@@ -135,7 +148,7 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 				if gt.best == nil || r.Cost < gt.best.Cost {
 					gt.best = &recs[i]
 				}
-				if r.Config.String() == withPins(gt.space.Default(), pins).String() {
+				if r.Config.String() == onlyKnobs(withPins(gt.space.Default(), pins), gt.full).String() {
 					gt.def = r.Cost
 				}
 			}
@@ -185,26 +198,51 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 			break
 		}
 		r, status, err := run(cfg)
+		results := map[*groupTuner]groupResult{}
+		switch {
+		case err == nil:
+			for gt := range proposed {
+				results[gt] = groupResult{status: status, cost: r.groups[gt.group.Name]}
+			}
+		case len(proposed) == 1:
+			for gt := range proposed {
+				results[gt] = groupResult{status: status, err: err}
+			}
+		default:
+			// which candidate failed: each alone, the other groups at
+			// their best, so that no group is blamed for another's
+			for gt, c := range proposed {
+				alone := bestConfig()
+				maps.Copy(alone, c)
+				r1, st1, err1 := run(alone)
+				res := groupResult{status: st1, err: err1}
+				if err1 == nil {
+					res.cost = r1.groups[gt.group.Name]
+				}
+				results[gt] = res
+			}
+		}
 		improved := 0
 		for _, gt := range tuners {
 			c, ok := proposed[gt]
 			if !ok {
 				continue
 			}
+			res := results[gt]
 			rec := tune.Record{Target: gt.workload.Target, CPU: gt.workload.CPU, Kernel: gt.workload.Kernel, Workload: gt.workload.Shapes,
-				Config: onlyKnobs(c, gt.full), Unit: unit, Status: status, When: tune.Now()}
+				Build: gt.workload.Build, Threads: os.Getenv("OMP_NUM_THREADS"), Config: onlyKnobs(c, gt.full), Unit: unit, Status: res.status, When: tune.Now()}
 			cost := 0.0
-			if err != nil {
-				rec.Error = err.Error()
+			if res.err != nil {
+				rec.Error = res.err.Error()
 			} else {
-				rec.Cost = r.groups[gt.group.Name]
+				rec.Cost = res.cost
 				if rec.Cost <= 0 {
 					rec.Status, rec.Error = tune.RunError, "the profile has no time for this group"
 				}
 			}
 			if rec.Status == tune.OK {
 				cost = rec.Cost
-				if rec.Config.String() == withPins(gt.space.Default(), pins).String() {
+				if rec.Config.String() == onlyKnobs(withPins(gt.space.Default(), pins), gt.full).String() {
 					gt.def = cost
 				}
 				if gt.best == nil || cost < gt.best.Cost {
@@ -221,7 +259,11 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 			gt.search.Tell(withoutPins(c, pins), cost)
 		}
 		if err != nil {
-			fmt.Fprintf(stdout, "[%d/%d] %d group(s) tried new knobs: %s: %s\n", round, trials, len(proposed), status, firstLine(err.Error()))
+			fmt.Fprintf(stdout, "[%d/%d] %d group(s) tried new knobs: %s: %s", round, trials, len(proposed), status, firstLine(err.Error()))
+			if len(proposed) > 1 {
+				fmt.Fprintf(stdout, " (each group's candidate then built alone: see the log for which failed)")
+			}
+			fmt.Fprintln(stdout)
 			continue
 		}
 		fmt.Fprintf(stdout, "[%d/%d] %d group(s) tried new knobs: %s per inference; %d group(s) improved on their best\n",
@@ -319,10 +361,13 @@ func runNetwork(cmd *cobra.Command, path string, tgt llvmgen.Target, nf *netFlag
 }
 
 // tunedNetworkConfig is --tuned for a network: each group's best record.
-func tunedNetworkConfig(cmd *cobra.Command, stderr io.Writer, logPath string, recs []tune.Record, prog *dsl.Program, nb *netBuild, tgt llvmgen.Target) tune.Config {
+func tunedNetworkConfig(cmd *cobra.Command, stderr io.Writer, logPath string, recs []tune.Record, prog *dsl.Program, nb *netBuild, tgt llvmgen.Target) (tune.Config, error) {
 	tuners, err := groupTuners(cmd, prog, nb, tgt, tune.Grid, 0)
 	if err != nil {
-		return nil
+		return nil, userError{fmt.Errorf("--tuned %s: %w", logPath, err)}
+	}
+	if len(tuners) == 0 {
+		return nil, nil
 	}
 	cfg := tune.Config{}
 	var applied, missing []string
@@ -343,5 +388,5 @@ func tunedNetworkConfig(cmd *cobra.Command, stderr io.Writer, logPath string, re
 		fmt.Fprintf(stderr, "warning: --tuned %s has no working record for %d group(s) of %s on %s (%s) with these shapes (%s); they keep their defaults\n",
 			logPath, len(missing), prog.Kernel.Name, tgt.Name, tuners[0].workload.CPU, strings.Join(missing, ", "))
 	}
-	return cfg
+	return cfg, nil
 }

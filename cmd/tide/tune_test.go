@@ -250,7 +250,7 @@ schedule B {
 `), 0o644)
 	logPath := filepath.Join(t.TempDir(), "tune.jsonl")
 	// a run error in the log (as a machine problem would leave) is retried
-	tune.Append(logPath, tune.Record{Target: "x86-64", CPU: workloadCPU(t), Kernel: "twice", Workload: "A:float32(n,) -> B:float32(n,)",
+	tune.Append(logPath, tune.Record{Target: "x86-64", CPU: workloadCPU(t), Kernel: "twice", Workload: "A:float32(n,) -> B:float32(n,) at n=333",
 		Config: tune.Config{"F": 4}, Status: tune.RunError, Error: "killed"})
 	status, stdout, stderr := tide(t, "tune", src, "--target", "x86-64", "--set", "n=333", "--log", logPath, "--trials", "5", "--threads", "1")
 	if status != 0 || strings.Contains(stdout, "run_error") || !strings.Contains(stdout, "every configuration has been measured") {
@@ -265,6 +265,20 @@ schedule B {
 	}
 	if ok != 2 {
 		t.Errorf("%d working records, want both configurations (the run error retried): %+v", ok, recs)
+	}
+	// the records are for n=333: at the default size they do not apply
+	status, _, stderr = tide(t, "run", src, "--target", "x86-64", "--tuned", logPath)
+	if status != 0 || !strings.Contains(stderr, "not for this workload were ignored (e.g. shapes A:float32(n,) -> B:float32(n,) at n=333, not A:float32(n,) -> B:float32(n,) at n=100)") {
+		t.Errorf("run --tuned at another size: status %d\n%s", status, stderr)
+	}
+	status, _, stderr = tide(t, "run", src, "--target", "x86-64", "--set", "n=333", "--tuned", logPath)
+	if status != 0 || !strings.Contains(stderr, "applying F=") {
+		t.Errorf("run --tuned at the tuned size: status %d\n%s", status, stderr)
+	}
+	// nor to code built otherwise
+	status, _, stderr = tide(t, "run", src, "--target", "x86-64", "--set", "n=333", "--fast-math", "--tuned", logPath)
+	if status != 0 || !strings.Contains(stderr, `built "", not "fast-math"`) {
+		t.Errorf("run --fast-math --tuned of strict records: status %d\n%s", status, stderr)
 	}
 }
 
