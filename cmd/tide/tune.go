@@ -436,7 +436,7 @@ func defaultCost(path string, w tune.Workload, defaults tune.Config) float64 {
 	}
 	def := defaults.String()
 	for _, r := range recs {
-		if r.Status == tune.OK && r.Target == w.Target && r.CPU == w.CPU && r.Kernel == w.Kernel && r.Workload == w.Shapes && r.Config.String() == def {
+		if r.Status == tune.OK && w.Matches(r) && r.Config.String() == def {
 			return r.Cost
 		}
 	}
