@@ -489,9 +489,33 @@ func applyTuned(cmd *cobra.Command, stderr io.Writer, path string, tgt llvmgen.T
 		fmt.Fprintln(stderr, "warning:", m)
 	}
 	if prog.Network {
+		// the network's own knobs first: the groups' shapes may depend
+		// on them
+		base := tune.Config{}
+		if _, full := fileKnobs(cmd, prog); len(full) > 0 {
+			w := workloadOf(cmd, prog, tgt)
+			// the groups' records are the groups' business
+			netRecs := slices.DeleteFunc(slices.Clone(recs), func(r tune.Record) bool { return strings.HasPrefix(r.Kernel, w.Kernel+"/") })
+			best, notes := tune.Select(netRecs, w, full)
+			for _, n := range notes {
+				fmt.Fprintf(stderr, "--tuned %s: %s\n", logPath, n)
+			}
+			if best != nil {
+				fmt.Fprintf(stderr, "--tuned %s: applying the network's %s (%s when tuned)\n", logPath, best.Config, formatCost(best.Cost, best.Unit))
+				base = best.Config
+				var err error
+				if prog, nb, err = loadWithKnobs(cmd, path, opTarget(tgt), nf, base); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
 		cfg, err := tunedNetworkConfig(cmd, stderr, logPath, recs, prog, nb, tgt)
-		if err != nil || len(cfg) == 0 {
-			return prog, nb, err
+		if err != nil {
+			return nil, nil, err
+		}
+		maps.Copy(cfg, base)
+		if len(cfg) == 0 {
+			return prog, nb, nil
 		}
 		return loadWithKnobs(cmd, path, opTarget(tgt), nf, cfg)
 	}

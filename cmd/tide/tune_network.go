@@ -84,6 +84,71 @@ func groupTuners(cmd *cobra.Command, prog *dsl.Program, nb *netBuild, tgt llvmge
 	return out, nil
 }
 
+// tuneFileKnobs searches a network file's own knobs by the time of the
+// whole network (the groups at their defaults); its records are the
+// network's (kernel NET, the network's signature). It returns the best
+// record, nil when none worked.
+func tuneFileKnobs(cmd *cobra.Command, stdout io.Writer, prog *dsl.Program, tgt llvmgen.Target, logPath string, recs []tune.Record,
+	space, full tune.Space, pins tune.Config, unit string, strategy tune.Strategy, seed uint64, trials int, inBudget func() bool,
+	run func(tune.Config) (*networkRun, tune.Status, error)) (*tune.Record, error) {
+	search, err := tune.NewSearch(space, strategy, seed)
+	if err != nil {
+		return nil, err
+	}
+	w := workloadOf(cmd, prog, tgt)
+	var best *tune.Record
+	for i, r := range recs {
+		if !w.Matches(r) || full.Check(r.Config) != nil || r.Status == tune.RunError {
+			continue
+		}
+		cost := 0.0
+		if r.Status == tune.OK {
+			cost = r.Cost
+			if best == nil || r.Cost < best.Cost {
+				best = &recs[i]
+			}
+		}
+		search.Tell(withoutPins(r.Config, pins), cost)
+	}
+	var names []string
+	for _, k := range space {
+		names = append(names, k.Name)
+	}
+	fmt.Fprintf(stdout, "tuning network %s's own knobs (%s) by the whole network's time, the groups at their defaults: %d configuration(s)\n",
+		prog.Kernel.Name, strings.Join(names, ", "), search.Size())
+	for n := 1; n <= trials && inBudget(); n++ {
+		c, ok := search.Next()
+		if !ok {
+			break
+		}
+		cfg := withPins(c, pins)
+		r, status, err := run(cfg)
+		rec := tune.Record{Target: w.Target, CPU: w.CPU, Kernel: w.Kernel, Workload: w.Shapes, Build: w.Build, Threads: os.Getenv("OMP_NUM_THREADS"),
+			Config: onlyKnobs(cfg, full), Unit: unit, Status: status, When: tune.Now()}
+		line := fmt.Sprintf("  %s: ", rec.Config)
+		if err != nil {
+			rec.Error = err.Error()
+			line += fmt.Sprintf("%s: %s", status, firstLine(rec.Error))
+		} else {
+			rec.Cost = r.total
+			line += formatCost(r.total, unit) + " per inference"
+			if best == nil || rec.Cost < best.Cost {
+				b := rec
+				best = &b
+			}
+		}
+		if err := tune.Append(logPath, rec); err != nil {
+			return nil, userError{fmt.Errorf("writing the log: %w", err)}
+		}
+		search.Tell(c, rec.Cost)
+		fmt.Fprintln(stdout, line)
+	}
+	if best != nil {
+		fmt.Fprintf(stdout, "  best: %s (%s); the groups are tuned with it\n", best.Config, formatCost(best.Cost, unit))
+	}
+	return best, nil
+}
+
 // groupResult is what one round says of one group's candidate.
 type groupResult struct {
 	status tune.Status
@@ -97,27 +162,35 @@ type networkRun struct {
 	groups map[string]float64 // each group's, by name
 }
 
-// tuneNetwork searches every group's knobs of a network.
+// fileKnobs are a network file's own knobs (not a group's), those nothing
+// reads and those -D pins left out: a network-level search times the
+// whole network for them, before the groups are tuned (the groups'
+// shapes may depend on them: WORD, the packing word's bits).
+func fileKnobs(cmd *cobra.Command, prog *dsl.Program) (space, full tune.Space) {
+	search, all, _ := knobSpaces(cmd, prog)
+	for _, k := range all {
+		if k.Group != "" {
+			continue
+		}
+		full = append(full, k)
+		if slices.ContainsFunc(search, func(s tune.Knob) bool { return s.Name == k.Name }) {
+			space = append(space, k)
+		}
+	}
+	return space, full
+}
+
+// tuneNetwork searches a network's own knobs by its whole time, then every
+// group's knobs at once.
 func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt llvmgen.Target, nf *netFlags, opts llvmgen.Options,
 	logPath string, strategy tune.Strategy, trials, repeat int, budget time.Duration, seed uint64) error {
 	prog, nb, err := loadProgram(cmd, path, opTarget(tgt), nf)
 	if err != nil {
 		return err
 	}
-	tuners, err := groupTuners(cmd, prog, nb, tgt, strategy, seed)
-	if err != nil {
-		return err
-	}
-	for _, k := range prog.Knobs {
-		if k.Group == "" && !slices.Contains(prog.UnusedKnobs, k.Name) {
-			fmt.Fprintf(stderr, "warning: knob %s is the file's, not a group's: a network is tuned group by group, so it keeps its value (%d); compare its values with tide bench -D %s=...\n", k.Name, prog.KnobValues[k.Name], k.Name)
-		}
-	}
-	if len(tuners) == 0 {
-		return userError{fmt.Errorf("no group of network %s has a knob to search (each is pinned by -D, or the schedules have none under these --without switches; the file's own knobs are not searched for a network)", prog.Kernel.Name)}
-	}
 	_, _, pins := knobSpaces(cmd, prog)
-	// the reference: the evaluator's outputs for the seeded input
+	// the reference: the evaluator's outputs for the seeded input (the
+	// knobs do not change them)
 	f, err := lowerProgram(io.Discard, prog, nb.lowerOptions())
 	if err != nil {
 		return err
@@ -135,6 +208,39 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 	}
 	for _, m := range warns {
 		fmt.Fprintln(stderr, "warning:", m)
+	}
+	unit := costUnit(stdout, tgt)
+	dir, remove, err := tempDir("tide-tune-")
+	if err != nil {
+		return err
+	}
+	defer remove()
+	run := func(cfg tune.Config) (*networkRun, tune.Status, error) {
+		return runNetwork(cmd, path, tgt, nf, opts, cfg, in, want, dir, repeat)
+	}
+	start := time.Now()
+	inBudget := func() bool { return budget == 0 || time.Since(start) < budget }
+	// the file's own knobs first, by the whole network's time
+	base := maps.Clone(pins)
+	if space, full := fileKnobs(cmd, prog); len(space) > 0 {
+		best, err := tuneFileKnobs(cmd, stdout, prog, tgt, logPath, recs, space, full, pins, unit, strategy, seed, trials, inBudget, run)
+		if err != nil {
+			return err
+		}
+		if best != nil {
+			maps.Copy(base, best.Config)
+			if prog, nb, err = loadWithKnobs(cmd, path, opTarget(tgt), nf, base); err != nil {
+				return err
+			}
+		}
+	}
+	tuners, err := groupTuners(cmd, prog, nb, tgt, strategy, seed)
+	if err != nil {
+		return err
+	}
+	if len(tuners) == 0 {
+		fmt.Fprintf(stdout, "no group of network %s has a knob to search (each is pinned by -D, or the schedules have none under these --without switches)\n", prog.Kernel.Name)
+		return nil
 	}
 	resumed := 0
 	for _, gt := range tuners {
@@ -165,17 +271,8 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 	if resumed > 0 {
 		fmt.Fprintf(stdout, "resuming: %s already holds %d group measurement(s) of this network\n", logPath, resumed)
 	}
-	unit := costUnit(stdout, tgt)
-	dir, remove, err := tempDir("tide-tune-")
-	if err != nil {
-		return err
-	}
-	defer remove()
-	run := func(cfg tune.Config) (*networkRun, tune.Status, error) {
-		return runNetwork(cmd, path, tgt, nf, opts, cfg, in, want, dir, repeat)
-	}
 	bestConfig := func() tune.Config {
-		cfg := maps.Clone(pins)
+		cfg := maps.Clone(base)
 		for _, gt := range tuners {
 			if gt.best != nil {
 				maps.Copy(cfg, gt.best.Config)
@@ -183,8 +280,7 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 		}
 		return cfg
 	}
-	start := time.Now()
-	for round := 1; round <= trials && (budget == 0 || time.Since(start) < budget); round++ {
+	for round := 1; round <= trials && inBudget(); round++ {
 		cfg := bestConfig()
 		proposed := map[*groupTuner]tune.Config{}
 		for _, gt := range tuners {
@@ -283,7 +379,7 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 		}
 		fmt.Fprintf(stdout, "  %-16s %s: %s%s\n", gt.group.Name, gt.best.Config, formatCost(gt.best.Cost, unit), ratio)
 	}
-	def, _, err := run(pins)
+	def, _, err := run(pins) // every knob at its default
 	if err != nil {
 		return userError{fmt.Errorf("the default network: %w", err)}
 	}
@@ -367,7 +463,7 @@ func tunedNetworkConfig(cmd *cobra.Command, stderr io.Writer, logPath string, re
 		return nil, userError{fmt.Errorf("--tuned %s: %w", logPath, err)}
 	}
 	if len(tuners) == 0 {
-		return nil, nil
+		return tune.Config{}, nil
 	}
 	cfg := tune.Config{}
 	var applied, missing []string

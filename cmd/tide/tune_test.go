@@ -137,6 +137,45 @@ func TestTuneEstimateAndResume(t *testing.T) {
 	}
 }
 
+// TestTuneNetworkOwnKnobs: a network file's own knob (the packing word's
+// bits) is searched first by the whole network's time, the groups are
+// tuned with its best value, and --tuned applies both; the network still
+// computes the reference's outputs.
+func TestTuneNetworkOwnKnobs(t *testing.T) {
+	requireTools(t)
+	src, err := os.ReadFile("../../examples/networks/binary_tiny.te")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(src), "word=uint8", "word=WB")
+	text = strings.Replace(text, "CW = (C + 7) / 8", "WB = knob(8, 32, 16)\nCW = (C + WB - 1) / WB", 1)
+	if text == string(src) || !strings.Contains(text, "WB = knob") {
+		t.Fatal("binary_tiny.te changed: the test's edits no longer apply")
+	}
+	net := filepath.Join(t.TempDir(), "wtiny.te")
+	os.WriteFile(net, []byte(text), 0o644)
+	logPath := filepath.Join(t.TempDir(), "tune.jsonl")
+	status, stdout, stderr := tide(t, "tune", net, "--target", "x86-64", "--log", logPath, "--search", "grid", "--trials", "3", "--threads", "1", "--repeat", "2")
+	if status != 0 || !strings.Contains(stdout, "own knobs (WB) by the whole network's time") || !strings.Contains(stdout, "3 group(s) with knobs") {
+		t.Fatalf("tune: status %d\n%s%s", status, stdout, stderr)
+	}
+	recs, _, _ := tune.ReadLog(logPath)
+	words := map[int64]bool{}
+	for _, r := range recs {
+		if r.Kernel == "tiny" && r.Status == tune.OK {
+			words[r.Config["WB"]] = true
+		}
+	}
+	if len(words) != 3 {
+		t.Errorf("network records for WB %v, want 8, 16 and 32", words)
+	}
+	status, stdout, stderr = tide(t, "run", net, "--target", "x86-64", "--tuned", logPath)
+	if status != 0 || !strings.Contains(stderr, "applying the network's WB=") || !strings.Contains(stderr, "applying the best records of 3 group(s)") ||
+		strings.Contains(stderr, "not for this workload") || !strings.Contains(stdout, "PASS") {
+		t.Fatalf("run --tuned: status %d\n%s%s", status, stdout, stderr)
+	}
+}
+
 // TestTunedNeverPicksAFailedRecord: a log whose fastest-looking records
 // failed (wrong output, build error) or come from elsewhere applies its
 // slower working one.
