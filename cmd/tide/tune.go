@@ -129,24 +129,7 @@ best record of every group.`,
 			for _, m := range warns {
 				fmt.Fprintln(stderr, "warning:", m)
 			}
-			var best *tune.Record
-			resumed := 0
-			for i, r := range recs {
-				// a run error may be the machine's, not the configuration's:
-				// a resumed search tries it again
-				if !w.Matches(r) || full.Check(r.Config) != nil || r.Status == tune.RunError {
-					continue
-				}
-				cost := 0.0
-				if r.Status == tune.OK {
-					cost = r.Cost
-					if best == nil || r.Cost < best.Cost {
-						best = &recs[i]
-					}
-				}
-				search.Tell(withoutPins(r.Config, pins), cost)
-				resumed++
-			}
+			best, resumed := resume(search, recs, w, full, pins)
 			fmt.Fprintf(stdout, "tuning %s on %s (%s): %d knob(s), %d configuration(s), search %s, %d trial(s)",
 				prog.Kernel.Name, tgt.Name, w.CPU, len(space), search.Size(), strategy, trials)
 			if len(pins) > 0 {
@@ -427,6 +410,28 @@ func (m *measurer) confirm(a, b tune.Config, rounds int) (costA, costB float64) 
 	return costA, costB
 }
 
+// resume tells a search what the log already holds of workload w (whose
+// records fit full) and returns the fastest working record and how many
+// were taken. A run error is tried again: it may have been the machine's,
+// not the configuration's.
+func resume(search *tune.Search, recs []tune.Record, w tune.Workload, full tune.Space, pins tune.Config) (best *tune.Record, n int) {
+	for i, r := range recs {
+		if !w.Matches(r) || full.Check(r.Config) != nil || r.Status == tune.RunError {
+			continue
+		}
+		cost := 0.0
+		if r.Status == tune.OK {
+			cost = r.Cost
+			if best == nil || r.Cost < best.Cost {
+				best = &recs[i]
+			}
+		}
+		search.Tell(withoutPins(r.Config, pins), cost)
+		n++
+	}
+	return best, n
+}
+
 // defaultCost is the cost of the default configuration in the log, 0 if it
 // is not there or failed.
 func defaultCost(path string, w tune.Workload, defaults tune.Config) float64 {
@@ -434,9 +439,14 @@ func defaultCost(path string, w tune.Workload, defaults tune.Config) float64 {
 	if err != nil {
 		return 0
 	}
-	def := defaults.String()
+	return costOf(recs, w, defaults)
+}
+
+// costOf is the cost of configuration c of workload w in the records, 0 if
+// no working record has it.
+func costOf(recs []tune.Record, w tune.Workload, c tune.Config) float64 {
 	for _, r := range recs {
-		if r.Status == tune.OK && w.Matches(r) && r.Config.String() == def {
+		if r.Status == tune.OK && w.Matches(r) && r.Config.String() == c.String() {
 			return r.Cost
 		}
 	}

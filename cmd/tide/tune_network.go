@@ -96,20 +96,7 @@ func tuneFileKnobs(cmd *cobra.Command, stdout io.Writer, prog *dsl.Program, tgt 
 		return nil, err
 	}
 	w := workloadOf(cmd, prog, tgt)
-	var best *tune.Record
-	for i, r := range recs {
-		if !w.Matches(r) || full.Check(r.Config) != nil || r.Status == tune.RunError {
-			continue
-		}
-		cost := 0.0
-		if r.Status == tune.OK {
-			cost = r.Cost
-			if best == nil || r.Cost < best.Cost {
-				best = &recs[i]
-			}
-		}
-		search.Tell(withoutPins(r.Config, pins), cost)
-	}
+	best, _ := resume(search, recs, w, full, pins)
 	var names []string
 	for _, k := range space {
 		names = append(names, k.Name)
@@ -276,23 +263,10 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 	}
 	resumed := 0
 	for _, gt := range tuners {
-		for i, r := range recs {
-			if !gt.workload.Matches(r) || gt.full.Check(r.Config) != nil || r.Status == tune.RunError {
-				continue // a run error is tried again (see tune.go)
-			}
-			cost := 0.0
-			if r.Status == tune.OK {
-				cost = r.Cost
-				if gt.best == nil || r.Cost < gt.best.Cost {
-					gt.best = &recs[i]
-				}
-				if r.Config.String() == onlyKnobs(withPins(gt.space.Default(), pins), gt.full).String() {
-					gt.def = r.Cost
-				}
-			}
-			gt.search.Tell(withoutPins(r.Config, pins), cost)
-			resumed++
-		}
+		var n int
+		gt.best, n = resume(gt.search, recs, gt.workload, gt.full, pins)
+		gt.def = costOf(recs, gt.workload, onlyKnobs(withPins(gt.space.Default(), pins), gt.full))
+		resumed += n
 	}
 	largest := int64(0)
 	for _, gt := range tuners {
