@@ -325,6 +325,23 @@ func printProfile(w io.Writer, nb *netBuild, times []time.Duration, plotFile str
 	return nil
 }
 
+// groupCycles sums the estimated cycles of a network's loops by the group
+// whose function holds them (NAME.GROUP, or NAME.GROUP.v.parallelN;
+// "(entry)" for the entry's own), and in all.
+func groupCycles(f *lower.Func, loops []driver.CountedLoop) (byGroup map[string]float64, total float64) {
+	byGroup = map[string]float64{}
+	for _, l := range loops {
+		c := float64(l.Iterations) * l.Cycles
+		group := "(entry)"
+		if rest, ok := strings.CutPrefix(l.Function, f.Name+"."); ok {
+			group, _, _ = strings.Cut(rest, ".")
+		}
+		byGroup[group] += c
+		total += c
+	}
+	return byGroup, total
+}
+
 // estimateNetwork prints the estimate of one inference on an emulated
 // AArch64 target: the cycles of each group's innermost loops (iterations
 // counted under qemu, cycles per iteration from llvm-mca), labelled as an
@@ -339,17 +356,9 @@ func estimateNetwork(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, nb *
 	if err != nil {
 		return userError{err}
 	}
-	cycles := map[string]float64{}
-	var total, bits float64
+	cycles, total := groupCycles(f, loops)
+	var bits float64
 	for _, l := range loops {
-		c := float64(l.Iterations) * l.Cycles
-		// the group a function belongs to: NAME.GROUP, or NAME.GROUP.v.parallelN
-		group := "(entry)"
-		if rest, ok := strings.CutPrefix(l.Function, f.Name+"."); ok {
-			group, _, _ = strings.Cut(rest, ".")
-		}
-		cycles[group] += c
-		total += c
 		bits += float64(l.Iterations) * float64(l.Work.PopcountBits)
 	}
 	const ghz = 1.2 // a Raspberry Pi 3B's Cortex-A53

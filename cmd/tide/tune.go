@@ -62,7 +62,8 @@ tunable as it is. A network is tuned group by group, all groups at once: each
 round builds the whole network with every group's next candidate, checks its
 outputs, and times every group in one profiled run (on cortex-a53, the estimate
 per group); each group's measurement is its own record, and --tuned applies the
-best record of every group.`,
+best record of every group. The file's own knobs (not a group's) are searched
+first, by the whole network's time, and the groups are tuned with their best.`,
 		Example: `  tide tune examples/matmul.te -D M=1024 -D N=1024 -D K=1024 --target host --fast-math --log matmul.jsonl
   tide bench examples/matmul.te -D M=1024 -D N=1024 -D K=1024 --target host --fast-math --tuned matmul.jsonl
   tide tune examples/networks/resnet18.te --target cortex-a53 --trials 8 --log resnet18.jsonl`,
@@ -170,6 +171,7 @@ best record of every group.`,
 				if err := tune.Append(logPath, rec); err != nil {
 					return userError{fmt.Errorf("writing the log: %w", err)}
 				}
+				recs = append(recs, rec)
 				measured++
 				bar.set(int64(measured), int64(trials))
 				cost := 0.0
@@ -195,14 +197,14 @@ best record of every group.`,
 			}
 			fmt.Fprintf(stdout, "best: %s, %s", best.Config, formatCost(best.Cost, unit))
 			def := withPins(space.Default(), pins)
-			if d := defaultCost(logPath, w, def); d > 0 && best.Cost < d {
+			if d := costOf(recs, w, def); d > 0 && best.Cost < d {
 				fmt.Fprintf(stdout, ", %.2fx the default's speed (%s)", d/best.Cost, formatCost(d, unit))
 			}
 			fmt.Fprintln(stdout)
 			if unit == tune.Seconds && best.Config.String() != def.String() {
 				// measurements taken minutes apart drift: the best and the
 				// default again, alternately, in one run
-				b, d := m.confirm(best.Config, def, 3)
+				b, d := alternate(m.cost, best.Config, def, 3)
 				if b > 0 && d > 0 {
 					fmt.Fprintf(stdout, "confirmed in one run (fastest of 3 alternate measurements each): best %s, default %s: %.2fx\n", formatCost(b, unit), formatCost(d, unit), d/b)
 					if b >= d {
@@ -394,20 +396,30 @@ func withoutPins(c, pins tune.Config) tune.Config {
 	return out
 }
 
-// confirm measures two configurations alternately, rounds times each, and
-// returns the fastest cost of each (0 for one that failed).
-func (m *measurer) confirm(a, b tune.Config, rounds int) (costA, costB float64) {
-	fastest := func(cur float64, r tune.Record) float64 {
-		if r.Status != tune.OK || (cur > 0 && cur <= r.Cost) {
-			return cur
+// alternate measures two configurations alternately, rounds times each,
+// with cost (0 for a failed run), and returns the fastest cost of each (0
+// when every run of one failed): measurements taken minutes apart drift,
+// alternate ones in one run compare.
+func alternate(cost func(tune.Config) float64, a, b tune.Config, rounds int) (costA, costB float64) {
+	fastest := func(cur, c float64) float64 {
+		if c > 0 && (cur == 0 || c < cur) {
+			return c
 		}
-		return r.Cost
+		return cur
 	}
 	for range rounds {
-		costA = fastest(costA, m.measure(a))
-		costB = fastest(costB, m.measure(b))
+		costA = fastest(costA, cost(a))
+		costB = fastest(costB, cost(b))
 	}
 	return costA, costB
+}
+
+// cost is the measured cost of a configuration, 0 when it failed.
+func (m *measurer) cost(cfg tune.Config) float64 {
+	if r := m.measure(cfg); r.Status == tune.OK {
+		return r.Cost
+	}
+	return 0
 }
 
 // resume tells a search what the log already holds of workload w (whose
@@ -430,16 +442,6 @@ func resume(search *tune.Search, recs []tune.Record, w tune.Workload, full tune.
 		n++
 	}
 	return best, n
-}
-
-// defaultCost is the cost of the default configuration in the log, 0 if it
-// is not there or failed.
-func defaultCost(path string, w tune.Workload, defaults tune.Config) float64 {
-	recs, _, err := tune.ReadLog(path)
-	if err != nil {
-		return 0
-	}
-	return costOf(recs, w, defaults)
 }
 
 // costOf is the cost of configuration c of workload w in the records, 0 if

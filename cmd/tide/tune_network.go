@@ -137,19 +137,12 @@ func tuneFileKnobs(cmd *cobra.Command, stdout io.Writer, prog *dsl.Program, tgt 
 	if best.Config.String() != def.String() && unit == tune.Seconds {
 		// timings drift between processes: the best against the default,
 		// alternately, before the groups are tuned with it
-		fastest := func(cfg tune.Config) float64 {
-			t := 0.0
-			for range 2 {
-				if r, _, err := run(cfg); err == nil && (t == 0 || r.total < t) {
-					t = r.total
-				}
+		b, d := alternate(func(cfg tune.Config) float64 {
+			if r, _, err := run(withPins(cfg, pins)); err == nil {
+				return r.total
 			}
-			return t
-		}
-		var b, d float64
-		for range 2 {
-			b, d = min0(b, fastest(withPins(best.Config, pins))), min0(d, fastest(withPins(def, pins)))
-		}
+			return 0
+		}, best.Config, def, 3)
 		fmt.Fprintf(stdout, "  confirmed in one run: %s %s, the default %s %s\n", best.Config, formatCost(b, unit), def, formatCost(d, unit))
 		if d > 0 && b >= d {
 			fmt.Fprintf(stdout, "  the default was as fast: the groups are tuned with the default\n")
@@ -158,14 +151,6 @@ func tuneFileKnobs(cmd *cobra.Command, stdout io.Writer, prog *dsl.Program, tgt 
 	}
 	fmt.Fprintf(stdout, "  best: %s (%s); the groups are tuned with it\n", best.Config, formatCost(best.Cost, unit))
 	return best, nil
-}
-
-// min0 is the smaller of two costs, 0 meaning none.
-func min0(a, b float64) float64 {
-	if a == 0 || (b > 0 && b < a) {
-		return b
-	}
-	return a
 }
 
 // groupResult is what one round says of one group's candidate.
@@ -441,14 +426,7 @@ func runNetwork(cmd *cobra.Command, path string, tgt llvmgen.Target, nf *netFlag
 		if err != nil {
 			return nil, tune.RunError, err
 		}
-		for _, l := range loops {
-			c := float64(l.Iterations) * l.Cycles
-			if rest, ok := strings.CutPrefix(l.Function, f.Name+"."); ok {
-				g, _, _ := strings.Cut(rest, ".")
-				r.groups[g] += c
-			}
-			r.total += c
-		}
+		r.groups, r.total = groupCycles(f, loops)
 		got = outs
 	}
 	for i, t := range prog.Kernel.Outputs {
