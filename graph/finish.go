@@ -75,10 +75,12 @@ func (p *Plan) Finish(f *lower.Func, s *schedule.Schedule, weights []*te.Buffer)
 	for i, w := range p.Net.Weights {
 		values[w] = weights[i]
 	}
-	if err := p.fold(values); err != nil {
+	// the glues' shifts first: a refused channel's shift would fail in
+	// the stages after it (the thresholds shift by it) without saying why
+	if err := p.checkGlue(values); err != nil {
 		return nil, err
 	}
-	if err := p.checkGlue(values); err != nil {
+	if err := p.fold(values); err != nil {
 		return nil, err
 	}
 	var constants []lower.Constant
@@ -257,13 +259,19 @@ func (p *Plan) fold(values map[*te.Tensor]*te.Buffer) error {
 }
 
 // checkGlue reports glue constants a layer's parameters cannot give
-// (topi.FusedGlueBatchNorm marks such a channel with shift -1).
-func (p *Plan) checkGlue(values map[*te.Tensor]*te.Buffer) error {
-	for _, t := range p.Folded {
+// (topi.FusedGlueBatchNorm marks such a channel with shift -1): it computes
+// the shift stages among the folded tensors' inputs, vectors of the
+// weights alone.
+func (p *Plan) checkGlue(weights map[*te.Tensor]*te.Buffer) error {
+	for _, t := range te.PostOrder(p.Folded) {
 		if t.Tag != topi.TagGlueShift {
 			continue
 		}
-		for c, s := range values[t].Ints {
+		got, err := te.Evaluate([]*te.Tensor{t}, weights, nil)
+		if err != nil {
+			return fmt.Errorf("network %s: folding %s at build time: %w", p.Net.Name, t.Name, err)
+		}
+		for c, s := range got[t].Ints {
 			if s < 0 {
 				return fmt.Errorf("network %s: %s, channel %d: its weight scale and batch norm give no fused glue (it needs wb = -round(log2 |alpha|) >= 1, i.e. alpha <= 0.7, and 0 <= wb + round(log2 sqrt(var + eps)) <= 30)", p.Net.Name, t.Name, c)
 			}

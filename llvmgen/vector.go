@@ -6,6 +6,7 @@ import (
 
 	"github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
@@ -168,12 +169,89 @@ func (g *gen) vectorReduce(x *lower.VectorReduce) value.Value {
 		}
 		return acc
 	}
+	if x.Op == te.Add {
+		if bits, ok := shiftedBits(x.Value); ok {
+			return g.packBits(bits, ret)
+		}
+	}
 	name := map[te.BinOp]string{te.Add: "add", te.Min: "smin", te.Max: "smax"}[x.Op]
 	if !et.IsInt() && x.Op != te.Add {
 		name = map[te.BinOp]string{te.Min: "umin", te.Max: "umax"}[x.Op]
 	}
 	fn := g.declare("llvm.vector.reduce."+name+"."+typeSuffix(vt), ret, regType(vt))
 	return g.b.NewCall(fn, v)
+}
+
+// shiftedBits matches the lanes of a bitpack, b << <0, 1, ..., N-1> with
+// every lane of b 0 or 1 and N at most the element's bits: their sum is
+// the N-bit mask of b's lanes, lane i in bit i. It returns b.
+func shiftedBits(e te.Expr) (te.Expr, bool) {
+	x, ok := e.(*te.Binary)
+	if !ok || x.Op != te.Shl {
+		return nil, false
+	}
+	r, ok := x.B.(*lower.Ramp)
+	if !ok || r.Lanes > x.Type().Bits {
+		return nil, false
+	}
+	base, ok0 := te.IntValue(r.Base)
+	stride, ok1 := te.IntValue(r.Stride)
+	if !ok0 || !ok1 || base != 0 || stride != 1 || !zeroOrOne(x.A) {
+		return nil, false
+	}
+	return x.A, true
+}
+
+// zeroOrOne reports whether every lane of the integer expression e is 0 or
+// 1, by its form: a bool, x & 1, a select of 0 and 1, or a cast of such.
+func zeroOrOne(e te.Expr) bool {
+	if e.Type().IsBool() {
+		return true
+	}
+	isOne := func(e te.Expr) bool {
+		if b, ok := e.(*lower.Broadcast); ok {
+			e = b.Value
+		}
+		v, ok := te.IntValue(e)
+		return ok && v == 1
+	}
+	switch x := e.(type) {
+	case *te.Binary:
+		return x.Op == te.BitAnd && (isOne(x.A) || isOne(x.B))
+	case *te.Cast:
+		return !x.X.Type().IsFloat() && zeroOrOne(x.X)
+	case *te.Select:
+		return (isOne(x.True) || isZeroConst(x.True)) && (isOne(x.False) || isZeroConst(x.False))
+	case *lower.Broadcast:
+		return zeroOrOne(x.Value)
+	}
+	return false
+}
+
+func isZeroConst(e te.Expr) bool {
+	if b, ok := e.(*lower.Broadcast); ok {
+		e = b.Value
+	}
+	v, ok := te.IntValue(e)
+	return ok && v == 0
+}
+
+// packBits is the mask of bits (lanes of 0 and 1) as an integer of type
+// ret: a compare into <N x i1> and a bitcast to iN, which AVX-512 does
+// with a mask register (vptestm, kmov) and NEON with a few shifts, where
+// the sum of shifted lanes took a horizontal add per word.
+func (g *gen) packBits(bits te.Expr, ret types.Type) value.Value {
+	v := g.expr(bits)
+	n := uint64(bits.Type().Lanes)
+	mask := v
+	if !bits.Type().IsBool() {
+		mask = g.b.NewICmp(enum.IPredNE, v, constant.NewZeroInitializer(v.Type()))
+	}
+	word := g.b.NewBitCast(mask, types.NewInt(n))
+	if rt := ret.(*types.IntType); rt.BitSize > n {
+		return g.b.NewZExt(word, rt)
+	}
+	return word
 }
 
 // negZero is -0.0, the identity of an ordered float sum (0.0 + -0.0 would

@@ -92,6 +92,9 @@ func (sp *simplifier) stmt(s Stmt) Stmt {
 		if body = sp.stmt(body); body == nil {
 			return nil
 		}
+		if st, ok := forwardVectorSum(b, body); ok {
+			return st
+		}
 		return &Allocate{Buffer: b, Body: body}
 	case *IfThenElse:
 		c := sp.expr(s.Cond)
@@ -128,6 +131,46 @@ func (sp *simplifier) stmt(s Stmt) Stmt {
 		return &LetStmt{Var: s.Var, Value: v, Body: body}
 	}
 	return s
+}
+
+// forwardVectorSum removes a vector accumulator that adds one vector to
+// zero before its lanes are summed (a reduction whose only reduce loop was
+// vectorized):
+//
+//	allocate acc { acc[r] = 0; acc[r] = acc[r] + e; Y[i] = vector_reduce_sum(acc[r]) }
+//
+// becomes Y[i] = vector_reduce_sum(e). Integers only: 0 + e is e, while a
+// float -0.0 would turn +0.0 in the accumulator. With the sum's operand in
+// sight, code generation can see what the lanes are (a bitpack's shifted
+// bits become one mask move).
+func forwardVectorSum(acc *Buffer, body Stmt) (Stmt, bool) {
+	seq, ok := body.(Seq)
+	if !ok || len(seq) != 3 || !acc.DType.IsInteger() {
+		return nil, false
+	}
+	init, add, out := seq[0], seq[1], seq[2]
+	s0, ok0 := init.(*Store)
+	s1, ok1 := add.(*Store)
+	s2, ok2 := out.(*Store)
+	if !ok0 || !ok1 || !ok2 || s0.Buffer != acc || s1.Buffer != acc || s2.Buffer == acc || !te.Equal(s0.Index, s1.Index) {
+		return nil, false
+	}
+	if !isZero(s0.Value) {
+		return nil, false
+	}
+	sum, ok := s1.Value.(*te.Binary)
+	if !ok || sum.Op != te.Add || !isSelfLoad(sum.A, s1) {
+		return nil, false
+	}
+	red, ok := s2.Value.(*VectorReduce)
+	if !ok || red.Op != te.Add || !isSelfLoad(red.Value, s1) {
+		return nil, false
+	}
+	in := map[*Buffer]bool{acc: true}
+	if readsAny(sum.B, in) || readsAny(s2.Index, in) {
+		return nil, false
+	}
+	return &Store{Buffer: s2.Buffer, Index: s2.Index, Value: &VectorReduce{Op: te.Add, Value: sum.B}}, true
 }
 
 // isAffine reports whether e is built from constants and variables with

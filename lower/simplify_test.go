@@ -125,3 +125,40 @@ func TestSimplifyLeavesAllocationsShared(t *testing.T) {
 		t.Errorf("the store and load inside still use the old buffer")
 	}
 }
+
+// A vector accumulator that adds one vector to zero before its lanes are
+// summed is the sum of that vector; one that starts elsewhere, holds
+// floats or is read again keeps its buffer.
+func TestSimplifyForwardsVectorSum(t *testing.T) {
+	build := func(dt te.DType, init int64) (Stmt, *Buffer, te.Expr) {
+		acc := &Buffer{Name: "acc", DType: dt, Shape: []te.Expr{idx(8)}}
+		x := &Buffer{Name: "X", DType: dt, Shape: []te.Expr{idx(8)}}
+		y := &Buffer{Name: "Y", DType: dt, Shape: []te.Expr{idx(1)}}
+		r := &Ramp{Base: idx(0), Stride: idx(1), Lanes: 8}
+		e := &Load{Buffer: x, Index: r}
+		var zero te.Expr = &te.IntImm{Value: init, T: dt}
+		if dt.IsFloat() {
+			zero = &te.FloatImm{Value: float64(init), T: dt}
+		}
+		body := Seq{
+			&Store{Buffer: acc, Index: r, Value: &Broadcast{Value: zero, Lanes: 8}},
+			&Store{Buffer: acc, Index: r, Value: &te.Binary{Op: te.Add, A: &Load{Buffer: acc, Index: r}, B: e}},
+			&Store{Buffer: y, Index: idx(0), Value: &VectorReduce{Op: te.Add, Value: &Load{Buffer: acc, Index: r}}},
+		}
+		return &Allocate{Buffer: acc, Body: body}, y, e
+	}
+	s, y, e := build(te.Int32, 0)
+	st, ok := Simplify(s).(*Store)
+	if !ok || st.Buffer != y || !te.Equal(st.Value, &VectorReduce{Op: te.Add, Value: e}) {
+		t.Errorf("got %#v, want Y[0] = vector_reduce_sum(X[ramp(0, 1, 8)])", Simplify(s))
+	}
+	for _, c := range []struct {
+		dt   te.DType
+		init int64
+	}{{te.Float32, 0}, {te.Int32, 1}} {
+		s, _, _ := build(c.dt, c.init)
+		if _, ok := Simplify(s).(*Allocate); !ok {
+			t.Errorf("%v from %d: the accumulator was removed", c.dt, c.init)
+		}
+	}
+}

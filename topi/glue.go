@@ -12,18 +12,64 @@ import (
 // arithmetic shift, as uint8 activation codes for the next binary layer.
 // acc is int16 or int32; cb and shift are int32 vectors (GlueConstants
 // computes them from the float parameters).
+//
+// Codes of 1 or 2 bits are computed by comparisons with thresholds, as
+// Larq's output transform does: q >= k exactly when acc >= (k << shift) -
+// cb (an arithmetic shift rounds down), so q is the number of the
+// 2^bits - 1 thresholds that acc reaches. The thresholds are a stage of
+// the constants alone (name_threshold, computed once per call, or at build
+// time in a network), and a pixel costs one compare per level, in a type
+// one step wider than acc (so that the thresholds, clamped to acc's range
+// plus one, are exact for every acc), instead of a widening add, a
+// variable shift and a clip. Wider codes take the add, shift and clip
+// (2^bits - 1 compares would cost more), summed in int64: acc + cb can
+// pass int32's limits (issue 12), and the clip makes the result small
+// again. A shift of 40 or more gives code 0 either way; a negative one is
+// undefined, as a shift by it is.
 func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tensor, error) {
 	if err := checkGlue("fused_glue "+name, acc, cb, shift, axis, bits); err != nil {
 		return nil, err
 	}
+	if bits > 2 {
+		t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
+			c := a[axis]
+			sum := te.AddOf(te.CastTo(te.Int64, acc.At(a...)), te.CastTo(te.Int64, cb.At(c)))
+			v := te.Bin(te.Shr, sum, te.CastTo(te.Int64, shift.At(c)))
+			clipped := te.Bin(te.Min, te.Bin(te.Max, v, te.Const(te.Int64, 0)), te.Const(te.Int64, float64(int64(1)<<bits-1)))
+			return te.CastTo(te.UInt8, clipped)
+		})
+		return tagged(t, err, TagFusedGlue, GlueAttrs{Axis: axis, Bits: bits})
+	}
+	levels := int64(1)<<bits - 1
+	wide := te.Int64
+	if acc.DType == te.Int16 {
+		wide = te.Int32
+	}
+	lo, hi := acc.DType.MinInt(), acc.DType.MaxInt()
+	th, err := te.Compute(name+"_threshold", []te.Expr{te.Int(levels), acc.Shape[axis]}, func(a []te.Expr) te.Expr {
+		k, c := a[0], a[1]
+		// (k + 1) << shift - cb in int64: below 2^48 with the shift at
+		// most 40, past which no int32 sum reaches the first level
+		sh := te.Bin(te.Min, te.CastTo(te.Int64, shift.At(c)), te.Const(te.Int64, 40))
+		t := te.SubOf(te.Bin(te.Shl, te.AddOf(te.CastTo(te.Int64, k), te.Const(te.Int64, 1)), sh), te.CastTo(te.Int64, cb.At(c)))
+		clamped := te.Bin(te.Min, te.Bin(te.Max, t, te.Const(te.Int64, float64(lo))), te.Const(te.Int64, float64(hi+1)))
+		return te.CastTo(wide, clamped)
+	}, "k", "c")
+	if th, err = tagged(th, err, TagGlueThreshold, nil); err != nil {
+		return nil, err
+	}
 	t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
-		c := a[axis]
-		// the sum in int64: acc + cb can pass int32's limits (issue 12),
-		// and the clip makes the result small again
-		sum := te.AddOf(te.CastTo(te.Int64, acc.At(a...)), te.CastTo(te.Int64, cb.At(c)))
-		v := te.Bin(te.Shr, sum, te.CastTo(te.Int64, shift.At(c)))
-		clipped := te.Bin(te.Min, te.Bin(te.Max, v, te.Const(te.Int64, 0)), te.Const(te.Int64, float64(int64(1)<<bits-1)))
-		return te.CastTo(te.UInt8, clipped)
+		x := te.CastTo(wide, acc.At(a...))
+		var q te.Expr
+		for k := range levels {
+			reached := te.CastTo(te.UInt8, te.Bin(te.GE, x, th.At(te.Int(k), a[axis])))
+			if q == nil {
+				q = reached
+			} else {
+				q = te.AddOf(q, reached)
+			}
+		}
+		return q
 	})
 	return tagged(t, err, TagFusedGlue, GlueAttrs{Axis: axis, Bits: bits})
 }

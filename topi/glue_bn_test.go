@@ -50,7 +50,7 @@ func TestFusedGlueBatchNormMatchesGlueConstants(t *testing.T) {
 				t.Fatal(err)
 			}
 			var cb, shift *te.Tensor
-			for _, in := range q.Inputs() {
+			for _, in := range te.PostOrder([]*te.Tensor{q}) { // the constants may be inputs of the thresholds
 				switch in.Tag {
 				case TagGlueCB:
 					cb = in
@@ -73,8 +73,10 @@ func TestFusedGlueBatchNormMatchesGlueConstants(t *testing.T) {
 	// alpha 1 gives wb = 0, which the fused glue cannot shift by
 	ab.Floats[3] = 1
 	q, _ := FusedGlueBatchNorm("q", acc, ap, mp, vp, 1e-5, 1, 1, true, true)
-	for _, in := range q.Inputs() {
+	found := false
+	for _, in := range te.PostOrder([]*te.Tensor{q}) {
 		if in.Tag == TagGlueShift {
+			found = true
 			got, err := te.Evaluate([]*te.Tensor{in}, map[*te.Tensor]*te.Buffer{ap: ab, mp: mb, vp: vb}, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -83,6 +85,9 @@ func TestFusedGlueBatchNormMatchesGlueConstants(t *testing.T) {
 				t.Errorf("channel 3 with alpha 1: shift %d, want -1 (refused)", got[in].Ints[3])
 			}
 		}
+	}
+	if !found {
+		t.Fatal("no glue_shift stage among the glue's inputs")
 	}
 }
 
@@ -116,6 +121,65 @@ func TestFloatGlueEqualsFusedGlue(t *testing.T) {
 		}
 		if m := te.Compare(got[float], got[fused], 0); m.First >= 0 {
 			t.Fatalf("bits %d: the float glue differs %s", bits, m.Detail)
+		}
+	}
+}
+
+// The fused glue's codes against its definition in Go, clip((acc + cb) >>
+// shift, 0, 2^bits - 1) in int64, for accumulators and constants at the
+// limits of their types and next to each threshold, and every shift from 0
+// to 63: the threshold form (1 and 2 bits) and the arithmetic one (3).
+func TestFusedGlueMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 7))
+	for _, accType := range []te.DType{te.Int16, te.Int32} {
+		lo, hi := accType.MinInt(), accType.MaxInt()
+		const n, c = 64, 64
+		acc, _ := te.Placeholder("acc", ints(n, c), accType)
+		cb, _ := te.Placeholder("cb", ints(c), te.Int32)
+		sh, _ := te.Placeholder("sh", ints(c), te.Int32)
+		in := map[*te.Tensor]*te.Buffer{acc: te.NewBuffer(accType, []int{n, c}), cb: te.NewBuffer(te.Int32, []int{c}), sh: te.NewBuffer(te.Int32, []int{c})}
+		cbs := []int64{0, 1, -1, 7, -7, math.MaxInt32, math.MinInt32, hi, lo, hi + 1, lo - 1}
+		for k := 0; k < c; k++ {
+			in[sh].Ints[k] = int64(k % 64)
+			if k%3 == 0 {
+				in[sh].Ints[k] = int64(rng.IntN(4))
+			}
+			in[cb].Ints[k] = max(math.MinInt32, min(math.MaxInt32, cbs[rng.IntN(len(cbs))]+int64(rng.IntN(5)-2)))
+		}
+		for _, bits := range []int{1, 2, 3} {
+			// accumulators at the limits and around the thresholds
+			for i := 0; i < n; i++ {
+				for k := 0; k < c; k++ {
+					var a int64
+					switch i % 4 {
+					case 0:
+						a = []int64{lo, hi, lo + 1, hi - 1, 0}[rng.IntN(5)]
+					case 1:
+						a = lo + rng.Int64N(hi-lo+1)
+					default:
+						level := int64(1 + rng.IntN(1<<bits))
+						s := min(in[sh].Ints[k], 40)
+						a = level<<s - in[cb].Ints[k] + int64(rng.IntN(3)-1)
+					}
+					in[acc].Ints[i*c+k] = max(lo, min(hi, a))
+				}
+			}
+			q, err := FusedGlue("q", acc, cb, sh, 1, bits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := te.Evaluate([]*te.Tensor{q}, in, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got[q].Ints {
+				k := i % c
+				s := in[acc].Ints[i] + in[cb].Ints[k]
+				want := max(0, min(int64(1)<<bits-1, s>>in[sh].Ints[k]))
+				if got[q].Ints[i] != want {
+					t.Fatalf("%v, %d bits: acc %d cb %d shift %d: code %d, want %d", accType, bits, in[acc].Ints[i], in[cb].Ints[k], in[sh].Ints[k], got[q].Ints[i], want)
+				}
+			}
 		}
 	}
 }

@@ -51,7 +51,20 @@ const (
 	TagGlueFloat           te.Tag = "glue_float" // each step of FloatGlue
 	TagGlueShift           te.Tag = "glue_shift" // FusedGlueBatchNorm's constants, of the parameters alone
 	TagGlueCB              te.Tag = "glue_cb"
+	TagGlueThreshold       te.Tag = "glue_threshold" // FusedGlue's thresholds, of its constants alone
 )
+
+// OfParameters reports whether tag marks a stage of an operator's
+// parameters alone (a batch norm's scale, a glue's constants or
+// thresholds), which belongs to the operator that reads it: messages about
+// the parameters name that operator.
+func OfParameters(tag te.Tag) bool {
+	switch tag {
+	case TagBatchNormScale, TagBatchNormShift, TagGlueShift, TagGlueCB, TagGlueThreshold:
+		return true
+	}
+	return false
+}
 
 // byLayout is the tag of an operator's NHWC or NCHW form.
 func byLayout(l Layout, nhwc, nchw te.Tag) te.Tag {

@@ -155,7 +155,11 @@ func weightSpecs(prog *dsl.Program) []tensorio.WeightSpec {
 			shape = append(shape, int(v))
 		}
 		layer := "the network"
-		if r := readers[w]; r != nil {
+		r := readers[w]
+		for r != nil && topi.OfParameters(r.Tag) && readers[r] != nil {
+			r = readers[r] // the operator whose parameters these are
+		}
+		if r != nil {
 			tag := string(r.Tag)
 			if tag == "" {
 				tag = "compute"

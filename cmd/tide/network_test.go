@@ -115,12 +115,13 @@ func TestNetworkStats(t *testing.T) {
 		"workspace: 2240 bytes for 6 intermediates of 2880 bytes together",
 		// computed at build time: the packed weights, batch norm's scale and
 		// shift, the float kernel's blocks, zero padding's border
-		// corrections (from the weight sums), and the last glue's constants
-		// (from the layer's weight scale and batch norm)
+		// corrections (from the weight sums), and the glues' thresholds
+		// (the last from its constants, which come from the layer's weight
+		// scale and batch norm)
 		"(9 computed at build time)",
 		"constant A1_border:",
-		"constant Y_cb:",
-		"constant Y_shift:",
+		"constant Q1_threshold:",
+		"constant Y_threshold:",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("lower --stats lacks %q:\n%s", want, stdout)

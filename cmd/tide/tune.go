@@ -513,15 +513,31 @@ func applyTuned(cmd *cobra.Command, stderr io.Writer, path string, tgt llvmgen.T
 				fmt.Fprintf(stderr, "--tuned %s: %s\n", logPath, n)
 			}
 			if best != nil {
-				fmt.Fprintf(stderr, "--tuned %s: applying the network's %s (%s when tuned)\n", logPath, best.Config, formatCost(best.Cost, best.Unit))
-				base = best.Config
-				var err error
-				if prog, nb, err = loadWithKnobs(cmd, path, opTarget(tgt), nf, base); err != nil {
+				p, b, err := loadWithKnobs(cmd, path, opTarget(tgt), nf, best.Config)
+				if err != nil {
 					return nil, nil, err
+				}
+				// the groups' records say which own knobs they were tuned
+				// with: the tuner tunes them with the default when its
+				// confirmation finds the default as fast as the best
+				_, missing, err := tunedNetworkConfig(cmd, io.Discard, logPath, recs, p, b, tgt)
+				if err != nil {
+					return nil, nil, err
+				}
+				_, missingDefault, err := tunedNetworkConfig(cmd, io.Discard, logPath, recs, prog, nb, tgt)
+				if err != nil {
+					return nil, nil, err
+				}
+				if len(missing) > 0 && len(missingDefault) == 0 {
+					fmt.Fprintf(stderr, "--tuned %s: the network's %s (%s when tuned) has no records for %d group(s); the groups were tuned with the network's default knobs, which stay\n",
+						logPath, best.Config, formatCost(best.Cost, best.Unit), len(missing))
+				} else {
+					fmt.Fprintf(stderr, "--tuned %s: applying the network's %s (%s when tuned)\n", logPath, best.Config, formatCost(best.Cost, best.Unit))
+					base, prog, nb = best.Config, p, b
 				}
 			}
 		}
-		cfg, err := tunedNetworkConfig(cmd, stderr, logPath, recs, prog, nb, tgt)
+		cfg, _, err := tunedNetworkConfig(cmd, stderr, logPath, recs, prog, nb, tgt)
 		if err != nil {
 			return nil, nil, err
 		}

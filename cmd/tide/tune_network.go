@@ -441,13 +441,13 @@ func runNetwork(cmd *cobra.Command, path string, tgt llvmgen.Target, nf *netFlag
 }
 
 // tunedNetworkConfig is --tuned for a network: each group's best record.
-func tunedNetworkConfig(cmd *cobra.Command, stderr io.Writer, logPath string, recs []tune.Record, prog *dsl.Program, nb *netBuild, tgt llvmgen.Target) (tune.Config, error) {
+func tunedNetworkConfig(cmd *cobra.Command, stderr io.Writer, logPath string, recs []tune.Record, prog *dsl.Program, nb *netBuild, tgt llvmgen.Target) (tune.Config, []string, error) {
 	tuners, err := groupTuners(cmd, prog, nb, tgt, tune.Grid, 0)
 	if err != nil {
-		return nil, userError{fmt.Errorf("--tuned %s: %w", logPath, err)}
+		return nil, nil, userError{fmt.Errorf("--tuned %s: %w", logPath, err)}
 	}
 	if len(tuners) == 0 {
-		return tune.Config{}, nil
+		return tune.Config{}, nil, nil
 	}
 	cfg := tune.Config{}
 	var applied, missing []string
@@ -468,5 +468,5 @@ func tunedNetworkConfig(cmd *cobra.Command, stderr io.Writer, logPath string, re
 		fmt.Fprintf(stderr, "warning: --tuned %s has no working record for %d group(s) of %s on %s (%s) with these shapes (%s); they keep their defaults\n",
 			logPath, len(missing), prog.Kernel.Name, tgt.Name, tuners[0].workload.CPU, strings.Join(missing, ", "))
 	}
-	return cfg, nil
+	return cfg, missing, nil
 }

@@ -169,10 +169,18 @@ func TestTuneNetworkOwnKnobs(t *testing.T) {
 	if len(words) != 3 {
 		t.Errorf("network records for WB %v, want 8, 16 and 32", words)
 	}
+	// the confirmation may find the default as fast as the best (timings
+	// drift): then the groups are tuned with the default, and --tuned
+	// keeps it for the network, whichever WB was fastest in the search
+	applied := "applying the network's WB="
+	if strings.Contains(stdout, "the default was as fast") {
+		applied = "the groups were tuned with the network's default knobs, which stay"
+	}
+	tuneOut := stdout
 	status, stdout, stderr = tide(t, "run", net, "--target", "x86-64", "--tuned", logPath)
-	if status != 0 || !strings.Contains(stderr, "applying the network's WB=") || !strings.Contains(stderr, "applying the best records of 3 group(s)") ||
+	if status != 0 || !strings.Contains(stderr, applied) || !strings.Contains(stderr, "applying the best records of 3 group(s)") ||
 		strings.Contains(stderr, "not for this workload") || !strings.Contains(stdout, "PASS") {
-		t.Fatalf("run --tuned: status %d\n%s%s", status, stdout, stderr)
+		t.Fatalf("run --tuned: status %d, want %q\n%s%s\n(tune said:\n%s)", status, applied, stdout, stderr, tuneOut)
 	}
 }
 
