@@ -73,8 +73,9 @@ const (
 	// FastPopcount: popcounts as vector lanes summed in bytes (the
 	// accumulate pass); without it one word at a time, summed at full width.
 	FastPopcount Optimization = "fast-popcount"
-	// FusedGlue: the glue as one add, shift and clip in its convolution's
-	// group; without it the float sequence (dequantize, batch norm, scale,
+	// FusedGlue: the glue as integer compares with per-channel thresholds
+	// (1- and 2-bit codes; an add, shift and clip for wider ones) in its
+	// convolution's group; without it the float sequence (dequantize, batch norm, scale,
 	// floor, clip and quantize), each step its own group (the front end
 	// builds it: topi.FloatGlue).
 	FusedGlue Optimization = "fused-glue"

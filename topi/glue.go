@@ -18,10 +18,11 @@ import (
 // cb (an arithmetic shift rounds down), so q is the number of the
 // 2^bits - 1 thresholds that acc reaches. The thresholds are a stage of
 // the constants alone (name_threshold, computed once per call, or at build
-// time in a network), and a pixel costs one compare per level, in a type
-// one step wider than acc (so that the thresholds, clamped to acc's range
-// plus one, are exact for every acc), instead of a widening add, a
-// variable shift and a clip. Wider codes take the add, shift and clip
+// time in a network), and a pixel costs one compare per level instead of a
+// widening add, a variable shift and a clip. The thresholds are clamped to
+// acc's values plus one (te.IntRange: a convolution's accumulators are far
+// inside their type), so that the compares are exact in acc's own type;
+// when acc may reach its type's maximum they are one type wider. Wider codes take the add, shift and clip
 // (2^bits - 1 compares would cost more), summed in int64: acc + cb can
 // pass int32's limits (issue 12), and the clip makes the result small
 // again. A shift of 40 or more gives code 0 either way; a negative one is
@@ -41,11 +42,15 @@ func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 		return tagged(t, err, TagFusedGlue, GlueAttrs{Axis: axis, Bits: bits})
 	}
 	levels := int64(1)<<bits - 1
-	wide := te.Int64
-	if acc.DType == te.Int16 {
-		wide = te.Int32
+	// acc's values, e.g. a convolution's [-KH*KW*C, KH*KW*C]: thresholds
+	// clamped to [lo, hi + 1] give every compare its exact answer, in
+	// acc's own type when hi + 1 fits it (a bound from the computes that
+	// make acc), else one step wider
+	lo, hi := te.IntRange(acc)
+	wide := acc.DType
+	if hi >= acc.DType.MaxInt() {
+		wide = map[te.DType]te.DType{te.Int16: te.Int32, te.Int32: te.Int64}[acc.DType]
 	}
-	lo, hi := acc.DType.MinInt(), acc.DType.MaxInt()
 	th, err := te.Compute(name+"_threshold", []te.Expr{te.Int(levels), acc.Shape[axis]}, func(a []te.Expr) te.Expr {
 		k, c := a[0], a[1]
 		// (k + 1) << shift - cb in int64: below 2^48 with the shift at
@@ -59,7 +64,10 @@ func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 		return nil, err
 	}
 	t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
-		x := te.CastTo(wide, acc.At(a...))
+		x := acc.At(a...)
+		if wide != acc.DType {
+			x = te.CastTo(wide, x)
+		}
 		var q te.Expr
 		for k := range levels {
 			reached := te.CastTo(te.UInt8, te.Bin(te.GE, x, th.At(te.Int(k), a[axis])))

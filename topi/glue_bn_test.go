@@ -183,3 +183,55 @@ func TestFusedGlueMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+// Accumulators with a known bound (here [-12, 12], from the compute that
+// makes them) are compared in their own type, with the thresholds clamped
+// to the bound: the codes still match the definition for every
+// accumulator and for constants far outside the bound.
+func TestFusedGlueNarrowsToTheAccumulatorsRange(t *testing.T) {
+	const n, c = 256, 64
+	u, _ := te.Placeholder("u", ints(n), te.UInt8)
+	acc, err := te.Compute("acc", ints(n, c), func(a []te.Expr) te.Expr {
+		return te.SubOf(te.MulOf(te.CastTo(te.Int16, te.Un(te.Popcount, u.At(a[0]))), te.Const(te.Int16, 3)), te.Const(te.Int16, 12))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := te.Placeholder("cb", ints(c), te.Int32)
+	sh, _ := te.Placeholder("sh", ints(c), te.Int32)
+	in := map[*te.Tensor]*te.Buffer{u: te.NewBuffer(te.UInt8, []int{n}), cb: te.NewBuffer(te.Int32, []int{c}), sh: te.NewBuffer(te.Int32, []int{c})}
+	for i := range n {
+		in[u].Ints[i] = int64(i)
+	}
+	cbs := []int64{math.MinInt32, -100, -13, -12, -11, -1, 0, 1, 11, 12, 13, 14, 100, math.MaxInt32}
+	for k := range c {
+		in[cb].Ints[k] = cbs[k%len(cbs)]
+		in[sh].Ints[k] = int64(k % 5)
+		if k >= 56 {
+			in[sh].Ints[k] = int64(30 + k%34)
+		}
+	}
+	for _, bits := range []int{1, 2} {
+		q, err := FusedGlue("q", acc, cb, sh, 1, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range q.Inputs() {
+			if x.Tag == TagGlueThreshold && x.DType != te.Int16 {
+				t.Errorf("%d bits: thresholds of %v, want int16 (the accumulators' type: their range fits it)", bits, x.DType)
+			}
+		}
+		got, err := te.Evaluate([]*te.Tensor{q, acc}, in, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range got[q].Ints {
+			k := i % c
+			a := got[acc].Ints[i]
+			want := max(0, min(int64(1)<<bits-1, (a+in[cb].Ints[k])>>in[sh].Ints[k]))
+			if v != want {
+				t.Fatalf("%d bits: acc %d cb %d shift %d: code %d, want %d", bits, a, in[cb].Ints[k], in[sh].Ints[k], v, want)
+			}
+		}
+	}
+}
