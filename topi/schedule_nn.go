@@ -76,12 +76,10 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 	if packed {
 		cols = OCBlock
 		if cols <= v {
-			// one vector of channels per pixel (AVX-512): up to 16 pixels,
-			// so that the accumulators cover the latency of the fused
-			// multiply-adds (two ports, four cycles: 8 is the bare minimum;
-			// the 7x7 stem measured 3.1 ms at 8, 1.64 at 16 with
-			// --fast-math), a count that divides the row when one does
-			rows = floatBlockRows(extentAt(out, rowAx))
+			// one vector per packed block (AVX-512): see floatBlock
+			var vectors int64
+			rows, vectors = floatBlock(extentAt(out, rowAx), extentAt(out, colAx)/OCBlock)
+			cols = OCBlock * vectors
 		}
 	}
 	rows = min(rows, extentAt(out, rowAx))
@@ -95,16 +93,31 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 		// unless the kernel's packing fixes it, its vectors
 		n := extentAt(out, rowAx)
 		rows = t.knob(out, "rows", rows, n, 1, 2, 4, 6, 7, 8, 12, 14, 16)
-		if m := extentAt(out, colAx); !packed && cols%v == 0 && m >= v {
+		m := extentAt(out, colAx)
+		switch {
+		case packed && OCBlock <= v && m%OCBlock == 0:
+			// whole packed blocks of one vector each
+			cols = OCBlock * t.knob(out, "vectors", cols/OCBlock, m/OCBlock, 1, 2, 3, 4)
+		case !packed && cols%v == 0 && m >= v:
 			cols = v * t.knob(out, "vectors", cols/v, m/v, 1, 2, 3, 4)
 		}
 	}
-	xo, yo, _, yi, err := out.Tile(out.Root[rowAx], out.Root[colAx], rows, cols)
+	xo, yo, xi, yi, err := out.Tile(out.Root[rowAx], out.Root[colAx], rows, cols)
 	if err != nil {
 		return err
 	}
-	_, yii := p.split(out, yi, min(v, cols))
+	yio, yii := p.split(out, yi, min(v, cols))
 	p.vectorize(out, yii)
+	if packed {
+		// the block's epilogue unrolled: every access to the block's
+		// accumulators has a constant offset, so LLVM keeps them in
+		// registers whatever its own unrolling decides (a loop of 14x2
+		// vectors with a batch norm in it was left rolled in a network,
+		// and the 28 accumulators went through memory at every
+		// multiply-add: 3x slower)
+		p.unroll(out, xi)
+		p.unroll(out, yio)
+	}
 	// the rows of the output in parallel: n and the outer row loop fused
 	outer, attach := out.Root[hAx], yo
 	if !nhwc {
@@ -426,16 +439,29 @@ func reduceOutside(acc *schedule.Stage, inner ...*schedule.Axis) error {
 	return err
 }
 
-// floatBlockRows is how many pixels a float block of one vector of channels
-// holds along a row of n: the largest of 16, 14, 12 and 8 that divides n
-// (no tail), else 16.
-func floatBlockRows(n int64) int64 {
-	for _, r := range []int64{16, 14, 12, 8} {
+// floatBlock is the register block of a float convolution whose packed
+// kernel blocks are one vector wide (AVX-512): rows pixels of a row of n
+// by vectors blocks of the blocks there are. Two vectors when the blocks
+// pair up, by up to 14 pixels (28 accumulators, 2 weight vectors and a
+// broadcast: 31 of the 32 registers; 16 loads per 28 multiply-adds, where
+// one vector of 16 pixels loads 17 per 16 and is bound by the loads);
+// else one vector by up to 16. Enough either way to cover the latency of
+// the multiply-adds (two ports, four cycles: 8 accumulators is the bare
+// minimum; the 7x7 stem measured 3.1 ms at 8, 1.64 at 16). The pixels
+// divide the row when a candidate does (no tail). Measured in the float
+// ResNet-18 (1 thread, --fast-math): 26.8-28.2 ms against 30.6-31.3 with
+// one vector of up to 16, the 7x7x512 layers 1.25x faster.
+func floatBlock(n, blocks int64) (rows, vectors int64) {
+	candidates, vectors := []int64{16, 14, 12, 8}, int64(1)
+	if blocks%2 == 0 {
+		candidates, vectors = []int64{14, 12, 8, 7}, 2
+	}
+	for _, r := range candidates {
 		if n%r == 0 {
-			return r
+			return r, vectors
 		}
 	}
-	return 16
+	return candidates[0], vectors
 }
 
 // pairOfVectors is a register block's width along an axis of extent n: two

@@ -239,8 +239,7 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&outputs, "outputs", "", "write the generated code's outputs to `DIR`/NAME.npy")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
 	cmd.Flags().BoolVar(&sanitize, "sanitize", false, "build with AddressSanitizer (clang -fsanitize=address; native targets): an out-of-bounds access fails the run")
-	cmd.Flags().Float64Var(&tol.rtol, "rtol", tol.rtol, "relative tolerance for float outputs: pass when |got - want| <= atol + rtol*|want| (integers must be equal)")
-	cmd.Flags().Float64Var(&tol.atol, "atol", tol.atol, "absolute tolerance for float outputs (see --rtol)")
+	toleranceFlags(cmd, &tol)
 	addNetFlags(cmd, &nf)
 	return cmd
 }

@@ -224,6 +224,13 @@ func (t tolerance) String() string {
 	return fmt.Sprintf("|got - want| <= %g + %g*|want|", t.atol, t.rtol)
 }
 
+// toleranceFlags adds --rtol and --atol, what a float output is held to
+// against the reference evaluator, to cmd (tide run, tide tune).
+func toleranceFlags(cmd *cobra.Command, tol *tolerance) {
+	cmd.Flags().Float64Var(&tol.rtol, "rtol", tol.rtol, "relative tolerance for float outputs: pass when |got - want| <= atol + rtol*|want| (integers must be equal)")
+	cmd.Flags().Float64Var(&tol.atol, "atol", tol.atol, "absolute tolerance for float outputs (see --rtol)")
+}
+
 // check refuses a tolerance that is negative, NaN or infinite.
 func (t tolerance) check() error {
 	for _, f := range []struct {

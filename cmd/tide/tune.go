@@ -34,6 +34,7 @@ func tuneCmd(stdout, stderr io.Writer) *cobra.Command {
 	var seed uint64
 	var nf netFlags
 	sizes := sizeFlag{}
+	tol := defaultTol
 	cmd := &cobra.Command{
 		Use:   "tune FILE",
 		Short: "Search a kernel's knobs (NAME = knob(...)) by measuring each candidate; the results go to a log that --tuned applies",
@@ -69,6 +70,9 @@ first, by the whole network's time, and the groups are tuned with their best.`,
   tide tune examples/networks/resnet18.te --target cortex-a53 --trials 8 --log resnet18.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := tol.check(); err != nil {
+				return err
+			}
 			if trials < 1 {
 				return fmt.Errorf("--trials %d: want at least 1", trials)
 			}
@@ -98,7 +102,7 @@ first, by the whole network's time, and the groups are tuned with their best.`,
 				return userError{fmt.Errorf("--network: %s declares a kernel, not a network (network NAME(inputs) -> outputs)", args[0])}
 			}
 			if prog.Network {
-				return tuneNetwork(cmd, stdout, stderr, args[0], tgt, &nf, llvmgen.Options{FastMath: fast}, logPath, tune.Strategy(strategy), trials, repeat, budget, seed)
+				return tuneNetwork(cmd, stdout, stderr, args[0], tgt, &nf, llvmgen.Options{FastMath: fast}, tol, logPath, tune.Strategy(strategy), trials, repeat, budget, seed)
 			}
 			for _, name := range prog.UnusedKnobs {
 				fmt.Fprintf(stderr, "warning: knob %s is declared but nothing reads it: it is left out of the search\n", name)
@@ -147,7 +151,7 @@ first, by the whole network's time, and the groups are tuned with their best.`,
 			}
 			defer remove()
 			m := &measurer{cmd: cmd, path: args[0], prog: prog, tgt: tgt, opts: llvmgen.Options{FastMath: fast},
-				in: in, want: want, sizes: sv, dir: dir, repeat: repeat}
+				in: in, want: want, tol: tol, sizes: sv, dir: dir, repeat: repeat}
 			if unit == tune.Seconds {
 				// a warm-up, not logged: a session's first run is often
 				// slower (the clock ramping up, cold caches and page
@@ -225,6 +229,7 @@ first, by the whole network's time, and the groups are tuned with their best.`,
 	cmd.Flags().StringVar(&threads, "threads", "", "OpenMP threads for parallel loops while measuring (default: OMP_NUM_THREADS or all cores)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for the inputs and the search")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
+	toleranceFlags(cmd, &tol)
 	cmd.Flags().BoolVar(&network, "network", false, "say that FILE is a network and tune every group (a network file is tuned so anyway; this makes a kernel file an error)")
 	addNetFlags(cmd, &nf)
 	return cmd
@@ -319,6 +324,7 @@ type measurer struct {
 	opts   llvmgen.Options
 	in     []*te.Buffer
 	want   []*te.Buffer
+	tol    tolerance // what a float output is held to
 	sizes  map[*te.Var]int64
 	dir    string
 	repeat int
@@ -374,7 +380,7 @@ func (m *measurer) measure(cfg tune.Config) tune.Record {
 		}
 	}
 	for i, t := range prog.Kernel.Outputs {
-		if c := te.Compare(got[i], m.want[i], checkTol); c.First >= 0 {
+		if c := te.CompareWithin(got[i], m.want[i], m.tol.rtol, m.tol.atol); c.First >= 0 {
 			return fail(tune.Wrong, fmt.Errorf("output %s differs from the reference evaluator's %s", t.Name, c.Detail))
 		}
 	}

@@ -186,7 +186,7 @@ func fileKnobs(cmd *cobra.Command, prog *dsl.Program) (space, full tune.Space) {
 
 // tuneNetwork searches a network's own knobs by its whole time, then every
 // group's knobs at once.
-func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt llvmgen.Target, nf *netFlags, opts llvmgen.Options,
+func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt llvmgen.Target, nf *netFlags, opts llvmgen.Options, tol tolerance,
 	logPath string, strategy tune.Strategy, trials, repeat int, budget time.Duration, seed uint64) error {
 	prog, nb, err := loadProgram(cmd, path, opTarget(tgt), nf)
 	if err != nil {
@@ -220,7 +220,7 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 	}
 	defer remove()
 	run := func(cfg tune.Config) (*networkRun, tune.Status, error) {
-		return runNetwork(cmd, path, tgt, nf, opts, cfg, in, want, dir, repeat)
+		return runNetwork(cmd, path, tgt, nf, opts, tol, cfg, in, want, dir, repeat)
 	}
 	start := time.Now()
 	inBudget := func() bool { return budget == 0 || time.Since(start) < budget }
@@ -397,7 +397,7 @@ func onlyKnobs(c tune.Config, s tune.Space) tune.Config {
 
 // runNetwork builds a network with the given knob values, runs it once
 // profiled (or estimated), and checks its outputs.
-func runNetwork(cmd *cobra.Command, path string, tgt llvmgen.Target, nf *netFlags, opts llvmgen.Options, cfg tune.Config,
+func runNetwork(cmd *cobra.Command, path string, tgt llvmgen.Target, nf *netFlags, opts llvmgen.Options, tol tolerance, cfg tune.Config,
 	in, want []*te.Buffer, dir string, repeat int) (*networkRun, tune.Status, error) {
 	prog, nb, err := loadWithKnobs(cmd, path, opTarget(tgt), nf, cfg)
 	if err != nil {
@@ -430,7 +430,7 @@ func runNetwork(cmd *cobra.Command, path string, tgt llvmgen.Target, nf *netFlag
 		got = outs
 	}
 	for i, t := range prog.Kernel.Outputs {
-		if m := te.CompareWithin(got[i], want[i], checkTol, checkTol); m.First >= 0 {
+		if m := te.CompareWithin(got[i], want[i], tol.rtol, tol.atol); m.First >= 0 {
 			return nil, tune.Wrong, fmt.Errorf("output %s differs from the reference evaluator's %s", t.Name, m.Detail)
 		}
 	}

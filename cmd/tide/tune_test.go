@@ -353,3 +353,28 @@ func TestMatmulWideTile(t *testing.T) {
 		}
 	}
 }
+
+// TestTuneTolerance: --rtol and --atol hold each candidate's float outputs
+// to the reference as tide run does: with both 0 a --fast-math matmul
+// (its sums contracted into FMAs, rounded differently) is a wrong output,
+// never chosen; with tide run's defaults it is measured.
+func TestTuneTolerance(t *testing.T) {
+	requireTools(t)
+	args := []string{"tune", "../../examples/matmul.te", "-D", "M=64", "-D", "N=64", "-D", "K=64", "--target", "x86-64",
+		"--fast-math", "--search", "grid", "--trials", "1", "--repeat", "1"}
+	exact := filepath.Join(t.TempDir(), "exact.jsonl")
+	status, stdout, stderr := tide(t, append(args, "--log", exact, "--rtol", "0", "--atol", "0")...)
+	recs, _, _ := tune.ReadLog(exact)
+	if len(recs) == 0 || recs[0].Status != tune.Wrong {
+		t.Fatalf("--rtol 0 --atol 0: status %d, records %+v\n%s%s", status, recs, stdout, stderr)
+	}
+	loose := filepath.Join(t.TempDir(), "loose.jsonl")
+	status, stdout, stderr = tide(t, append(args, "--log", loose)...)
+	recs, _, _ = tune.ReadLog(loose)
+	if status != 0 || len(recs) == 0 || recs[0].Status != tune.OK {
+		t.Fatalf("default tolerance: status %d, records %+v\n%s%s", status, recs, stdout, stderr)
+	}
+	if status, _, stderr := tide(t, append(args, "--log", loose, "--rtol", "-1")...); status == 0 || !strings.Contains(stderr, "--rtol -1") {
+		t.Errorf("--rtol -1: status %d\n%s", status, stderr)
+	}
+}
