@@ -162,3 +162,39 @@ func TestSimplifyForwardsVectorSum(t *testing.T) {
 		}
 	}
 }
+
+// A vector accumulator stored at an index whose lanes repeat (a broadcast,
+// a ramp of stride 0) holds the last lane only: forwarding the sum of all
+// of e's lanes changes the result (8 * x[7] becomes x[0] + ... + x[7]).
+func TestSimplifyForwardVectorSumRepeatedLanes(t *testing.T) {
+	for _, r := range []te.Expr{
+		&Broadcast{Value: idx(0), Lanes: 8},
+		&Ramp{Base: idx(0), Stride: idx(0), Lanes: 8},
+	} {
+		dt := te.Int32
+		acc := &Buffer{Name: "acc", DType: dt, Shape: []te.Expr{idx(1)}}
+		x := &Buffer{Name: "X", DType: dt, Shape: []te.Expr{idx(8)}}
+		y := &Buffer{Name: "Y", DType: dt, Shape: []te.Expr{idx(1)}}
+		e := &Load{Buffer: x, Index: &Ramp{Base: idx(0), Stride: idx(1), Lanes: 8}}
+		body := Seq{
+			&Store{Buffer: acc, Index: r, Value: &Broadcast{Value: &te.IntImm{Value: 0, T: dt}, Lanes: 8}},
+			&Store{Buffer: acc, Index: r, Value: &te.Binary{Op: te.Add, A: &Load{Buffer: acc, Index: r}, B: e, T: dt.WithLanes(8)}},
+			&Store{Buffer: y, Index: idx(0), Value: &VectorReduce{Op: te.Add, Value: &Load{Buffer: acc, Index: r}}},
+		}
+		s := &Allocate{Buffer: acc, Body: body}
+		in := te.NewBuffer(dt, []int{8})
+		for i := range 8 {
+			in.Ints[i] = int64(i + 1)
+		}
+		run := func(body Stmt) int64 {
+			out, err := Run(&Func{Name: "f", Args: []*Buffer{x, y}, Body: body, Outputs: 1}, []*te.Buffer{in}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out[0].Ints[0]
+		}
+		if before, after := run(s), run(Simplify(s)); before != after {
+			t.Errorf("index %s: Y[0] = %d before simplifying, %d after", te.ExprString(r), before, after)
+		}
+	}
+}

@@ -235,3 +235,42 @@ func TestFusedGlueNarrowsToTheAccumulatorsRange(t *testing.T) {
 		}
 	}
 }
+
+// Accumulators computed through a uint64 subtraction that wraps: IntRange
+// gives [-1, 0] (the interval [-5, 250] kept as if uint64 were signed, then
+// shifted), while u < 5 gives 15. The thresholds clamped to hi + 1 = 1 are
+// reached by 15, and the code is 3 where (15 - 20) >> 0 clips to 0.
+func TestFusedGlueAccumulatorsThroughUint64(t *testing.T) {
+	const n = 256
+	u, _ := te.Placeholder("u", ints(n), te.UInt8)
+	acc, err := te.Compute("acc", ints(n, 1), func(a []te.Expr) te.Expr {
+		d := te.SubOf(te.CastTo(te.UInt64, u.At(a[0])), te.Const(te.UInt64, 5))
+		return te.CastTo(te.Int32, te.Bin(te.Shr, d, te.Const(te.UInt64, 60)))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := te.Placeholder("cb", ints(1), te.Int32)
+	sh, _ := te.Placeholder("sh", ints(1), te.Int32)
+	in := map[*te.Tensor]*te.Buffer{u: te.NewBuffer(te.UInt8, []int{n}), cb: te.NewBuffer(te.Int32, []int{1}), sh: te.NewBuffer(te.Int32, []int{1})}
+	for i := range n {
+		in[u].Ints[i] = int64(i)
+	}
+	in[cb].Ints[0] = -20
+	q, err := FusedGlue("q", acc, cb, sh, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := te.Evaluate([]*te.Tensor{q, acc}, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got[q].Ints {
+		a := got[acc].Ints[i]
+		want := max(0, min(3, a-20))
+		if v != want {
+			lo, hi := te.IntRange(acc)
+			t.Fatalf("acc %d (IntRange [%d, %d]) cb -20 shift 0: code %d, want %d", a, lo, hi, v, want)
+		}
+	}
+}
