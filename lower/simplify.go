@@ -158,6 +158,11 @@ func forwardVectorSum(acc *Buffer, body Stmt) (Stmt, bool) {
 	if !isZero(s0.Value) {
 		return nil, false
 	}
+	// distinct lanes: with a repeated one (a zero stride) the last store
+	// of the lane wins, and the lanes' sum is not the vector's
+	if r, ok := s0.Index.(*Ramp); !ok || !nonZeroConst(r.Stride) {
+		return nil, false
+	}
 	sum, ok := s1.Value.(*te.Binary)
 	if !ok || sum.Op != te.Add || !isSelfLoad(sum.A, s1) {
 		return nil, false
@@ -306,6 +311,11 @@ func (sp *simplifier) binary(x *te.Binary) te.Expr {
 		}
 	}
 	return x
+}
+
+func nonZeroConst(e te.Expr) bool {
+	v, ok := te.IntValue(e)
+	return ok && v != 0
 }
 
 // isZero reports whether e is the integer 0, or a vector of zeros.

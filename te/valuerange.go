@@ -113,6 +113,16 @@ func (r *ranger) body(t *Tensor) interval {
 }
 
 func (r *ranger) expr(e Expr) interval {
+	i := r.node(e)
+	if t := e.Type(); t.Kind == KindUInt && t.Bits == 64 && i.lo < 0 {
+		// a uint64 of 2^63 or more is held as a negative int64: a
+		// negative bound says nothing about the unsigned value
+		return unknown
+	}
+	return i
+}
+
+func (r *ranger) node(e Expr) interval {
 	t := e.Type()
 	switch x := e.(type) {
 	case *IntImm:
