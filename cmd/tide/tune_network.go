@@ -296,6 +296,14 @@ func tuneNetwork(cmd *cobra.Command, stdout, stderr io.Writer, path string, tgt 
 				results[gt] = groupResult{status: status, err: err}
 			}
 		default:
+			// the groups' best so far first: when it fails too, no
+			// candidate is to blame (a float network built with
+			// --fast-math may miss the default tolerance), and building
+			// each group's candidate alone would fail every one of them
+			if _, st0, err0 := run(bestConfig()); err0 != nil {
+				return userError{fmt.Errorf("round %d: the network fails with every group at its best so far (the defaults, or the log's): %s: %w; no candidate can be measured against it%s",
+					round, st0, err0, toleranceHint(st0, opts))}
+			}
 			// which candidate failed: each alone, the other groups at
 			// their best, so that no group is blamed for another's
 			for gt, c := range proposed {
@@ -469,4 +477,12 @@ func tunedNetworkConfig(cmd *cobra.Command, stderr io.Writer, logPath string, re
 			logPath, len(missing), prog.Kernel.Name, tgt.Name, tuners[0].workload.CPU, strings.Join(missing, ", "))
 	}
 	return cfg, missing, nil
+}
+
+// toleranceHint is advice for a wrong output of a --fast-math build.
+func toleranceHint(st tune.Status, opts llvmgen.Options) string {
+	if st == tune.Wrong && opts.FastMath {
+		return " (with --fast-math, float results drift from the evaluator's: loosen --rtol, e.g. --rtol 1e-3)"
+	}
+	return ""
 }

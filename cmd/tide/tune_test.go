@@ -378,3 +378,25 @@ func TestTuneTolerance(t *testing.T) {
 		t.Errorf("--rtol -1: status %d\n%s", status, stderr)
 	}
 }
+
+// TestTuneNetworkFailingDefaults: when a round fails and the network fails
+// at its groups' best so far too (here a --fast-math float network held
+// to --rtol 0), the tuner stops and says why, instead of rebuilding every
+// group's candidate alone to blame each in turn.
+func TestTuneNetworkFailingDefaults(t *testing.T) {
+	requireTools(t)
+	net := filepath.Join(t.TempDir(), "fnet.te")
+	os.WriteFile(net, []byte(`X = placeholder((1, 8, 8, 3), float32, range=(0, 1))
+W0 = placeholder((3, 3, 3, 32), float32, range=(-0.5, 0.5))
+F0 = conv2d(X, W0, layout=NHWC, stride=1, padding=1)
+W1 = placeholder((3, 3, 32, 32), float32, range=(-0.5, 0.5))
+F1 = conv2d(F0, W1, layout=NHWC, stride=1, padding=1)
+network fnet(X) -> F1
+`), 0o644)
+	logPath := filepath.Join(t.TempDir(), "tune.jsonl")
+	status, stdout, stderr := tide(t, "tune", net, "--target", "x86-64", "--fast-math", "--rtol", "0", "--atol", "0",
+		"--log", logPath, "--search", "grid", "--trials", "2", "--repeat", "1")
+	if status == 0 || !strings.Contains(stderr, "no candidate can be measured") || !strings.Contains(stderr, "loosen --rtol") {
+		t.Fatalf("status %d\n%s%s", status, stdout, stderr)
+	}
+}
