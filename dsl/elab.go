@@ -427,33 +427,36 @@ func (el *elab) choice(n *Name, call *Call) {
 	for _, a := range call.Args {
 		w, ok := asName(a.Value)
 		if a.Key != nil || !ok {
-			el.errs.add(a.Pos, "choice lists words, e.g. choice(bipolar, unipolar): the first is the default")
-			el.define(n, &binding{kind: bPoison})
+			el.refuse(n, a.Pos, "choice lists words, e.g. choice(bipolar, unipolar): the first is the default")
 			return
 		}
 		words = append(words, w)
 	}
 	if len(words) == 0 {
-		el.errs.add(call.Pos, "choice lists one or more words, e.g. choice(bipolar, unipolar): the first is the default")
-		el.define(n, &binding{kind: bPoison})
+		el.refuse(n, call.Pos, "choice lists one or more words, e.g. choice(bipolar, unipolar): the first is the default")
 		return
 	}
 	if el.frame != nil {
-		el.errs.add(call.Pos, "a choice is declared at the top level of the file (a def sees it there)")
-		el.define(n, &binding{kind: bPoison})
+		el.refuse(n, call.Pos, "a choice is declared at the top level of the file (a def sees it there)")
 		return
 	}
 	word := words[0]
 	el.choices = append(el.choices, n.Name)
 	if w, ok := el.words[n.Name]; ok {
 		if !slices.Contains(words, w) {
-			el.errs.add(call.Pos, "-D %s=%s: %s is one of %s", n.Name, w, n.Name, strings.Join(words, ", "))
-			el.define(n, &binding{kind: bPoison})
+			el.refuse(n, call.Pos, "-D %s=%s: %s is one of %s", n.Name, w, n.Name, strings.Join(words, ", "))
 			return
 		}
 		word = w
 	}
 	el.define(n, &binding{kind: bWord, word: word})
+}
+
+// refuse reports an error at pos and declares n as failed, so that its
+// uses stay silent.
+func (el *elab) refuse(n *Name, pos Pos, format string, args ...any) {
+	el.errs.add(pos, format, args...)
+	el.define(n, &binding{kind: bPoison})
 }
 
 // knob declares NAME = knob(v1, v2, ...): an integer constant, v1 unless
@@ -463,8 +466,7 @@ func (el *elab) knob(n *Name, call *Call) {
 	var values []int64
 	for _, a := range call.Args {
 		if a.Key != nil {
-			el.errs.add(a.Pos, "knob lists integer candidates, e.g. knob(8, 4, 16, 32): the first is the default")
-			el.define(n, &binding{kind: bPoison})
+			el.refuse(n, a.Pos, "knob lists integer candidates, e.g. knob(8, 4, 16, 32): the first is the default")
 			return
 		}
 		v, ok := el.constInt(a.Value, "a knob's candidate")
@@ -478,13 +480,11 @@ func (el *elab) knob(n *Name, call *Call) {
 		}
 	}
 	if len(values) == 0 {
-		el.errs.add(call.Pos, "knob lists one or more integer candidates, e.g. knob(8, 4, 16, 32): the first is the default")
-		el.define(n, &binding{kind: bPoison})
+		el.refuse(n, call.Pos, "knob lists one or more integer candidates, e.g. knob(8, 4, 16, 32): the first is the default")
 		return
 	}
 	if el.frame != nil {
-		el.errs.add(call.Pos, "a knob is declared at the top level of the file (a def sees it there)")
-		el.define(n, &binding{kind: bPoison})
+		el.refuse(n, call.Pos, "a knob is declared at the top level of the file (a def sees it there)")
 		return
 	}
 	v := values[0]
@@ -701,8 +701,7 @@ func (el *elab) reduceAxis(n *Name, call *Call) {
 	}
 	ext := te.Bin(te.Sub, h, l)
 	if c, ok := ext.(*te.IntImm); ok && c.Value <= 0 {
-		el.errs.add(call.Pos, "reduce_axis %s is empty: %s..%s; it needs lo < hi", n.Name, te.ExprString(l), te.ExprString(h))
-		el.define(n, &binding{kind: bPoison})
+		el.refuse(n, call.Pos, "reduce_axis %s is empty: %s..%s; it needs lo < hi", n.Name, te.ExprString(l), te.ExprString(h))
 		return
 	}
 	el.define(n, &binding{kind: bRAxis, raxis: &raxisDecl{name: n.Name, min: l, extent: ext}})
