@@ -203,37 +203,35 @@ func shiftedBits(e te.Expr) (te.Expr, bool) {
 }
 
 // zeroOrOne reports whether every lane of the integer expression e is 0 or
-// 1, by its form: a bool, x & 1, a select of 0 and 1, or a cast of such.
+// 1, by its form: a bool, the constant 0 or 1, x & 1, a select between
+// such, or a cast or broadcast of such.
 func zeroOrOne(e te.Expr) bool {
 	if e.Type().IsBool() {
 		return true
 	}
-	isOne := func(e te.Expr) bool {
-		if b, ok := e.(*lower.Broadcast); ok {
-			e = b.Value
-		}
-		v, ok := te.IntValue(e)
-		return ok && v == 1
+	if v, ok := splatValue(e); ok {
+		return v == 0 || v == 1
 	}
 	switch x := e.(type) {
 	case *te.Binary:
+		isOne := func(e te.Expr) bool { v, ok := splatValue(e); return ok && v == 1 }
 		return x.Op == te.BitAnd && (isOne(x.A) || isOne(x.B))
 	case *te.Cast:
 		return !x.X.Type().IsFloat() && zeroOrOne(x.X)
 	case *te.Select:
-		return (isOne(x.True) || isZeroConst(x.True)) && (isOne(x.False) || isZeroConst(x.False))
+		return zeroOrOne(x.True) && zeroOrOne(x.False)
 	case *lower.Broadcast:
 		return zeroOrOne(x.Value)
 	}
 	return false
 }
 
-func isZeroConst(e te.Expr) bool {
+// splatValue is the value of an integer constant or of a broadcast of one.
+func splatValue(e te.Expr) (int64, bool) {
 	if b, ok := e.(*lower.Broadcast); ok {
 		e = b.Value
 	}
-	v, ok := te.IntValue(e)
-	return ok && v == 0
+	return te.IntValue(e)
 }
 
 // packBits is the mask of bits (lanes of 0 and 1) as an integer of type

@@ -39,10 +39,17 @@ func limits(t DType) interval {
 	switch {
 	case t.IsBool():
 		return interval{0, 1}
-	case !t.IsInteger() || (t.Kind == KindUInt && t.Bits == 64):
+	case !hasRange(t):
 		return unknown
 	}
 	return interval{t.MinInt(), t.MaxInt()}
+}
+
+// hasRange reports whether an interval of int64s can bound t's values:
+// bools and integers, but for uint64 (whose values past 2^63 are
+// negative int64s).
+func hasRange(t DType) bool {
+	return t.IsBool() || (t.IsInteger() && !(t.Kind == KindUInt && t.Bits == 64))
 }
 
 // fit is i when every value in it is a value of type t, else t's limits
@@ -66,8 +73,7 @@ func (r *ranger) tensor(t *Tensor) interval {
 		return i
 	}
 	i := limits(t.DType)
-	known := t.DType.IsBool() || (t.DType.IsInteger() && !(t.DType.Kind == KindUInt && t.DType.Bits == 64))
-	if t.Body != nil && r.depth < maxRangeDepth && known {
+	if t.Body != nil && r.depth < maxRangeDepth && hasRange(t.DType) {
 		for _, ax := range append(slices.Clone(t.Axis), t.ReduceAxis...) {
 			lo, ok0 := IntValue(ax.Min)
 			n, ok1 := IntValue(ax.Extent)
@@ -114,7 +120,7 @@ func (r *ranger) body(t *Tensor) interval {
 
 func (r *ranger) expr(e Expr) interval {
 	i := r.node(e)
-	if t := e.Type(); t.Kind == KindUInt && t.Bits == 64 && i.lo < 0 {
+	if t := e.Type(); t.IsInteger() && !hasRange(t) && i.lo < 0 {
 		// a uint64 of 2^63 or more is held as a negative int64: a
 		// negative bound says nothing about the unsigned value
 		return unknown
@@ -198,15 +204,7 @@ func (r *ranger) binary(x *Binary) interval {
 			return interval{lo, hi}
 		}
 	case Mul:
-		out := interval{math.MaxInt64, math.MinInt64}
-		for _, p := range [][2]int64{{a.lo, b.lo}, {a.lo, b.hi}, {a.hi, b.lo}, {a.hi, b.hi}} {
-			v, ok := mulChecked(p[0], p[1])
-			if !ok {
-				return unknown
-			}
-			out = interval{min(out.lo, v), max(out.hi, v)}
-		}
-		return out
+		return corners(a, b, mulChecked)
 	case Min:
 		return interval{min(a.lo, b.lo), min(a.hi, b.hi)}
 	case Max:
@@ -231,15 +229,7 @@ func (r *ranger) binary(x *Binary) interval {
 	case Shl:
 		// x << s is x * 2^s: monotone in s for either sign of x
 		if b.lo >= 0 && b.hi < 62 {
-			out := interval{math.MaxInt64, math.MinInt64}
-			for _, p := range [][2]int64{{a.lo, b.lo}, {a.lo, b.hi}, {a.hi, b.lo}, {a.hi, b.hi}} {
-				v, ok := mulChecked(p[0], int64(1)<<p[1])
-				if !ok {
-					return unknown
-				}
-				out = interval{min(out.lo, v), max(out.hi, v)}
-			}
-			return out
+			return corners(a, b, func(x, s int64) (int64, bool) { return mulChecked(x, int64(1)<<s) })
 		}
 	case Shr:
 		if isConst && c >= 0 && c < 64 {
@@ -266,6 +256,21 @@ func (r *ranger) binary(x *Binary) interval {
 		}
 	}
 	return unknown
+}
+
+// corners bounds f over a x b by its values at the four corners, for an f
+// monotone in each operand over the other's sign (a product, a shift);
+// unknown when one overflows.
+func corners(a, b interval, f func(x, y int64) (int64, bool)) interval {
+	out := interval{math.MaxInt64, math.MinInt64}
+	for _, p := range [][2]int64{{a.lo, b.lo}, {a.lo, b.hi}, {a.hi, b.lo}, {a.hi, b.hi}} {
+		v, ok := f(p[0], p[1])
+		if !ok {
+			return unknown
+		}
+		out = interval{min(out.lo, v), max(out.hi, v)}
+	}
+	return out
 }
 
 func addChecked(a, b int64) (int64, bool) {
