@@ -3,6 +3,7 @@ package topi
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/tide-compiler/tide/te"
@@ -216,10 +217,9 @@ func TestFusedGlueNarrowsToTheAccumulatorsRange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, x := range q.Inputs() {
-			if x.Tag == TagGlueThreshold && x.DType != te.Int16 {
-				t.Errorf("%d bits: thresholds of %v, want int16 (the accumulators' type: their range fits it)", bits, x.DType)
-			}
+		th := slices.IndexFunc(q.Inputs(), func(x *te.Tensor) bool { return x.Tag == TagGlueThreshold })
+		if th < 0 || q.Inputs()[th].DType != te.Int16 {
+			t.Errorf("%d bits: the glue's inputs %v, want int16 thresholds (the accumulators' type: their range fits it)", bits, q.Inputs())
 		}
 		got, err := te.Evaluate([]*te.Tensor{q, acc}, in, nil)
 		if err != nil {

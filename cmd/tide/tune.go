@@ -530,9 +530,11 @@ func applyTuned(cmd *cobra.Command, stderr io.Writer, path string, tgt llvmgen.T
 				if err != nil {
 					return nil, nil, err
 				}
-				_, missingDefault, err := tunedNetworkConfig(cmd, io.Discard, logPath, recs, prog, nb, tgt)
-				if err != nil {
-					return nil, nil, err
+				var missingDefault []string
+				if len(missing) > 0 {
+					if _, missingDefault, err = tunedNetworkConfig(cmd, io.Discard, logPath, recs, prog, nb, tgt); err != nil {
+						return nil, nil, err
+					}
 				}
 				if len(missing) > 0 && len(missingDefault) == 0 {
 					fmt.Fprintf(stderr, "--tuned %s: the network's %s (%s when tuned) has no records for %d group(s); the groups were tuned with the network's default knobs, which stay\n",
