@@ -241,16 +241,7 @@ func TestNpyZeroDimensional(t *testing.T) {
 // numpy reads WriteNpy's 0-d arrays as 0-d arrays (when a python3 with
 // numpy is here).
 func TestNumpyLoadsZeroDimensional(t *testing.T) {
-	python := ""
-	for _, p := range []string{"python3", "/usr/bin/python3"} {
-		if exec.Command(p, "-c", "import numpy").Run() == nil {
-			python = p
-			break
-		}
-	}
-	if python == "" {
-		t.Skip("no python3 with numpy")
-	}
+	python := numpyPython(t)
 	dir := t.TempDir()
 	WriteNpy(filepath.Join(dir, "f.npy"), &te.Buffer{DType: te.Float32, Shape: []int{}, Floats: []float64{-1.5}})
 	WriteNpy(filepath.Join(dir, "u.npy"), &te.Buffer{DType: te.UInt16, Shape: []int{}, Ints: []int64{65535}})

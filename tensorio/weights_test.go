@@ -173,16 +173,7 @@ func TestLoadNumpyWeights(t *testing.T) {
 
 // numpy reads what SaveWeights writes (when a python3 with numpy is here).
 func TestNumpyLoadsSavedWeights(t *testing.T) {
-	python := ""
-	for _, p := range []string{"python3", "/usr/bin/python3"} {
-		if exec.Command(p, "-c", "import numpy").Run() == nil {
-			python = p
-			break
-		}
-	}
-	if python == "" {
-		t.Skip("no python3 with numpy")
-	}
+	python := numpyPython(t)
 	path := filepath.Join(t.TempDir(), "w.npz")
 	if err := SaveWeights(path, fixtureSpecs, fixtureValues()); err != nil {
 		t.Fatal(err)
@@ -501,4 +492,17 @@ func FuzzLoadWeights(f *testing.F) {
 			}
 		}
 	})
+}
+
+// numpyPython is a python3 that imports numpy; it skips the test when
+// there is none.
+func numpyPython(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(p, "-c", "import numpy").Run() == nil {
+			return p
+		}
+	}
+	t.Skip("no python3 with numpy")
+	return ""
 }
