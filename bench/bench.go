@@ -18,3 +18,9 @@ var XnorAVX2 string
 //
 //go:embed xnor_avx512.c
 var XnorAVX512 string
+
+// XnorCommon is xnor_common.h, which both references include: the border
+// tables of zero padding and the weights' repacking.
+//
+//go:embed xnor_common.h
+var XnorCommon string

@@ -46,6 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xnor_common.h"
+
 #define XNOR_TARGET __attribute__((target("avx512f,avx512vpopcntdq")))
 
 #define PX 6           /* output pixels per register block */
@@ -57,9 +59,7 @@ typedef struct {
     int cw32, nob;
     uint32_t *wt;       /* [nob][kh][kw][cw32][OB] */
     uint32_t *xbuf;     /* [n][h][w][cw32] when cw % 4 != 0, else NULL */
-    int *ky0, *ky1;     /* per output row: the valid taps ky0 <= ky < ky1 */
-    int *kx0, *kx1;     /* per output column, likewise */
-    int *run;           /* per output column: how many columns from it on have every tap valid */
+    xnor_border_t bd;   /* the border tables (xnor_common.h) */
     int *full;          /* per output row and column: C x its valid taps (the border constants) */
 } xnor_avx512_plan_t;
 
@@ -70,18 +70,10 @@ int xnor_avx512_supported(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq");
 }
 
-/* the valid taps [lo, hi) of output o along an axis */
-static void taps(int o, int stride, int pad, int k, int in, int *lo, int *hi) {
-    int i0 = o * stride - pad;
-    *lo = i0 < 0 ? -i0 : 0;
-    *hi = in - i0 < k ? in - i0 : k;
-    if (*hi < *lo) *hi = *lo;
-}
-
 void xnor_avx512_free(void *p) {
     xnor_avx512_plan_t *pl = p;
     if (!pl) return;
-    free(pl->wt); free(pl->xbuf); free(pl->ky0); free(pl->ky1); free(pl->kx0); free(pl->kx1); free(pl->run); free(pl->full);
+    free(pl->wt); free(pl->xbuf); xnor_border_free(&pl->bd); free(pl->full);
     free(pl);
 }
 
@@ -100,35 +92,15 @@ void *xnor_avx512_plan(int n, int h, int w, int cw, int o, int kh, int kw, int s
     size_t nw = (size_t)p->nob * kh * kw * p->cw32 * OB;
     p->wt = aligned_alloc(64, (nw * 4 + 63) / 64 * 64);
     if (cw % 4) p->xbuf = aligned_alloc(64, ((size_t)n * h * w * p->cw32 * 4 + 63) / 64 * 64);
-    p->ky0 = malloc(sizeof(int) * p->oh); p->ky1 = malloc(sizeof(int) * p->oh);
-    p->kx0 = malloc(sizeof(int) * p->ow); p->kx1 = malloc(sizeof(int) * p->ow); p->run = malloc(sizeof(int) * (p->ow + 1));
     p->full = malloc(sizeof(int) * (size_t)p->oh * p->ow);
-    if (!p->wt || (cw % 4 && !p->xbuf) || !p->ky0 || !p->ky1 || !p->kx0 || !p->kx1 || !p->run || !p->full) {
+    if (!p->wt || (cw % 4 && !p->xbuf) || xnor_border_init(&p->bd, p->oh, p->ow, h, w, kh, kw, sh, sw, pt, pl_) != 0 || !p->full) {
         xnor_avx512_free(p);
         return NULL;
     }
-    for (int ob = 0; ob < p->nob; ob++)
-        for (int ky = 0; ky < kh; ky++)
-            for (int kx = 0; kx < kw; kx++)
-                for (int c = 0; c < p->cw32; c++)
-                    for (int j = 0; j < OB; j++) {
-                        int oc = ob * OB + j;
-                        uint32_t word = 0;
-                        for (int t = 0; t < 4; t++) {
-                            int b = c * 4 + t;
-                            if (b < cw && oc < o)
-                                word |= (uint32_t)wts[((size_t)(ky * kw + kx) * cw + b) * o + oc] << (8 * t);
-                        }
-                        p->wt[(((size_t)ob * kh + ky) * kw + kx) * p->cw32 * OB + (size_t)c * OB + j] = word;
-                    }
-    for (int i = 0; i < p->oh; i++) taps(i, sh, pt, kh, h, &p->ky0[i], &p->ky1[i]);
-    for (int j = 0; j < p->ow; j++) taps(j, sw, pl_, kw, w, &p->kx0[j], &p->kx1[j]);
-    p->run[p->ow] = 0;
-    for (int j = p->ow - 1; j >= 0; j--)
-        p->run[j] = p->kx0[j] == 0 && p->kx1[j] == kw ? p->run[j + 1] + 1 : 0;
+    xnor_pack_weights((uint8_t *)p->wt, wts, kh, kw, cw, o, 4, OB);
     for (int i = 0; i < p->oh; i++)
         for (int j = 0; j < p->ow; j++)
-            p->full[(size_t)i * p->ow + j] = channels * (p->ky1[i] - p->ky0[i]) * (p->kx1[j] - p->kx0[j]);
+            p->full[(size_t)i * p->ow + j] = channels * (p->bd.ky1[i] - p->bd.ky0[i]) * (p->bd.kx1[j] - p->bd.kx0[j]);
     return p;
 }
 
@@ -187,11 +159,11 @@ static inline __attribute__((always_inline)) XNOR_TARGET void block(const xnor_a
  * all valid in blocks of up to PX pixels, the border columns one by one
  * with their own taps. */
 static __attribute__((noinline)) XNOR_TARGET void row(const xnor_avx512_plan_t *pl, const uint32_t *x, void *y, int n, int oh) {
-    int ky0 = pl->ky0[oh], ky1 = pl->ky1[oh];
+    int ky0 = pl->bd.ky0[oh], ky1 = pl->bd.ky1[oh];
     for (int ow = 0; ow < pl->ow;) {
-        int P = pl->run[ow] < PX ? pl->run[ow] : PX;
+        int P = pl->bd.run[ow] < PX ? pl->bd.run[ow] : PX;
         int kx0 = 0, kx1 = pl->kw;
-        if (P == 0) P = 1, kx0 = pl->kx0[ow], kx1 = pl->kx1[ow];
+        if (P == 0) P = 1, kx0 = pl->bd.kx0[ow], kx1 = pl->bd.kx1[ow];
         for (int ob = 0; ob < pl->nob; ob++) {
             switch (P) {
             case 6: block(pl, x, y, n, oh, ow, 6, ob, ky0, ky1, kx0, kx1); break;

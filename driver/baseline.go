@@ -34,17 +34,22 @@ type Baseline struct {
 	// functions).
 	Decls string
 	// Sources are C files compiled with their own flags and linked with
-	// the harness (hand-written reference kernels); Library is then
-	// usually the zero Tool, no library.
+	// the harness (hand-written reference kernels), and the headers they
+	// include (NAME.h, written first); Library is then usually the zero
+	// Tool, no library.
 	Sources []CSource
 }
 
-// A CSource is a C file of a baseline: its name in the build directory,
-// its text and the compiler flags it needs (after -O2).
+// A CSource is a C file (or header) of a baseline: its name in the build
+// directory, its text and the compiler flags it needs (after -O2).
 type CSource struct {
 	Name, Text string
 	Flags      []string
 }
+
+// isHeader reports whether the source is a header: written beside the
+// others for their #include, not compiled on its own.
+func (cs CSource) isHeader() bool { return strings.HasSuffix(cs.Name, ".h") }
 
 // SkipMarker starts the line a baseline's harness prints, instead of
 // timings, when the baseline cannot run on this machine (a CPU feature it
@@ -145,6 +150,9 @@ func BenchBaseline(t llvmgen.Target, b Baseline, inputs []*te.Buffer, outTypes [
 		o := strings.TrimSuffix(c, ".c") + ".o"
 		if err := os.WriteFile(c, []byte(cs.Text), 0o644); err != nil {
 			return nil, nil, err
+		}
+		if cs.isHeader() {
+			continue
 		}
 		if err := CompileC(t, c, o, cs.Flags...); err != nil {
 			return nil, nil, err

@@ -82,7 +82,7 @@ func xnorBaseline(s XnorConv, name, prefix, text string, flags []string, decls, 
 	return Baseline{
 		Name:     fmt.Sprintf("%s binary conv %v", name, s.Conv2DShape),
 		Includes: []string{"stdint.h"},
-		Sources:  []CSource{{Name: prefix + ".c", Text: text, Flags: flags}},
+		Sources:  []CSource{{Name: "xnor_common.h", Text: bench.XnorCommon}, {Name: prefix + ".c", Text: text, Flags: flags}},
 		Decls: fmt.Sprintf(`%[2]svoid *%[1]s_plan(int n, int h, int w, int cw, int o, int kh, int kw, int sh, int sw,
                  int pt, int pl, int pb, int pr, int channels, int out_bits, const uint8_t *wts);
 void %[1]s_run(const void *plan, const uint8_t *x, void *y);`, prefix, decls),
