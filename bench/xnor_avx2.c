@@ -222,14 +222,8 @@ static void row(const xnor_avx2_plan_t *pl, const uint64_t *x, void *y, int n, i
 void xnor_avx2_run(const void *plan, const uint8_t *x, void *y) {
     const xnor_avx2_plan_t *pl = plan;
     const uint64_t *xw = (const uint64_t *)x;
-    if (pl->xbuf) { /* pixels of CW % 8 != 0 bytes: copy into whole, zero-padded 64-bit words */
-        size_t pixels = (size_t)pl->n * pl->h * pl->w;
-#pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < pixels; i++) {
-            uint64_t *dst = pl->xbuf + i * pl->cw64;
-            dst[pl->cw64 - 1] = 0;
-            memcpy(dst, x + i * pl->cw, pl->cw);
-        }
+    if (pl->xbuf) { /* pixels of CW % 8 != 0 bytes: copied into whole, zero-padded 64-bit words */
+        xnor_pad_pixels((uint8_t *)pl->xbuf, x, (size_t)pl->n * pl->h * pl->w, pl->cw, pl->cw64 * 8, 8);
         xw = pl->xbuf;
     }
     int rows = pl->n * pl->oh;

@@ -184,14 +184,8 @@ static __attribute__((noinline)) XNOR_TARGET void row(const xnor_avx512_plan_t *
 void xnor_avx512_run(const void *plan, const uint8_t *x, void *y) {
     const xnor_avx512_plan_t *pl = plan;
     const uint32_t *xw = (const uint32_t *)x;
-    if (pl->xbuf) { /* pixels of CW % 4 != 0 bytes: copy into whole, zero-padded 32-bit words */
-        size_t pixels = (size_t)pl->n * pl->h * pl->w;
-#pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < pixels; i++) {
-            uint32_t *dst = pl->xbuf + i * pl->cw32;
-            dst[pl->cw32 - 1] = 0;
-            memcpy(dst, x + i * pl->cw, pl->cw);
-        }
+    if (pl->xbuf) { /* pixels of CW % 4 != 0 bytes: copied into whole, zero-padded 32-bit words */
+        xnor_pad_pixels((uint8_t *)pl->xbuf, x, (size_t)pl->n * pl->h * pl->w, pl->cw, pl->cw32 * 4, 4);
         xw = pl->xbuf;
     }
     int rows = pl->n * pl->oh;

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     int *ky0, *ky1;     /* per output row: the valid taps ky0 <= ky < ky1 */
@@ -69,6 +70,18 @@ static void xnor_pack_weights(uint8_t *dst, const uint8_t *w, int kh, int kw, in
                             word[t] = byte < cw && oc < o ? w[((size_t)(ky * kw + kx) * cw + byte) * o + oc] : 0;
                         }
                     }
+}
+
+/* xnor_pad_pixels copies n pixels of cw bytes into slots of stride bytes,
+ * a whole number of words of wb bytes each, whose last word is zeroed
+ * first: activations whose pixels are not whole words, made so (inside
+ * the timed call, on OpenMP's threads). */
+static void xnor_pad_pixels(uint8_t *dst, const uint8_t *x, size_t n, int cw, int stride, int wb) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        memset(dst + i * stride + stride - wb, 0, wb);
+        memcpy(dst + i * stride, x + i * cw, cw);
+    }
 }
 
 #endif
