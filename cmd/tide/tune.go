@@ -507,53 +507,7 @@ func applyTuned(cmd *cobra.Command, stderr io.Writer, path string, tgt llvmgen.T
 		fmt.Fprintln(stderr, "warning:", m)
 	}
 	if prog.Network {
-		// the network's own knobs first: the groups' shapes may depend
-		// on them
-		base := tune.Config{}
-		if _, full := fileKnobs(cmd, prog); len(full) > 0 {
-			w := workloadOf(cmd, prog, tgt)
-			// the groups' records are the groups' business
-			netRecs := slices.DeleteFunc(slices.Clone(recs), func(r tune.Record) bool { return strings.HasPrefix(r.Kernel, w.Kernel+"/") })
-			best, notes := tune.Select(netRecs, w, full)
-			for _, n := range notes {
-				fmt.Fprintf(stderr, "--tuned %s: %s\n", logPath, n)
-			}
-			if best != nil {
-				p, b, err := loadWithKnobs(cmd, path, opTarget(tgt), nf, best.Config)
-				if err != nil {
-					return nil, nil, err
-				}
-				// the groups' records say which own knobs they were tuned
-				// with: the tuner tunes them with the default when its
-				// confirmation finds the default as fast as the best
-				_, missing, err := tunedNetworkConfig(cmd, io.Discard, logPath, recs, p, b, tgt)
-				if err != nil {
-					return nil, nil, err
-				}
-				var missingDefault []string
-				if len(missing) > 0 {
-					if _, missingDefault, err = tunedNetworkConfig(cmd, io.Discard, logPath, recs, prog, nb, tgt); err != nil {
-						return nil, nil, err
-					}
-				}
-				if len(missing) > 0 && len(missingDefault) == 0 {
-					fmt.Fprintf(stderr, "--tuned %s: the network's %s (%s when tuned) has no records for %d group(s); the groups were tuned with the network's default knobs, which stay\n",
-						logPath, best.Config, formatCost(best.Cost, best.Unit), len(missing))
-				} else {
-					fmt.Fprintf(stderr, "--tuned %s: applying the network's %s (%s when tuned)\n", logPath, best.Config, formatCost(best.Cost, best.Unit))
-					base, prog, nb = best.Config, p, b
-				}
-			}
-		}
-		cfg, _, err := tunedNetworkConfig(cmd, stderr, logPath, recs, prog, nb, tgt)
-		if err != nil {
-			return nil, nil, err
-		}
-		maps.Copy(cfg, base)
-		if len(cfg) == 0 {
-			return prog, nb, nil
-		}
-		return loadWithKnobs(cmd, path, opTarget(tgt), nf, cfg)
+		return applyTunedNetwork(cmd, stderr, path, logPath, recs, tgt, prog, nb, nf)
 	}
 	_, full, _ := knobSpaces(cmd, prog)
 	w := workloadOf(cmd, prog, tgt)

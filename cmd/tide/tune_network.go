@@ -479,6 +479,68 @@ func tunedNetworkConfig(cmd *cobra.Command, stderr io.Writer, logPath string, re
 	return cfg, missing, nil
 }
 
+// applyTunedNetwork is applyTuned for a network: its own knobs first (the
+// groups' shapes may depend on them), then each group's best record.
+func applyTunedNetwork(cmd *cobra.Command, stderr io.Writer, path, logPath string, recs []tune.Record, tgt llvmgen.Target,
+	prog *dsl.Program, nb *netBuild, nf *netFlags) (*dsl.Program, *netBuild, error) {
+	base, prog, nb, err := tunedOwnKnobs(cmd, stderr, path, logPath, recs, tgt, prog, nb, nf)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, _, err := tunedNetworkConfig(cmd, stderr, logPath, recs, prog, nb, tgt)
+	if err != nil {
+		return nil, nil, err
+	}
+	maps.Copy(cfg, base)
+	if len(cfg) == 0 {
+		return prog, nb, nil
+	}
+	return loadWithKnobs(cmd, path, opTarget(tgt), nf, cfg)
+}
+
+// tunedOwnKnobs chooses the network's own knobs from its records (not its
+// groups'), and the program built with them. The groups' records say
+// which own knobs they were tuned with: the tuner tunes them with the
+// default when its confirmation finds the default as fast as the best, and
+// then the default stays.
+func tunedOwnKnobs(cmd *cobra.Command, stderr io.Writer, path, logPath string, recs []tune.Record, tgt llvmgen.Target,
+	prog *dsl.Program, nb *netBuild, nf *netFlags) (tune.Config, *dsl.Program, *netBuild, error) {
+	_, full := fileKnobs(cmd, prog)
+	if len(full) == 0 {
+		return tune.Config{}, prog, nb, nil
+	}
+	w := workloadOf(cmd, prog, tgt)
+	netRecs := slices.DeleteFunc(slices.Clone(recs), func(r tune.Record) bool { return strings.HasPrefix(r.Kernel, w.Kernel+"/") })
+	best, notes := tune.Select(netRecs, w, full)
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "--tuned %s: %s\n", logPath, n)
+	}
+	if best == nil {
+		return tune.Config{}, prog, nb, nil
+	}
+	p, b, err := loadWithKnobs(cmd, path, opTarget(tgt), nf, best.Config)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	_, missing, err := tunedNetworkConfig(cmd, io.Discard, logPath, recs, p, b, tgt)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var missingDefault []string
+	if len(missing) > 0 {
+		if _, missingDefault, err = tunedNetworkConfig(cmd, io.Discard, logPath, recs, prog, nb, tgt); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if len(missing) == 0 || len(missingDefault) > 0 {
+		fmt.Fprintf(stderr, "--tuned %s: applying the network's %s (%s when tuned)\n", logPath, best.Config, formatCost(best.Cost, best.Unit))
+		return best.Config, p, b, nil
+	}
+	fmt.Fprintf(stderr, "--tuned %s: the network's %s (%s when tuned) has no records for %d group(s); the groups were tuned with the network's default knobs, which stay\n",
+		logPath, best.Config, formatCost(best.Cost, best.Unit), len(missing))
+	return tune.Config{}, prog, nb, nil
+}
+
 // toleranceHint is advice for a wrong output of a --fast-math build.
 func toleranceHint(st tune.Status, opts llvmgen.Options) string {
 	if st == tune.Wrong && opts.FastMath {
