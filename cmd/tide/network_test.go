@@ -82,9 +82,11 @@ func TestNetworkRuns(t *testing.T) {
 	// path is the other networks')
 	runCase("resnet18_float,IMAGE=32/x86-64", "run", "../../examples/networks/resnet18_float.te", "--target", "x86-64", "-D", "IMAGE=32", "--runtime-weights")
 	// host follows the machine: on AVX-512 its float convolutions take
-	// blocks of two packed vectors or one (topi.floatBlock), which the
-	// presets never build; SqueezeNet's channel counts give both
+	// blocks of two packed vectors (SqueezeNet's, 32 channels and more)
+	// or one (the tiny network's 16 channels; topi.floatBlock), which the
+	// presets never build
 	runCase("squeezenet_float,IMAGE=32/host+asan", "run", "../../examples/networks/squeezenet_float.te", "--target", "host", "-D", "IMAGE=32", "--sanitize")
+	runCase("binary_tiny/host+asan", "run", "../../examples/networks/binary_tiny.te", "--target", "host", "--sanitize")
 }
 
 // requireTools skips (or, with TIDE_REQUIRE_TOOLS, fails) without clang,
