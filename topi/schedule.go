@@ -74,7 +74,11 @@ func scheduleStage(s *schedule.Schedule, st *schedule.Stage, t Target, keep func
 		if keep == nil || !keep(st.Tensor) {
 			return schedulePoolInto(s, st, nil, t)
 		}
-	case TagReLU, TagBiasAdd, TagBatchNorm, TagAdd, TagQuantize, TagFusedGlue, TagBitpack, TagAvgPool2D:
+	case TagBitpack:
+		if keep == nil || !keep(st.Tensor) {
+			return scheduleBitpack(s, st, t)
+		}
+	case TagReLU, TagBiasAdd, TagBatchNorm, TagAdd, TagQuantize, TagFusedGlue, TagAvgPool2D:
 		if keep == nil || !keep(st.Tensor) {
 			return scheduleOuter(s, st, t)
 		}
@@ -170,6 +174,29 @@ func scheduleOuter(s *schedule.Schedule, st *schedule.Stage, t Target) error {
 		}
 	}
 	return p.err
+}
+
+// scheduleBitpack schedules a bitpack of its own (not fused into a
+// convolution): the outer loops as scheduleOuter's, and, when the packed
+// axis is the input's innermost, the word's bits as vector lanes: a
+// contiguous load of a word's codes, and their sum of bit << lane, which
+// code generation emits as a mask move (vpcmp and kmov on AVX-512). Kept
+// scalar, it is a load, a shift and an add per code. A packed axis that
+// does not fill its last word stays scalar: its guard on each lane would
+// (lowering says so in a warning).
+func scheduleBitpack(s *schedule.Schedule, st *schedule.Stage, t Target) error {
+	if err := scheduleOuter(s, st, t); err != nil {
+		return err
+	}
+	a, err := AttrsOf[BitpackAttrs](st.Tensor)
+	if err != nil {
+		return err
+	}
+	bit := st.Leaf[len(st.Leaf)-1]
+	if in := st.Tensor.Inputs(); len(in) != 1 || a.PackAxis != len(in[0].Shape)-1 || a.Elements%a.WordBits != 0 || !bit.Reduce {
+		return nil
+	}
+	return st.Vectorize(bit)
 }
 
 func dataAxes(st *schedule.Stage) []*schedule.Axis {
