@@ -363,7 +363,10 @@ func (g *gen) cast(to, from te.DType, v value.Value) value.Value {
 // LLVM 14's x86 backend cannot select llvm.maximum, so other targets get
 // the expansion: NaN when the operands are unordered; when they are equal,
 // their bits ANDed (max: +0 of ±0) or ORed (min: -0 of ±0), which is either
-// one when they are equal numbers; otherwise the compare-select.
+// one when they are equal numbers; otherwise the compare-select. With
+// FastMath they are the compare-select alone (one vmaxps: 3.3x faster in
+// ResNet-18's AVX2 max pooling), as TVM and C's fmax under -ffast-math:
+// NaN and the sign of a zero result are then not kept.
 func (g *gen) floatMinMax(op te.BinOp, t te.DType, a, b value.Value) value.Value {
 	if g.target.IsAArch64() {
 		name := "llvm.minimum."
@@ -378,6 +381,9 @@ func (g *gen) floatMinMax(op te.BinOp, t te.DType, a, b value.Value) value.Value
 		pred = enum.FPredOGT
 	}
 	picked := g.b.NewSelect(g.b.NewFCmp(pred, a, b), a, b)
+	if g.opts.FastMath {
+		return picked
+	}
 	bitsType := regType(te.DType{Kind: te.KindUInt, Bits: t.Bits, Lanes: t.Lanes})
 	ab, bb := g.b.NewBitCast(a, bitsType), g.b.NewBitCast(b, bitsType)
 	var same value.Value = g.b.NewAnd(ab, bb)

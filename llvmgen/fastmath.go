@@ -8,8 +8,10 @@ import (
 // Options change how code is generated.
 type Options struct {
 	// FastMath lets LLVM reassociate float arithmetic and contract
-	// multiply-adds into FMAs. Results then differ from the reference
-	// evaluator in the last bits (strict semantics are the default).
+	// multiply-adds into FMAs, and makes float min and max a plain
+	// compare-select (a NaN operand or zeros of both signs may give
+	// either operand). Results then differ from the reference evaluator
+	// in the last bits (strict semantics are the default).
 	FastMath bool
 	// Sanitize marks every function sanitize_address, so that clang
 	// -fsanitize=address instruments its memory accesses (tests).

@@ -94,7 +94,7 @@ func tunedFlag(cmd *cobra.Command) {
 
 func targetFlags(cmd *cobra.Command, target *string, fast *bool) {
 	cmd.Flags().StringVar(target, "target", "host", "x86-64 (AVX2, FMA), cortex-a53, host (this machine, all its features), or llvm -mtriple=... -mcpu=... -mattr=...")
-	cmd.Flags().BoolVar(fast, "fast-math", false, "let LLVM reassociate float arithmetic and fuse multiply-adds (results differ in the last bits)")
+	cmd.Flags().BoolVar(fast, "fast-math", false, "let LLVM reassociate float arithmetic and fuse multiply-adds, and make float min/max a compare-select that keeps no NaN or zero sign (results differ in the last bits)")
 }
 
 func buildCmd(stdout, stderr io.Writer) *cobra.Command {

@@ -723,6 +723,36 @@ func TestMinMaxNaNAndZerosInEverySchedule(t *testing.T) {
 	}
 }
 
+// With --fast-math, float min and max are a plain compare-select (one
+// vmaxps on x86, where the exact form takes seven instructions): the IR
+// keeps no NaN test, and on finite inputs every schedule still computes the
+// evaluator's result, on both targets.
+func TestMinMaxFastMathIsCompareSelect(t *testing.T) {
+	requireTools(t)
+	for _, op := range []string{"max", "min"} {
+		dir := t.TempDir()
+		src := filepath.Join(dir, "r.te")
+		os.WriteFile(src, []byte("A = placeholder((64,), float32, range=(-4, 4))\nk = reduce_axis(0, 64)\nM = compute((1,), (i) => "+op+"(A[k], axis=k))\nE = compute((64,), (i) => "+op+"(A[i], A[63 - i]))\nkernel r(A) -> (M, E)\nschedule M {\n    ko, ki = split(k, factor=16)\n    reorder(i, ko, ki)\n    vectorize(ki)\n}\n"), 0o644)
+		ll := filepath.Join(dir, "r.ll")
+		if status, _, stderr := tide(t, "build", src, "--target", "x86-64", "--fast-math", "-o", ll); status != 0 {
+			t.Fatalf("%s: build: %s", op, stderr)
+		}
+		text, err := os.ReadFile(ll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(text), "fcmp uno") {
+			t.Errorf("%s under --fast-math still tests for NaN:\n%s", op, text)
+		}
+		for _, target := range []string{"x86-64", "cortex-a53"} {
+			status, stdout, stderr := tide(t, "run", src, "--target", target, "--fast-math")
+			if status != 0 || strings.Count(stdout, "PASS") != 2 {
+				t.Errorf("%s on %s under --fast-math: status %d\n%s%s", op, target, status, stdout, stderr)
+			}
+		}
+	}
+}
+
 // Issue 12: identical notes were printed once per layer. Each distinct
 // diagnostic is printed once, with a count.
 func TestDiagnosticsPrintedOnce(t *testing.T) {
