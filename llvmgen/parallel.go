@@ -49,15 +49,35 @@ func (g *gen) parallel(s *lower.For) {
 	name := fmt.Sprintf("%s.%s.parallel%d", g.fn.Name(), s.Var.Name, g.nblocks)
 	arg := ir.NewParam("closure", types.NewPointer(types.I8))
 	fn := g.m.NewFunc(name, types.Void, arg)
-	fn.Linkage = enum.LinkageInternal
-	// the caller's target attributes; noinline marks group functions only
-	for _, a := range g.fn.FuncAttrs {
-		if a != ir.FuncAttribute(enum.FuncAttrNoInline) {
-			fn.FuncAttrs = append(fn.FuncAttrs, a)
+	// the loop itself: a function of the buffers (noalias, as the
+	// caller's are: distinct buffers never overlap) and variables, so
+	// that LLVM knows them apart. Loaded from the closure, the pointers
+	// would carry no alias information, and a register tile accumulated
+	// in an output buffer (a matmul's C over a block of k) would be
+	// loaded and stored at every step instead of kept in registers.
+	var params []*ir.Param
+	for i, b := range bufs {
+		p := ir.NewParam(fmt.Sprintf("b%d.%s", i, b.Name), fields[i])
+		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
+		params = append(params, p)
+	}
+	for i, v := range vars {
+		params = append(params, ir.NewParam(fmt.Sprintf("v%d.%s", i, v.Name), types.I64))
+	}
+	params = append(params, ir.NewParam("start", types.I64), ir.NewParam("count", types.I64))
+	body := g.m.NewFunc(name+".body", types.Void, params...)
+	for _, f := range []*ir.Func{fn, body} {
+		f.Linkage = enum.LinkageInternal
+		// the caller's target attributes; noinline marks group functions only
+		for _, a := range g.fn.FuncAttrs {
+			if a != ir.FuncAttribute(enum.FuncAttrNoInline) {
+				f.FuncAttrs = append(f.FuncAttrs, a)
+			}
 		}
 	}
-	// the outlined body is generated into fn; the caller's function state
-	// comes back afterwards (the module, declarations and warnings are shared)
+	// the outlined function is generated into fn, then the loop into body;
+	// the caller's function state comes back afterwards (the module,
+	// declarations and warnings are shared)
 	callerFn, callerEntry, callerB, callerVars, callerBufs, callerStack := g.fn, g.entry, g.b, g.vars, g.bufs, g.stackBytes
 	g.fn, g.vars, g.bufs, g.stackBytes = fn, map[*te.Var]value.Value{}, map[*lower.Buffer]value.Value{}, 0
 	g.entry = fn.NewBlock("entry")
@@ -66,11 +86,12 @@ func (g *gen) parallel(s *lower.For) {
 	field := func(i int) value.Value {
 		return g.b.NewLoad(fields[i], g.b.NewGetElementPtr(st, data, constant.NewInt(types.I32, 0), constant.NewInt(types.I32, int64(i))))
 	}
-	for i, b := range bufs {
-		g.bufs[b] = field(i)
+	var args []value.Value
+	for i := range bufs {
+		args = append(args, field(i))
 	}
-	for i, v := range vars {
-		g.vars[v] = field(len(bufs) + i)
+	for i := range vars {
+		args = append(args, field(len(bufs)+i))
 	}
 	lo, n := field(len(fields)-2), field(len(fields)-1)
 	threads := g.b.NewSExt(g.b.NewCall(g.declare("omp_get_num_threads", types.I32)), types.I64)
@@ -80,13 +101,26 @@ func (g *gen) parallel(s *lower.For) {
 	first := g.b.NewMul(tid, chunk)
 	last := g.b.NewAdd(first, chunk)
 	last2 := g.b.NewSelect(g.b.NewICmp(enum.IPredSLT, last, n), last, n)
-	count := g.b.NewSub(last2, first)
-	startV, countV := &te.Var{Name: s.Var.Name + ".start"}, &te.Var{Name: s.Var.Name + ".count"}
-	g.vars[startV] = g.b.NewAdd(lo, first)
-	g.vars[countV] = count
-	g.loop(&lower.For{Var: s.Var, Min: startV, Extent: countV, Kind: lower.Serial, Body: s.Body, Axis: s.Axis})
+	args = append(args, g.b.NewAdd(lo, first), g.b.NewSub(last2, first))
+	g.b.NewCall(body, args...)
 	g.b.NewRet(nil)
 	g.entry.NewBr(fn.Blocks[1])
+
+	g.fn, g.vars, g.bufs, g.stackBytes = body, map[*te.Var]value.Value{}, map[*lower.Buffer]value.Value{}, 0
+	g.entry = body.NewBlock("entry")
+	g.b = body.NewBlock("body")
+	for i, b := range bufs {
+		g.bufs[b] = params[i]
+	}
+	for i, v := range vars {
+		g.vars[v] = params[len(bufs)+i]
+	}
+	startV, countV := &te.Var{Name: s.Var.Name + ".start"}, &te.Var{Name: s.Var.Name + ".count"}
+	g.vars[startV] = params[len(params)-2]
+	g.vars[countV] = params[len(params)-1]
+	g.loop(&lower.For{Var: s.Var, Min: startV, Extent: countV, Kind: lower.Serial, Body: s.Body, Axis: s.Axis})
+	g.b.NewRet(nil)
+	g.entry.NewBr(body.Blocks[1])
 	g.fn, g.entry, g.b, g.vars, g.bufs, g.stackBytes = callerFn, callerEntry, callerB, callerVars, callerBufs, callerStack
 
 	gomp := g.declare("GOMP_parallel", types.Void,

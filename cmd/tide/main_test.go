@@ -753,6 +753,57 @@ func TestMinMaxFastMathIsCompareSelect(t *testing.T) {
 	}
 }
 
+// A parallel loop's body is a function whose buffer parameters are
+// noalias (distinct buffers never overlap), so LLVM keeps a register tile
+// that accumulates in an output buffer in registers: a matmul whose reduce
+// loop is blocked outside its tiles (K-blocking, no cache_write) ran 5x
+// slower when the body read its pointers from the OpenMP closure. The
+// blocked schedule must also compute the evaluator's result on both
+// targets and under AddressSanitizer.
+func TestParallelBodyBuffersAreNoalias(t *testing.T) {
+	requireTools(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "mm.te")
+	os.WriteFile(src, []byte(`A = placeholder((24, 40), float32)
+B = placeholder((40, 32), float32)
+k = reduce_axis(0, 40)
+C = compute((24, 32), (i, j) => sum(A[i, k] * B[k, j], axis=k))
+kernel mm(A, B) -> C
+schedule C {
+    io, jo, ii, ji = tile(i, j, 4, 16)
+    ib, io2 = split(io, factor=2)
+    ko, ki = split(k, factor=16)
+    reorder(ib, ko, jo, io2, ki, ii, ji)
+    vectorize(ji)
+    unroll(ii)
+    parallel(ib)
+}
+`), 0o644)
+	ll := filepath.Join(dir, "mm.ll")
+	if status, _, stderr := tide(t, "build", src, "--target", "x86-64", "-o", ll); status != 0 {
+		t.Fatalf("build: %s", stderr)
+	}
+	text, err := os.ReadFile(ll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body string
+	for _, line := range strings.Split(string(text), "\n") {
+		if strings.HasPrefix(line, "define") && strings.Contains(line, ".parallel") && strings.Contains(line, ".body(") {
+			body = line
+		}
+	}
+	if body == "" || strings.Count(body, "noalias") != 3 {
+		t.Errorf("the parallel loop's body should take A, B and C as noalias parameters; its definition: %q", body)
+	}
+	for _, args := range [][]string{{"--target", "x86-64"}, {"--target", "cortex-a53"}, {"--target", "host", "--sanitize"}} {
+		status, stdout, stderr := tide(t, append([]string{"run", src}, args...)...)
+		if status != 0 || !strings.Contains(stdout, "PASS") {
+			t.Errorf("%v: status %d\n%s%s", args, status, stdout, stderr)
+		}
+	}
+}
+
 // Issue 12: identical notes were printed once per layer. Each distinct
 // diagnostic is printed once, with a count.
 func TestDiagnosticsPrintedOnce(t *testing.T) {
