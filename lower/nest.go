@@ -386,7 +386,7 @@ func (n *nester) region(p *schedule.Stage, body te.Expr, vary map[*te.Var]symInt
 				ext, alloc = n.sp.expr(bin(te.Min, need, full)), need
 			}
 		}
-		if _, ok := te.IntValue(base); !ok {
+		if _, ok := te.IntValue(base); !ok && clampedBase(base) {
 			v := &te.Var{Name: fmt.Sprintf("%s.%s.min", t.Name, t.Axis[d].Var.Name)}
 			lets = append(lets, &LetStmt{Var: v, Value: base})
 			base = v
@@ -402,6 +402,19 @@ func (n *nester) region(p *schedule.Stage, body te.Expr, vary map[*te.Var]symInt
 	n.bufs[t] = buf
 	n.base[t] = bases
 	return buf, lets, ranges
+}
+
+// clampedBase reports whether a buffer's base holds a min or max (a region
+// clamped to the tensor), which a let computes once. Any other base is
+// left in the indices, where the simplifier cancels it against the
+// global index: a block attached under a fused loop has the base
+// floormod(f, 56) * 448, and as a let it left every access to the block's
+// accumulators at a variable offset, which LLVM kept in memory (4x slower).
+func clampedBase(base te.Expr) bool {
+	return te.Any(base, func(x te.Expr) bool {
+		b, ok := x.(*te.Binary)
+		return ok && (b.Op == te.Min || b.Op == te.Max)
+	})
 }
 
 // readerInside is the stage attached at one of loops (or deeper, through

@@ -131,6 +131,14 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 		// which stay in the cache while every pixel passes
 		p.reorder(out, yo, out.Root[hAx], xo)
 		outer, attach = yo, xo
+		if blocks := (extentAt(out, colAx) + cols - 1) / cols; blocks < parallelBlocks {
+			// too few blocks to share out (SqueezeNet's stem: 3 blocks of
+			// 32 channels, which 2 threads ran 2:1 and a Pi's 4 cores 3 of
+			// 4): the blocks and the rows in parallel together, and the
+			// weights, small, packed once before
+			outer = p.fuse(out, yo, out.Root[hAx])
+			blocksOuter = false
+		}
 	}
 	if n := out.Root[nAx]; extentAt(out, nAx) > 1 {
 		p.reorder(out, n, outer)
@@ -164,6 +172,11 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 	p.then(func() error { return scheduleZeroPad(border, wsum, wones, t) })
 	return p.err
 }
+
+// parallelBlocks is how many blocks of output channels a float convolution
+// needs to run them in parallel on their own: with fewer, some threads of
+// 2 or 4 would get one more block than others.
+const parallelBlocks = 8
 
 // zeroPadStages are the border correction (name_border), the weight sums
 // (name_wsum) and their popcounts (name_wones) that the output stage of a
