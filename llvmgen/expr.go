@@ -204,6 +204,9 @@ func (g *gen) floorDivMod(op te.BinOp, a, b value.Value) value.Value {
 }
 
 func (g *gen) unary(x *te.Unary) value.Value {
+	if v, ok := g.broadcastPopcount(x); ok {
+		return v
+	}
 	t := x.X.Type()
 	a := g.expr(x.X)
 	lt := regType(t)

@@ -71,6 +71,9 @@ func Split(m *ir.Module, n int) []*ir.Module {
 	}
 	// the main module declares what moved out; each part declares what its
 	// functions call (libgomp, intrinsics, other groups are not called)
+	// and holds its own copy of the constant tables they read (private:
+	// the network's weights are arguments, only popcount.go's tables are
+	// read as globals)
 	var keep []*ir.Func
 	for _, f := range m.Funcs {
 		if moved[f] {
@@ -88,6 +91,11 @@ func Split(m *ir.Module, n int) []*ir.Module {
 		for _, f := range p.Funcs {
 			for _, b := range f.Blocks {
 				for _, inst := range b.Insts {
+					if gep, ok := inst.(*ir.InstGetElementPtr); ok {
+						if glob, ok := gep.Src.(*ir.Global); ok && !slices.Contains(p.Globals, glob) {
+							p.Globals = append(p.Globals, glob)
+						}
+					}
 					call, ok := inst.(*ir.InstCall)
 					if !ok {
 						continue

@@ -1,0 +1,114 @@
+package llvmgen
+
+import (
+	"fmt"
+	"math/bits"
+	"slices"
+	"strings"
+
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"github.com/tide-compiler/tide/lower"
+	"github.com/tide-compiler/tide/te"
+)
+
+// The popcount of a broadcast byte combined with a vector of bytes, on
+// AVX2 (no byte popcount instruction): the inner step of a binarized
+// convolution, popcount(broadcast(activation) ^ weights), one output
+// channel per byte lane.
+//
+// LLVM counts a vector of bytes with a nibble table: and, shift, and, two
+// vpshufb and an add, after the broadcast and the xor: 8 vector
+// instructions per 256 binary multiply-adds. But the activation is one
+// byte for all lanes, so its nibbles can choose the tables instead: for
+// each nibble value a, the table of popcount(a ^ k) over k = 0..15 (one of
+// 16 constant vectors, loaded, not computed), indexed by the weights'
+// nibbles with vpshufb. The weights' nibbles are the same for every pixel
+// of a register block, so LLVM computes them once per step of the block;
+// what remains per pixel is two table loads (load ports, not vector ALUs),
+// two vpshufb and an add.
+
+// nibbleOps are the bitwise operations a table can stand for.
+var nibbleOps = map[te.BinOp]func(a, b int) int{
+	te.BitXor: func(a, b int) int { return a ^ b },
+	te.BitAnd: func(a, b int) int { return a & b },
+	te.BitOr:  func(a, b int) int { return a | b },
+}
+
+// byteTables reports whether the target takes the nibble tables: x86 with
+// AVX2 (32-byte vpshufb) but no AVX-512 byte popcount (BITALG, which LLVM
+// then uses instead).
+func (g *gen) byteTables() bool {
+	t := g.target
+	return t.Arch() == "x86_64" && t.VectorBits >= 256 &&
+		!slices.Contains(strings.Split(t.Features, ","), "+avx512bitalg")
+}
+
+// broadcastPopcount emits x = popcount(op(broadcast(s), w)) over 32 byte
+// lanes with the nibble tables, or reports false when x is not of that
+// form or the target does not take them.
+func (g *gen) broadcastPopcount(x *te.Unary) (value.Value, bool) {
+	t := x.X.Type()
+	if !g.byteTables() || x.Op != te.Popcount || t.Lanes != 32 || t.Bits != 8 || !t.IsInteger() {
+		return nil, false
+	}
+	b, ok := x.X.(*te.Binary)
+	if !ok || nibbleOps[b.Op] == nil {
+		return nil, false
+	}
+	s, w := b.A, b.B
+	if _, isBroadcast := s.(*lower.Broadcast); !isBroadcast {
+		s, w = w, s
+	}
+	bc, isBroadcast := s.(*lower.Broadcast)
+	if !isBroadcast || bc.Value.Type().Lanes != 1 {
+		return nil, false
+	}
+	vt := types.NewVector(32, types.I8)
+	table := g.nibbleTable(b.Op)
+	sv := g.expr(bc.Value)
+	wv := g.expr(w)
+	pick := func(nibble value.Value) value.Value {
+		at := g.b.NewGetElementPtr(table.ContentType, table, constant.NewInt(types.I64, 0), g.b.NewZExt(nibble, types.I64))
+		v := g.b.NewLoad(vt, at)
+		v.Align = 32
+		return v
+	}
+	lo := pick(g.b.NewAnd(sv, constant.NewInt(types.I8, 15)))
+	hi := pick(g.b.NewLShr(sv, constant.NewInt(types.I8, 4)))
+	fifteen := g.splat(constant.NewInt(types.I8, 15), 32)
+	wlo := g.b.NewAnd(wv, fifteen)
+	whi := g.b.NewAnd(g.b.NewLShr(wv, g.splat(constant.NewInt(types.I8, 4), 32)), fifteen)
+	shuffle := g.declare("llvm.x86.avx2.pshuf.b", vt, vt, vt)
+	return g.b.NewAdd(g.b.NewCall(shuffle, lo, wlo), g.b.NewCall(shuffle, hi, whi)), true
+}
+
+// nibbleTable is the module's constant [16 x <32 x i8>] for op: entry a,
+// byte j holds popcount(op(a, j mod 16)) (vpshufb looks up each 128-bit
+// half on its own, so both halves hold the 16 values).
+func (g *gen) nibbleTable(op te.BinOp) *ir.Global {
+	name := fmt.Sprintf("tide.popcount.nibbles.%s", map[te.BinOp]string{te.BitXor: "xor", te.BitAnd: "and", te.BitOr: "or"}[op])
+	for _, glob := range g.m.Globals {
+		if glob.Name() == name {
+			return glob
+		}
+	}
+	vt := types.NewVector(32, types.I8)
+	rows := make([]constant.Constant, 16)
+	for a := range 16 {
+		lanes := make([]constant.Constant, 32)
+		for j := range 32 {
+			lanes[j] = constant.NewInt(types.I8, int64(bits.OnesCount8(uint8(nibbleOps[op](a, j%16)))))
+		}
+		rows[a] = constant.NewVector(vt, lanes...)
+	}
+	glob := g.m.NewGlobalDef(name, constant.NewArray(types.NewArray(16, vt), rows...))
+	glob.Immutable = true
+	glob.Linkage = enum.LinkagePrivate
+	glob.Align = 32
+	return glob
+}
