@@ -17,7 +17,7 @@ import (
 )
 
 // The popcount of a broadcast byte combined with a vector of bytes, on
-// AVX2 (no byte popcount instruction): the inner step of a binarized
+// AVX2 and Skylake's AVX-512 (no byte popcount instruction): the inner step of a binarized
 // convolution, popcount(broadcast(activation) ^ weights), one output
 // channel per byte lane.
 //
@@ -39,25 +39,40 @@ var nibbleOps = map[te.BinOp]func(a, b int) int{
 	te.BitOr:  func(a, b int) int { return a | b },
 }
 
-// byteTables reports whether the target takes the nibble tables: x86 with
-// AVX2 (32-byte vpshufb) but no AVX-512 byte popcount (BITALG, which LLVM
-// then uses instead).
-func (g *gen) byteTables() bool {
+// bitalgCPUs have AVX-512 BITALG (vpopcntb), for targets named by CPU
+// alone.
+var bitalgCPUs = []string{"icelake-client", "icelake-server", "tigerlake", "rocketlake", "sapphirerapids",
+	"emeraldrapids", "graniterapids", "znver4", "znver5"}
+
+// byteTableShuffle is the vpshufb intrinsic for lanes bytes when the
+// target counts bytes with nibble tables: x86 with AVX2 (32 lanes) or
+// AVX-512 (64; Skylake's AVX-512 has BW's vpshufb but no byte popcount),
+// without AVX-512 BITALG, whose vpopcntb LLVM uses instead. Else "".
+func (g *gen) byteTableShuffle(lanes int) string {
 	t := g.target
-	return t.Arch() == "x86_64" && t.VectorBits >= 256 &&
-		!slices.Contains(strings.Split(t.Features, ","), "+avx512bitalg")
+	if t.Arch() != "x86_64" || slices.Contains(strings.Split(t.Features, ","), "+avx512bitalg") || slices.Contains(bitalgCPUs, t.CPU) {
+		return ""
+	}
+	switch {
+	case lanes == 32 && t.VectorBits >= 256:
+		return "llvm.x86.avx2.pshuf.b"
+	case lanes == 64 && t.VectorBits >= 512:
+		return "llvm.x86.avx512.pshuf.b.512"
+	}
+	return ""
 }
 
-// broadcastPopcount emits x = popcount(op(broadcast(s), w)) over 32 byte
-// lanes with the nibble tables, or reports false when x is not of that
-// form or the target does not take them.
+// broadcastPopcount emits x = popcount(op(broadcast(s), w)) over 32 or 64
+// byte lanes with the nibble tables, or reports false when x is not of
+// that form or the target does not take them.
 func (g *gen) broadcastPopcount(x *te.Unary) (value.Value, bool) {
 	t := x.X.Type()
-	if !g.byteTables() || x.Op != te.Popcount || t.Lanes != 32 || t.Bits != 8 || !t.IsInteger() {
+	if x.Op != te.Popcount || t.Bits != 8 || !t.IsInteger() {
 		return nil, false
 	}
+	shuffleName := g.byteTableShuffle(t.Lanes)
 	b, ok := x.X.(*te.Binary)
-	if !ok || nibbleOps[b.Op] == nil {
+	if shuffleName == "" || !ok || nibbleOps[b.Op] == nil {
 		return nil, false
 	}
 	s, w := b.A, b.B
@@ -68,47 +83,48 @@ func (g *gen) broadcastPopcount(x *te.Unary) (value.Value, bool) {
 	if !isBroadcast || bc.Value.Type().Lanes != 1 {
 		return nil, false
 	}
-	vt := types.NewVector(32, types.I8)
-	table := g.nibbleTable(b.Op)
+	lanes := t.Lanes
+	vt := types.NewVector(uint64(lanes), types.I8)
+	table := g.nibbleTable(b.Op, lanes)
 	sv := g.expr(bc.Value)
 	wv := g.expr(w)
 	pick := func(nibble value.Value) value.Value {
 		at := g.b.NewGetElementPtr(table.ContentType, table, constant.NewInt(types.I64, 0), g.b.NewZExt(nibble, types.I64))
 		v := g.b.NewLoad(vt, at)
-		v.Align = 32
+		v.Align = ir.Align(lanes)
 		return v
 	}
 	lo := pick(g.b.NewAnd(sv, constant.NewInt(types.I8, 15)))
 	hi := pick(g.b.NewLShr(sv, constant.NewInt(types.I8, 4)))
-	fifteen := g.splat(constant.NewInt(types.I8, 15), 32)
+	fifteen := g.splat(constant.NewInt(types.I8, 15), lanes)
 	wlo := g.b.NewAnd(wv, fifteen)
-	whi := g.b.NewAnd(g.b.NewLShr(wv, g.splat(constant.NewInt(types.I8, 4), 32)), fifteen)
-	shuffle := g.declare("llvm.x86.avx2.pshuf.b", vt, vt, vt)
+	whi := g.b.NewAnd(g.b.NewLShr(wv, g.splat(constant.NewInt(types.I8, 4), lanes)), fifteen)
+	shuffle := g.declare(shuffleName, vt, vt, vt)
 	return g.b.NewAdd(g.b.NewCall(shuffle, lo, wlo), g.b.NewCall(shuffle, hi, whi)), true
 }
 
-// nibbleTable is the module's constant [16 x <32 x i8>] for op: entry a,
-// byte j holds popcount(op(a, j mod 16)) (vpshufb looks up each 128-bit
-// half on its own, so both halves hold the 16 values).
-func (g *gen) nibbleTable(op te.BinOp) *ir.Global {
-	name := fmt.Sprintf("tide.popcount.nibbles.%s", map[te.BinOp]string{te.BitXor: "xor", te.BitAnd: "and", te.BitOr: "or"}[op])
+// nibbleTable is the module's constant [16 x <lanes x i8>] for op: entry
+// a, byte j holds popcount(op(a, j mod 16)) (vpshufb looks up each 128-bit
+// part on its own, so every part holds the 16 values).
+func (g *gen) nibbleTable(op te.BinOp, lanes int) *ir.Global {
+	name := fmt.Sprintf("tide.popcount.nibbles.%s.%d", map[te.BinOp]string{te.BitXor: "xor", te.BitAnd: "and", te.BitOr: "or"}[op], lanes)
 	for _, glob := range g.m.Globals {
 		if glob.Name() == name {
 			return glob
 		}
 	}
-	vt := types.NewVector(32, types.I8)
+	vt := types.NewVector(uint64(lanes), types.I8)
 	rows := make([]constant.Constant, 16)
 	for a := range 16 {
-		lanes := make([]constant.Constant, 32)
-		for j := range 32 {
-			lanes[j] = constant.NewInt(types.I8, int64(bits.OnesCount8(uint8(nibbleOps[op](a, j%16)))))
+		cells := make([]constant.Constant, lanes)
+		for j := range lanes {
+			cells[j] = constant.NewInt(types.I8, int64(bits.OnesCount8(uint8(nibbleOps[op](a, j%16)))))
 		}
-		rows[a] = constant.NewVector(vt, lanes...)
+		rows[a] = constant.NewVector(vt, cells...)
 	}
 	glob := g.m.NewGlobalDef(name, constant.NewArray(types.NewArray(16, vt), rows...))
 	glob.Immutable = true
 	glob.Linkage = enum.LinkagePrivate
-	glob.Align = 32
+	glob.Align = ir.Align(lanes)
 	return glob
 }
