@@ -87,6 +87,10 @@ func TestNetworkRuns(t *testing.T) {
 	// presets never build
 	runCase("squeezenet_float,IMAGE=32/host+asan", "run", "../../examples/networks/squeezenet_float.te", "--target", "host", "-D", "IMAGE=32", "--sanitize")
 	runCase("binary_tiny/host+asan", "run", "../../examples/networks/binary_tiny.te", "--target", "host", "--sanitize")
+	// SqueezeNet with 32-bit words (its default where the target has
+	// vpopcntd): fires whose 32 channels are one word, concatenated in
+	// place as words
+	runCase("squeezenet,IMAGE=32,WORD=32/x86-64+asan", "run", "../../examples/networks/squeezenet.te", "--target", "x86-64", "-D", "IMAGE=32", "-D", "WORD=32", "--sanitize")
 }
 
 // requireTools skips (or, with TIDE_REQUIRE_TOOLS, fails) without clang,
@@ -311,8 +315,9 @@ func TestNetworkProfile(t *testing.T) {
 
 // A fire module's concatenation is made in place: each expand's group
 // stores into its slice, no group copies; unfused, it is a group of its own.
+// (x86-64: byte words, whatever this machine's are.)
 func TestNetworkConcatInPlace(t *testing.T) {
-	status, stdout, stderr := tide(t, "lower", "../../examples/networks/squeezenet.te", "-D", "IMAGE=32", "--stats")
+	status, stdout, stderr := tide(t, "lower", "../../examples/networks/squeezenet.te", "-D", "IMAGE=32", "--stats", "--target", "x86-64")
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, stderr)
 	}
@@ -327,7 +332,7 @@ func TestNetworkConcatInPlace(t *testing.T) {
 	if !strings.Contains(stdout, "f1_y[") || strings.Contains(stdout, "f1_p1_P[") {
 		t.Errorf("the expand groups do not store into f1_y")
 	}
-	status, stdout, _ = tide(t, "lower", "../../examples/networks/squeezenet.te", "-D", "IMAGE=32", "--stats", "--without", "fusion")
+	status, stdout, _ = tide(t, "lower", "../../examples/networks/squeezenet.te", "-D", "IMAGE=32", "--stats", "--target", "x86-64", "--without", "fusion")
 	if status != 0 || !strings.Contains(stdout, "concatenate(f1_y)") {
 		t.Errorf("unfused, the concatenation is not its own group:\n%s", stdout)
 	}
