@@ -77,35 +77,16 @@ func (g *gen) captures(s lower.Stmt) (bufs []*lower.Buffer, vars []*te.Var) {
 // keeps the group a unit of code (and of a profile).
 func (g *gen) group(s *lower.Group) {
 	bufs, vars := g.captures(s.Body)
-	var params []*ir.Param
 	var args []value.Value
 	for _, b := range bufs {
-		p := ir.NewParam(b.Name, g.bufs[b].Type())
-		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
-		params = append(params, p)
 		args = append(args, g.bufs[b])
 	}
 	for _, v := range vars {
-		params = append(params, ir.NewParam(v.Name, types.I64))
 		args = append(args, g.vars[v])
 	}
-	fn := g.m.NewFunc(fmt.Sprintf("%s.%s", g.fn.Name(), s.Name), types.Void, params...)
-	fn.Linkage = enum.LinkageInternal
+	fn := g.bufferFunc(fmt.Sprintf("%s.%s", g.fn.Name(), s.Name), bufs, vars)
 	fn.FuncAttrs = append(append([]ir.FuncAttribute{}, g.fn.FuncAttrs...), enum.FuncAttrNoInline)
-	callerFn, callerEntry, callerB, callerVars, callerBufs, callerStack := g.fn, g.entry, g.b, g.vars, g.bufs, g.stackBytes
-	g.fn, g.vars, g.bufs, g.stackBytes = fn, map[*te.Var]value.Value{}, map[*lower.Buffer]value.Value{}, 0
-	g.entry = fn.NewBlock("entry")
-	g.b = fn.NewBlock("body")
-	for i, b := range bufs {
-		g.bufs[b] = params[i]
-	}
-	for i, v := range vars {
-		g.vars[v] = params[len(bufs)+i]
-	}
-	g.stmt(s.Body)
-	g.b.NewRet(nil)
-	g.entry.NewBr(fn.Blocks[1])
-	g.fn, g.entry, g.b, g.vars, g.bufs, g.stackBytes = callerFn, callerEntry, callerB, callerVars, callerBufs, callerStack
+	g.inFunc(fn, bufs, vars, func() { g.stmt(s.Body) })
 	g.b.NewCall(fn, args...)
 	if g.opts.Profile {
 		g.profile(g.groups)
