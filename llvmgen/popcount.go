@@ -44,19 +44,28 @@ var nibbleOps = map[te.BinOp]func(a, b int) int{
 var bitalgCPUs = []string{"icelake-client", "icelake-server", "tigerlake", "rocketlake", "sapphirerapids",
 	"emeraldrapids", "graniterapids", "znver4", "znver5"}
 
+// bwCPUs have AVX-512 BW (vpshufb on 64 bytes) and no BITALG, for
+// targets named by CPU alone.
+var bwCPUs = []string{"skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "x86-64-v4"}
+
 // byteTableShuffle is the vpshufb intrinsic for lanes bytes when the
 // target counts bytes with nibble tables: x86 with AVX2 (32 lanes) or
-// AVX-512 (64; Skylake's AVX-512 has BW's vpshufb but no byte popcount),
+// AVX-512 BW (64; Skylake's AVX-512 has BW's vpshufb but no byte popcount),
 // without AVX-512 BITALG, whose vpopcntb LLVM uses instead. Else "".
 func (g *gen) byteTableShuffle(lanes int) string {
 	t := g.target
-	if t.Arch() != "x86_64" || slices.Contains(strings.Split(t.Features, ","), "+avx512bitalg") || slices.Contains(bitalgCPUs, t.CPU) {
+	feats := strings.Split(t.Features, ",")
+	if t.Arch() != "x86_64" || slices.Contains(feats, "+avx512bitalg") || slices.Contains(bitalgCPUs, t.CPU) {
 		return ""
 	}
 	switch {
 	case lanes == 32 && t.VectorBits >= 256:
 		return "llvm.x86.avx2.pshuf.b"
-	case lanes == 64 && t.VectorBits >= 512:
+	case lanes == 64 && t.VectorBits >= 512 && !slices.Contains(feats, "-avx512bw") &&
+		(slices.Contains(feats, "+avx512bw") || slices.Contains(bwCPUs, t.CPU)):
+		// vpshufb on zmm is AVX-512 BW's: with F alone (-mattr=+avx512f,
+		// Knights Landing) LLVM cannot select it, and its own ctpop splits
+		// the vector in two
 		return "llvm.x86.avx512.pshuf.b.512"
 	}
 	return ""

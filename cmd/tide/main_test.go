@@ -873,6 +873,44 @@ kernel pc(A, W) -> (X, N, R)
 	}
 }
 
+// The 64-lane nibble tables take vpshufb on zmm registers, which is
+// AVX-512 BW's: a target with AVX-512 F alone (-mattr=+avx512f, or
+// Knights Landing with it) has 512-bit vectors but no such instruction,
+// and LLVM failed to select llvm.x86.avx512.pshuf.b.512 ("Cannot select:
+// X86ISD::PSHUFB"). Such a target keeps LLVM's own ctpop; a target that
+// names BW gets the tables.
+func TestBytePopcountNibbleTablesNeedAVX512BW(t *testing.T) {
+	requireTools(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "pc.te")
+	os.WriteFile(src, []byte(`A = placeholder((64,), uint8)
+W = placeholder((128,), uint8)
+X = compute((64, 128), (i, j) => popcount(A[i] ^ W[j]))
+kernel pc(A, W) -> X
+schedule X {
+    jo, ji = split(j, factor=64)
+    vectorize(ji)
+}
+`), 0o644)
+	for _, c := range []struct {
+		target string
+		want   bool
+	}{
+		{"llvm -mtriple=x86_64-pc-linux-gnu -mattr=+avx512f", false},
+		{"llvm -mtriple=x86_64-pc-linux-gnu -mcpu=knl -mattr=+avx512f", false},
+		{"llvm -mtriple=x86_64-pc-linux-gnu -mattr=+avx512f,+avx512bw", true},
+	} {
+		ll, obj := filepath.Join(dir, "pc.ll"), filepath.Join(dir, "pc.o")
+		if status, _, stderr := tide(t, "build", src, "--target", c.target, "-o", ll, "--obj", obj); status != 0 {
+			t.Errorf("%s: build: %s", c.target, stderr)
+			continue
+		}
+		if text, _ := os.ReadFile(ll); strings.Contains(string(text), "pshuf.b.512") != c.want {
+			t.Errorf("%s: 64-lane nibble tables used: %v, want %v", c.target, !c.want, c.want)
+		}
+	}
+}
+
 // Issue 12: identical notes were printed once per layer. Each distinct
 // diagnostic is printed once, with a count.
 func TestDiagnosticsPrintedOnce(t *testing.T) {
