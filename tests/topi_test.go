@@ -1045,6 +1045,12 @@ var poolShapes = []convCase{
 	{n: 1, h: 7, w: 6, c: 2, kh: 3, kw: 2, sh: 1, sw: 2, pad: topi.Padding{Top: 2, Left: 0, Bottom: 1, Right: 1}},
 	{n: 1, h: 4, w: 4, c: 5, kh: 3, kw: 3, sh: 1, sw: 1, pad: topi.Padding{Top: 0, Left: 2, Bottom: 2, Right: 0}},
 	{n: 1, h: 3, w: 5, c: 1, kh: 1, kw: 1, sh: 2, sw: 1},
+	// ResNet-18's padding (the extra row and column at the bottom and
+	// right): 64 channels keep their vectors in registers across the
+	// window (8 to 16 vectors: the window outside them); 130 channels are
+	// more vectors than that (the window inside each vector)
+	{n: 1, h: 6, w: 6, c: 64, kh: 3, kw: 3, sh: 2, sw: 2, pad: topi.Padding{Bottom: 1, Right: 1}},
+	{n: 1, h: 5, w: 4, c: 130, kh: 3, kw: 3, sh: 2, sw: 2, pad: topi.Padding{Bottom: 1, Right: 1}},
 }
 
 // TestTopiMaxPool2D: the maximum over the window elements inside the image
