@@ -228,19 +228,14 @@ func foldUntyped(op BinOp, a, b Expr) Expr {
 	overflow := false
 	switch op {
 	case Add:
-		r = x + y
-		overflow = (x >= 0) == (y >= 0) && (r >= 0) != (x >= 0)
+		r, ok := addChecked(x, y)
+		return checkedConst(r, ok, x, op, y)
 	case Sub:
-		r = x - y
-		overflow = (x >= 0) != (y >= 0) && (r >= 0) != (x >= 0)
+		r, ok := subChecked(x, y)
+		return checkedConst(r, ok, x, op, y)
 	case Mul:
-		hi, lo := bits.Mul64(magnitude(x), magnitude(y))
-		limit := uint64(math.MaxInt64)
-		if (x < 0) != (y < 0) {
-			limit++ // a negative product may reach -2^63
-		}
-		overflow = hi != 0 || lo > limit
-		r = x * y
+		r, ok := mulChecked(x, y)
+		return checkedConst(r, ok, x, op, y)
 	case Div:
 		overflow = x == math.MinInt64 && y == -1
 		r = x / y
@@ -269,10 +264,38 @@ func foldUntyped(op BinOp, a, b Expr) Expr {
 	case EQ, NE, LT, LE, GT, GE:
 		return BoolConst(compare(op, x, y))
 	}
-	if overflow {
+	return checkedConst(r, !overflow, x, op, y)
+}
+
+// checkedConst is the untyped constant r = x op y, or an error when it
+// overflowed (ok false).
+func checkedConst(r int64, ok bool, x int64, op BinOp, y int64) Expr {
+	if !ok {
 		return badf("constant expression %d %s %d overflows 64 bits", x, op, y)
 	}
 	return &IntImm{Value: r, T: UntypedInt}
+}
+
+// addChecked, subChecked and mulChecked are a + b, a - b and a * b, and
+// whether the result is exact (no int64 overflow): constant folding and
+// value ranges (valuerange.go) share them.
+func addChecked(a, b int64) (int64, bool) {
+	r := a + b
+	return r, (a >= 0) != (b >= 0) || (r >= 0) == (a >= 0)
+}
+
+func subChecked(a, b int64) (int64, bool) {
+	r := a - b
+	return r, (a >= 0) == (b >= 0) || (r >= 0) == (a >= 0)
+}
+
+func mulChecked(a, b int64) (int64, bool) {
+	hi, lo := bits.Mul64(magnitude(a), magnitude(b))
+	limit := uint64(math.MaxInt64)
+	if (a < 0) != (b < 0) {
+		limit++ // a negative product may reach -2^63
+	}
+	return a * b, hi == 0 && lo <= limit
 }
 
 // magnitude is |x| as a uint64 (exact for math.MinInt64 too).

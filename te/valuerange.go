@@ -198,9 +198,9 @@ func (r *ranger) binary(x *Binary) interval {
 			return interval{lo, hi}
 		}
 	case Sub:
-		lo, ok0 := addChecked(a.lo, -b.hi)
-		hi, ok1 := addChecked(a.hi, -b.lo)
-		if ok0 && ok1 && b.lo != math.MinInt64 {
+		lo, ok0 := subChecked(a.lo, b.hi)
+		hi, ok1 := subChecked(a.hi, b.lo)
+		if ok0 && ok1 {
 			return interval{lo, hi}
 		}
 	case Mul:
@@ -271,17 +271,4 @@ func corners(a, b interval, f func(x, y int64) (int64, bool)) interval {
 		out = interval{min(out.lo, v), max(out.hi, v)}
 	}
 	return out
-}
-
-func addChecked(a, b int64) (int64, bool) {
-	s := a + b
-	return s, (s > a) == (b > 0)
-}
-
-func mulChecked(a, b int64) (int64, bool) {
-	if a == 0 || b == 0 {
-		return 0, true
-	}
-	p := a * b
-	return p, p/b == a && !(a == -1 && b == math.MinInt64) && !(b == -1 && a == math.MinInt64)
 }
