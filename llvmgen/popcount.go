@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
-	"strings"
 
 	"github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/constant"
@@ -17,9 +16,9 @@ import (
 )
 
 // The popcount of a broadcast byte combined with a vector of bytes, on
-// AVX2 and Skylake's AVX-512 (no byte popcount instruction): the inner step of a binarized
-// convolution, popcount(broadcast(activation) ^ weights), one output
-// channel per byte lane.
+// AVX2 and Skylake's AVX-512 (no byte popcount instruction): the inner
+// step of a binarized convolution, popcount(broadcast(activation) ^
+// weights), one output channel per byte lane.
 //
 // LLVM counts a vector of bytes with a nibble table: and, shift, and, two
 // vpshufb and an add, after the broadcast and the xor: 8 vector
@@ -32,11 +31,15 @@ import (
 // what remains per pixel is two table loads (load ports, not vector ALUs),
 // two vpshufb and an add.
 
-// nibbleOps are the bitwise operations a table can stand for.
-var nibbleOps = map[te.BinOp]func(a, b int) int{
-	te.BitXor: func(a, b int) int { return a ^ b },
-	te.BitAnd: func(a, b int) int { return a & b },
-	te.BitOr:  func(a, b int) int { return a | b },
+// nibbleOps are the bitwise operations a table can stand for, with the
+// name of their tables.
+var nibbleOps = map[te.BinOp]struct {
+	name string
+	f    func(a, b int) int
+}{
+	te.BitXor: {"xor", func(a, b int) int { return a ^ b }},
+	te.BitAnd: {"and", func(a, b int) int { return a & b }},
+	te.BitOr:  {"or", func(a, b int) int { return a | b }},
 }
 
 // bitalgCPUs have AVX-512 BITALG (vpopcntb), for targets named by CPU
@@ -54,15 +57,14 @@ var bwCPUs = []string{"skylake-avx512", "cascadelake", "cooperlake", "cannonlake
 // without AVX-512 BITALG, whose vpopcntb LLVM uses instead. Else "".
 func (g *gen) byteTableShuffle(lanes int) string {
 	t := g.target
-	feats := strings.Split(t.Features, ",")
-	if t.Arch() != "x86_64" || slices.Contains(feats, "+avx512bitalg") || slices.Contains(bitalgCPUs, t.CPU) {
+	if t.Arch() != "x86_64" || t.HasFeature("avx512bitalg") || slices.Contains(bitalgCPUs, t.CPU) {
 		return ""
 	}
 	switch {
 	case lanes == 32 && t.VectorBits >= 256:
 		return "llvm.x86.avx2.pshuf.b"
-	case lanes == 64 && t.VectorBits >= 512 && !slices.Contains(feats, "-avx512bw") &&
-		(slices.Contains(feats, "+avx512bw") || slices.Contains(bwCPUs, t.CPU)):
+	case lanes == 64 && t.VectorBits >= 512 && !t.disablesFeature("avx512bw") &&
+		(t.HasFeature("avx512bw") || slices.Contains(bwCPUs, t.CPU)):
 		// vpshufb on zmm is AVX-512 BW's: with F alone (-mattr=+avx512f,
 		// Knights Landing) LLVM cannot select it, and its own ctpop splits
 		// the vector in two
@@ -81,7 +83,7 @@ func (g *gen) broadcastPopcount(x *te.Unary) (value.Value, bool) {
 	}
 	shuffleName := g.byteTableShuffle(t.Lanes)
 	b, ok := x.X.(*te.Binary)
-	if shuffleName == "" || !ok || nibbleOps[b.Op] == nil {
+	if _, known := nibbleOps[b.Op]; shuffleName == "" || !ok || !known {
 		return nil, false
 	}
 	s, w := b.A, b.B
@@ -116,7 +118,7 @@ func (g *gen) broadcastPopcount(x *te.Unary) (value.Value, bool) {
 // a, byte j holds popcount(op(a, j mod 16)) (vpshufb looks up each 128-bit
 // part on its own, so every part holds the 16 values).
 func (g *gen) nibbleTable(op te.BinOp, lanes int) *ir.Global {
-	name := fmt.Sprintf("tide.popcount.nibbles.%s.%d", map[te.BinOp]string{te.BitXor: "xor", te.BitAnd: "and", te.BitOr: "or"}[op], lanes)
+	name := fmt.Sprintf("tide.popcount.nibbles.%s.%d", nibbleOps[op].name, lanes)
 	for _, glob := range g.m.Globals {
 		if glob.Name() == name {
 			return glob
@@ -127,7 +129,7 @@ func (g *gen) nibbleTable(op te.BinOp, lanes int) *ir.Global {
 	for a := range 16 {
 		cells := make([]constant.Constant, lanes)
 		for j := range lanes {
-			cells[j] = constant.NewInt(types.I8, int64(bits.OnesCount8(uint8(nibbleOps[op](a, j%16)))))
+			cells[j] = constant.NewInt(types.I8, int64(bits.OnesCount8(uint8(nibbleOps[op].f(a, j%16)))))
 		}
 		rows[a] = constant.NewVector(vt, cells...)
 	}

@@ -23,6 +23,36 @@ type Target struct {
 // Arch is the first component of the triple (x86_64, aarch64).
 func (t Target) Arch() string { return strings.SplitN(t.Triple, "-", 2)[0] }
 
+// FeatureNames are the extensions the target's Features turn on (+name),
+// by LLVM's names: what the operator library's schedules and the language's
+// target_has_feature see.
+func (t Target) FeatureNames() []string {
+	var names []string
+	for _, f := range t.featureFlags() {
+		if name, on := strings.CutPrefix(f, "+"); on {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// HasFeature reports whether the target's Features turn name on.
+func (t Target) HasFeature(name string) bool { return slices.Contains(t.featureFlags(), "+"+name) }
+
+// disablesFeature reports whether the target's Features turn name off
+// (-name), which a CPU's own features then lack.
+func (t Target) disablesFeature(name string) bool { return slices.Contains(t.featureFlags(), "-"+name) }
+
+func (t Target) featureFlags() []string {
+	var flags []string
+	for _, f := range strings.Split(t.Features, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			flags = append(flags, f)
+		}
+	}
+	return flags
+}
+
 // IsAArch64 reports whether the target is 64-bit ARM.
 func (t Target) IsAArch64() bool { return t.Arch() == "aarch64" }
 
@@ -80,10 +110,10 @@ func ParseTarget(s string) (Target, error) {
 		return Target{}, fmt.Errorf("target %q: -mtriple is missing (e.g. -mtriple=x86_64-pc-linux-gnu)", s)
 	case "x86_64":
 		t.VectorBits = 128
-		if strings.Contains(t.Features, "+avx2") || slices.Contains([]string{"haswell", "skylake", "znver2", "znver3", "x86-64-v3"}, t.CPU) {
+		if t.HasFeature("avx2") || slices.Contains([]string{"haswell", "skylake", "znver2", "znver3", "x86-64-v3"}, t.CPU) {
 			t.VectorBits = 256
 		}
-		if strings.Contains(t.Features, "+avx512f") || slices.Contains([]string{"skylake-avx512", "icelake-server", "x86-64-v4"}, t.CPU) {
+		if t.HasFeature("avx512f") || slices.Contains([]string{"skylake-avx512", "icelake-server", "x86-64-v4"}, t.CPU) {
 			t.VectorBits = 512
 		}
 	case "aarch64":

@@ -47,3 +47,23 @@ func TestParseTargetErrors(t *testing.T) {
 		}
 	}
 }
+
+// A target's features, as the schedules and the code generator read them:
+// only the ones turned on, by whole name (avx512f is not avx512fp16).
+func TestTargetFeatures(t *testing.T) {
+	tgt := Target{Features: "+avx2, +avx512fp16,-avx512bw,+fma"}
+	if got, want := strings.Join(tgt.FeatureNames(), " "), "avx2 avx512fp16 fma"; got != want {
+		t.Errorf("FeatureNames: %q, want %q", got, want)
+	}
+	for name, want := range map[string]bool{"avx2": true, "fma": true, "avx512f": false, "avx512bw": false, "avx512fp16": true} {
+		if tgt.HasFeature(name) != want {
+			t.Errorf("HasFeature(%s) = %v, want %v", name, !want, want)
+		}
+	}
+	if !tgt.disablesFeature("avx512bw") || tgt.disablesFeature("avx2") {
+		t.Errorf("disablesFeature: want avx512bw off and avx2 not")
+	}
+	if got := (Target{}).FeatureNames(); len(got) != 0 {
+		t.Errorf("no features: %q", got)
+	}
+}

@@ -77,13 +77,7 @@ func loadForTarget(cmd *cobra.Command, stderr io.Writer, path, target string, nf
 
 // opTarget is what the operator library's schedules know of a target.
 func opTarget(t llvmgen.Target) *topi.Target {
-	var features []string
-	for _, f := range strings.Split(t.Features, ",") {
-		if name, on := strings.CutPrefix(strings.TrimSpace(f), "+"); on {
-			features = append(features, name)
-		}
-	}
-	return &topi.Target{Name: t.Name, VectorBits: t.VectorBits, Features: features}
+	return &topi.Target{Name: t.Name, VectorBits: t.VectorBits, Features: t.FeatureNames()}
 }
 
 // tunedFlag is --tuned LOG: the best record of a tuning log gives the knobs
