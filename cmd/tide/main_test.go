@@ -203,6 +203,9 @@ func TestLowerPrintAfter(t *testing.T) {
 		t.Errorf("--print-after nest: status %d, output:\n%s", status, stdout)
 	}
 	status, stdout, _ = tide(t, "lower", "../../examples/elementwise.te", "--print-after-all")
+	if status != 0 {
+		t.Errorf("--print-after-all: status %d", status)
+	}
 	for _, p := range []string{"nest", "simplify", "partition", "vectorize", "unroll", "final-simplify"} {
 		if !strings.Contains(stdout, "// after "+p+"\n") {
 			t.Errorf("--print-after-all does not show pass %s", p)
