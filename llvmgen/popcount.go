@@ -83,7 +83,10 @@ func (g *gen) broadcastPopcount(x *te.Unary) (value.Value, bool) {
 	}
 	shuffleName := g.byteTableShuffle(t.Lanes)
 	b, ok := x.X.(*te.Binary)
-	if _, known := nibbleOps[b.Op]; shuffleName == "" || !ok || !known {
+	if shuffleName == "" || !ok {
+		return nil, false
+	}
+	if _, known := nibbleOps[b.Op]; !known {
 		return nil, false
 	}
 	s, w := b.A, b.B
