@@ -69,6 +69,10 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 		// outlined functions copy these attributes
 		g.fn.FuncAttrs = append(g.fn.FuncAttrs, enum.FuncAttrSanitizeAddress)
 	}
+	g.kernel = g.fn
+	if f.Workspace == nil {
+		g.kernelCaches = []*ir.Global{}
+	}
 	g.entry = g.fn.NewBlock("entry")
 	g.b = g.fn.NewBlock("body")
 	g.constants(f)
@@ -90,6 +94,9 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 	g.stmt(f.Body)
 	g.b.NewRet(nil)
 	g.entry.NewBr(g.fn.Blocks[1])
+	if g.kernelCaches != nil {
+		g.releaseFunc(f.Name)
+	}
 	if opts.FastMath {
 		markFastMath(g.m)
 	}
@@ -114,6 +121,12 @@ type gen struct {
 	warnings []string
 	// stackBytes is what the function's allocas take so far (see stackLimit)
 	stackBytes int64
+	// kernel is the entry function; loopDepth counts the serial loops
+	// around the statement being emitted; kernelCaches are the kernel's
+	// heap caches (heapcache.go), nil when it has a workspace instead.
+	kernel       *ir.Func
+	loopDepth    int
+	kernelCaches []*ir.Global
 }
 
 // regType is how a value of a dtype lives in registers; memType, in memory
@@ -204,7 +217,9 @@ func (g *gen) loop(s *lower.For) {
 	header.NewCondBr(header.NewICmp(enum.IPredSLT, iv, end), body, exit)
 	g.b = body
 	g.vars[s.Var] = iv
+	g.loopDepth++
 	g.stmt(s.Body)
+	g.loopDepth--
 	next := g.b.NewAdd(iv, constant.NewInt(types.I64, 1))
 	iv.Incs = append(iv.Incs, ir.NewIncoming(next, g.b))
 	g.b.NewBr(header)
@@ -223,7 +238,8 @@ const stackLimit = 1 << 20
 // allocate reserves a buffer: on the stack, in the entry block, when its
 // size is a constant and the function's stack buffers stay within
 // stackLimit (in the entry block, a loop does not grow the stack); else on
-// the heap, 64-byte aligned, freed after its body.
+// the heap, 64-byte aligned: kept for the next call when the kernel
+// allocates it outside its loops (heapcache.go), else freed after its body.
 func (g *gen) allocate(s *lower.Allocate) {
 	size := te.Expr(&te.IntImm{Value: 1, T: te.Index})
 	for _, d := range s.Buffer.Shape {
@@ -244,16 +260,33 @@ func (g *gen) allocate(s *lower.Allocate) {
 		delete(g.bufs, s.Buffer)
 		return
 	}
+	bytes := g.b.NewMul(g.expr(size), constant.NewInt(types.I64, elemBytes))
 	// aligned_alloc wants a size that is a multiple of the alignment
+	rounded := g.b.NewAnd(g.b.NewAdd(bytes, constant.NewInt(types.I64, 63)), constant.NewInt(types.I64, -64))
+	if g.fn == g.kernel && g.loopDepth == 0 && g.kernelCaches != nil && !g.opts.Sanitize {
+		cache, block := g.takeCached(rounded)
+		g.bufs[s.Buffer] = g.b.NewBitCast(g.b.NewGetElementPtr(types.I8, block, constant.NewInt(types.I64, heapHeader)), types.NewPointer(et))
+		g.stmt(s.Body)
+		g.putCached(cache, block)
+		delete(g.bufs, s.Buffer)
+		return
+	}
+	raw := g.alignedAlloc(rounded)
+	g.bufs[s.Buffer] = g.b.NewBitCast(raw, types.NewPointer(et))
+	g.stmt(s.Body)
+	g.b.NewCall(g.declareFree(), raw)
+	delete(g.bufs, s.Buffer)
+}
+
+// alignedAlloc returns bytes (a multiple of 64) of fresh 64-byte aligned
+// heap memory.
+func (g *gen) alignedAlloc(bytes value.Value) value.Value {
 	alloc := g.declare("aligned_alloc", types.NewPointer(types.I8), types.I64, types.I64)
 	if len(alloc.ReturnAttrs) == 0 {
 		// fresh memory: tells LLVM it aliases no other pointer
 		alloc.ReturnAttrs = append(alloc.ReturnAttrs, enum.ReturnAttrNoAlias)
 	}
-	free := g.declare("free", types.Void, types.NewPointer(types.I8))
-	bytes := g.b.NewMul(g.expr(size), constant.NewInt(types.I64, elemBytes))
-	rounded := g.b.NewAnd(g.b.NewAdd(bytes, constant.NewInt(types.I64, 63)), constant.NewInt(types.I64, -64))
-	raw := g.b.NewCall(alloc, constant.NewInt(types.I64, 64), rounded)
+	raw := g.b.NewCall(alloc, constant.NewInt(types.I64, 64), bytes)
 	// the C function has no error return: a failed allocation aborts the
 	// program rather than writing through a null pointer
 	failed, ok := g.block("alloc.failed"), g.block("alloc.ok")
@@ -265,10 +298,11 @@ func (g *gen) allocate(s *lower.Allocate) {
 	failed.NewCall(abort)
 	failed.NewUnreachable()
 	g.b = ok
-	g.bufs[s.Buffer] = g.b.NewBitCast(raw, types.NewPointer(et))
-	g.stmt(s.Body)
-	g.b.NewCall(free, raw)
-	delete(g.bufs, s.Buffer)
+	return raw
+}
+
+func (g *gen) declareFree() *ir.Func {
+	return g.declare("free", types.Void, types.NewPointer(types.I8))
 }
 
 // declare returns a declared external function (libc or an intrinsic).

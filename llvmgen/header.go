@@ -68,6 +68,12 @@ func Header(f *lower.Func, t Target) string {
 		fmt.Fprintf(&b, "int64_t %s_workspace_size(void);\n\n", f.Name)
 	}
 	fmt.Fprintf(&b, "void %s(%s);\n\n", f.Name, strings.Join(params, ", "))
+	if f.Workspace == nil {
+		fmt.Fprintf(&b, "/* %s keeps the heap memory of its large intermediates between calls (one\n", f.Name)
+		b.WriteString(" * block per buffer, reused when large enough; calls may run at once).\n")
+		fmt.Fprintf(&b, " * %s_release() frees it, at any time. */\n", f.Name)
+		fmt.Fprintf(&b, "void %s_release(void);\n\n", f.Name)
+	}
 	b.WriteString(buildLines(f.Name, t))
 	b.WriteString("#endif\n")
 	return b.String()

@@ -530,6 +530,93 @@ func TestHeapAllocationIsChecked(t *testing.T) {
 	}
 }
 
+// A kernel keeps its large heap intermediates between calls
+// (llvmgen/heapcache.go). The cached block must be reused only when it is
+// large enough, calls running at once must each get their own, and
+// KERNEL_release must free it at any time: a C program calls the kernel
+// with growing and shrinking symbolic shapes, from two threads at once,
+// and releases between calls, on both targets; every result is checked
+// against the closed form A[i] * m(m-1)/2.
+func TestHeapIntermediatesAreKeptBetweenCalls(t *testing.T) {
+	requireTools(t)
+	for _, target := range []string{"x86-64", "cortex-a53"} {
+		dir := t.TempDir()
+		src, ll, h := filepath.Join(dir, "heap.te"), filepath.Join(dir, "heap.ll"), filepath.Join(dir, "heap.h")
+		os.WriteFile(src, []byte("n = var(default=4)\nm = var(default=8)\nA = placeholder((n,), float32)\nT = compute((n, m), (i, j) => A[i] * cast(float32, j))\nk = reduce_axis(0, m)\nB = compute((n,), (i) => sum(T[i, k], axis=k))\nkernel heap(A) -> B\n"), 0o644)
+		if status, _, stderr := tide(t, "build", src, "--target", target, "-o", ll, "--header", h); status != 0 {
+			t.Fatalf("%s: status %d: %s", target, status, stderr)
+		}
+		if text, _ := os.ReadFile(ll); !strings.Contains(string(text), "atomicrmw xchg i64* @heap.heap0") {
+			t.Fatalf("%s: T is not cached:\n%s", target, text)
+		}
+		os.WriteFile(filepath.Join(dir, "main.c"), []byte(`#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "heap.h"
+static int check(long n, long m, int seed) {
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    for (long i = 0; i < n; i++) a[i] = (float)((i * 7 + seed) % 5) - 2;
+    heap(a, n, m, b);
+    int bad = 0;
+    for (long i = 0; i < n; i++) bad += b[i] != a[i] * (float)(m * (m - 1) / 2);
+    free(a);
+    free(b);
+    return bad;
+}
+static void *worker(void *arg) {
+    long id = (long)arg, bad = 0;
+    for (int r = 0; r < 40; r++) bad += check(100 + 37 * ((r + id) % 4), 300 * (1 + (r + id) % 3), r);
+    return (void *)bad;
+}
+int main(void) {
+    long bad = 0;
+    long shapes[][2] = {{3, 5}, {300, 1024}, {3, 5}, {500, 1000}, {2, 3}};
+    for (int s = 0; s < 5; s++) {
+        bad += check(shapes[s][0], shapes[s][1], s);
+        if (s == 2) heap_release();
+    }
+    pthread_t th[2];
+    for (long i = 0; i < 2; i++) pthread_create(&th[i], 0, worker, (void *)i);
+    for (int i = 0; i < 2; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        bad += (long)r;
+    }
+    heap_release();
+    heap_release();
+    bad += check(7, 11, 9);
+    heap_release();
+    printf("%ld wrong\n", bad);
+    return 0;
+}
+`), 0o644)
+		var lines []string
+		for _, l := range strings.Split(string(mustRead(t, h)), "\n") {
+			if cmd, ok := strings.CutPrefix(l, " *   "); ok {
+				lines = append(lines, cmd)
+			}
+		}
+		if len(lines) != 2 {
+			t.Fatalf("%s: the header's build lines are %q", target, lines)
+		}
+		for _, l := range lines {
+			cmd := exec.Command("sh", "-c", l)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%s: %s: %v\n%s", target, l, err, out)
+			}
+		}
+		run := exec.Command("./main")
+		if target == "cortex-a53" {
+			run = exec.Command("qemu-aarch64", "-cpu", "cortex-a53", "-L", "/usr/aarch64-linux-gnu", "./main")
+		}
+		run.Dir = dir
+		if out, err := run.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "0 wrong" {
+			t.Errorf("%s: %v: %q", target, err, out)
+		}
+	}
+}
+
 // Issue 12: a missing opt was reported as "the generated IR is invalid (a
 // bug in Tide)". It is a tool to install, and the message says which.
 func TestMissingOptIsNotABug(t *testing.T) {
