@@ -107,7 +107,11 @@ func x86Lanes(op, operands string) int {
 }
 
 // InnermostLoops finds the loops of an assembly listing that contain no
-// other loop: a label and the backward branch that returns to it.
+// other loop: a label and the backward branch that returns to it. When the
+// listing has clang's loop comments, only the labels it marks "=>This
+// Inner Loop Header" count: a branch backward in the layout can be a
+// forward one in the control flow (a block placed after its successor),
+// which a network's padded copy loops showed.
 func InnermostLoops(asm string) map[string][]string {
 	lines := strings.Split(asm, "\n")
 	labelAt := map[string]int{}
@@ -116,15 +120,28 @@ func InnermostLoops(asm string) map[string][]string {
 		start, end int
 	}
 	var loops []span
+	innerHeader := map[string]bool{}
 	for i, l := range lines {
 		if m := labelRe.FindStringSubmatch(l); m != nil {
 			labelAt[m[1]] = i
+			for _, c := range lines[i+1:] {
+				c = strings.TrimSpace(c)
+				if !strings.HasPrefix(c, "//") && !strings.HasPrefix(c, "#") {
+					break
+				}
+				if strings.Contains(c, "=>") && strings.Contains(c, "This Inner Loop Header") {
+					innerHeader[m[1]] = true
+				}
+			}
 		}
 		if m := branchRe.FindStringSubmatch(l); m != nil {
 			if at, ok := labelAt[m[2]]; ok { // seen before: a backward branch
 				loops = append(loops, span{m[2], at, i})
 			}
 		}
+	}
+	if len(innerHeader) > 0 {
+		loops = slices.DeleteFunc(loops, func(a span) bool { return !innerHeader[a.label] })
 	}
 	out := map[string][]string{}
 	for _, a := range loops {

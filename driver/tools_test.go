@@ -4,7 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -119,6 +121,58 @@ func TestCountWork(t *testing.T) {
 		if got := CountWork(c.body); got != c.want {
 			t.Errorf("%q: got %+v, want %+v", c.body, got, c.want)
 		}
+	}
+}
+
+// InnermostLoops takes clang's loop comments over the layout: .LBB0_4 is
+// placed before its predecessor .LBB0_6, whose branch to it is backward in
+// the listing but no loop; .LBB0_2 is the one innermost loop. Without
+// loop comments every backward branch counts (the old reading), and a
+// loop around another is never innermost.
+func TestInnermostLoopsFollowLoopComments(t *testing.T) {
+	listing := `f:
+.LBB0_1:                                // %outer
+                                        // =>This Loop Header: Depth=1
+                                        //     Child Loop BB0_2 Depth 2
+	mov	x1, #0
+.LBB0_2:                                // %inner
+                                        //   Parent Loop BB0_1 Depth=1
+                                        // =>  This Inner Loop Header: Depth=2
+	fmla	v0.4s, v1.4s, v2.4s
+	subs	x1, x1, #1
+	b.ne	.LBB0_2
+.LBB0_4:                                // %then
+                                        //   in Loop: Header=BB0_1 Depth=1
+	str	q0, [x0]
+	b	.LBB0_7
+.LBB0_6:                                // %else
+                                        //   in Loop: Header=BB0_1 Depth=1
+	cmp	x2, #8
+	b.hs	.LBB0_4
+.LBB0_7:
+	subs	x3, x3, #1
+	b.ne	.LBB0_1
+	ret
+`
+	keys := func(m map[string][]string) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := keys(InnermostLoops(listing)); !slices.Equal(got, []string{".LBB0_2"}) {
+		t.Errorf("with loop comments: %v, want [.LBB0_2]", got)
+	}
+	var bare []string
+	for _, l := range strings.Split(listing, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "//") {
+			bare = append(bare, regexp.MustCompile(`\s*//.*$`).ReplaceAllString(l, ""))
+		}
+	}
+	if got := keys(InnermostLoops(strings.Join(bare, "\n"))); !slices.Equal(got, []string{".LBB0_2", ".LBB0_4"}) {
+		t.Errorf("without loop comments: %v, want [.LBB0_2 .LBB0_4]", got)
 	}
 }
 
