@@ -946,7 +946,7 @@ func TestTopiConv2D(t *testing.T) {
 
 // TestTopiConv2DFewBlocksShareRows: a float NHWC convolution with too few
 // blocks of output channels to share out among threads (96 channels: 6
-// blocks of 16 on x86-64) runs its blocks and output rows as one parallel
+// blocks of 16 on x86-64) runs its output rows and blocks as one parallel
 // loop, whose block of accumulators sits at constant offsets (no base
 // computed from the fused loop in a let, which kept LLVM from holding the
 // block in registers). Checked against the textbook convolution, as
@@ -962,7 +962,7 @@ func TestTopiConv2DFewBlocksShareRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	ir := fmt.Sprint(f)
-	if !strings.Contains(ir, "parallel (oc.outer.oh.fused, 0, 36)") {
+	if !strings.Contains(ir, "parallel (oh.oc.outer.fused, 0, 36)") {
 		t.Errorf("want the 6 blocks and 6 rows as one parallel loop of 36:\n%s", ir)
 	}
 	if strings.Contains(ir, ".min = ") {

@@ -159,18 +159,30 @@ func scheduleOuter(s *schedule.Schedule, st *schedule.Stage, t Target) error {
 	if len(data) == 0 {
 		return nil // a 0-d stage: one element, no loop to vectorize or share
 	}
-	inner := data[len(data)-1]
-	if n, _ := te.IntValue(inner.StaticExtent()); n >= 2 && st.Tensor.Body != nil {
-		if _, isReduce := st.Tensor.Body.(*te.Reduce); !isReduce || len(st.Tensor.ReduceAxis) == 0 {
-			_, vi := p.split(st, inner, min(n, lanes(t, st.Tensor.DType)))
-			p.vectorize(st, vi)
-		}
-	}
+	p.then(func() error { return vectorizeInnermost(st, t) })
 	// the first loop with more than one iteration runs in parallel
 	for _, a := range data[:len(data)-1] {
 		if n, _ := te.IntValue(a.StaticExtent()); n > 1 {
 			p.parallel(st, a)
 			break
+		}
+	}
+	return p.err
+}
+
+// vectorizeInnermost splits an element-wise or window stage's innermost
+// data axis in vector-wide pieces and vectorizes them.
+func vectorizeInnermost(st *schedule.Stage, t Target) error {
+	var p steps
+	data := dataAxes(st)
+	if len(data) == 0 {
+		return nil
+	}
+	inner := data[len(data)-1]
+	if n, _ := te.IntValue(inner.StaticExtent()); n >= 2 && st.Tensor.Body != nil {
+		if _, isReduce := st.Tensor.Body.(*te.Reduce); !isReduce || len(st.Tensor.ReduceAxis) == 0 {
+			_, vi := p.split(st, inner, min(n, lanes(t, st.Tensor.DType)))
+			p.vectorize(st, vi)
 		}
 	}
 	return p.err

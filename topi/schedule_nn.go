@@ -17,7 +17,8 @@ import (
 //     unrolled and its vector innermost, so the partial sums stay in
 //     registers across the whole reduction (cache_write makes the block's
 //     accumulator when nothing follows the convolution);
-//   - the padding is its own stage at the root.
+//   - the padding is its own stage at the root, except a binary NHWC
+//     convolution's, copied row by row inside the parallel loop.
 func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
 	return scheduleConvInto(s, acc, nil, t, keep)
 }
@@ -84,6 +85,12 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 	packed := nhwc && elem.IsFloat() // the kernel comes in blocks of OCBlock channels
 	if packed {
 		cols = OCBlock
+		if cols == 2*v && t.VectorBits == 256 {
+			// AVX2: 6 pixels by the block's two vectors, 12 of the 16
+			// registers, the weights and a broadcast in the others
+			// (measured with tide tune on ResNet-18's stem: 1.06x 4 pixels)
+			rows = 6
+		}
 		if cols <= v {
 			// one vector per packed block (AVX-512): see floatBlock
 			var vectors int64
@@ -144,8 +151,13 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 			// too few blocks to share out (SqueezeNet's stem: 3 blocks of
 			// 32 channels, which 2 threads ran 2:1 and a Pi's 4 cores 3 of
 			// 4): the blocks and the rows in parallel together, and the
-			// weights, small, packed once before
-			outer = p.fuse(out, yo, out.Root[hAx])
+			// weights, small, packed once before. Rows outside blocks: a
+			// thread's rows are the padded rows it wrote itself (the pad's
+			// parallel loop shares rows out the same way), where blocks
+			// outside gave each thread every row, half of them in the
+			// other core's cache (2 threads: 1.67x -> see BENCHMARKS.md)
+			p.reorder(out, out.Root[hAx], yo, xo)
+			outer = p.fuse(out, out.Root[hAx], yo)
 			blocksOuter = false
 		}
 	}
@@ -172,7 +184,15 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 	}
 	p.unroll(acc, co)
 	p.unroll(acc, rowA)
-	if pad != nil {
+	switch {
+	case pad != nil && nhwc && !elem.IsFloat() && !blocksOuter:
+		// a binary convolution's padded input is small (bits): each
+		// parallel iteration copies the padded rows its outputs read,
+		// which saves a parallel loop's fork and join per call (a few
+		// microseconds against a 100 us layer on 2 threads)
+		p.computeAt(pad, out, outer)
+		p.then(func() error { return vectorizeInnermost(pad, t) })
+	case pad != nil:
 		p.then(func() error { return scheduleOuter(s, pad, t) })
 	}
 	if wp != nil {

@@ -122,7 +122,7 @@ func TestNetworkStats(t *testing.T) {
 		"group 2 P1: pad(A1_pad) + bitserial_conv2d_nhwc(A1_acc) + bitserial_xnor(A1) + fused_glue(Q1) + bitpack(P1)",
 		// the residual: the shortcut's cast inlined into the add, the add into the glue
 		"group 3 Y: pad(A2_pad) + bitserial_conv2d_nhwc(A2_acc) + bitserial_xnor(A2) + compute(S) + add(R) + fused_glue(Y)",
-		"workspace: 2240 bytes for 6 intermediates of 2880 bytes together",
+		"workspace: 2240 bytes for 5 intermediates of 2680 bytes together",
 		// computed at build time: the packed weights, batch norm's scale and
 		// shift, the float kernel's blocks, zero padding's border
 		// corrections (from the weight sums), and the glues' thresholds
