@@ -14,19 +14,24 @@ import (
 	"github.com/tide-compiler/tide/te"
 )
 
-// A whole network on an emulated AArch64 target is estimated as the sum,
-// over its innermost loops, of iterations times llvm-mca's cycles per
-// iteration: the iterations are counted by running the network once under
-// qemu with each loop's header incrementing a counter (one thread), the
-// cycles are llvm-mca's for the loop's uninstrumented body. Code outside
-// innermost loops is not counted: the estimate is a lower bound of the
-// work, and of the time on one core.
+// A whole network on an emulated AArch64 target is estimated as the sum
+// over its code of executions times llvm-mca's cycles: each innermost loop
+// by its iterations times its cycles per iteration, each basic block
+// outside innermost loops (a block's epilogue, its glue, the outer loops'
+// control) by its executions times its cycles. The executions are counted
+// by running the network once under qemu with a counter at each loop's
+// header and each block's start (one thread); the cycles are llvm-mca's
+// for the uninstrumented code. What llvm-mca leaves out (cache misses,
+// branch mispredictions, calls into the C library) is not counted.
 
-// CountedLoop is one innermost loop of a network's code with its estimate.
+// CountedLoop is one innermost loop of a network's code with its estimate,
+// or, Straight, one basic block outside innermost loops (its Iterations are
+// its executions).
 type CountedLoop struct {
 	LoopEstimate
 	Function   string // the assembly function it is in
 	Iterations int64  // in one inference
+	Straight   bool
 }
 
 // EstimateNetwork estimates one inference of a network function on an
@@ -53,18 +58,32 @@ func EstimateKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, input
 		if err != nil {
 			return nil, err
 		}
-		fnOf := loopFunctions(asm)
-		var labels []string
-		for label, body := range InnermostLoops(asm) {
-			e, err := estimateLoop(t, label, body, dir)
+		lines := strings.Split(asm, "\n")
+		fnOf := lineFunctions(lines)
+		spans := innermostSpans(lines)
+		var at []int // the line each counter follows
+		for _, a := range spans {
+			e, err := estimateLoop(t, a.label, instructions(lines[a.start+1:a.end+1]), dir)
 			if err != nil {
 				return nil, err
 			}
-			loops = append(loops, CountedLoop{LoopEstimate: e, Function: fnOf[label]})
-			labels = append(labels, label)
+			loops = append(loops, CountedLoop{LoopEstimate: e, Function: fnOf[a.start]})
+			at = append(at, a.start)
+		}
+		blocks := straightBlocks(lines, spans)
+		estimates, err := estimateBlocks(t, blocks, dir)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range blocks {
+			loops = append(loops, CountedLoop{LoopEstimate: estimates[i], Function: fnOf[b.at], Straight: true})
+			at = append(at, b.at)
+		}
+		if len(at) > maxCountedLoops {
+			return nil, fmt.Errorf("the listing has %d loops and blocks to count; the counting harness holds %d", len(at), maxCountedLoops)
 		}
 		s := filepath.Join(dir, "counted.s")
-		if err := os.WriteFile(s, []byte(countLoops(asm, labels)), 0o644); err != nil {
+		if err := os.WriteFile(s, []byte(countAt(lines, at)), 0o644); err != nil {
 			return nil, err
 		}
 		obj := filepath.Join(dir, "counted.o")
@@ -95,44 +114,42 @@ func EstimateKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, input
 	return loops, r.outs, nil
 }
 
-// maxCountedLoops bounds the loops a listing may have; a network's have a
-// few hundred.
-const maxCountedLoops = 8192
+// maxCountedLoops bounds the loops and blocks a listing may have; a
+// network's have a few thousand.
+const maxCountedLoops = 16384
 
 var functionRe = regexp.MustCompile(`^([A-Za-z_.$][A-Za-z0-9_.$]*):`)
 
-// loopFunctions maps each block label of an assembly listing to the
-// function it is in.
-func loopFunctions(asm string) map[string]string {
-	out := map[string]string{}
+// lineFunctions maps each line of an assembly listing to the function it
+// is in.
+func lineFunctions(lines []string) []string {
+	out := make([]string, len(lines))
 	fn := ""
-	for _, l := range strings.Split(asm, "\n") {
-		if m := labelRe.FindStringSubmatch(l); m != nil {
-			out[m[1]] = fn
-		} else if m := functionRe.FindStringSubmatch(l); m != nil && !strings.HasPrefix(m[1], ".L") {
+	for i, l := range lines {
+		if m := functionRe.FindStringSubmatch(l); m != nil && !strings.HasPrefix(m[1], ".L") {
 			fn = m[1]
 		}
+		out[i] = fn
 	}
 	return out
 }
 
-// countLoops instruments an AArch64 listing: the header of loop i (its
-// label) adds one to tide_loop_counts[i], saving and restoring the two
-// scratch registers it uses on the stack (no flags change).
-func countLoops(asm string, labels []string) string {
-	index := map[string]int{}
-	for i, l := range labels {
-		index[l] = i
+// countAt instruments an AArch64 listing: after line at[i] (a loop's
+// header label, a block's label or "%bb.N:" comment), the code adds one to
+// tide_loop_counts[i], saving and restoring the two scratch registers it
+// uses on the stack (no flags change).
+func countAt(lines []string, at []int) string {
+	counters := map[int][]int{}
+	for i, line := range at {
+		counters[line] = append(counters[line], i)
 	}
 	var b strings.Builder
-	for _, l := range strings.Split(asm, "\n") {
+	for n, l := range lines {
 		b.WriteString(l)
 		b.WriteString("\n")
-		if m := labelRe.FindStringSubmatch(l); m != nil {
-			if i, ok := index[m[1]]; ok {
-				sym := fmt.Sprintf("tide_loop_counts+%d", 8*i)
-				fmt.Fprintf(&b, "\tstp x16, x17, [sp, #-16]!\n\tadrp x16, %s\n\tadd x16, x16, :lo12:%s\n\tldr x17, [x16]\n\tadd x17, x17, #1\n\tstr x17, [x16]\n\tldp x16, x17, [sp], #16\n", sym, sym)
-			}
+		for _, i := range counters[n] {
+			sym := fmt.Sprintf("tide_loop_counts+%d", 8*i)
+			fmt.Fprintf(&b, "\tstp x16, x17, [sp, #-16]!\n\tadrp x16, %s\n\tadd x16, x16, :lo12:%s\n\tldr x17, [x16]\n\tadd x17, x17, #1\n\tstr x17, [x16]\n\tldp x16, x17, [sp], #16\n", sym, sym)
 		}
 	}
 	fmt.Fprintf(&b, "\t.bss\n\t.globl tide_loop_counts\n\t.p2align 3\ntide_loop_counts:\n\t.zero %d\n", 8*maxCountedLoops)

@@ -114,11 +114,22 @@ func x86Lanes(op, operands string) int {
 // which a network's padded copy loops showed.
 func InnermostLoops(asm string) map[string][]string {
 	lines := strings.Split(asm, "\n")
-	labelAt := map[string]int{}
-	type span struct {
-		label      string
-		start, end int
+	out := map[string][]string{}
+	for _, a := range innermostSpans(lines) {
+		out[a.label] = instructions(lines[a.start+1 : a.end+1])
 	}
+	return out
+}
+
+// span is an innermost loop of a listing: its header's label and the
+// lines from the label to the branch back to it.
+type span struct {
+	label      string
+	start, end int
+}
+
+func innermostSpans(lines []string) []span {
+	labelAt := map[string]int{}
 	var loops []span
 	innerHeader := map[string]bool{}
 	for i, l := range lines {
@@ -143,28 +154,120 @@ func InnermostLoops(asm string) map[string][]string {
 	if len(innerHeader) > 0 {
 		loops = slices.DeleteFunc(loops, func(a span) bool { return !innerHeader[a.label] })
 	}
-	out := map[string][]string{}
+	var inner []span
 	for _, a := range loops {
-		inner := true
-		for _, b := range loops {
-			if b != a && b.start >= a.start && b.end <= a.end {
-				inner = false
-			}
+		if !slices.ContainsFunc(loops, func(b span) bool { return b != a && b.start >= a.start && b.end <= a.end }) {
+			inner = append(inner, a)
 		}
-		if !inner {
+	}
+	return inner
+}
+
+// instructions are a listing's instruction lines: no labels, directives
+// or comments.
+func instructions(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.HasPrefix(t, ".") || strings.HasPrefix(t, "//") || strings.HasPrefix(t, "#") || labelRe.MatchString(t) || functionRe.MatchString(t) {
 			continue
 		}
-		var body []string
-		for _, l := range lines[a.start+1 : a.end+1] {
-			t := strings.TrimSpace(l)
-			if t == "" || strings.HasPrefix(t, ".") || strings.HasPrefix(t, "//") || strings.HasPrefix(t, "#") || labelRe.MatchString(t) {
-				continue
-			}
-			body = append(body, l)
-		}
-		out[a.label] = body
+		out = append(out, l)
 	}
 	return out
+}
+
+// bbRe is clang's comment for a basic block that has no label (nothing
+// branches to it: it is entered by falling through, or it is an entry).
+var bbRe = regexp.MustCompile(`^\s*(?://|#)\s*(%bb\.[0-9]+):`)
+
+// asmBlock is a basic block of a listing outside its innermost loops.
+type asmBlock struct {
+	at   int      // its label's or "%bb.N:" comment's line
+	name string   // its label, or %bb.N
+	body []string // its instructions
+}
+
+// straightBlocks lists the basic blocks of a listing that lie outside its
+// innermost loops: they begin at a label or at clang's "%bb.N:" comment and
+// end at the next block or the function's end.
+func straightBlocks(lines []string, loops []span) []asmBlock {
+	var out []asmBlock
+	open := -1
+	name := ""
+	closeAt := func(i int) {
+		if open >= 0 {
+			if body := instructions(lines[open+1 : i]); len(body) > 0 {
+				out = append(out, asmBlock{at: open, name: name, body: body})
+			}
+		}
+		open = -1
+	}
+	inLoop := func(i int) bool {
+		return slices.ContainsFunc(loops, func(a span) bool { return i >= a.start && i <= a.end })
+	}
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		var start string
+		if m := labelRe.FindStringSubmatch(l); m != nil {
+			start = m[1]
+		} else if m := bbRe.FindStringSubmatch(l); m != nil {
+			start = m[1]
+		}
+		switch {
+		case start != "":
+			closeAt(i)
+			if !inLoop(i) {
+				open, name = i, start
+			}
+		case strings.HasPrefix(t, ".cfi_endproc") || strings.HasPrefix(t, ".Lfunc_end") || (functionRe.MatchString(l) && !strings.HasPrefix(t, ".")):
+			closeAt(i)
+		}
+	}
+	closeAt(len(lines))
+	return out
+}
+
+// estimateBlocks asks llvm-mca for the cycles of each block, in one run with
+// a code region per block. A block runs once per entry, not in a loop;
+// llvm-mca's steady state of it repeated is the estimate (its dependency
+// chains count at their latency).
+func estimateBlocks(t llvmgen.Target, blocks []asmBlock, dir string) ([]LoopEstimate, error) {
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	for i, blk := range blocks {
+		fmt.Fprintf(&b, "# LLVM-MCA-BEGIN b%d\n%s\n# LLVM-MCA-END\n", i, strings.Join(blk.body, "\n"))
+	}
+	f := filepath.Join(dir, "blocks.s")
+	if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {
+		return nil, err
+	}
+	args := []string{"-mtriple=" + t.Triple, f}
+	if t.CPU != "" {
+		args = append(args, "-mcpu="+t.CPU)
+	}
+	report, err := run(MCA, args...)
+	if err != nil {
+		return nil, err
+	}
+	regions := strings.Split(report, "Code Region - ")[1:]
+	if len(regions) != len(blocks) {
+		return nil, fmt.Errorf("llvm-mca reported %d code regions for %d blocks", len(regions), len(blocks))
+	}
+	out := make([]LoopEstimate, len(blocks))
+	for i, r := range regions {
+		rthr, iters, cycles := rthrRe.FindStringSubmatch(r), itersRe.FindStringSubmatch(r), cyclesRe.FindStringSubmatch(r)
+		if rthr == nil || iters == nil || cycles == nil {
+			return nil, fmt.Errorf("llvm-mca gave no cycle counts for block %s:\n%s", blocks[i].name, r)
+		}
+		thr, _ := strconv.ParseFloat(rthr[1], 64)
+		n, _ := strconv.ParseFloat(iters[1], 64)
+		total, _ := strconv.ParseFloat(cycles[1], 64)
+		out[i] = LoopEstimate{Label: blocks[i].name, Instructions: len(blocks[i].body), Cycles: total / n, Throughput: thr, Work: CountWork(blocks[i].body)}
+	}
+	return out, nil
 }
 
 // EstimateLoops compiles an IR file to assembly and asks llvm-mca for the

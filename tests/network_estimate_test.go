@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/tide-compiler/tide/driver"
@@ -15,10 +16,12 @@ import (
 	"github.com/tide-compiler/tide/topi"
 )
 
-// The cortex-a53 estimate of a network counts loop iterations with an
-// instrumented listing run under qemu: the counters must not change what
-// the network computes (its outputs equal the evaluator's), and every
-// counted loop runs.
+// The cortex-a53 estimate of a network counts loop iterations and block
+// executions with an instrumented listing run under qemu: the counters
+// must not change what the network computes (its outputs equal the
+// evaluator's), every counted loop runs, and the entry block of the
+// network's function and of each group's (each called once per inference)
+// runs once.
 func TestNetworkEstimateKeepsSemantics(t *testing.T) {
 	tgt, err := llvmgen.ParseTarget("cortex-a53")
 	if err != nil {
@@ -40,10 +43,23 @@ func TestNetworkEstimateKeepsSemantics(t *testing.T) {
 	if len(loops) < 4 {
 		t.Fatalf("%d innermost loops counted", len(loops))
 	}
+	entries := 0
 	for _, l := range loops {
-		if l.Iterations <= 0 || l.Cycles <= 0 {
-			t.Errorf("loop %s in %s: %d iterations of %.1f cycles", l.Label, l.Function, l.Iterations, l.Cycles)
+		switch {
+		case l.Cycles <= 0:
+			t.Errorf("%s in %s: %.1f cycles", l.Label, l.Function, l.Cycles)
+		case !l.Straight && l.Iterations <= 0:
+			t.Errorf("loop %s in %s: %d iterations", l.Label, l.Function, l.Iterations)
+		case l.Straight && l.Label == "%bb.0" && (l.Function == "tiny" || strings.Count(l.Function, ".") == 1 && strings.HasPrefix(l.Function, "tiny.")):
+			entries++
+			if l.Iterations != 1 {
+				t.Errorf("the entry block of %s ran %d times, not once", l.Function, l.Iterations)
+			}
 		}
+	}
+	// the network and its 4 groups
+	if entries != 5 {
+		t.Errorf("%d entry blocks of the network's and its groups' functions counted, want 5", entries)
 	}
 }
 

@@ -347,7 +347,7 @@ func groupCycles(f *lower.Func, loops []driver.CountedLoop) (byGroup map[string]
 }
 
 // estimateNetwork prints the estimate of one inference on an emulated
-// AArch64 target: the cycles of each group's innermost loops (iterations
+// AArch64 target: the cycles of each group's code (iterations and executions
 // counted under qemu, cycles per iteration from llvm-mca), labelled as an
 // estimate.
 func estimateNetwork(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, nb *netBuild, f *lower.Func, in []*te.Buffer) error {
@@ -361,15 +361,21 @@ func estimateNetwork(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, nb *
 		return userError{err}
 	}
 	cycles, total := groupCycles(f, loops)
+	var straight []driver.CountedLoop
 	var bits float64
 	for _, l := range loops {
 		bits += float64(l.Iterations) * float64(l.Work.PopcountBits)
+		if l.Straight {
+			straight = append(straight, l)
+		}
 	}
+	outside, outsideTotal := groupCycles(f, straight)
 	const ghz = 1.2 // a Raspberry Pi 3B's Cortex-A53
-	fmt.Fprintf(w, "%s on %s runs under emulation here: an ESTIMATE, not a measurement: the innermost loops' iterations in one inference (counted under qemu, one thread) times llvm-mca's cycles per iteration (-mcpu=%s); code outside innermost loops is not counted\n", f.Name, tgt.Name, tgt.CPU)
+	fmt.Fprintf(w, "%s on %s runs under emulation here: an ESTIMATE, not a measurement: the innermost loops' iterations and the other basic blocks' executions in one inference (counted under qemu, one thread) times llvm-mca's cycles for each (-mcpu=%s); cache misses and calls into the C library are not counted\n", f.Name, tgt.Name, tgt.CPU)
 	for i, g := range nb.plan.Groups {
-		fmt.Fprintf(w, "  %3d %-16s %14.0f cycles %5.1f%%\n", i, g.Name, cycles[g.Name], 100*cycles[g.Name]/max(1, total))
+		fmt.Fprintf(w, "  %3d %-16s %14.0f cycles %5.1f%%  (%3.0f%% outside innermost loops)\n", i, g.Name, cycles[g.Name], 100*cycles[g.Name]/max(1, total), 100*outside[g.Name]/max(1, cycles[g.Name]))
 	}
+	fmt.Fprintf(w, "outside innermost loops: %.3g cycles, %.1f%% of all\n", outsideTotal, 100*outsideTotal/max(1, total))
 	// a Pi 3B has 4 cores: the ideal split leaves out memory and imbalance
 	fmt.Fprintf(w, "estimated: %.3g cycles in all, %.1f ms on one core at %.1f GHz (%.1f ms on 4 cores if they split it ideally)", total, total/ghz/1e6, ghz, total/ghz/1e6/4)
 	if bits > 0 {

@@ -48,8 +48,8 @@ build or run, or computes something else, is logged and never chosen.
 
 On this machine (host, x86-64) a candidate's cost is the fastest of --repeat
 calls (interference only slows a call down); on a target that runs only under emulation here (cortex-a53) it is an
-ESTIMATE: the innermost loops' iterations counted under qemu times llvm-mca's
-cycles per iteration.
+ESTIMATE: the innermost loops' iterations and the other blocks' executions counted
+under qemu, times llvm-mca's cycles for each.
 
 Each measurement is appended to --log as a JSON line (target, CPU, kernel, its
 shapes, knob values, cost, status). A second run with the same log resumes: it
@@ -468,7 +468,7 @@ func costUnit(w io.Writer, tgt llvmgen.Target) string {
 	if driver.Native(tgt) {
 		return tune.Seconds
 	}
-	fmt.Fprintf(w, "%s runs under emulation here: each cost is an ESTIMATE (innermost loops' iterations counted under qemu times llvm-mca's cycles per iteration), not a measurement\n", tgt.Name)
+	fmt.Fprintf(w, "%s runs under emulation here: each cost is an ESTIMATE (innermost loops' iterations and the other blocks' executions counted under qemu, times llvm-mca's cycles for each), not a measurement\n", tgt.Name)
 	return tune.Cycles
 }
 
