@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -316,6 +317,23 @@ func TestTopiBitpackWholeWords(t *testing.T) {
 			}
 			if ir := fmt.Sprint(f); !strings.Contains(ir, "vector_reduce_sum") {
 				t.Errorf("the default schedule packs a word's codes one at a time:\n%s", ir)
+			}
+			// a word's bits are a mask move on x86; AArch64 has none (LLVM
+			// expands the bitcast of <N x i1> lane by lane), so there the
+			// lanes' powers of two are summed (addv)
+			for target, want := range map[string]string{"x86-64": " x i1> %", "cortex-a53": "@llvm.vector.reduce.add."} {
+				tgt, err := llvmgen.ParseTarget(target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, _, err := llvmgen.Generate(f, tgt, llvmgen.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ll := m.String()
+				if !strings.Contains(ll, want) || target == "cortex-a53" && regexp.MustCompile(`bitcast <\d+ x i1>`).MatchString(ll) {
+					t.Errorf("%s: the bits are not packed with %q:\n%s", target, want, ll)
+				}
 			}
 			for _, target := range []string{"x86-64", "cortex-a53", "host", "host+asan"} {
 				tc.checkCodegen(t, target)
