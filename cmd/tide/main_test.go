@@ -590,28 +590,7 @@ int main(void) {
     return 0;
 }
 `), 0o644)
-		var lines []string
-		for _, l := range strings.Split(string(mustRead(t, h)), "\n") {
-			if cmd, ok := strings.CutPrefix(l, " *   "); ok {
-				lines = append(lines, cmd)
-			}
-		}
-		if len(lines) != 2 {
-			t.Fatalf("%s: the header's build lines are %q", target, lines)
-		}
-		for _, l := range lines {
-			cmd := exec.Command("sh", "-c", l)
-			cmd.Dir = dir
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("%s: %s: %v\n%s", target, l, err, out)
-			}
-		}
-		run := exec.Command("./main")
-		if target == "cortex-a53" {
-			run = exec.Command("qemu-aarch64", "-cpu", "cortex-a53", "-L", "/usr/aarch64-linux-gnu", "./main")
-		}
-		run.Dir = dir
-		if out, err := run.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "0 wrong" {
+		if out, err := buildAsTheHeaderSays(t, dir, mustRead(t, h), target); err != nil || out != "0 wrong" {
 			t.Errorf("%s: %v: %q", target, err, out)
 		}
 	}
@@ -718,33 +697,41 @@ int main(void) {
     return 0;
 }
 `), 0o644)
-		var lines []string
-		for _, l := range strings.Split(string(header), "\n") {
-			if cmd, ok := strings.CutPrefix(l, " *   "); ok {
-				lines = append(lines, cmd)
-			}
-		}
-		if len(lines) != 2 {
-			t.Fatalf("%s: the header's build lines are %q", target, lines)
-		}
-		for _, l := range lines {
-			cmd := exec.Command("sh", "-c", l)
-			cmd.Dir = dir
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("%s: %s: %v\n%s", target, l, err, out)
-			}
-		}
-		run := exec.Command("./main")
-		if target == "cortex-a53" {
-			run = exec.Command("qemu-aarch64", "-cpu", "cortex-a53", "-L", "/usr/aarch64-linux-gnu", "./main")
-		}
-		run.Dir = dir
-		out, err := run.CombinedOutput()
 		// max(a*b + a, 0): 3, 0, 0
-		if err != nil || strings.TrimSpace(string(out)) != "3 0 0" {
+		if out, err := buildAsTheHeaderSays(t, dir, header, target); err != nil || out != "3 0 0" {
 			t.Errorf("%s: %v: %q", target, err, out)
 		}
 	}
+}
+
+// buildAsTheHeaderSays runs a header's two build lines as typed, in dir
+// (which holds the module and main.c), then the program (under qemu for
+// cortex-a53), and returns its output without surrounding space.
+func buildAsTheHeaderSays(t *testing.T, dir string, header []byte, target string) (string, error) {
+	t.Helper()
+	var lines []string
+	for _, l := range strings.Split(string(header), "\n") {
+		if cmd, ok := strings.CutPrefix(l, " *   "); ok {
+			lines = append(lines, cmd)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%s: the header's build lines are %q", target, lines)
+	}
+	for _, l := range lines {
+		cmd := exec.Command("sh", "-c", l)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %s: %v\n%s", target, l, err, out)
+		}
+	}
+	run := exec.Command("./main")
+	if target == "cortex-a53" {
+		run = exec.Command("qemu-aarch64", "-cpu", "cortex-a53", "-L", "/usr/aarch64-linux-gnu", "./main")
+	}
+	run.Dir = dir
+	out, err := run.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }
 
 // Issue 12: vectorized min/max reductions disagreed with the evaluator on
