@@ -12,6 +12,7 @@ import (
 
 	"github.com/llir/llvm/ir"
 
+	"github.com/tide-compiler/tide/internal/cnames"
 	"github.com/tide-compiler/tide/llvmgen"
 	"github.com/tide-compiler/tide/lower"
 	"github.com/tide-compiler/tide/te"
@@ -293,7 +294,7 @@ void tide_profile(int group) {
 	if f.Workspace != nil {
 		// one workspace, allocated once for every call (a network's
 		// intermediates: no allocation on the hot path)
-		fmt.Fprintf(&b, "    long tide_wsize = (long)%s_workspace_size();\n", f.Name)
+		fmt.Fprintf(&b, "    long tide_wsize = (long)%s%s();\n", f.Name, cnames.WorkspaceSizeSuffix)
 		// exactly the plan's bytes (a multiple of the alignment), so that
 		// AddressSanitizer sees an access past the workspace's end
 		fmt.Fprintf(&b, "    void *tide_workspace = aligned_alloc(%d, tide_wsize > 0 ? (tide_wsize + %d) / %d * %d : %d);\n", lower.WorkspaceAlign, lower.WorkspaceAlign-1, lower.WorkspaceAlign, lower.WorkspaceAlign, lower.WorkspaceAlign)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tide-compiler/tide/internal/cnames"
 	"github.com/tide-compiler/tide/lower"
 	"github.com/tide-compiler/tide/te"
 )
@@ -65,14 +66,14 @@ func Header(f *lower.Func, t Target) string {
 		fmt.Fprintf(&b, "/* The bytes of the workspace %s needs for its intermediates: allocate\n", f.Name)
 		fmt.Fprintf(&b, " * them once, %d-byte aligned, and pass them to every call (one call at a\n", lower.WorkspaceAlign)
 		b.WriteString(" * time per workspace). */\n")
-		fmt.Fprintf(&b, "int64_t %s_workspace_size(void);\n\n", f.Name)
+		fmt.Fprintf(&b, "int64_t %s%s(void);\n\n", f.Name, cnames.WorkspaceSizeSuffix)
 	}
 	fmt.Fprintf(&b, "void %s(%s);\n\n", f.Name, strings.Join(params, ", "))
 	if f.Workspace == nil {
 		fmt.Fprintf(&b, "/* %s keeps the heap memory of its large intermediates between calls (one\n", f.Name)
 		b.WriteString(" * block per buffer, reused when large enough; calls may run at once).\n")
-		fmt.Fprintf(&b, " * %s_release() frees it, at any time. */\n", f.Name)
-		fmt.Fprintf(&b, "void %s_release(void);\n\n", f.Name)
+		fmt.Fprintf(&b, " * %s%s() frees it, at any time. */\n", f.Name, cnames.ReleaseSuffix)
+		fmt.Fprintf(&b, "void %s%s(void);\n\n", f.Name, cnames.ReleaseSuffix)
 	}
 	b.WriteString(buildLines(f.Name, t))
 	b.WriteString("#endif\n")

@@ -8,6 +8,8 @@ import (
 	"github.com/llir/llvm/ir/enum"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
+
+	"github.com/tide-compiler/tide/internal/cnames"
 )
 
 // A kernel's heap buffers outside its loops (packed weights, a packed
@@ -71,7 +73,7 @@ func (g *gen) putCached(cache *ir.Global, block value.Value) {
 // releaseFunc emits NAME_release(), which frees the kernel's cached blocks.
 // Safe at any time: a running call's block is not in its cache.
 func (g *gen) releaseFunc(kernel string) {
-	fn := g.m.NewFunc(kernel+"_release", types.Void)
+	fn := g.m.NewFunc(kernel+cnames.ReleaseSuffix, types.Void)
 	b := fn.NewBlock("entry")
 	for i, cache := range g.kernelCaches {
 		old := b.NewAtomicRMW(enum.AtomicOpXChg, cache, constant.NewInt(types.I64, 0), enum.AtomicOrderingAcquireRelease)

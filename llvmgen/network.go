@@ -9,6 +9,7 @@ import (
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
+	"github.com/tide-compiler/tide/internal/cnames"
 	"github.com/tide-compiler/tide/lower"
 	"github.com/tide-compiler/tide/te"
 )
@@ -41,7 +42,7 @@ func (g *gen) workspace(f *lower.Func, base value.Value) {
 		p := g.b.NewGetElementPtr(types.I8, base, constant.NewInt(types.I64, s.Offset))
 		g.bufs[s.Buffer] = g.b.NewBitCast(p, types.NewPointer(memType(s.Buffer.DType)))
 	}
-	size := g.m.NewFunc(f.Name+"_workspace_size", types.I64)
+	size := g.m.NewFunc(f.Name+cnames.WorkspaceSizeSuffix, types.I64)
 	size.NewBlock("entry").NewRet(constant.NewInt(types.I64, f.Workspace.Bytes))
 }
 

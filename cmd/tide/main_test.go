@@ -497,7 +497,7 @@ func TestKernelNamesAndTheCRuntime(t *testing.T) {
 		os.WriteFile(path, []byte("A = placeholder((4,), float32)\nB = compute((4,), (i) => A[i] * 2)\nkernel "+name+"(A) -> B\n"), 0o644)
 		return path
 	}
-	for name, want := range map[string]string{"main": "entry point", "printf": "C runtime (libc)", "malloc": "C runtime (libc)", "tide_k": "Tide's own"} {
+	for name, want := range map[string]string{"main": "entry point", "printf": "C runtime (libc)", "malloc": "C runtime (libc)", "tide_k": "Tide's own", "gnu_get_libc": "gnu_get_libc_release, a function of the C runtime"} {
 		status, _, stderr := tide(t, "check", write(name))
 		if status == 0 || !strings.Contains(stderr, name+".te:3:8: ") || !strings.Contains(stderr, want) {
 			t.Errorf("kernel %s: status %d: %s", name, status, stderr)

@@ -54,5 +54,22 @@ func Check(name string) error {
 	if lib := symbols[name]; lib != "" {
 		return fmt.Errorf("%s is a function of the C runtime (%s); a kernel of that name would replace it in every program its object is linked into: choose another name, such as %s_kernel", name, lib, name)
 	}
+	// the functions a module defines next to its kernel's (llvmgen)
+	for _, suffix := range DerivedSuffixes {
+		if lib := symbols[name+suffix]; lib != "" {
+			return fmt.Errorf("%s: its module would also define %s%s, a function of the C runtime (%s), and replace it in every program the object is linked into: choose another name, such as %s_kernel", name, name, suffix, lib, name)
+		}
+	}
 	return nil
 }
+
+// The functions a module defines besides its kernel NAME: NAME_release
+// frees a kernel's kept buffers, NAME_workspace_size gives a network's
+// workspace size.
+const (
+	ReleaseSuffix       = "_release"
+	WorkspaceSizeSuffix = "_workspace_size"
+)
+
+// DerivedSuffixes are all of them.
+var DerivedSuffixes = []string{ReleaseSuffix, WorkspaceSizeSuffix}

@@ -17,6 +17,9 @@ func TestCheck(t *testing.T) {
 		"tide_io":       "Tide's own",
 		"__x":           "C reserves",
 		"_Foo":          "C reserves",
+		// glibc has gnu_get_libc_release, which the kernel's NAME_release
+		// would replace
+		"gnu_get_libc": "would also define gnu_get_libc_release, a function of the C runtime (libc)",
 	} {
 		err := Check(name)
 		if err == nil || !strings.Contains(err.Error(), want) {
