@@ -60,17 +60,18 @@ func EstimateKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, input
 		}
 		lines := strings.Split(asm, "\n")
 		fnOf := lineFunctions(lines)
-		spans := innermostSpans(lines)
+		all := listingBlocks(lines)
+		spans := innermostSpans(lines, all)
 		var at []int // the line each counter follows
 		for _, a := range spans {
 			e, err := estimateLoop(t, a.label, instructions(lines[a.start+1:a.end+1]), dir)
 			if err != nil {
 				return nil, err
 			}
-			loops = append(loops, CountedLoop{LoopEstimate: e, Function: fnOf[a.start]})
-			at = append(at, a.start)
+			loops = append(loops, CountedLoop{LoopEstimate: e, Function: fnOf[a.header]})
+			at = append(at, a.header)
 		}
-		blocks := straightBlocks(lines, spans)
+		blocks := straightBlocks(lines, all, spans)
 		estimates, err := estimateBlocks(t, blocks, dir)
 		if err != nil {
 			return nil, err

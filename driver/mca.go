@@ -107,52 +107,105 @@ func x86Lanes(op, operands string) int {
 }
 
 // InnermostLoops finds the loops of an assembly listing that contain no
-// other loop: a label and the backward branch that returns to it. When the
-// listing has clang's loop comments, only the labels it marks "=>This
-// Inner Loop Header" count: a branch backward in the layout can be a
-// forward one in the control flow (a block placed after its successor),
-// which a network's padded copy loops showed.
+// other loop. With clang's loop comments, an innermost loop is a label
+// marked "=>This Inner Loop Header" and the blocks marked "in Loop:
+// Header=" it, which must lie together (a latch may come before its
+// header). Without them, a loop is a label and the backward branch that
+// returns to it; but a branch backward in the layout can be a forward one
+// in the control flow (a block placed after its successor), which a
+// network's padded copy loops showed.
 func InnermostLoops(asm string) map[string][]string {
 	lines := strings.Split(asm, "\n")
 	out := map[string][]string{}
-	for _, a := range innermostSpans(lines) {
+	for _, a := range innermostSpans(lines, listingBlocks(lines)) {
 		out[a.label] = instructions(lines[a.start+1 : a.end+1])
 	}
 	return out
 }
 
-// span is an innermost loop of a listing: its header's label and the
-// lines from the label to the branch back to it.
+// span is an innermost loop of a listing: its header's label and line, and
+// the lines its blocks take.
 type span struct {
-	label      string
-	start, end int
+	label              string
+	header, start, end int
 }
 
-func innermostSpans(lines []string) []span {
+// asmBlock is a basic block of a listing: from its label or clang's
+// "%bb.N:" comment to the next block or the function's end.
+type asmBlock struct {
+	at, end int    // its label's or comment's line, its last line
+	name    string // its label, or %bb.N
+	// loop is the label of the innermost loop clang's comments put it in
+	// ("" when none), and inner says the block heads an innermost loop
+	loop  string
+	inner bool
+	body  []string // its instructions (only for blocks outside loops)
+}
+
+// bbRe is clang's comment for a basic block that has no label (nothing
+// branches to it: it is entered by falling through, or it is an entry);
+// inLoopRe, its comment naming the block's innermost loop.
+var (
+	bbRe     = regexp.MustCompile(`^\s*(?://|#)\s*(%bb\.[0-9]+):`)
+	inLoopRe = regexp.MustCompile(`in Loop: Header=BB([0-9_]+)`)
+)
+
+// listingBlocks splits a listing into its basic blocks.
+func listingBlocks(lines []string) []asmBlock {
+	var out []asmBlock
+	closeAt := func(i int) {
+		if n := len(out); n > 0 && out[n-1].end < 0 {
+			out[n-1].end = i - 1
+		}
+	}
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		var name string
+		if m := labelRe.FindStringSubmatch(l); m != nil {
+			name = m[1]
+		} else if m := bbRe.FindStringSubmatch(l); m != nil {
+			name = m[1]
+		}
+		switch {
+		case name != "":
+			closeAt(i)
+			b := asmBlock{at: i, end: -1, name: name}
+			// the comments on the block's line and the lines after it
+			for j, c := range lines[i:] {
+				if c = strings.TrimSpace(c); j > 0 && !strings.HasPrefix(c, "//") && !strings.HasPrefix(c, "#") {
+					break
+				}
+				if m := inLoopRe.FindStringSubmatch(c); m != nil {
+					b.loop = ".LBB" + m[1]
+				}
+				if strings.Contains(c, "=>") && strings.Contains(c, "This Inner Loop Header") {
+					b.loop, b.inner = name, true
+				}
+			}
+			out = append(out, b)
+		case strings.HasPrefix(t, ".cfi_endproc") || strings.HasPrefix(t, ".Lfunc_end") || (functionRe.MatchString(l) && !strings.HasPrefix(t, ".")):
+			closeAt(i)
+		}
+	}
+	closeAt(len(lines))
+	return out
+}
+
+func innermostSpans(lines []string, blocks []asmBlock) []span {
+	if slices.ContainsFunc(blocks, func(b asmBlock) bool { return b.inner }) {
+		return commentSpans(blocks)
+	}
 	labelAt := map[string]int{}
 	var loops []span
-	innerHeader := map[string]bool{}
 	for i, l := range lines {
 		if m := labelRe.FindStringSubmatch(l); m != nil {
 			labelAt[m[1]] = i
-			for _, c := range lines[i+1:] {
-				c = strings.TrimSpace(c)
-				if !strings.HasPrefix(c, "//") && !strings.HasPrefix(c, "#") {
-					break
-				}
-				if strings.Contains(c, "=>") && strings.Contains(c, "This Inner Loop Header") {
-					innerHeader[m[1]] = true
-				}
-			}
 		}
 		if m := branchRe.FindStringSubmatch(l); m != nil {
 			if at, ok := labelAt[m[2]]; ok { // seen before: a backward branch
-				loops = append(loops, span{m[2], at, i})
+				loops = append(loops, span{m[2], at, at, i})
 			}
 		}
-	}
-	if len(innerHeader) > 0 {
-		loops = slices.DeleteFunc(loops, func(a span) bool { return !innerHeader[a.label] })
 	}
 	var inner []span
 	for _, a := range loops {
@@ -161,6 +214,49 @@ func innermostSpans(lines []string) []span {
 		}
 	}
 	return inner
+}
+
+// commentSpans are the innermost loops clang's comments mark: each
+// header's blocks, when they lie together in the listing (otherwise the
+// loop's blocks are counted one by one, as blocks outside loops).
+func commentSpans(blocks []asmBlock) []span {
+	var out []span
+	for _, h := range blocks {
+		if !h.inner {
+			continue
+		}
+		first, last := -1, -1
+		together := true
+		for i, b := range blocks {
+			switch {
+			case b.loop == h.name && first < 0:
+				first, last = i, i
+			case b.loop == h.name && last == i-1:
+				last = i
+			case b.loop == h.name:
+				together = false
+			}
+		}
+		if together {
+			out = append(out, span{label: h.name, header: h.at, start: blocks[first].at, end: blocks[last].end})
+		}
+	}
+	return out
+}
+
+// straightBlocks are the basic blocks outside the innermost loops, with
+// their instructions.
+func straightBlocks(lines []string, blocks []asmBlock, loops []span) []asmBlock {
+	var out []asmBlock
+	for _, b := range blocks {
+		if slices.ContainsFunc(loops, func(a span) bool { return b.at >= a.start && b.at <= a.end }) {
+			continue
+		}
+		if b.body = instructions(lines[b.at+1 : b.end+1]); len(b.body) > 0 {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // instructions are a listing's instruction lines: no labels, directives
@@ -174,57 +270,6 @@ func instructions(lines []string) []string {
 		}
 		out = append(out, l)
 	}
-	return out
-}
-
-// bbRe is clang's comment for a basic block that has no label (nothing
-// branches to it: it is entered by falling through, or it is an entry).
-var bbRe = regexp.MustCompile(`^\s*(?://|#)\s*(%bb\.[0-9]+):`)
-
-// asmBlock is a basic block of a listing outside its innermost loops.
-type asmBlock struct {
-	at   int      // its label's or "%bb.N:" comment's line
-	name string   // its label, or %bb.N
-	body []string // its instructions
-}
-
-// straightBlocks lists the basic blocks of a listing that lie outside its
-// innermost loops: they begin at a label or at clang's "%bb.N:" comment and
-// end at the next block or the function's end.
-func straightBlocks(lines []string, loops []span) []asmBlock {
-	var out []asmBlock
-	open := -1
-	name := ""
-	closeAt := func(i int) {
-		if open >= 0 {
-			if body := instructions(lines[open+1 : i]); len(body) > 0 {
-				out = append(out, asmBlock{at: open, name: name, body: body})
-			}
-		}
-		open = -1
-	}
-	inLoop := func(i int) bool {
-		return slices.ContainsFunc(loops, func(a span) bool { return i >= a.start && i <= a.end })
-	}
-	for i, l := range lines {
-		t := strings.TrimSpace(l)
-		var start string
-		if m := labelRe.FindStringSubmatch(l); m != nil {
-			start = m[1]
-		} else if m := bbRe.FindStringSubmatch(l); m != nil {
-			start = m[1]
-		}
-		switch {
-		case start != "":
-			closeAt(i)
-			if !inLoop(i) {
-				open, name = i, start
-			}
-		case strings.HasPrefix(t, ".cfi_endproc") || strings.HasPrefix(t, ".Lfunc_end") || (functionRe.MatchString(l) && !strings.HasPrefix(t, ".")):
-			closeAt(i)
-		}
-	}
-	closeAt(len(lines))
 	return out
 }
 

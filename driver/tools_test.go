@@ -126,9 +126,11 @@ func TestCountWork(t *testing.T) {
 
 // InnermostLoops takes clang's loop comments over the layout: .LBB0_4 is
 // placed before its predecessor .LBB0_6, whose branch to it is backward in
-// the listing but no loop; .LBB0_2 is the one innermost loop. Without
-// loop comments every backward branch counts (the old reading), and a
-// loop around another is never innermost.
+// the listing but no loop; .LBB0_2 is an innermost loop, and so is .LBB1_7,
+// whose latch .LBB1_6 comes before it and returns to it by falling
+// through (a padded copy's loop looks so). Without loop comments every
+// backward branch counts (the old reading), and a loop around another is
+// never innermost.
 func TestInnermostLoopsFollowLoopComments(t *testing.T) {
 	listing := `f:
 .LBB0_1:                                // %outer
@@ -153,6 +155,23 @@ func TestInnermostLoopsFollowLoopComments(t *testing.T) {
 	subs	x3, x3, #1
 	b.ne	.LBB0_1
 	ret
+g:
+// %bb.0:
+	mov	x13, xzr
+	b	.LBB1_7
+.LBB1_6:                                // %latch
+                                        //   in Loop: Header=BB1_7 Depth=1
+	add	x13, x13, #1
+	cmp	x13, #58
+	b.eq	.LBB1_9
+.LBB1_7:                                // %header
+                                        // =>This Inner Loop Header: Depth=1
+	cbz	x13, .LBB1_6
+// %bb.8:                               //   in Loop: Header=BB1_7 Depth=1
+	ldr	s1, [x12]
+	b	.LBB1_6
+.LBB1_9:
+	ret
 `
 	keys := func(m map[string][]string) []string {
 		var out []string
@@ -162,8 +181,12 @@ func TestInnermostLoopsFollowLoopComments(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	if got := keys(InnermostLoops(listing)); !slices.Equal(got, []string{".LBB0_2"}) {
-		t.Errorf("with loop comments: %v, want [.LBB0_2]", got)
+	loops := InnermostLoops(listing)
+	if got := keys(loops); !slices.Equal(got, []string{".LBB0_2", ".LBB1_7"}) {
+		t.Errorf("with loop comments: %v, want [.LBB0_2 .LBB1_7]", got)
+	}
+	if n := len(loops[".LBB1_7"]); n != 6 {
+		t.Errorf(".LBB1_7 has %d instructions, want its latch's, header's and body's 6: %q", n, loops[".LBB1_7"])
 	}
 	var bare []string
 	for _, l := range strings.Split(listing, "\n") {
@@ -171,8 +194,8 @@ func TestInnermostLoopsFollowLoopComments(t *testing.T) {
 			bare = append(bare, regexp.MustCompile(`\s*//.*$`).ReplaceAllString(l, ""))
 		}
 	}
-	if got := keys(InnermostLoops(strings.Join(bare, "\n"))); !slices.Equal(got, []string{".LBB0_2", ".LBB0_4"}) {
-		t.Errorf("without loop comments: %v, want [.LBB0_2 .LBB0_4]", got)
+	if got := keys(InnermostLoops(strings.Join(bare, "\n"))); !slices.Equal(got, []string{".LBB0_2", ".LBB0_4", ".LBB1_6"}) {
+		t.Errorf("without loop comments: %v, want [.LBB0_2 .LBB0_4 .LBB1_6]", got)
 	}
 }
 
