@@ -62,23 +62,23 @@ func EstimateKernel(t llvmgen.Target, opts llvmgen.Options, f *lower.Func, input
 		fnOf := lineFunctions(lines)
 		all := listingBlocks(lines)
 		spans := innermostSpans(lines, all)
+		blocks := straightBlocks(lines, all, spans)
+		var regions []codeRegion
 		var at []int // the line each counter follows
 		for _, a := range spans {
-			e, err := estimateLoop(t, a.label, instructions(lines[a.start+1:a.end+1]), dir)
-			if err != nil {
-				return nil, err
-			}
-			loops = append(loops, CountedLoop{LoopEstimate: e, Function: fnOf[a.header]})
+			regions = append(regions, a.region(lines))
 			at = append(at, a.header)
 		}
-		blocks := straightBlocks(lines, all, spans)
-		estimates, err := estimateBlocks(t, blocks, dir)
+		for _, b := range blocks {
+			regions = append(regions, codeRegion{b.name, b.body})
+			at = append(at, b.at)
+		}
+		estimates, err := estimateRegions(t, regions, dir)
 		if err != nil {
 			return nil, err
 		}
-		for i, b := range blocks {
-			loops = append(loops, CountedLoop{LoopEstimate: estimates[i], Function: fnOf[b.at], Straight: true})
-			at = append(at, b.at)
+		for i, e := range estimates {
+			loops = append(loops, CountedLoop{LoopEstimate: e, Function: fnOf[at[i]], Straight: i >= len(spans)})
 		}
 		if len(at) > maxCountedLoops {
 			return nil, fmt.Errorf("the listing has %d loops and blocks to count; the counting harness holds %d", len(at), maxCountedLoops)

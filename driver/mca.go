@@ -118,7 +118,7 @@ func InnermostLoops(asm string) map[string][]string {
 	lines := strings.Split(asm, "\n")
 	out := map[string][]string{}
 	for _, a := range innermostSpans(lines, listingBlocks(lines)) {
-		out[a.label] = instructions(lines[a.start+1 : a.end+1])
+		out[a.label] = a.region(lines).body
 	}
 	return out
 }
@@ -128,6 +128,11 @@ func InnermostLoops(asm string) map[string][]string {
 type span struct {
 	label              string
 	header, start, end int
+}
+
+// region is the loop's body for llvm-mca.
+func (a span) region(lines []string) codeRegion {
+	return codeRegion{a.label, instructions(lines[a.start+1 : a.end+1])}
 }
 
 // asmBlock is a basic block of a listing: from its label or clang's
@@ -273,19 +278,26 @@ func instructions(lines []string) []string {
 	return out
 }
 
-// estimateBlocks asks llvm-mca for the cycles of each block, in one run with
-// a code region per block. A block runs once per entry, not in a loop;
-// llvm-mca's steady state of it repeated is the estimate (its dependency
-// chains count at their latency).
-func estimateBlocks(t llvmgen.Target, blocks []asmBlock, dir string) ([]LoopEstimate, error) {
-	if len(blocks) == 0 {
+// codeRegion is a piece of a listing for llvm-mca: a loop's body or a
+// basic block, with its label.
+type codeRegion struct {
+	label string
+	body  []string
+}
+
+// estimateRegions asks llvm-mca for each region's cycles, in one run with
+// a code region per piece. llvm-mca simulates each one repeated: a loop's
+// cycles per iteration, a block's per execution (a block runs once per
+// entry, and its dependency chains count at their latency).
+func estimateRegions(t llvmgen.Target, regions []codeRegion, dir string) ([]LoopEstimate, error) {
+	if len(regions) == 0 {
 		return nil, nil
 	}
 	var b strings.Builder
-	for i, blk := range blocks {
-		fmt.Fprintf(&b, "# LLVM-MCA-BEGIN b%d\n%s\n# LLVM-MCA-END\n", i, strings.Join(blk.body, "\n"))
+	for i, r := range regions {
+		fmt.Fprintf(&b, "# LLVM-MCA-BEGIN r%d\n%s\n# LLVM-MCA-END\n", i, strings.Join(r.body, "\n"))
 	}
-	f := filepath.Join(dir, "blocks.s")
+	f := filepath.Join(dir, "regions.s")
 	if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
@@ -297,62 +309,36 @@ func estimateBlocks(t llvmgen.Target, blocks []asmBlock, dir string) ([]LoopEsti
 	if err != nil {
 		return nil, err
 	}
-	regions := strings.Split(report, "Code Region - ")[1:]
-	if len(regions) != len(blocks) {
-		return nil, fmt.Errorf("llvm-mca reported %d code regions for %d blocks", len(regions), len(blocks))
+	reports := strings.Split(report, "Code Region - ")[1:]
+	if len(reports) != len(regions) {
+		return nil, fmt.Errorf("llvm-mca reported %d code regions for %d pieces of code", len(reports), len(regions))
 	}
-	out := make([]LoopEstimate, len(blocks))
-	for i, r := range regions {
-		rthr, iters, cycles := rthrRe.FindStringSubmatch(r), itersRe.FindStringSubmatch(r), cyclesRe.FindStringSubmatch(r)
+	out := make([]LoopEstimate, len(regions))
+	for i, rep := range reports {
+		r := regions[i]
+		rthr, iters, cycles := rthrRe.FindStringSubmatch(rep), itersRe.FindStringSubmatch(rep), cyclesRe.FindStringSubmatch(rep)
 		if rthr == nil || iters == nil || cycles == nil {
-			return nil, fmt.Errorf("llvm-mca gave no cycle counts for block %s:\n%s", blocks[i].name, r)
+			return nil, fmt.Errorf("llvm-mca gave no cycle counts for %s:\n%s", r.label, rep)
 		}
 		thr, _ := strconv.ParseFloat(rthr[1], 64)
 		n, _ := strconv.ParseFloat(iters[1], 64)
 		total, _ := strconv.ParseFloat(cycles[1], 64)
-		out[i] = LoopEstimate{Label: blocks[i].name, Instructions: len(blocks[i].body), Cycles: total / n, Throughput: thr, Work: CountWork(blocks[i].body)}
+		out[i] = LoopEstimate{Label: r.label, Instructions: len(r.body), Cycles: total / n, Throughput: thr, Work: CountWork(r.body)}
 	}
 	return out, nil
 }
 
 // EstimateLoops compiles an IR file to assembly and asks llvm-mca for the
-// cycles per iteration of each innermost loop.
+// cycles per iteration of each innermost loop, in the listing's order.
 func EstimateLoops(t llvmgen.Target, ll, dir string) ([]LoopEstimate, error) {
 	asm, err := Assemble(t, ll)
 	if err != nil {
 		return nil, err
 	}
-	var out []LoopEstimate
-	for label, body := range InnermostLoops(asm) {
-		e, err := estimateLoop(t, label, body, dir)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
+	lines := strings.Split(asm, "\n")
+	var regions []codeRegion
+	for _, a := range innermostSpans(lines, listingBlocks(lines)) {
+		regions = append(regions, a.region(lines))
 	}
-	return out, nil
-}
-
-// estimateLoop asks llvm-mca for one loop's cycles per iteration.
-func estimateLoop(t llvmgen.Target, label string, body []string, dir string) (LoopEstimate, error) {
-	f := filepath.Join(dir, strings.TrimPrefix(label, ".")+".s")
-	if err := os.WriteFile(f, []byte(strings.Join(body, "\n")+"\n"), 0o644); err != nil {
-		return LoopEstimate{}, err
-	}
-	args := []string{"-mtriple=" + t.Triple, f}
-	if t.CPU != "" {
-		args = append(args, "-mcpu="+t.CPU)
-	}
-	report, err := run(MCA, args...)
-	if err != nil {
-		return LoopEstimate{}, err
-	}
-	rthr, iters, cycles := rthrRe.FindStringSubmatch(report), itersRe.FindStringSubmatch(report), cyclesRe.FindStringSubmatch(report)
-	if rthr == nil || iters == nil || cycles == nil {
-		return LoopEstimate{}, fmt.Errorf("llvm-mca gave no cycle counts for loop %s:\n%s", label, report)
-	}
-	thr, _ := strconv.ParseFloat(rthr[1], 64)
-	n, _ := strconv.ParseFloat(iters[1], 64)
-	total, _ := strconv.ParseFloat(cycles[1], 64)
-	return LoopEstimate{Label: label, Instructions: len(body), Cycles: total / n, Throughput: thr, Work: CountWork(body)}, nil
+	return estimateRegions(t, regions, dir)
 }
