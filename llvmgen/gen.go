@@ -70,9 +70,7 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 		g.fn.FuncAttrs = append(g.fn.FuncAttrs, enum.FuncAttrSanitizeAddress)
 	}
 	g.kernel = g.fn
-	if f.Workspace == nil {
-		g.kernelCaches = []*ir.Global{}
-	}
+	g.keepHeap = f.Workspace == nil && !opts.Sanitize
 	g.entry = g.fn.NewBlock("entry")
 	g.b = g.fn.NewBlock("body")
 	g.constants(f)
@@ -94,7 +92,7 @@ func Generate(f *lower.Func, t Target, opts Options) (m *ir.Module, warnings []s
 	g.stmt(f.Body)
 	g.b.NewRet(nil)
 	g.entry.NewBr(g.fn.Blocks[1])
-	if g.kernelCaches != nil {
+	if f.Workspace == nil {
 		g.releaseFunc(f.Name)
 	}
 	if opts.FastMath {
@@ -122,10 +120,12 @@ type gen struct {
 	// stackBytes is what the function's allocas take so far (see stackLimit)
 	stackBytes int64
 	// kernel is the entry function; loopDepth counts the serial loops
-	// around the statement being emitted; kernelCaches are the kernel's
-	// heap caches (heapcache.go), nil when it has a workspace instead.
+	// around the statement being emitted; keepHeap says the kernel keeps
+	// its heap buffers between calls (heapcache.go: not a network, which
+	// has its workspace, nor a sanitized build), in kernelCaches.
 	kernel       *ir.Func
 	loopDepth    int
+	keepHeap     bool
 	kernelCaches []*ir.Global
 }
 
@@ -263,7 +263,7 @@ func (g *gen) allocate(s *lower.Allocate) {
 	bytes := g.b.NewMul(g.expr(size), constant.NewInt(types.I64, elemBytes))
 	// aligned_alloc wants a size that is a multiple of the alignment
 	rounded := g.b.NewAnd(g.b.NewAdd(bytes, constant.NewInt(types.I64, 63)), constant.NewInt(types.I64, -64))
-	if g.fn == g.kernel && g.loopDepth == 0 && g.kernelCaches != nil && !g.opts.Sanitize {
+	if g.keepHeap && g.fn == g.kernel && g.loopDepth == 0 {
 		cache, block := g.takeCached(rounded)
 		g.bufs[s.Buffer] = g.b.NewBitCast(g.b.NewGetElementPtr(types.I8, block, constant.NewInt(types.I64, heapHeader)), types.NewPointer(et))
 		g.stmt(s.Body)

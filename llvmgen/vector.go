@@ -251,26 +251,33 @@ func (g *gen) packBits(bits te.Expr, ret types.Type) value.Value {
 	}
 	var word value.Value
 	if g.target.IsAArch64() {
-		laneBits := uint64(8)
-		for laneBits < n {
-			laneBits *= 2
-		}
-		lane := types.NewInt(laneBits)
-		powers := make([]constant.Constant, n)
-		for i := range powers {
-			powers[i] = constant.NewInt(lane, int64(1)<<i)
-		}
-		vt := types.NewVector(n, lane)
-		sel := g.b.NewSelect(mask, constant.NewVector(vt, powers...), constant.NewZeroInitializer(vt))
-		word = g.b.NewCall(g.declare(fmt.Sprintf("llvm.vector.reduce.add.v%di%d", n, laneBits), lane, vt), sel)
-		if laneBits > n {
-			word = g.b.NewTrunc(word, types.NewInt(n))
-		}
+		word = g.sumOfPowers(mask, n)
 	} else {
 		word = g.b.NewBitCast(mask, types.NewInt(n))
 	}
 	if rt := ret.(*types.IntType); rt.BitSize > n {
 		return g.b.NewZExt(word, rt)
+	}
+	return word
+}
+
+// sumOfPowers is the n-bit word of an <n x i1> mask: its lanes select
+// their powers of two in the narrowest integers that hold the word, which
+// llvm.vector.reduce.add sums (cmgt, narrowing, bic and one addv on NEON).
+func (g *gen) sumOfPowers(mask value.Value, n uint64) value.Value {
+	lanes := te.DType{Kind: te.KindUInt, Bits: 8, Lanes: int(n)}
+	for uint64(lanes.Bits) < n {
+		lanes.Bits *= 2
+	}
+	et, vt := types.NewInt(uint64(lanes.Bits)), types.NewVector(n, types.NewInt(uint64(lanes.Bits)))
+	powers := make([]constant.Constant, n)
+	for i := range powers {
+		powers[i] = constant.NewInt(et, int64(1)<<i)
+	}
+	sel := g.b.NewSelect(mask, constant.NewVector(vt, powers...), constant.NewZeroInitializer(vt))
+	var word value.Value = g.b.NewCall(g.declare("llvm.vector.reduce.add."+typeSuffix(lanes), et, vt), sel)
+	if uint64(lanes.Bits) > n {
+		word = g.b.NewTrunc(word, types.NewInt(n))
 	}
 	return word
 }
