@@ -519,6 +519,24 @@ func (el *elab) use(b *binding) {
 
 // wordConstant is the word a choice named name holds, if it is one (the
 // file's, also seen from a def's body).
+// intConstant is the value of name when it is an integer constant of the
+// file (a def sees the file's constants).
+func (el *elab) intConstant(name string) (int64, bool) {
+	b := el.globals[name]
+	if b == nil && el.frame != nil {
+		b = el.top[name]
+	}
+	if b == nil || b.kind != bConst {
+		return 0, false
+	}
+	c, ok := b.value.(*te.IntImm)
+	if !ok || c.T.IsBool() {
+		return 0, false
+	}
+	el.use(b)
+	return c.Value, true
+}
+
 func (el *elab) wordConstant(name string) (string, bool) {
 	b := el.globals[name]
 	if b == nil && el.frame != nil {
@@ -795,6 +813,25 @@ func (el *elab) dtype(e *Expr) (te.DType, bool) {
 	if !ok {
 		el.errs.add(e.Pos, "expected a dtype (one of %s)", strings.Join(te.DTypeNames(), ", "))
 		return te.Invalid, false
+	}
+	if _, isType := te.ParseDType(name); !isType {
+		if w, isChoice := el.wordConstant(name); isChoice {
+			// a choice of the file: ACC = choice(int16, int32)
+			t, ok := te.ParseDType(w)
+			if !ok {
+				el.errs.add(e.Pos, "%s is %s here, but a dtype is one of %s", name, w, strings.Join(te.DTypeNames(), ", "))
+			}
+			return t, ok
+		}
+		if bits, isConst := el.intConstant(name); isConst {
+			// a constant of the file gives a signed integer type by its
+			// bits, as word= takes a word's: ACC = knob(16, 32), cast(ACC, x)
+			t, ok := te.ParseDType(fmt.Sprintf("int%d", bits))
+			if !ok {
+				el.errs.add(e.Pos, "%s is %d here: a constant where a dtype goes gives an integer type by its bits, 8, 16, 32 or 64", name, bits)
+			}
+			return t, ok
+		}
 	}
 	t, ok := te.ParseDType(name)
 	if !ok {

@@ -287,6 +287,31 @@ func (a *opArgs) wordType(key string, def te.DType, legal ...string) te.DType {
 	return t
 }
 
+// intType is a signed integer type keyword among legal, or an integer
+// constant giving its bits, as wordType's words (ACC = knob(16, 32),
+// out=ACC: 16-bit accumulators suit byte popcounts, 32-bit ones vpopcntd's
+// 32-bit lanes).
+func (a *opArgs) intType(key string, def te.DType, legal ...string) te.DType {
+	arg := a.kw[key]
+	if arg == nil || a.err != nil {
+		return a.dtype(key, def, legal...)
+	}
+	name, isName := asName(arg.Value)
+	if !isName {
+		return a.dtype(key, def, legal...)
+	}
+	bits, isConst := a.el.intConstant(name)
+	if !isConst {
+		return a.dtype(key, def, legal...)
+	}
+	t, ok := te.ParseDType(fmt.Sprintf("int%d", bits))
+	if !ok || !contains(legal, t.String()) {
+		a.at(arg.Value.Pos, "%s=%s: %s is %d here; %s is given by its type (%s) or its bits", key, name, name, bits, key, strings.Join(legal, ", "))
+		return def
+	}
+	return t
+}
+
 // dtype is a dtype keyword among legal.
 func (a *opArgs) dtype(key string, def te.DType, legal ...string) te.DType {
 	t, _ := te.ParseDType(a.word(key, def.String(), legal...))
@@ -376,7 +401,7 @@ func (a *opArgs) bitserial(countKey string) topi.Bitserial {
 	pol := a.word("polarity", "", "unipolar", "unsigned", "bipolar")
 	p, _ := topi.ParsePolarity(pol) // the names are the legal ones
 	n := a.int(countKey, -1)
-	return topi.Bitserial{Polarity: p, Elements: n, Out: a.dtype("out", te.Int32, "int16", "int32")}
+	return topi.Bitserial{Polarity: p, Elements: n, Out: a.intType("out", te.Int32, "int16", "int32")}
 }
 
 // padValue reads pad_value (default zero) into p: one of the pad values,
