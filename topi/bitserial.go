@@ -168,8 +168,8 @@ func (b Bitserial) term(a, w, n, m te.Expr) te.Expr {
 // finish is the output stage: the accumulator itself, or for XNOR
 // k*(2^N - 1)*(2^M - 1) - 2*acc, where acc sums 2^(n+m) popc(a ^ w) over
 // k real elements (padding bits agree, so they add nothing to acc), plus
-// border(a), a convolution's zero-padding correction, when it is not nil.
-func (b Bitserial) finish(name string, acc *te.Tensor, k, abits, wbits int, border func(a []te.Expr) te.Expr, axisNames ...string) (*te.Tensor, error) {
+// a convolution's zero-padding correction, when border is not nil.
+func (b Bitserial) finish(name string, acc *te.Tensor, k, abits, wbits int, border *PadBorder, axisNames ...string) (*te.Tensor, error) {
 	if b.Polarity != BipolarBipolar {
 		return acc, nil
 	}
@@ -177,11 +177,11 @@ func (b Bitserial) finish(name string, acc *te.Tensor, k, abits, wbits int, bord
 	t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
 		v := te.SubOf(te.Const(b.Out, float64(full)), te.MulOf(te.Const(b.Out, 2), acc.At(a...)))
 		if border != nil {
-			v = te.AddOf(v, border(a))
+			v = te.AddOf(v, border.At(a))
 		}
 		return v
 	}, axisNames...)
-	return tagged(t, err, TagBitserialXnor, b)
+	return tagged(t, err, TagBitserialXnor, XnorAttrs{Bitserial: b, Full: full, Acc: acc, Border: border})
 }
 
 // accName is the name of the accumulating stage: the operator's own name
@@ -305,7 +305,7 @@ func BitserialConv2D(name string, data, kernel *te.Tensor, layout Layout, win Wi
 	if err != nil {
 		return nil, err
 	}
-	var border func([]te.Expr) te.Expr
+	var border *PadBorder
 	if p.PadValue == PadZero && p.Polarity == BipolarBipolar && win.Pad.any() {
 		border, err = zeroPadCorrection(name, kernel, layout, win, h, wd, oh, ow, kh, kw, abits, wbits, cw, o, p)
 		if err != nil {

@@ -63,6 +63,9 @@ func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 	if th, err = tagged(th, err, TagGlueThreshold, nil); err != nil {
 		return nil, err
 	}
+	if x, isXnor := acc.Attrs.(XnorAttrs); isXnor && acc.Tag == TagBitserialXnor {
+		return foldXnor(name, x, th, axis, bits)
+	}
 	t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
 		x := acc.At(a...)
 		if wide != acc.DType {
@@ -71,6 +74,62 @@ func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 		var q te.Expr
 		for k := range levels {
 			reached := te.CastTo(te.UInt8, te.Bin(te.GE, x, th.At(te.Int(k), a[axis])))
+			if q == nil {
+				q = reached
+			} else {
+				q = te.AddOf(q, reached)
+			}
+		}
+		return q
+	})
+	return tagged(t, err, TagFusedGlue, GlueAttrs{Axis: axis, Bits: bits})
+}
+
+// foldXnor is the thresholds' glue of a bipolar binary layer's XNOR
+// correction y = Full - 2 acc + border, computed on the accumulators acc
+// themselves, as Larq's output transform does: y >= th exactly when
+// acc <= floor((Full + border - th) / 2), so a pixel costs one compare per
+// level, where y cost a doubling, a subtraction and, with zero padding, the
+// border's add. The folded thresholds, name_threshold_acc, are a stage of
+// the constants alone (computed once per call, or at build time in a
+// network): [levels, C], or with a border [levels, the border's shape],
+// since the correction differs by border class. They are clamped to
+// [-1, Full], the accumulators' values (popcount sums, 0 to Full) and one
+// below, so that they fit acc's own type and every compare stays exact.
+func foldXnor(name string, x XnorAttrs, th *te.Tensor, axis, bits int) (*te.Tensor, error) {
+	acc, levels := x.Acc, int64(1)<<bits-1
+	i64 := func(e te.Expr) te.Expr { return te.CastTo(te.Int64, e) }
+	folded := func(border, t te.Expr) te.Expr {
+		// an arithmetic shift by one rounds down, negative values too
+		v := te.Bin(te.Shr, te.SubOf(te.AddOf(te.Const(te.Int64, float64(x.Full)), border), t), te.Const(te.Int64, 1))
+		v = te.Bin(te.Min, te.Bin(te.Max, v, te.Const(te.Int64, -1)), te.Const(te.Int64, float64(x.Full)))
+		return te.CastTo(acc.DType, v)
+	}
+	var ft *te.Tensor
+	var err error
+	var at func(k te.Expr, a []te.Expr) te.Expr
+	if b := x.Border; b == nil {
+		ft, err = te.Compute(name+"_threshold_acc", []te.Expr{te.Int(levels), acc.Shape[axis]}, func(a []te.Expr) te.Expr {
+			return folded(te.Const(te.Int64, 0), i64(th.At(a[0], a[1])))
+		}, "k", "c")
+		at = func(k te.Expr, a []te.Expr) te.Expr { return ft.At(k, a[axis]) }
+	} else {
+		names := []string{"k"}
+		for _, ax := range b.Tensor.Axis {
+			names = append(names, ax.Var.Name)
+		}
+		ft, err = te.Compute(name+"_threshold_acc", append([]te.Expr{te.Int(levels)}, b.Tensor.Shape...), func(a []te.Expr) te.Expr {
+			return folded(i64(b.Tensor.At(a[1:]...)), i64(th.At(a[0], a[1+b.Channel])))
+		}, names...)
+		at = func(k te.Expr, a []te.Expr) te.Expr { return ft.At(append([]te.Expr{k}, b.Index(a)...)...) }
+	}
+	if ft, err = tagged(ft, err, TagGlueThreshold, nil); err != nil {
+		return nil, err
+	}
+	t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
+		var q te.Expr
+		for k := range levels {
+			reached := te.CastTo(te.UInt8, te.Bin(te.LE, acc.At(a...), at(te.Int(k), a)))
 			if q == nil {
 				q = reached
 			} else {

@@ -239,9 +239,9 @@ func (b borderAxis) outside(o, tap te.Expr) te.Expr {
 // fall into the padding, per class of output rows and columns (see
 // borderAxis): [row classes, column classes, O] for NHWC, [O, row classes,
 // OW] for NCHW (every column, so that a row of outputs reads it as a
-// vector). It returns the correction at an output index (n, oh, ow, oc or
-// n, oc, oh, ow), or nil when no output reads the padding.
-func zeroPadCorrection(name string, kernel *te.Tensor, layout Layout, win Window, h, wd, oh, ow, kh, kw, abits, wbits, cw, o int, p Bitserial) (func(a []te.Expr) te.Expr, error) {
+// vector). It returns the border tensor and its index at an output index
+// (n, oh, ow, oc or n, oc, oh, ow), or nil when no output reads the padding.
+func zeroPadCorrection(name string, kernel *te.Tensor, layout Layout, win Window, h, wd, oh, ow, kh, kw, abits, wbits, cw, o int, p Bitserial) (*PadBorder, error) {
 	sh, sw := win.strides()
 	rows := newBorderAxis(oh, h, kh, sh, win.Pad.Top, win.Pad.Bottom)
 	cols := newBorderAxis(ow, wd, kw, sw, win.Pad.Left, win.Pad.Right)
@@ -280,10 +280,25 @@ func zeroPadCorrection(name string, kernel *te.Tensor, layout Layout, win Window
 	if t, err = tagged(t, err, TagBitserialPadBorder, attrs); err != nil {
 		return nil, err
 	}
-	return func(a []te.Expr) te.Expr {
+	channel := 2 // NHWC [row classes, column classes, O]; NCHW [O, row classes, OW]
+	if layout == NCHW {
+		channel = 0
+	}
+	return &PadBorder{Tensor: t, Channel: channel, Index: func(a []te.Expr) []te.Expr {
 		if layout == NHWC {
-			return t.At(rows.class(a[1]), cols.class(a[2]), a[3])
+			return []te.Expr{rows.class(a[1]), cols.class(a[2]), a[3]}
 		}
-		return t.At(a[1], rows.class(a[2]), a[3])
-	}, nil
+		return []te.Expr{a[1], rows.class(a[2]), a[3]}
+	}}, nil
 }
+
+// PadBorder is a zero-padded bipolar convolution's border correction: the
+// tensor name_border, and where an output index reads it.
+type PadBorder struct {
+	Tensor  *te.Tensor
+	Channel int // Tensor's output channel axis
+	Index   func(out []te.Expr) []te.Expr
+}
+
+// At is the correction at an output index.
+func (b *PadBorder) At(out []te.Expr) te.Expr { return b.Tensor.At(b.Index(out)...) }

@@ -32,10 +32,10 @@ func scheduleConv(s *schedule.Schedule, acc *schedule.Stage, t Target, keep func
 func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
 	pad := inputTagged(s, acc, TagPad)
 	out := consumerTagged(acc, TagBitserialXnor)
-	border, wsum, wones := zeroPadStages(s, out)
 	if epilogue != nil {
 		out = epilogue
 	}
+	border, wsum, wones := zeroPadStages(s, out)
 	if skipped(keep, acc, pad, out, border, wsum, wones) {
 		return nil
 	}
@@ -210,12 +210,21 @@ const parallelBlocks = 8
 
 // zeroPadStages are the border correction (name_border), the weight sums
 // (name_wsum) and their popcounts (name_wones) that the output stage of a
-// bipolar convolution with zero padding reads, or nils.
+// bipolar convolution with zero padding reads, or nils. The output stage is
+// the XNOR correction, which reads the border, or a glue after it: one that
+// reads the correction, or (folded, see FusedGlue) thresholds made of the
+// border.
 func zeroPadStages(s *schedule.Schedule, out *schedule.Stage) (border, wsum, wones *schedule.Stage) {
 	if out == nil {
 		return nil, nil, nil
 	}
-	if border = inputTagged(s, out, TagBitserialPadBorder); border != nil {
+	border = inputTagged(s, out, TagBitserialPadBorder)
+	for _, tag := range []te.Tag{TagBitserialXnor, TagGlueThreshold} {
+		if in := inputTagged(s, out, tag); border == nil && in != nil {
+			border = inputTagged(s, in, TagBitserialPadBorder)
+		}
+	}
+	if border != nil {
 		if wsum = inputTagged(s, border, TagBitserialWeightSum); wsum != nil {
 			wones = inputTagged(s, wsum, TagBitserialWeightOnes)
 		}
@@ -367,12 +376,7 @@ func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep
 // (inlined, as glue is).
 func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, between []*schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
 	pad := inputTagged(s, acc, TagPad)
-	var border, wsum, wones *schedule.Stage
-	for _, b := range between {
-		if b.Tensor.Tag == TagBitserialXnor {
-			border, wsum, wones = zeroPadStages(s, b)
-		}
-	}
+	border, wsum, wones := zeroPadStages(s, glue)
 	if skipped(keep, append([]*schedule.Stage{y, glue, acc, pad, border, wsum, wones}, between...)...) {
 		return nil
 	}

@@ -111,6 +111,17 @@ type WeightSumAttrs struct {
 	Elements int // the real input channels
 }
 
+// XnorAttrs are the XNOR correction's (bitserial_xnor): its operator's
+// parameters and its parts, Full - 2*Acc + Border (Border nil when no
+// output reads the padding), which the fused glue folds into its
+// thresholds (see FusedGlue).
+type XnorAttrs struct {
+	Bitserial
+	Full   int64
+	Acc    *te.Tensor
+	Border *PadBorder
+}
+
 // PadBorderAttrs are the border correction's (bitserial_pad_border).
 type PadBorderAttrs struct {
 	Levels                 int64 // 2^N - 1 for N activation bits
@@ -142,7 +153,7 @@ var tagAttrs = map[te.Tag]reflect.Type{
 	TagBitpackConv2DNHWC:   reflect.TypeFor[BitpackAttrs](),
 	TagBitpackConv2DNCHW:   reflect.TypeFor[BitpackAttrs](),
 	TagBitserialDense:      reflect.TypeFor[Bitserial](),
-	TagBitserialXnor:       reflect.TypeFor[Bitserial](),
+	TagBitserialXnor:       reflect.TypeFor[XnorAttrs](),
 	TagBitserialConv2DNHWC: reflect.TypeFor[BitserialConv2DAttrs](),
 	TagBitserialConv2DNCHW: reflect.TypeFor[BitserialConv2DAttrs](),
 	TagBitserialWeightOnes: reflect.TypeFor[WeightSumAttrs](),

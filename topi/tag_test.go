@@ -9,7 +9,8 @@ import (
 )
 
 // Every compute of a bitpack-fused bipolar layer (bitpack, convolution,
-// XNOR correction, zero-padding correction, glue, packing) carries the
+// zero-padding correction, glue and its thresholds, packing) and of the
+// XNOR correction carries the
 // attributes its tag declares, with the operator's parameters; a reader
 // asking for another type gets an error naming the compute, not a zero.
 func TestTypedAttrs(t *testing.T) {
@@ -41,8 +42,10 @@ func TestTypedAttrs(t *testing.T) {
 			t.Errorf("%s (%s) has attributes %T, want %v", c.Name, c.Tag, c.Attrs, want)
 		}
 	}
-	for _, tag := range []te.Tag{TagBitpack, TagBitserialConv2DNHWC, TagBitserialXnor, TagBitserialWeightOnes, TagBitserialWeightSum,
-		TagBitserialPadBorder, TagFusedGlue, TagBitpackConv2DNHWC, TagPad} {
+	// the glue folds the XNOR correction into its thresholds, which read
+	// the border correction (see FusedGlue)
+	for _, tag := range []te.Tag{TagBitpack, TagBitserialConv2DNHWC, TagBitserialWeightOnes, TagBitserialWeightSum,
+		TagBitserialPadBorder, TagGlueThreshold, TagFusedGlue, TagBitpackConv2DNHWC, TagPad} {
 		if !seen[tag] {
 			t.Errorf("no %s compute in the layer", tag)
 		}
@@ -54,13 +57,24 @@ func TestTypedAttrs(t *testing.T) {
 	if n, ok := Elements(y); !ok || n != 12 {
 		t.Errorf("the packing has %d elements (%v), want 12 (the output channels)", n, ok)
 	}
-	conv := y.Inputs()[0].Inputs()[0].Inputs()[0] // packing <- glue <- XNOR correction <- accumulation
+	conv := y.Inputs()[0].Inputs()[0] // packing <- glue <- accumulation
 	ca, err := AttrsOf[BitserialConv2DAttrs](conv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := (Window{KH: 3, KW: 3, StrideH: 2, StrideW: 1, Pad: Pad(1)}); ca.Layout != NHWC || ca.Window != want || ca.Bitserial != p {
 		t.Errorf("%s's attributes %+v, want NHWC, %+v (strides resolved), %+v", conv.Name, ca, want, p)
+	}
+	// the XNOR correction (a layer without glue keeps it) names its parts:
+	// Full = 9 taps x 10 channels, the accumulation, the border correction
+	c, err := BitserialConv2D("C", xp, kp, NHWC, win, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xa, err := AttrsOf[XnorAttrs](c)
+	if err != nil || xa.Bitserial != p || xa.Full != 90 || xa.Acc != c.Inputs()[0] || xa.Acc.Tag != TagBitserialConv2DNHWC ||
+		xa.Border == nil || xa.Border.Tensor.Tag != TagBitserialPadBorder || xa.Border.Channel != 2 {
+		t.Errorf("%s's attributes %+v (%v), want %+v, Full 90, its accumulation, its border correction (channel axis 2)", c.Name, xa, err, p)
 	}
 	if _, err := AttrsOf[WindowAttrs](conv); err == nil || !strings.Contains(err.Error(), conv.Name) {
 		t.Errorf("a bitserial convolution's attributes read as WindowAttrs: %v", err)

@@ -118,19 +118,21 @@ func TestNetworkStats(t *testing.T) {
 		"network tiny: 4 groups",
 		// the float conv with batch norm and quantization
 		"group 0 Q0: pad(F0_pad) + conv2d_nhwc(F0) + batch_norm(N0) + quantize(Q0)",
-		// bitpack fusion: conv, XNOR correction, glue and packing in one group
-		"group 2 P1: pad(A1_pad) + bitserial_conv2d_nhwc(A1_acc) + bitserial_xnor(A1) + fused_glue(Q1) + bitpack(P1)",
+		// bitpack fusion: conv, glue and packing in one group (the glue's
+		// thresholds fold the XNOR correction in: it compares A1_acc)
+		"group 2 P1: pad(A1_pad) + bitserial_conv2d_nhwc(A1_acc) + fused_glue(Q1) + bitpack(P1)",
 		// the residual: the shortcut's cast inlined into the add, the add into the glue
 		"group 3 Y: pad(A2_pad) + bitserial_conv2d_nhwc(A2_acc) + bitserial_xnor(A2) + compute(S) + add(R) + fused_glue(Y)",
 		"workspace: 2240 bytes for 5 intermediates of 2680 bytes together",
 		// computed at build time: the packed weights, batch norm's scale and
 		// shift, the float kernel's blocks, zero padding's border
 		// corrections (from the weight sums), and the glues' thresholds
-		// (the last from its constants, which come from the layer's weight
-		// scale and batch norm)
-		"(9 computed at build time)",
-		"constant A1_border:",
-		"constant Q1_threshold:",
+		// (from their constants, which come from the layer's weight scale
+		// and batch norm; Q1's with the XNOR correction and its border
+		// folded in, one per border class)
+		"(8 computed at build time)",
+		"constant A2_border:",
+		"constant Q1_threshold_acc: int32(1, 3, 3, 16)",
 		"constant Y_threshold:",
 	} {
 		if !strings.Contains(stdout, want) {
