@@ -32,6 +32,9 @@ func TestTopiBitpackConv2D(t *testing.T) {
 		{topi.NHWC, topi.BipolarBipolar, 1, 1, 6, 5, 64, 16, te.UInt8, topi.Pad(1), topi.PadZero, false, 1},
 		{topi.NHWC, topi.UnipolarBipolar, 2, 2, 5, 7, 65, 13, te.UInt8, topi.Padding{Top: 1, Left: 0, Bottom: 1, Right: 1}, topi.PadZero, false, 1},
 		{topi.NHWC, topi.Unsigned, 1, 3, 4, 4, 3, 70, te.UInt32, topi.Pad(1), topi.PadZero, false, 1},
+		// 16-bit words, 32 output channels: cortex-a53's block of four
+		// vectors (topi's scheduleBitpackInto)
+		{topi.NHWC, topi.BipolarBipolar, 1, 1, 5, 6, 40, 32, te.UInt16, topi.Pad(1), topi.PadZero, true, 1},
 	}
 	// every pad value, with 60 channels (not a word multiple), both layouts
 	for i, c := range []struct {

@@ -400,6 +400,13 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 	}
 	n := extent(acc, vecAx)
 	block := min(n, pairOfVectors(n, v))
+	if t.VectorBits == 128 && v < 16 && n%(4*v) == 0 {
+		// NEON with words wider than bytes: four vectors, the 32 output
+		// channels two vectors of byte words hold (tide tune on
+		// cortex-a53, 16-bit words: every bitpack-fused layer of
+		// ResNet-18 1.21-1.26x, SqueezeNet's 1.06-1.28x)
+		block = 4 * v
+	}
 	switch {
 	case t.NoTiling:
 		block = min(n, v)
