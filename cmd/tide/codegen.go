@@ -282,7 +282,7 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 			}
 			nf.seed = seed
 			if ablation {
-				return ablate(cmd, stdout, args[0], target, nf, repeat, plotFile)
+				return ablate(cmd, stdout, args[0], target, nf, fast, repeat, plotFile)
 			}
 			if speedupTable {
 				if len(counts) == 1 && counts[0] > 0 {

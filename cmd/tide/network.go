@@ -370,14 +370,14 @@ func estimateNetwork(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, nb *
 		}
 	}
 	outside, outsideTotal := groupCycles(f, straight)
-	const ghz = 1.2 // a Raspberry Pi 3B's Cortex-A53
+	ghz := piGHz
 	fmt.Fprintf(w, "%s on %s runs under emulation here: an ESTIMATE, not a measurement: the innermost loops' iterations and the other basic blocks' executions in one inference (counted under qemu, one thread) times llvm-mca's cycles for each (-mcpu=%s); cache misses and calls into the C library are not counted\n", f.Name, tgt.Name, tgt.CPU)
 	for i, g := range nb.plan.Groups {
 		fmt.Fprintf(w, "  %3d %-16s %14.0f cycles %5.1f%%  (%3.0f%% outside innermost loops)\n", i, g.Name, cycles[g.Name], 100*cycles[g.Name]/max(1, total), 100*outside[g.Name]/max(1, cycles[g.Name]))
 	}
 	fmt.Fprintf(w, "outside innermost loops: %.3g cycles, %.1f%% of all\n", outsideTotal, 100*outsideTotal/max(1, total))
 	// a Pi 3B has 4 cores: the ideal split leaves out memory and imbalance
-	fmt.Fprintf(w, "estimated: %.3g cycles in all, %.1f ms on one core at %.1f GHz (%.1f ms on 4 cores if they split it ideally)", total, total/ghz/1e6, ghz, total/ghz/1e6/4)
+	fmt.Fprintf(w, "estimated: %.3g cycles in all, %.1f ms on one core at %.1f GHz (%.1f ms on %d cores if they split the parallel loops ideally)", total, total/ghz/1e6, ghz, idealCycles(loops, piCores)/ghz/1e6, piCores)
 	if bits > 0 {
 		fmt.Fprintf(w, "; %.1f popcount bits (binary MACs) per cycle over the whole network", bits/total)
 	}
@@ -385,18 +385,80 @@ func estimateNetwork(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, nb *
 	return nil
 }
 
+// bracket is one core's time of an estimate, as " (1 core: T)", or
+// nothing for a measurement.
+func bracket(oneCore time.Duration) string {
+	if oneCore == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (1 core: %v)", oneCore)
+}
+
+// piGHz is a Raspberry Pi 3B's Cortex-A53 clock, which turns an estimate's
+// cycles into time.
+const piGHz = 1.2
+
+// estimatedTime is one inference of r on an emulated target: the
+// estimate's cycles (see estimateNetwork) at piGHz, on one core and on
+// piCores cores that share the parallel loops ideally.
+func (r *runnable) estimatedTime(o llvmgen.Options) (oneCore, allCores time.Duration, err error) {
+	dir, remove, err := tempDir("tide-estimate-")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer remove()
+	loops, _, err := driver.EstimateNetwork(r.tgt, r.nb.codegen(o), r.f, r.in, dir)
+	if err != nil {
+		return 0, 0, userError{err}
+	}
+	_, cycles := groupCycles(r.f, loops)
+	ns := func(c float64) time.Duration { return time.Duration(c / piGHz).Round(100 * time.Nanosecond) }
+	return ns(cycles), ns(idealCycles(loops, piCores)), nil
+}
+
+// piCores is a Raspberry Pi 3B's cores.
+const piCores = 4
+
+// idealCycles is the cycles of loops on cores cores that share every
+// parallel region's iterations perfectly (its function is NAME.GROUP.AXIS.
+// parallelN): the rest runs on one. It leaves out memory bandwidth,
+// imbalance and the threads' start.
+func idealCycles(loops []driver.CountedLoop, cores int) float64 {
+	var total float64
+	for _, l := range loops {
+		c := float64(l.Iterations) * l.Cycles
+		if strings.Contains(l.Function, ".parallel") {
+			c /= float64(cores)
+		}
+		total += c
+	}
+	return total
+}
+
 // ablate benchmarks a network with each optimization removed, then the
 // ladder from an unoptimized build adding one at a time in Riptide's
 // order, each against the full build and, when the file has a float twin
-// next to it (NAME_float.te), as a speedup over it, all in one run.
-func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, repeat int, plotFile string) error {
+// next to it (NAME_float.te), as a speedup over it, all in one run. On an
+// emulated target (cortex-a53 here: Riptide's own ablation ran on one)
+// each build's time is its estimate instead, one core at piGHz.
+func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, fast bool, repeat int, plotFile string) error {
 	// the ladder's order is Riptide's; fused glue is removed on its own
 	riptide := []graph.Optimization{graph.Tiling, graph.Vectorize, graph.Parallel, graph.FastPopcount, graph.BitpackFusion}
+	opts := llvmgen.Options{FastMath: fast}
+	measure := fmt.Sprintf("median of %d inferences each", repeat)
+	what := "median"
+	oneCore := map[*runnable]time.Duration{}
 	time1 := func(r *runnable) (time.Duration, error) {
 		if !driver.Native(r.tgt) {
-			return 0, userError{fmt.Errorf("--ablation times runs; %s runs under emulation here", r.tgt.Name)}
+			// Riptide's ablation ran on a Pi's 4 cores: the parallel
+			// loops shared ideally, and one core's time beside it
+			measure = fmt.Sprintf("ESTIMATES, not measurements: llvm-mca's cycles (-mcpu=%s) times the code's executions counted under qemu, at %.1f GHz, on %d cores that share the parallel loops ideally (one core's in brackets); cache misses, memory bandwidth and calls into the C library are not counted", r.tgt.CPU, piGHz, piCores)
+			what = "estimate"
+			one, all, err := r.estimatedTime(opts)
+			oneCore[r] = one
+			return all, err
 		}
-		times, err := r.bench(llvmgen.Options{}, repeat)
+		times, err := r.bench(opts, repeat)
 		if err != nil {
 			return 0, err
 		}
@@ -411,7 +473,7 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, r
 		if float, err = time1(twin); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "float twin %s: median %v\n", twin.path, float)
+		fmt.Fprintf(w, "float twin %s: %s %v%s\n", twin.path, what, float, bracket(oneCore[twin]))
 	}
 	var bars []bar
 	row := func(label string, without []graph.Optimization) error {
@@ -428,7 +490,10 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, r
 		if err != nil {
 			return err
 		}
-		line := fmt.Sprintf("  %-28s median %12v", label, t)
+		if len(bars) == 0 {
+			fmt.Fprintf(w, "ablation of %s on %s (%s):\n", path, target, measure)
+		}
+		line := fmt.Sprintf("  %-28s %s %12v%s", label, what, t, bracket(oneCore[r]))
 		value := t.Seconds() * 1e3
 		if float > 0 {
 			value = float.Seconds() / t.Seconds()
@@ -438,7 +503,6 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, r
 		bars = append(bars, bar{label, value})
 		return nil
 	}
-	fmt.Fprintf(w, "ablation of %s on %s (median of %d inferences each):\n", path, target, repeat)
 	if err := row("all optimizations", nil); err != nil {
 		return err
 	}
@@ -464,7 +528,11 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, r
 	if float > 0 {
 		ylabel = "speedup over the float twin"
 	}
-	if err := plotBars(plotFile, "Ablation: "+filepath.Base(path)+" on "+target, ylabel, bars); err != nil {
+	title := "Ablation: " + filepath.Base(path) + " on " + target
+	if what == "estimate" {
+		title += fmt.Sprintf(" (estimates, %d cores)", piCores)
+	}
+	if err := plotBars(plotFile, title, ylabel, bars); err != nil {
 		return userError{err}
 	}
 	fmt.Fprintf(w, "wrote %s\n", plotFile)

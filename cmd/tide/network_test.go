@@ -7,13 +7,16 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tide-compiler/tide/driver"
 	"github.com/tide-compiler/tide/dsl"
@@ -542,6 +545,51 @@ func TestNetworkAblation(t *testing.T) {
 		if !strings.Contains(stdout, "  "+want+" ") {
 			t.Errorf("the ablation lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+// On cortex-a53 (Riptide's own setting) --ablation reports estimates: 4
+// cores sharing the parallel loops ideally, one core's beside it. A build
+// without parallel loops takes as long on both; one with them less on 4;
+// the full build's one-core figure is bench's estimate.
+func TestNetworkAblationEstimates(t *testing.T) {
+	requireTools(t)
+	const file = "../../examples/networks/binary_tiny.te"
+	status, stdout, stderr := tide(t, "bench", file, "--target", "cortex-a53", "--ablation")
+	if status != 0 || !strings.Contains(stdout, "ESTIMATES, not measurements") {
+		t.Fatalf("status %d: %s%s", status, stdout, stderr)
+	}
+	row := regexp.MustCompile(`(?m)^  (\S.*?) +estimate +(\S+) \(1 core: (\S+)\)$`)
+	four, one := map[string]time.Duration{}, map[string]time.Duration{}
+	for _, m := range row.FindAllStringSubmatch(stdout, -1) {
+		a, errA := time.ParseDuration(m[2])
+		b, errB := time.ParseDuration(m[3])
+		if errA != nil || errB != nil {
+			t.Fatalf("row %q: %v %v", m[0], errA, errB)
+		}
+		four[m[1]], one[m[1]] = a, b
+	}
+	serial := []string{"without parallel", "unoptimized", "+ tiling", "+ vectorize"}
+	parallel := []string{"all optimizations", "without fused-glue", "without tiling", "without vectorize", "without fast-popcount", "without bitpack-fusion", "+ parallel", "+ fast-popcount", "+ bitpack-fusion"}
+	for _, label := range serial {
+		if four[label] == 0 || four[label] != one[label] {
+			t.Errorf("%s (no parallel loops): %v on 4 cores, %v on one; want equal\n%s", label, four[label], one[label], stdout)
+		}
+	}
+	for _, label := range parallel {
+		if four[label] == 0 || four[label] >= one[label] {
+			t.Errorf("%s: %v on 4 cores, %v on one; want less on 4\n%s", label, four[label], one[label], stdout)
+		}
+	}
+	status, stdout, stderr = tide(t, "bench", file, "--target", "cortex-a53")
+	var cycles float64
+	if m := regexp.MustCompile(`estimated: (\S+) cycles in all`).FindStringSubmatch(stdout); status != 0 || m == nil {
+		t.Fatalf("bench: status %d: %s%s", status, stdout, stderr)
+	} else if cycles, _ = strconv.ParseFloat(m[1], 64); cycles == 0 {
+		t.Fatalf("bench's cycles %q", m[1])
+	}
+	if got, want := one["all optimizations"].Seconds(), cycles/1.2e9; math.Abs(got-want) > 0.01*want {
+		t.Errorf("the full build's one-core estimate is %v; bench's %.3g cycles at 1.2 GHz are %v", one["all optimizations"], cycles, time.Duration(want*1e9))
 	}
 }
 
