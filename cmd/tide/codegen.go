@@ -273,7 +273,10 @@ network at 1 and 2 bits, bipolar and unipolar, against both.
 
 --threads 1,2 times each thread count in the same run and prints the speedup over
 the first. Under emulation (cortex-a53 here) wall time means nothing: bench
-reports llvm-mca's static estimate for the innermost loops instead.`,
+reports an estimate instead, llvm-mca's cycles for each innermost loop and
+basic block times its executions counted under qemu; --ablation and
+--speedups compare such estimates (on one core, and on a Pi's 4 cores
+sharing the parallel loops ideally), against the float twin alone.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			counts, err := threadCounts(threads)
@@ -456,8 +459,8 @@ reports llvm-mca's static estimate for the innermost loops instead.`,
 	cmd.Flags().StringVar(&vs, "vs", "", "also time baselines in the same run, comma-separated: "+baselineNames)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs and a network's weights")
 	cmd.Flags().StringVar(&plotFile, "plot", "", "with --ablation, --speedups or --profile: also draw the bars into `FILE.svg` or FILE.png (gonum/plot)")
-	cmd.Flags().BoolVar(&ablation, "ablation", false, "for a network: Riptide's ablation, each optimization removed in turn and added in turn from an unoptimized build, against the float twin NAME_float.te when there is one")
-	cmd.Flags().BoolVar(&speedupTable, "speedups", false, "for a binarized network: Riptide's speedup table, the network at 1 and 2 bits, bipolar and unipolar (-D BITS, -D POLARITY), against its float twin compiled by Tide and run by oneDNN, in one run")
+	cmd.Flags().BoolVar(&ablation, "ablation", false, "for a network: Riptide's ablation, each optimization removed in turn and added in turn from an unoptimized build, against the float twin NAME_float.te when there is one (on cortex-a53: estimates)")
+	cmd.Flags().BoolVar(&speedupTable, "speedups", false, "for a binarized network: Riptide's speedup table, the network at 1 and 2 bits, bipolar and unipolar (-D BITS, -D POLARITY), against its float twin compiled by Tide and run by oneDNN, in one run (on cortex-a53: estimates, against the Tide-compiled twin)")
 	cmd.Flags().BoolVar(&profile, "profile", false, "for a network: also time each fused group (as TVM's debug executor) and the share of convolutions, glue and the rest")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")
 	addNetFlags(cmd, &nf)
