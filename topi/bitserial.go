@@ -153,10 +153,12 @@ func (b Bitserial) term(a, w, n, m te.Expr) te.Expr {
 	var v te.Expr
 	switch b.Polarity {
 	case UnipolarBipolar:
-		// popc(a & w) - popc(a & ~w) = 2 popc(a & w) - popc(a): one
-		// popcount against the weights, and popc(a), which does not depend
-		// on them (one per activation word, whatever the output channel)
-		v = te.SubOf(te.Bin(te.Shl, pop(te.Bin(te.BitAnd, a, w)), te.Int(1)), pop(a))
+		// popc(a & w) - popc(a & ~w) = 2 popc(a & w) - popc(a): the
+		// accumulation counts popc(a & w) alone; popc(a) does not depend
+		// on the weights, so its sum is a stage of its own, one per output
+		// pixel whatever the channel (activationPops), which finish
+		// subtracts once
+		v = pop(te.Bin(te.BitAnd, a, w))
 	case Unsigned:
 		v = pop(te.Bin(te.BitAnd, a, w))
 	default:
@@ -169,8 +171,20 @@ func (b Bitserial) term(a, w, n, m te.Expr) te.Expr {
 // k*(2^N - 1)*(2^M - 1) - 2*acc, where acc sums 2^(n+m) popc(a ^ w) over
 // k real elements (padding bits agree, so they add nothing to acc), plus
 // a convolution's zero-padding correction, when border is not nil.
-func (b Bitserial) finish(name string, acc *te.Tensor, k, abits, wbits int, border *PadBorder, axisNames ...string) (*te.Tensor, error) {
-	if b.Polarity != BipolarBipolar {
+//
+// Unipolar activations: 2*acc - (2^M - 1)*pops, where acc sums
+// 2^(n+m) popc(a & w) and pops (activationPops) the activations' own
+// 2^n popc(a) over the output's window.
+func (b Bitserial) finish(name string, acc *te.Tensor, k, abits, wbits int, border *PadBorder, pops *ActivationPops, axisNames ...string) (*te.Tensor, error) {
+	switch b.Polarity {
+	case UnipolarBipolar:
+		wl := int64(1)<<wbits - 1
+		t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
+			return te.SubOf(te.MulOf(te.Const(b.Out, 2), acc.At(a...)), te.MulOf(te.Const(b.Out, float64(wl)), pops.At(a)))
+		}, axisNames...)
+		return tagged(t, err, TagBitserialXnor, XnorAttrs{Bitserial: b, Acc: acc, Pops: pops})
+	case BipolarBipolar:
+	default:
 		return acc, nil
 	}
 	full := int64(k) * int64(int(1)<<abits-1) * int64(int(1)<<wbits-1)
@@ -184,10 +198,21 @@ func (b Bitserial) finish(name string, acc *te.Tensor, k, abits, wbits int, bord
 	return tagged(t, err, TagBitserialXnor, XnorAttrs{Bitserial: b, Full: full, Acc: acc, Border: border})
 }
 
+// ActivationPops is a unipolar operator's stage name_apop: per output
+// pixel (a dense layer's row), the sum over its window of the activations'
+// 2^n popc(a_n), padded words included, and where an output index reads it.
+type ActivationPops struct {
+	Tensor *te.Tensor
+	Index  func(out []te.Expr) []te.Expr
+}
+
+// At is the sum at an output index.
+func (p *ActivationPops) At(out []te.Expr) te.Expr { return p.Tensor.At(p.Index(out)...) }
+
 // accName is the name of the accumulating stage: the operator's own name
-// unless an XNOR correction follows it.
+// unless a correction follows it (XNOR's, or unipolar's).
 func (b Bitserial) accName(name string) string {
-	if b.Polarity == BipolarBipolar {
+	if b.Polarity == BipolarBipolar || b.Polarity == UnipolarBipolar {
 		return name + "_acc"
 	}
 	return name
@@ -229,7 +254,18 @@ func BitserialDense(name string, data, weight *te.Tensor, p Bitserial) (*te.Tens
 	if acc, err = tagged(acc, err, TagBitserialDense, p); err != nil {
 		return nil, err
 	}
-	return p.finish(name, acc, p.Elements, abits, wbits, nil, "b", "o")
+	var pops *ActivationPops
+	if p.Polarity == UnipolarBipolar {
+		n, k := te.ReduceAxis("ab", idx(0), idx(abits)), te.ReduceAxis("k", idx(0), idx(ds[2]))
+		t, err := te.Compute(name+"_apop", ints(ds[0]), func(a []te.Expr) te.Expr {
+			return te.ReduceOf(te.Sum, te.Bin(te.Shl, te.CastTo(p.Out, te.Un(te.Popcount, data.At(a[0], n.Var, k.Var))), n.Var), n, k)
+		}, "b")
+		if t, err = tagged(t, err, TagBitserialActivationPops, nil); err != nil {
+			return nil, err
+		}
+		pops = &ActivationPops{Tensor: t, Index: func(a []te.Expr) []te.Expr { return a[:1] }}
+	}
+	return p.finish(name, acc, p.Elements, abits, wbits, nil, pops, "b", "o")
 }
 
 // BitserialConv2D is a binarized 2-D convolution of packed operands:
@@ -337,5 +373,57 @@ func BitserialConv2D(name string, data, kernel *te.Tensor, layout Layout, win Wi
 	if acc, err = tagged(acc, err, byLayout(layout, TagBitserialConv2DNHWC, TagBitserialConv2DNCHW), attrs); err != nil {
 		return nil, err
 	}
-	return p.finish(name, acc, k, abits, wbits, border, names...)
+	var pops *ActivationPops
+	if p.Polarity == UnipolarBipolar {
+		if pops, err = activationPops(name, data, layout, win, n, h, wd, oh, ow, abits, cw, wb, p); err != nil {
+			return nil, err
+		}
+	}
+	return p.finish(name, acc, k, abits, wbits, border, pops, names...)
+}
+
+// activationPops is a unipolar convolution's name_apop, [N, OH, OW]: per
+// output pixel, the sum over its window of 2^n popc(a_n) of the (padded)
+// activation words, the term of popc(a & w) - popc(a & ~w) that does not
+// depend on the weights. It reads the unpadded input and takes a padded
+// position's word as the padding stage does (a stage of its own reads no
+// other stage's private producer).
+func activationPops(name string, data *te.Tensor, layout Layout, win Window, n, h, wd, oh, ow, abits, cw, wb int, p Bitserial) (*ActivationPops, error) {
+	sh, sw := win.strides()
+	ry, rx := te.ReduceAxis("ry", idx(0), idx(win.KH)), te.ReduceAxis("rx", idx(0), idx(win.KW))
+	na, rc := te.ReduceAxis("ab", idx(0), idx(abits)), te.ReduceAxis("rc", idx(0), idx(cw))
+	t, err := te.Compute(name+"_apop", ints(n, oh, ow), func(a []te.Expr) te.Expr {
+		ih := te.SubOf(te.AddOf(te.MulOf(a[1], idx(sh)), ry.Var), idx(win.Pad.Top))
+		iw := te.SubOf(te.AddOf(te.MulOf(a[2], idx(sw)), rx.Var), idx(win.Pad.Left))
+		var conds []te.Expr
+		if win.Pad.Top > 0 {
+			conds = append(conds, te.Bin(te.GE, ih, idx(0)))
+		}
+		if win.Pad.Bottom > 0 {
+			conds = append(conds, te.Bin(te.LT, ih, idx(h)))
+		}
+		if win.Pad.Left > 0 {
+			conds = append(conds, te.Bin(te.GE, iw, idx(0)))
+		}
+		if win.Pad.Right > 0 {
+			conds = append(conds, te.Bin(te.LT, iw, idx(wd)))
+		}
+		word := data.At(a[0], ih, iw, na.Var, rc.Var)
+		if layout == NCHW {
+			word = data.At(a[0], na.Var, rc.Var, ih, iw)
+		}
+		if len(conds) > 0 {
+			word = te.IfThenElse(all(conds), word, padWord(data.DType, wb, p.Elements, cw, p.PadValue, rc.Var))
+		}
+		v := te.Bin(te.Shl, te.CastTo(p.Out, te.Un(te.Popcount, word)), na.Var)
+		return te.ReduceOf(te.Sum, v, ry, rx, na, rc)
+	}, "n", "oh", "ow")
+	if t, err = tagged(t, err, TagBitserialActivationPops, nil); err != nil {
+		return nil, err
+	}
+	index := func(out []te.Expr) []te.Expr { return []te.Expr{out[0], out[1], out[2]} } // NHWC n, oh, ow, oc
+	if layout == NCHW {
+		index = func(out []te.Expr) []te.Expr { return []te.Expr{out[0], out[2], out[3]} } // n, oc, oh, ow
+	}
+	return &ActivationPops{Tensor: t, Index: index}, nil
 }

@@ -23,8 +23,11 @@ func IsConv(t *te.Tensor) bool {
 }
 
 // IsInternal reports whether t is an operator's private producer (the
-// padded input, the packed float kernel): it belongs to its consumer.
-func IsInternal(t *te.Tensor) bool { return t.Tag == TagPad || t.Tag == TagWeightPack }
+// padded input, the packed float kernel, a unipolar operator's popcounts
+// of its activations): it belongs to its consumer.
+func IsInternal(t *te.Tensor) bool {
+	return t.Tag == TagPad || t.Tag == TagWeightPack || t.Tag == TagBitserialActivationPops
+}
 
 // IsPack reports whether t packs codes into words (bitpack, or the packing
 // stage of bitpack_conv2d).

@@ -63,7 +63,7 @@ func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 	if th, err = tagged(th, err, TagGlueThreshold, nil); err != nil {
 		return nil, err
 	}
-	if x, isXnor := acc.Attrs.(XnorAttrs); isXnor && acc.Tag == TagBitserialXnor {
+	if x, isXnor := acc.Attrs.(XnorAttrs); isXnor && acc.Tag == TagBitserialXnor && x.Polarity == BipolarBipolar {
 		return foldXnor(name, x, th, axis, bits)
 	}
 	t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {

@@ -36,7 +36,8 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 		out = epilogue
 	}
 	border, wsum, wones := zeroPadStages(s, out)
-	if skipped(keep, acc, pad, out, border, wsum, wones) {
+	pops := activationPopsOf(s, acc)
+	if skipped(keep, acc, pad, out, border, wsum, wones, pops) {
 		return nil
 	}
 	nhwc := acc.Tensor.Tag == TagConv2DNHWC || acc.Tensor.Tag == TagBitserialConv2DNHWC
@@ -200,7 +201,20 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 		p.then(func() error { return scheduleOuter(s, wp, t) })
 	}
 	p.then(func() error { return scheduleZeroPad(border, wsum, wones, t) })
+	if pops != nil {
+		p.then(func() error { return scheduleOuter(s, pops, t) })
+	}
 	return p.err
+}
+
+// activationPopsOf is the stage name_apop that a unipolar binary
+// operator's correction (the accumulation's consumer) reads, or nil: its
+// own loop nest in the operator's group, the output rows in parallel.
+func activationPopsOf(s *schedule.Schedule, acc *schedule.Stage) *schedule.Stage {
+	if c := consumerTagged(acc, TagBitserialXnor); c != nil {
+		return inputTagged(s, c, TagBitserialActivationPops)
+	}
+	return nil
 }
 
 // parallelBlocks is how many blocks of output channels a float convolution
@@ -377,7 +391,8 @@ func scheduleBitpackConv(s *schedule.Schedule, y *schedule.Stage, t Target, keep
 func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, between []*schedule.Stage, t Target, keep func(*te.Tensor) bool) error {
 	pad := inputTagged(s, acc, TagPad)
 	border, wsum, wones := zeroPadStages(s, glue)
-	if skipped(keep, append([]*schedule.Stage{y, glue, acc, pad, border, wsum, wones}, between...)...) {
+	pops := activationPopsOf(s, acc)
+	if skipped(keep, append([]*schedule.Stage{y, glue, acc, pad, border, wsum, wones, pops}, between...)...) {
 		return nil
 	}
 	var p steps
@@ -470,6 +485,9 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 	p.unroll(acc, bm)
 	if pad != nil {
 		p.then(func() error { return scheduleOuter(s, pad, t) })
+	}
+	if pops != nil {
+		p.then(func() error { return scheduleOuter(s, pops, t) })
 	}
 	p.then(func() error { return scheduleZeroPad(border, wsum, wones, t) })
 	return p.err

@@ -37,21 +37,22 @@ const (
 	TagSoftmax        te.Tag = "softmax"
 
 	// binarized operators
-	TagBitpack             te.Tag = "bitpack"
-	TagBitserialDense      te.Tag = "bitserial_dense"       // the accumulation
-	TagBitserialConv2DNHWC te.Tag = "bitserial_conv2d_nhwc" // the accumulation
-	TagBitserialConv2DNCHW te.Tag = "bitserial_conv2d_nchw" // the accumulation
-	TagBitserialXnor       te.Tag = "bitserial_xnor"        // the XNOR correction after the accumulation
-	TagBitserialWeightOnes te.Tag = "bitserial_weight_ones" // see PadValue: the zero-padding correction's stages
-	TagBitserialWeightSum  te.Tag = "bitserial_weight_sum"
-	TagBitserialPadBorder  te.Tag = "bitserial_pad_border"
-	TagBitpackConv2DNHWC   te.Tag = "bitpack_conv2d_nhwc" // the packing stage of BitpackConv2D
-	TagBitpackConv2DNCHW   te.Tag = "bitpack_conv2d_nchw"
-	TagFusedGlue           te.Tag = "fused_glue"
-	TagGlueFloat           te.Tag = "glue_float" // each step of FloatGlue
-	TagGlueShift           te.Tag = "glue_shift" // FusedGlueBatchNorm's constants, of the parameters alone
-	TagGlueCB              te.Tag = "glue_cb"
-	TagGlueThreshold       te.Tag = "glue_threshold" // FusedGlue's thresholds, of its constants alone
+	TagBitpack                 te.Tag = "bitpack"
+	TagBitserialDense          te.Tag = "bitserial_dense"           // the accumulation
+	TagBitserialConv2DNHWC     te.Tag = "bitserial_conv2d_nhwc"     // the accumulation
+	TagBitserialConv2DNCHW     te.Tag = "bitserial_conv2d_nchw"     // the accumulation
+	TagBitserialXnor           te.Tag = "bitserial_xnor"            // the correction after the accumulation: XNOR's, or unipolar's
+	TagBitserialActivationPops te.Tag = "bitserial_activation_pops" // a unipolar operator's popcounts of the activations alone
+	TagBitserialWeightOnes     te.Tag = "bitserial_weight_ones"     // see PadValue: the zero-padding correction's stages
+	TagBitserialWeightSum      te.Tag = "bitserial_weight_sum"
+	TagBitserialPadBorder      te.Tag = "bitserial_pad_border"
+	TagBitpackConv2DNHWC       te.Tag = "bitpack_conv2d_nhwc" // the packing stage of BitpackConv2D
+	TagBitpackConv2DNCHW       te.Tag = "bitpack_conv2d_nchw"
+	TagFusedGlue               te.Tag = "fused_glue"
+	TagGlueFloat               te.Tag = "glue_float" // each step of FloatGlue
+	TagGlueShift               te.Tag = "glue_shift" // FusedGlueBatchNorm's constants, of the parameters alone
+	TagGlueCB                  te.Tag = "glue_cb"
+	TagGlueThreshold           te.Tag = "glue_threshold" // FusedGlue's thresholds, of its constants alone
 )
 
 // OfParameters reports whether tag marks a stage of an operator's
@@ -114,12 +115,14 @@ type WeightSumAttrs struct {
 // XnorAttrs are the XNOR correction's (bitserial_xnor): its operator's
 // parameters and its parts, Full - 2*Acc + Border (Border nil when no
 // output reads the padding), which the fused glue folds into its
-// thresholds (see FusedGlue).
+// thresholds (see FusedGlue); for unipolar activations the correction is
+// 2*Acc - (2^M - 1)*Pops.
 type XnorAttrs struct {
 	Bitserial
 	Full   int64
 	Acc    *te.Tensor
 	Border *PadBorder
+	Pops   *ActivationPops // unipolar activations: 2 Acc - (2^M - 1) Pops instead
 }
 
 // PadBorderAttrs are the border correction's (bitserial_pad_border).

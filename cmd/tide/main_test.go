@@ -411,7 +411,7 @@ kernel `+name+`(`+sig[0]+`) -> Y
 	for _, c := range []struct{ file, vs, want string }{
 		{"../../examples/bitserial_conv2d.te -D A=2", "xnor-avx2", "--vs xnor-avx2: Y_acc has 2 activation bits; the xnor references compute bitserial_conv2d with layout=NHWC, polarity=bipolar, 1 activation bit and 1 weight bit"},
 		{"../../examples/bitserial_conv2d.te -D M=2", "xnor-avx512", "--vs xnor-avx512: Y_acc has 2 weight bits; the xnor references"},
-		{conv("uni", "stride=1, padding=1, polarity=unipolar"), "xnor-avx2", "--vs xnor-avx2: Y is unipolar; the xnor references"},
+		{conv("uni", "stride=1, padding=1, polarity=unipolar"), "xnor-avx2", "--vs xnor-avx2: Y_acc is unipolar; the xnor references"},
 		{conv("one", "stride=1, padding=1, polarity=bipolar, pad_value=one"), "xnor-avx2", "--vs xnor-avx2: Y_acc pads with pad_value=one; the xnor references"},
 		{conv("s3", "stride=3, padding=1, polarity=bipolar"), "xnor-avx512", "--vs xnor-avx512: convolution 9x7x128->64 3x3/3 pad 1: the xnor references take strides 1 and 2; the xnor references"},
 		{"../../examples/bitserial_dense.te", "xnor-avx2", "--vs xnor-avx2: kernel bitserial_dense computes no bitserial_conv2d; the xnor references"},
