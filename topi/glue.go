@@ -71,18 +71,24 @@ func FusedGlue(name string, acc, cb, shift *te.Tensor, axis, bits int) (*te.Tens
 		if wide != acc.DType {
 			x = te.CastTo(wide, x)
 		}
-		var q te.Expr
-		for k := range levels {
-			reached := te.CastTo(te.UInt8, te.Bin(te.GE, x, th.At(te.Int(k), a[axis])))
-			if q == nil {
-				q = reached
-			} else {
-				q = te.AddOf(q, reached)
-			}
-		}
-		return q
+		return levelsReached(levels, func(k te.Expr) te.Expr { return te.Bin(te.GE, x, th.At(k, a[axis])) })
 	})
 	return tagged(t, err, TagFusedGlue, GlueAttrs{Axis: axis, Bits: bits})
+}
+
+// levelsReached is a code as the number of levels 0 .. levels-1 whose
+// compare holds: the thresholds' glue.
+func levelsReached(levels int64, reached func(k te.Expr) te.Expr) te.Expr {
+	var q te.Expr
+	for k := range levels {
+		r := te.CastTo(te.UInt8, reached(te.Int(k)))
+		if q == nil {
+			q = r
+		} else {
+			q = te.AddOf(q, r)
+		}
+	}
+	return q
 }
 
 // foldXnor is the thresholds' glue of a bipolar binary layer's XNOR
@@ -127,16 +133,7 @@ func foldXnor(name string, x XnorAttrs, th *te.Tensor, axis, bits int) (*te.Tens
 		return nil, err
 	}
 	t, err := te.Compute(name, acc.Shape, func(a []te.Expr) te.Expr {
-		var q te.Expr
-		for k := range levels {
-			reached := te.CastTo(te.UInt8, te.Bin(te.LE, acc.At(a...), at(te.Int(k), a)))
-			if q == nil {
-				q = reached
-			} else {
-				q = te.AddOf(q, reached)
-			}
-		}
-		return q
+		return levelsReached(levels, func(k te.Expr) te.Expr { return te.Bin(te.LE, acc.At(a...), at(k, a)) })
 	})
 	return tagged(t, err, TagFusedGlue, GlueAttrs{Axis: axis, Bits: bits})
 }
