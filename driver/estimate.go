@@ -34,6 +34,9 @@ type CountedLoop struct {
 	Straight   bool
 }
 
+// TotalCycles is the loop's (or block's) cycles in one inference.
+func (l CountedLoop) TotalCycles() float64 { return float64(l.Iterations) * l.Cycles }
+
 // EstimateNetwork estimates one inference of a network function on an
 // AArch64 target: every innermost loop with its iterations and cycles. It
 // also returns the outputs of the instrumented run (which a caller can

@@ -517,16 +517,24 @@ func (el *elab) use(b *binding) {
 	el.used[b] = true
 }
 
-// wordConstant is the word a choice named name holds, if it is one (the
-// file's, also seen from a def's body).
-// intConstant is the value of name when it is an integer constant of the
-// file (a def sees the file's constants).
-func (el *elab) intConstant(name string) (int64, bool) {
+// fileBinding is name's binding of kind among the file's top-level names
+// (a def's body sees them too), or nil.
+func (el *elab) fileBinding(name string, kind bindKind) *binding {
 	b := el.globals[name]
 	if b == nil && el.frame != nil {
 		b = el.top[name]
 	}
-	if b == nil || b.kind != bConst {
+	if b == nil || b.kind != kind {
+		return nil
+	}
+	return b
+}
+
+// intConstant is the value of name when it is an integer constant of the
+// file.
+func (el *elab) intConstant(name string) (int64, bool) {
+	b := el.fileBinding(name, bConst)
+	if b == nil {
 		return 0, false
 	}
 	c, ok := b.value.(*te.IntImm)
@@ -537,15 +545,13 @@ func (el *elab) intConstant(name string) (int64, bool) {
 	return c.Value, true
 }
 
+// wordConstant is the word a choice named name holds, if it is one (the
+// file's, also seen from a def's body).
 func (el *elab) wordConstant(name string) (string, bool) {
-	b := el.globals[name]
-	if b == nil && el.frame != nil {
-		b = el.top[name]
+	if b := el.fileBinding(name, bWord); b != nil {
+		return b.word, true
 	}
-	if b == nil || b.kind != bWord {
-		return "", false
-	}
-	return b.word, true
+	return "", false
 }
 
 // unusedDefines reports the names in defines that are not integer constants

@@ -259,17 +259,37 @@ func contains(list []string, s string) bool {
 // (WORD = knob(8, 32), word=WORD: 32-bit words suit vpopcntd on AVX-512,
 // bytes suit NEON's cnt and AVX2's table lookups).
 func (a *opArgs) wordType(key string, def te.DType, legal ...string) te.DType {
+	return a.typeByBits(key, "uint", def, legal, func(bits int64) string {
+		return fmt.Sprintf("%s=%d: a word is given by its type (%s) or its bits (8, 16, 32 or 64)", key, bits, strings.Join(legal, ", "))
+	})
+}
+
+// intType is a signed integer type keyword among legal, or an integer
+// constant giving its bits, as wordType's words (ACC = knob(16, 32),
+// out=ACC: 16-bit accumulators suit byte popcounts, 32-bit ones vpopcntd's
+// 32-bit lanes).
+func (a *opArgs) intType(key string, def te.DType, legal ...string) te.DType {
+	return a.typeByBits(key, "int", def, legal, func(bits int64) string {
+		given := fmt.Sprintf("%s=%d", key, bits)
+		if name, isName := asName(a.kw[key].Value); isName {
+			given = fmt.Sprintf("%s=%s: %s is %d here", key, name, name, bits)
+		}
+		return fmt.Sprintf("%s; %s is given by its type (%s) or its bits", given, key, strings.Join(legal, ", "))
+	})
+}
+
+// typeByBits is a type keyword among legal, or an integer constant of the
+// file (or a number) giving the bits of a type named prefix and its bits;
+// illegal says what is wrong with bits that name no legal type.
+func (a *opArgs) typeByBits(key, prefix string, def te.DType, legal []string, illegal func(bits int64) string) te.DType {
 	arg := a.kw[key]
 	if arg == nil || a.err != nil {
 		return a.dtype(key, def, legal...)
 	}
 	if name, isName := asName(arg.Value); isName {
-		b := a.el.globals[name]
-		if b == nil && a.el.frame != nil {
-			b = a.el.top[name] // the file's constant, seen from a def
-		}
-		if b == nil || b.kind != bConst {
-			return a.dtype(key, def, legal...)
+		b := a.el.fileBinding(name, bConst)
+		if b == nil {
+			return a.dtype(key, def, legal...) // a type's name (or a choice)
 		}
 		a.el.use(b)
 	}
@@ -278,37 +298,12 @@ func (a *opArgs) wordType(key string, def te.DType, legal ...string) te.DType {
 		a.fail(errReported)
 		return def
 	}
-	name := fmt.Sprintf("uint%d", bits)
+	name := fmt.Sprintf("%s%d", prefix, bits)
 	if !contains(legal, name) {
-		a.at(arg.Value.Pos, "%s=%d: a word is given by its type (%s) or its bits (8, 16, 32 or 64)", key, bits, strings.Join(legal, ", "))
+		a.at(arg.Value.Pos, "%s", illegal(bits))
 		return def
 	}
 	t, _ := te.ParseDType(name)
-	return t
-}
-
-// intType is a signed integer type keyword among legal, or an integer
-// constant giving its bits, as wordType's words (ACC = knob(16, 32),
-// out=ACC: 16-bit accumulators suit byte popcounts, 32-bit ones vpopcntd's
-// 32-bit lanes).
-func (a *opArgs) intType(key string, def te.DType, legal ...string) te.DType {
-	arg := a.kw[key]
-	if arg == nil || a.err != nil {
-		return a.dtype(key, def, legal...)
-	}
-	name, isName := asName(arg.Value)
-	if !isName {
-		return a.dtype(key, def, legal...)
-	}
-	bits, isConst := a.el.intConstant(name)
-	if !isConst {
-		return a.dtype(key, def, legal...)
-	}
-	t, ok := te.ParseDType(fmt.Sprintf("int%d", bits))
-	if !ok || !contains(legal, t.String()) {
-		a.at(arg.Value.Pos, "%s=%s: %s is %d here; %s is given by its type (%s) or its bits", key, name, name, bits, key, strings.Join(legal, ", "))
-		return def
-	}
 	return t
 }
 

@@ -63,11 +63,16 @@ func (g *gen) takeCached(bytes value.Value) (cache *ir.Global, block value.Value
 // displaces (another call's, cached while this one ran).
 func (g *gen) putCached(cache *ir.Global, block value.Value) {
 	old := g.b.NewAtomicRMW(enum.AtomicOpXChg, cache, g.b.NewPtrToInt(block, types.I64), enum.AtomicOrderingAcquireRelease)
-	free, done := g.block("cache.free"), g.block("cache.done")
-	g.b.NewCondBr(g.b.NewICmp(enum.IPredEQ, old, constant.NewInt(types.I64, 0)), done, free)
-	free.NewCall(g.declareFree(), free.NewIntToPtr(old, types.NewPointer(types.I8)))
+	g.b = g.freeUnlessZero(g.b, old, g.block("cache.free"), g.block("cache.done"))
+}
+
+// freeUnlessZero ends b with the free of the block whose address word
+// holds, in free, unless word is 0; both go on to done, which it returns.
+func (g *gen) freeUnlessZero(b *ir.Block, word value.Value, free, done *ir.Block) *ir.Block {
+	b.NewCondBr(b.NewICmp(enum.IPredEQ, word, constant.NewInt(types.I64, 0)), done, free)
+	free.NewCall(g.declareFree(), free.NewIntToPtr(word, types.NewPointer(types.I8)))
 	free.NewBr(done)
-	g.b = done
+	return done
 }
 
 // releaseFunc emits NAME_release(), which frees the kernel's cached blocks.
@@ -77,11 +82,7 @@ func (g *gen) releaseFunc(kernel string) {
 	b := fn.NewBlock("entry")
 	for i, cache := range g.kernelCaches {
 		old := b.NewAtomicRMW(enum.AtomicOpXChg, cache, constant.NewInt(types.I64, 0), enum.AtomicOrderingAcquireRelease)
-		free, next := fn.NewBlock(fmt.Sprintf("free%d", i)), fn.NewBlock(fmt.Sprintf("next%d", i))
-		b.NewCondBr(b.NewICmp(enum.IPredEQ, old, constant.NewInt(types.I64, 0)), next, free)
-		free.NewCall(g.declareFree(), free.NewIntToPtr(old, types.NewPointer(types.I8)))
-		free.NewBr(next)
-		b = next
+		b = g.freeUnlessZero(b, old, fn.NewBlock(fmt.Sprintf("free%d", i)), fn.NewBlock(fmt.Sprintf("next%d", i)))
 	}
 	b.NewRet(nil)
 }

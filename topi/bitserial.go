@@ -152,14 +152,11 @@ func (b Bitserial) term(a, w, n, m te.Expr) te.Expr {
 	pop := func(x te.Expr) te.Expr { return te.CastTo(b.Out, te.Un(te.Popcount, x)) }
 	var v te.Expr
 	switch b.Polarity {
-	case UnipolarBipolar:
-		// popc(a & w) - popc(a & ~w) = 2 popc(a & w) - popc(a): the
-		// accumulation counts popc(a & w) alone; popc(a) does not depend
-		// on the weights, so its sum is a stage of its own, one per output
-		// pixel whatever the channel (activationPops), which finish
-		// subtracts once
-		v = pop(te.Bin(te.BitAnd, a, w))
-	case Unsigned:
+	case UnipolarBipolar, Unsigned:
+		// unipolar: popc(a & w) - popc(a & ~w) = 2 popc(a & w) - popc(a),
+		// and popc(a) does not depend on the weights: its sum is a stage of
+		// its own, one per output pixel whatever the channel
+		// (activationPops), which finish subtracts once
 		v = pop(te.Bin(te.BitAnd, a, w))
 	default:
 		v = pop(te.Bin(te.BitXor, a, w))
@@ -393,27 +390,15 @@ func activationPops(name string, data *te.Tensor, layout Layout, win Window, n, 
 	ry, rx := te.ReduceAxis("ry", idx(0), idx(win.KH)), te.ReduceAxis("rx", idx(0), idx(win.KW))
 	na, rc := te.ReduceAxis("ab", idx(0), idx(abits)), te.ReduceAxis("rc", idx(0), idx(cw))
 	t, err := te.Compute(name+"_apop", ints(n, oh, ow), func(a []te.Expr) te.Expr {
-		ih := te.SubOf(te.AddOf(te.MulOf(a[1], idx(sh)), ry.Var), idx(win.Pad.Top))
-		iw := te.SubOf(te.AddOf(te.MulOf(a[2], idx(sw)), rx.Var), idx(win.Pad.Left))
-		var conds []te.Expr
-		if win.Pad.Top > 0 {
-			conds = append(conds, te.Bin(te.GE, ih, idx(0)))
-		}
-		if win.Pad.Bottom > 0 {
-			conds = append(conds, te.Bin(te.LT, ih, idx(h)))
-		}
-		if win.Pad.Left > 0 {
-			conds = append(conds, te.Bin(te.GE, iw, idx(0)))
-		}
-		if win.Pad.Right > 0 {
-			conds = append(conds, te.Bin(te.LT, iw, idx(wd)))
-		}
+		// the window's position in the padded input, and in the input
+		py, px := te.AddOf(te.MulOf(a[1], idx(sh)), ry.Var), te.AddOf(te.MulOf(a[2], idx(sw)), rx.Var)
+		ih, iw := te.SubOf(py, idx(win.Pad.Top)), te.SubOf(px, idx(win.Pad.Left))
 		word := data.At(a[0], ih, iw, na.Var, rc.Var)
 		if layout == NCHW {
 			word = data.At(a[0], na.Var, rc.Var, ih, iw)
 		}
-		if len(conds) > 0 {
-			word = te.IfThenElse(all(conds), word, padWord(data.DType, wb, p.Elements, cw, p.PadValue, rc.Var))
+		if inside := win.Pad.inside(py, px, h, wd); inside != nil {
+			word = te.IfThenElse(inside, word, padWord(data.DType, wb, p.Elements, cw, p.PadValue, rc.Var))
 		}
 		v := te.Bin(te.Shl, te.CastTo(p.Out, te.Un(te.Popcount, word)), na.Var)
 		return te.ReduceOf(te.Sum, v, ry, rx, na, rc)

@@ -114,22 +114,32 @@ func paddedFill(name string, x *te.Tensor, shape []int, hAxis int, p Padding, fi
 		src := append([]te.Expr{}, a...)
 		src[hAxis] = te.SubOf(a[hAxis], idx(p.Top))
 		src[hAxis+1] = te.SubOf(a[hAxis+1], idx(p.Left))
-		var conds []te.Expr
-		if p.Top > 0 {
-			conds = append(conds, te.Bin(te.GE, a[hAxis], idx(p.Top)))
-		}
-		if p.Bottom > 0 {
-			conds = append(conds, te.Bin(te.LT, a[hAxis], idx(p.Top+shape[hAxis])))
-		}
-		if p.Left > 0 {
-			conds = append(conds, te.Bin(te.GE, a[hAxis+1], idx(p.Left)))
-		}
-		if p.Right > 0 {
-			conds = append(conds, te.Bin(te.LT, a[hAxis+1], idx(p.Left+shape[hAxis+1])))
-		}
-		return te.IfThenElse(all(conds), x.At(src...), fill(a))
+		return te.IfThenElse(p.inside(a[hAxis], a[hAxis+1], shape[hAxis], shape[hAxis+1]), x.At(src...), fill(a))
 	}, axisNames(len(ps))...)
 	return tagged(t, err, TagPad, nil)
+}
+
+// inside is the condition that position (y, x) of an h x w input padded
+// by p is not padding, comparing only on the sides p pads; nil when p pads
+// nothing.
+func (p Padding) inside(y, x te.Expr, h, w int) te.Expr {
+	var conds []te.Expr
+	if p.Top > 0 {
+		conds = append(conds, te.Bin(te.GE, y, idx(p.Top)))
+	}
+	if p.Bottom > 0 {
+		conds = append(conds, te.Bin(te.LT, y, idx(p.Top+h)))
+	}
+	if p.Left > 0 {
+		conds = append(conds, te.Bin(te.GE, x, idx(p.Left)))
+	}
+	if p.Right > 0 {
+		conds = append(conds, te.Bin(te.LT, x, idx(p.Left+w)))
+	}
+	if len(conds) == 0 {
+		return nil
+	}
+	return all(conds)
 }
 
 func all(conds []te.Expr) te.Expr {

@@ -335,7 +335,7 @@ func printProfile(w io.Writer, nb *netBuild, times []time.Duration, plotFile str
 func groupCycles(f *lower.Func, loops []driver.CountedLoop) (byGroup map[string]float64, total float64) {
 	byGroup = map[string]float64{}
 	for _, l := range loops {
-		c := float64(l.Iterations) * l.Cycles
+		c := l.TotalCycles()
 		group := "(entry)"
 		if rest, ok := strings.CutPrefix(l.Function, f.Name+"."); ok {
 			group, _, _ = strings.Cut(rest, ".")
@@ -370,14 +370,13 @@ func estimateNetwork(w io.Writer, tgt llvmgen.Target, opts llvmgen.Options, nb *
 		}
 	}
 	outside, outsideTotal := groupCycles(f, straight)
-	ghz := piGHz
 	fmt.Fprintf(w, "%s on %s runs under emulation here: an ESTIMATE, not a measurement: the innermost loops' iterations and the other basic blocks' executions in one inference (counted under qemu, one thread) times llvm-mca's cycles for each (-mcpu=%s); cache misses and calls into the C library are not counted\n", f.Name, tgt.Name, tgt.CPU)
 	for i, g := range nb.plan.Groups {
 		fmt.Fprintf(w, "  %3d %-16s %14.0f cycles %5.1f%%  (%3.0f%% outside innermost loops)\n", i, g.Name, cycles[g.Name], 100*cycles[g.Name]/max(1, total), 100*outside[g.Name]/max(1, cycles[g.Name]))
 	}
 	fmt.Fprintf(w, "outside innermost loops: %.3g cycles, %.1f%% of all\n", outsideTotal, 100*outsideTotal/max(1, total))
 	// a Pi 3B has 4 cores: the ideal split leaves out memory and imbalance
-	fmt.Fprintf(w, "estimated: %.3g cycles in all, %.1f ms on one core at %.1f GHz (%.1f ms on %d cores if they split the parallel loops ideally)", total, total/ghz/1e6, ghz, idealCycles(loops, piCores)/ghz/1e6, piCores)
+	fmt.Fprintf(w, "estimated: %.3g cycles in all, %.1f ms on one core at %.1f GHz (%.1f ms on %d cores if they split the parallel loops ideally)", total, total/piGHz/1e6, piGHz, idealCycles(loops, piCores)/piGHz/1e6, piCores)
 	if bits > 0 {
 		fmt.Fprintf(w, "; %.1f popcount bits (binary MACs) per cycle over the whole network", bits/total)
 	}
@@ -392,6 +391,11 @@ func bracket(oneCore time.Duration) string {
 		return ""
 	}
 	return fmt.Sprintf(" (1 core: %v)", oneCore)
+}
+
+// estimatesNote says what the estimates of --ablation and --speedups are.
+func estimatesNote(tgt llvmgen.Target) string {
+	return fmt.Sprintf("ESTIMATES, not measurements: llvm-mca's cycles (-mcpu=%s) times the code's executions counted under qemu, at %.1f GHz, on %d cores that share the parallel loops ideally (one core's in brackets); cache misses, memory bandwidth and calls into the C library are not counted", tgt.CPU, piGHz, piCores)
 }
 
 // piGHz is a Raspberry Pi 3B's Cortex-A53 clock, which turns an estimate's
@@ -426,7 +430,7 @@ const piCores = 4
 func idealCycles(loops []driver.CountedLoop, cores int) float64 {
 	var total float64
 	for _, l := range loops {
-		c := float64(l.Iterations) * l.Cycles
+		c := l.TotalCycles()
 		if strings.Contains(l.Function, ".parallel") {
 			c /= float64(cores)
 		}
@@ -440,29 +444,34 @@ func idealCycles(loops []driver.CountedLoop, cores int) float64 {
 // order, each against the full build and, when the file has a float twin
 // next to it (NAME_float.te), as a speedup over it, all in one run. On an
 // emulated target (cortex-a53 here: Riptide's own ablation ran on one)
-// each build's time is its estimate instead, one core at piGHz.
+// each build's time is its estimate instead (see estimatedTime).
 func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, fast bool, repeat int, plotFile string) error {
 	// the ladder's order is Riptide's; fused glue is removed on its own
 	riptide := []graph.Optimization{graph.Tiling, graph.Vectorize, graph.Parallel, graph.FastPopcount, graph.BitpackFusion}
 	opts := llvmgen.Options{FastMath: fast}
-	measure := fmt.Sprintf("median of %d inferences each", repeat)
-	what := "median"
-	oneCore := map[*runnable]time.Duration{}
-	time1 := func(r *runnable) (time.Duration, error) {
-		if !driver.Native(r.tgt) {
-			// Riptide's ablation ran on a Pi's 4 cores: the parallel
-			// loops shared ideally, and one core's time beside it
-			measure = fmt.Sprintf("ESTIMATES, not measurements: llvm-mca's cycles (-mcpu=%s) times the code's executions counted under qemu, at %.1f GHz, on %d cores that share the parallel loops ideally (one core's in brackets); cache misses, memory bandwidth and calls into the C library are not counted", r.tgt.CPU, piGHz, piCores)
-			what = "estimate"
-			one, all, err := r.estimatedTime(opts)
-			oneCore[r] = one
-			return all, err
+	tgt, err := driver.ParseTarget(target)
+	if err != nil {
+		return err
+	}
+	estimated := !driver.Native(tgt)
+	measure, what := fmt.Sprintf("median of %d inferences each", repeat), "median"
+	if estimated {
+		// Riptide's ablation ran on a Pi's 4 cores: the parallel loops
+		// shared ideally, and one core's time beside it
+		measure, what = estimatesNote(tgt), "estimate"
+	}
+	// time1 is a build's time, and an estimate's on one core (0 for a
+	// measurement)
+	time1 := func(r *runnable) (t, oneCore time.Duration, err error) {
+		if estimated {
+			oneCore, t, err = r.estimatedTime(opts)
+			return t, oneCore, err
 		}
 		times, err := r.bench(opts, repeat)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		return medianOf(times), nil
+		return medianOf(times), 0, nil
 	}
 	var float time.Duration
 	if _, err := os.Stat(floatTwinPath(path)); err == nil {
@@ -470,11 +479,13 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, f
 		if err != nil {
 			return err
 		}
-		if float, err = time1(twin); err != nil {
+		floatOne := time.Duration(0)
+		if float, floatOne, err = time1(twin); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "float twin %s: %s %v%s\n", twin.path, what, float, bracket(oneCore[twin]))
+		fmt.Fprintf(w, "float twin %s: %s %v%s\n", twin.path, what, float, bracket(floatOne))
 	}
+	fmt.Fprintf(w, "ablation of %s on %s (%s):\n", path, target, measure)
 	var bars []bar
 	row := func(label string, without []graph.Optimization) error {
 		v := nf
@@ -486,14 +497,11 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, f
 		if err != nil {
 			return err
 		}
-		t, err := time1(r)
+		t, oneCore, err := time1(r)
 		if err != nil {
 			return err
 		}
-		if len(bars) == 0 {
-			fmt.Fprintf(w, "ablation of %s on %s (%s):\n", path, target, measure)
-		}
-		line := fmt.Sprintf("  %-28s %s %12v%s", label, what, t, bracket(oneCore[r]))
+		line := fmt.Sprintf("  %-28s %s %12v%s", label, what, t, bracket(oneCore))
 		value := t.Seconds() * 1e3
 		if float > 0 {
 			value = float.Seconds() / t.Seconds()
@@ -529,7 +537,7 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, f
 		ylabel = "speedup over the float twin"
 	}
 	title := "Ablation: " + filepath.Base(path) + " on " + target
-	if what == "estimate" {
+	if estimated {
 		title += fmt.Sprintf(" (estimates, %d cores)", piCores)
 	}
 	if err := plotBars(plotFile, title, ylabel, bars); err != nil {
@@ -810,7 +818,7 @@ func estimatedSpeedups(cmd *cobra.Command, w io.Writer, path, target string, nf 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "speedups of %s on %s over its float twin compiled by Tide (ESTIMATES, not measurements: llvm-mca's cycles (-mcpu=%s) times the code's executions counted under qemu, at %.1f GHz, on %d cores that share the parallel loops ideally, and on one core; cache misses, memory bandwidth and calls into the C library are not counted):\n", path, target, twin.tgt.CPU, piGHz, piCores)
+	fmt.Fprintf(w, "speedups of %s on %s over its float twin compiled by Tide (%s):\n", path, target, estimatesNote(twin.tgt))
 	fmt.Fprintf(w, "  %-18s estimate %10v (1 core: %v): %s\n", "float twin", floatAll, floatOne, twin.path)
 	series := make([][]float64, 2)
 	for i, v := range variants {

@@ -372,7 +372,7 @@ func (m *measurer) measure(cfg tune.Config) tune.Record {
 			return fail(tune.RunError, err)
 		}
 		for _, l := range loops {
-			rec.Cost += float64(l.Iterations) * l.Cycles
+			rec.Cost += l.TotalCycles()
 		}
 		got = outs
 		if rec.Cost <= 0 {
