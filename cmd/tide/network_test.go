@@ -68,6 +68,12 @@ func TestNetworkRuns(t *testing.T) {
 				if without != "" && target == "cortex-a53" {
 					continue // the unfused code is the same on both targets
 				}
+				if without == "" && target == "x86-64" {
+					// the sanitized run below checks the same build's
+					// output (and its memory accesses): a plain one
+					// would only add a whole network's compile
+					continue
+				}
 				args := append([]string{"run", c.file, "--target", target}, c.args...)
 				sub := name + "/" + target
 				if without != "" {
