@@ -92,9 +92,9 @@ var primitives = []*primSpec{
 		results:    []string{"cache stage"},
 		params:     []param{{"C", tensorArg, requiredParam}, {"scope", wordArg, optionalParam}},
 		makesStage: true, apply: applyCacheWrite},
-	{name: "rfactor", usage: "CF = rfactor(C, ki)",
+	{name: "rfactor", usage: "CF = rfactor(C, ki) or rfactor(C, ki, factor_axis=1)",
 		results:    []string{"partial stage"},
-		params:     []param{{"C", tensorArg, requiredParam}, {"ki", loopArg, requiredParam}},
+		params:     []param{{"C", tensorArg, requiredParam}, {"ki", loopArg, requiredParam}, {"factor_axis", numberArg, keywordParam}},
 		makesStage: true, apply: applyRFactor},
 }
 
@@ -443,7 +443,13 @@ func applyRFactor(c *primCall) error {
 	if a.names(rst)[axArg.Name] == nil {
 		return argErr(axArg.Pos, "rfactor: expected a reduction loop of %s; its loops are %s", t.Name, axisNames(rst.Leaf))
 	}
-	made, err := a.sched.RFactor(t, a.names(rst)[axArg.Name])
+	// factor_axis (TVM's): where the partial results' axis goes among
+	// CF's axes, 0 (first) unless given; RFactorAt checks the range
+	factorAxis := int64(0)
+	if fa := c.args["factor_axis"]; fa != nil {
+		factorAxis = fa.Value
+	}
+	made, err := a.sched.RFactorAt(t, a.names(rst)[axArg.Name], int(factorAxis))
 	if err != nil {
 		return err
 	}

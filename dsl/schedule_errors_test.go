@@ -609,7 +609,7 @@ schedule C {
     ko, ki = rfactor(k, 4)
 }
 `,
-		want: []wantErr{{10, 5, "ko, ki = rfactor", "rfactor gives 1 result(s), not 2; write CF = rfactor(C, ki)"}}},
+		want: []wantErr{{10, 5, "ko, ki = rfactor", "rfactor gives 1 result(s), not 2; write CF = rfactor(C, ki) or rfactor(C, ki, factor_axis=1)"}}},
 	{name: "rfactor of a number",
 		sched: `schedule C {
     CF = rfactor(C, 2)
@@ -621,7 +621,13 @@ schedule C {
     CF = rfactor(3, k)
 }
 `,
-		want: []wantErr{{10, 18, "3,", "rfactor: expected a tensor, got the number 3; write CF = rfactor(C, ki)"}}},
+		want: []wantErr{{10, 18, "3,", "rfactor: expected a tensor, got the number 3; write CF = rfactor(C, ki) or rfactor(C, ki, factor_axis=1)"}}},
+	{name: "rfactor with factor_axis past the last axis",
+		sched: `schedule C {
+    CF = rfactor(C, k, factor_axis=3)
+}
+`,
+		want: []wantErr{{10, 24, "factor_axis=3", "rfactor: factor_axis 3 is outside 0..2, the positions of C's 2 axes and the new one"}}},
 	{name: "tile by an axis",
 		sched: `schedule C {
     io, jo, ii, ji = tile(i, j, 4, k)

@@ -12,12 +12,22 @@ import (
 // for sum(A[i, k], k) with k split into ko, ki by 8 it makes
 // t.rf[ki, i] = sum(A[i, ko*8 + ki], ko) and t becomes sum(t.rf[ki_r, i], ki_r)
 // over the 8 partial results. The new stage is returned, with ax's name for
-// its first axis; vectorize or parallelize it like any data axis. ax must be
+// its first axis (RFactorAt puts it elsewhere); vectorize or parallelize it
+// like any data axis. ax must be
 // a reduction axis of t or either part of its split (the outer part ko
 // gives one partial result per block of 8: t.rf[ko, i] = sum(A[i, ko*8 +
 // ki], ki), as TVM's rfactor of an outer loop for a parallel reduction), and
 // rfactor must come before the stage's other loop changes.
 func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
+	return s.RFactorAt(t, ax, 0)
+}
+
+// RFactorAt is RFactor with the partial results' axis at position
+// factorAxis of the new stage's axes (TVM's factor_axis): 0 puts it first,
+// len(t.Shape) last, where t.rf[i, ki] keeps a vector of partial results
+// contiguous in memory (a block of outputs each with its vector of
+// partial sums).
+func (s *Schedule) RFactorAt(t *te.Tensor, ax *Axis, factorAxis int) (*Stage, error) {
 	st := s.Stage(t)
 	if st == nil {
 		return nil, errAt(0, "rfactor: %s is an input; only reductions can be factored", t.Name)
@@ -62,16 +72,25 @@ func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
 		}
 		return nil, errAt(1, "rfactor: %s has extent %s, not a constant; %s", ax.Name(), te.ExprString(factor), how)
 	}
-	shape := append([]te.Expr{factor}, t.Shape...)
-	names := []string{ax.Name()}
+	if factorAxis < 0 || factorAxis > len(t.Shape) {
+		return nil, errAt(2, "rfactor: factor_axis %d is outside 0..%d, the positions of %s's %d axes and the new one", factorAxis, len(t.Shape), t.Name, len(t.Shape))
+	}
+	shape := slices.Insert(slices.Clone(t.Shape), factorAxis, factor)
+	names := []string{}
 	for _, iv := range t.Axis {
 		names = append(names, iv.Var.Name)
 	}
+	names = slices.Insert(names, factorAxis, ax.Name())
+	// dataAxes are the partial stage's axes without the new one: t's axes
+	dataAxes := func(axes []te.Expr) []te.Expr {
+		return slices.Delete(slices.Clone(axes), factorAxis, factorAxis+1)
+	}
 	partial, err := te.Compute(t.Name+".rf", shape, func(axes []te.Expr) te.Expr {
 		m := map[*te.Var]te.Expr{}
-		for i, iv := range t.Axis {
-			m[iv.Var] = axes[i+1]
+		for i, e := range dataAxes(axes) {
+			m[t.Axis[i].Var] = e
 		}
+		newAxis := axes[factorAxis]
 		var rest []*te.IterVar
 		for i, iv := range red.Axes {
 			if i != ri {
@@ -82,16 +101,16 @@ func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
 		}
 		body := red.Body
 		if split == nil {
-			m[kiv.Var] = te.Bin(te.Add, kiv.Min, axes[0])
+			m[kiv.Var] = te.Bin(te.Add, kiv.Min, newAxis)
 		} else {
 			// the other part of the split stays a reduction, the partial
 			// stage's outermost
 			outer, inner := SplitExtents(kiv.Extent, split)
 			other := te.ReduceAxis(split.Outer.Name(), te.Const(te.Index, 0), outer)
-			var ko, ki te.Expr = other.Var, axes[0]
+			var ko, ki te.Expr = other.Var, newAxis
 			if ax == split.Outer {
 				other = te.ReduceAxis(split.Inner.Name(), te.Const(te.Index, 0), inner)
-				ko, ki = axes[0], other.Var
+				ko, ki = newAxis, other.Var
 			}
 			rest = append([]*te.IterVar{other}, rest...)
 			k := te.Bin(te.Add, te.Bin(te.Mul, ko, inner), ki)
@@ -114,10 +133,11 @@ func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
 	}
 	pst := s.insertBefore(st, partial, partial.Body, "rfactor of "+t.Name)
 	kr := te.ReduceAxis(ax.Name()+"_r", te.Const(te.Index, 0), factor)
-	idx := []te.Expr{kr.Var}
+	var idx []te.Expr
 	for _, iv := range t.Axis {
 		idx = append(idx, iv.Var)
 	}
+	idx = slices.Insert(idx, factorAxis, te.Expr(kr.Var))
 	st.Body = te.ReduceOf(red.Op, partial.At(idx...), kr)
 	st.Root = st.Root[:len(t.Axis)]
 	st.Root = append(st.Root, &Axis{Var: kr.Var, Reduce: true, stage: st})

@@ -68,3 +68,36 @@ func TestRFactorOfASymbolicOuterPart(t *testing.T) {
 		t.Errorf("got %v, want %s", err, want)
 	}
 }
+
+// factor_axis puts the partial results' axis elsewhere than first: last,
+// each output's partial sums are contiguous; out of range, an error.
+func TestRFactorAtFactorAxis(t *testing.T) {
+	a, _ := te.Placeholder("A", []te.Expr{te.Int(4), te.Int(32)}, te.Float32)
+	k := te.ReduceAxis("k", te.Int(0), te.Int(32))
+	s, _ := te.Compute("S", []te.Expr{te.Int(4)}, func(i []te.Expr) te.Expr {
+		return te.ReduceOf(te.Sum, a.At(i[0], k.Var), k)
+	}, "i")
+	sched := schedule.New(s)
+	st := sched.Stage(s)
+	_, ki, err := st.Split(st.Axis("k"), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ki.SetName("ki")
+	if _, err := sched.RFactorAt(s, ki, 2); err == nil || err.Error() != "rfactor: factor_axis 2 is outside 0..1, the positions of S's 1 axes and the new one" {
+		t.Errorf("factor_axis 2 of a 1-d output: %v", err)
+	}
+	partial, err := sched.RFactorAt(s, ki, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := te.ShapeString(partial.Tensor.Shape), "(4, 8)"; got != want {
+		t.Errorf("partial stage shape %s, want %s", got, want)
+	}
+	if got, want := te.ExprString(st.Body), "sum(S.rf[i, ki_r], axis=ki_r)"; got != want {
+		t.Errorf("reduction body %s, want %s", got, want)
+	}
+	if got, want := partial.Root[0].Name()+","+partial.Root[1].Name(), "i,ki"; got != want {
+		t.Errorf("partial stage axes %s, want %s", got, want)
+	}
+}

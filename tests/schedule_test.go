@@ -298,6 +298,31 @@ schedule MF {
     compute_at(M, i)
 }
 `,
+		"rfactor with the partial results last, a block of outputs with their vectors of partial sums (the float dense schedule)": `A = placeholder((2, 6, 29), float32)
+k = reduce_axis(0, 29)
+S = compute((2, 6), (b, i) => sum(A[b, i, k] * 0.5, axis=k))
+kernel f(A) -> S
+schedule S {
+    ko, ki = split(k, factor=4)
+    SF = rfactor(S, ki, factor_axis=2)
+    io, ii = split(i, factor=3)
+}
+schedule SF {
+    compute_at(S, io)
+    reorder(ko, i, ki)
+    vectorize(ki)
+    unroll(i)
+}
+`,
+		"rfactor with the partial results between the data axes": `A = placeholder((3, 4, 10), int32)
+k = reduce_axis(0, 10)
+S = compute((3, 4), (b, i) => sum(A[b, i, k] - cast(int32, b), axis=k))
+kernel f(A) -> S
+schedule S {
+    ko, ki = split(k, nparts=2)
+    SF = rfactor(S, ko, factor_axis=1)
+}
+`,
 		"rfactor for a parallel reduction over two reduce axes": `A = placeholder((2, 7, 5), float32)
 r = reduce_axis(0, 7)
 c = reduce_axis(0, 5)

@@ -998,7 +998,9 @@ func TestTopiConv2DFewBlocksShareRows(t *testing.T) {
 // TestTopiDense checks the float dense layer (x times the transpose of w).
 func TestTopiDense(t *testing.T) {
 	r := topiRNG(6)
-	for _, s := range [][3]int{{1, 3, 4}, {3, 65, 5}, {4, 100, 2}, {2, 1, 3}} {
+	// the last two take the blocked schedule (outputs by 8, K by whole
+	// vectors on every target)
+	for _, s := range [][3]int{{1, 3, 4}, {3, 65, 5}, {4, 100, 2}, {2, 1, 3}, {2, 64, 16}, {1, 48, 24}} {
 		b, k, o := s[0], s[1], s[2]
 		t.Run(fmt.Sprintf("B%dK%dO%d", b, k, o), func(t *testing.T) {
 			x := topiPH(t, "x", te.Float32, b, k)
@@ -1014,6 +1016,13 @@ func TestTopiDense(t *testing.T) {
 				want: []*te.Buffer{floatBuf(te.Float32, []int{b, o}, oracleDense(xv, b, k, wv, o))}, tol: floatTol,
 			}
 			c.check(t)
+			if o == 16 {
+				// the blocked schedule's code (its partial sums by
+				// rfactor), memory-checked too
+				for _, target := range []string{"x86-64", "cortex-a53", "host+asan"} {
+					c.checkCodegen(t, target)
+				}
+			}
 		})
 	}
 }
