@@ -502,6 +502,20 @@ func TestTopiBitserialConv2D(t *testing.T) {
 	}
 }
 
+// TestTopiBitserialNEONBlock runs the register block NEON takes for words
+// wider than bytes (4 pixels by four vectors of 8 channels: rows that 4
+// divides, output channels that 32 divides) as generated code.
+func TestTopiBitserialNEONBlock(t *testing.T) {
+	r := topiRNG(31)
+	c := bsConvCase{abits: 1, wbits: 1, n: 1, h: 3, w: 8, c: 20, o: 64, kh: 3, kw: 3, sh: 1, sw: 1, pad: topi.Pad(1), out: te.Int16, word: te.UInt16,
+		layout: topi.NHWC, pol: topi.BipolarBipolar, fill: -1, wfill: -1}
+	tc := bitserialConvTopiCase(t, r, c)
+	tc.checkEval(t)
+	for _, target := range []string{"cortex-a53", "x86-64"} {
+		tc.checkCodegen(t, target)
+	}
+}
+
 // TestTopiBitserialInt16Extremes drives int16 outputs to the edge of the
 // bound topi accepts (K*(2^N-1)*(2^M-1) <= 32767) with constant codes that
 // make every product the largest positive or negative value, including
