@@ -409,6 +409,11 @@ func scheduleFloatDense(s *schedule.Schedule, acc *schedule.Stage, v int64, t Ta
 	}
 	oo, _ := p.split(acc, acc.Axis("o"), denseBlock)
 	p.parallel(acc, oo)
+	// each output's partial sums, one vector: a horizontal sum, where a
+	// loop over the lanes added them one after another (AVX-512: 16
+	// dependent adds per output, 41 against 35 us for the 512 -> 1000
+	// layer on this host)
+	p.vectorize(acc, acc.Axis(ki.Name()+"_r"))
 	p.computeAt(part, acc, oo)
 	lanesAx := part.Axis(ki.Name())
 	p.reorder(part, part.Axis(ko.Name()), part.Axis("o"), lanesAx)
