@@ -459,7 +459,7 @@ sharing the parallel loops ideally), against the float twin alone.`,
 	cmd.Flags().StringVar(&vs, "vs", "", "also time baselines in the same run, comma-separated: "+baselineNames)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for random inputs and a network's weights")
 	cmd.Flags().StringVar(&plotFile, "plot", "", "with --ablation, --speedups or --profile: also draw the bars into `FILE.svg` or FILE.png (gonum/plot)")
-	cmd.Flags().BoolVar(&ablation, "ablation", false, "for a network: Riptide's ablation, each optimization removed in turn and added in turn from an unoptimized build, against the float twin NAME_float.te when there is one (on cortex-a53: estimates)")
+	cmd.Flags().BoolVar(&ablation, "ablation", false, "for a network: Riptide's ablation, each optimization removed in turn and added in turn from an unoptimized build, against the float twin NAME_float.te when there is one (on cortex-a53: estimates); a measured build's outputs must equal the full build's")
 	cmd.Flags().BoolVar(&speedupTable, "speedups", false, "for a binarized network: Riptide's speedup table, the network at 1 and 2 bits, bipolar and unipolar (-D BITS, -D POLARITY), against its float twin compiled by Tide and run by oneDNN, in one run (on cortex-a53: estimates, against the Tide-compiled twin)")
 	cmd.Flags().BoolVar(&profile, "profile", false, "for a network: also time each fused group (as TVM's debug executor) and the share of convolutions, glue and the rest")
 	cmd.Flags().Var(sizes, "set", "value of a symbolic dimension, `NAME=VALUE` (repeatable)")

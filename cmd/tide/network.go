@@ -461,17 +461,17 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, f
 		measure, what = estimatesNote(tgt), "estimate"
 	}
 	// time1 is a build's time, and an estimate's on one core (0 for a
-	// measurement)
-	time1 := func(r *runnable) (t, oneCore time.Duration, err error) {
+	// measurement); a measured build's outputs come too
+	time1 := func(r *runnable) (t, oneCore time.Duration, outs []*te.Buffer, err error) {
 		if estimated {
 			oneCore, t, err = r.estimatedTime(opts)
-			return t, oneCore, err
+			return t, oneCore, nil, err
 		}
-		times, err := r.bench(opts, repeat)
+		times, outs, err := r.benchOutputs(opts, repeat)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
-		return medianOf(times), 0, nil
+		return medianOf(times), 0, outs, nil
 	}
 	var float time.Duration
 	if _, err := os.Stat(floatTwinPath(path)); err == nil {
@@ -480,13 +480,14 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, f
 			return err
 		}
 		floatOne := time.Duration(0)
-		if float, floatOne, err = time1(twin); err != nil {
+		if float, floatOne, _, err = time1(twin); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "float twin %s: %s %v%s\n", twin.path, what, float, bracket(floatOne))
 	}
 	fmt.Fprintf(w, "ablation of %s on %s (%s):\n", path, target, measure)
 	var bars []bar
+	var full []*te.Buffer // the full build's outputs, which every variant must equal
 	row := func(label string, without []graph.Optimization) error {
 		v := nf
 		v.without = nil
@@ -497,9 +498,14 @@ func ablate(cmd *cobra.Command, w io.Writer, path, target string, nf netFlags, f
 		if err != nil {
 			return err
 		}
-		t, oneCore, err := time1(r)
+		t, oneCore, outs, err := time1(r)
 		if err != nil {
 			return err
+		}
+		if full == nil {
+			full = outs
+		} else if err := sameBuildOutputs(outs, full); err != nil {
+			return userError{fmt.Errorf("%s computes another output than the full build (a bug in Tide): %w", label, err)}
 		}
 		line := fmt.Sprintf("  %-28s %s %12v%s", label, what, t, bracket(oneCore))
 		value := t.Seconds() * 1e3
@@ -602,6 +608,27 @@ type networkBaselines struct {
 	twin      *runnable
 	tideFloat bool
 	onednn    *driver.OneDNNNetwork
+}
+
+// sameBuildOutputs compares the outputs of two builds of one network that
+// differ in their optimizations: integers exactly, floats as
+// sameNetworkOutput (another summation order: vectors, blocks).
+func sameBuildOutputs(got, want []*te.Buffer) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("%d outputs against %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].DType.IsFloat() {
+			if err := sameNetworkOutput(got[i], want[i]); err != nil {
+				return err
+			}
+			continue
+		}
+		if m := te.Compare(got[i], want[i], 0); m.First >= 0 {
+			return fmt.Errorf("%s", m.Detail)
+		}
+	}
+	return nil
 }
 
 // sameNetworkOutput compares two float implementations' outputs of one
