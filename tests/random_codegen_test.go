@@ -13,7 +13,7 @@ import (
 	"github.com/tide-compiler/tide/tensorio"
 )
 
-var randomCodegenN = flag.Int("random.codegen", 20, "random schedule cases also built and run through llvmgen on both targets")
+var randomCodegenN = flag.Int("random.codegen", 12, "random schedule cases also built and run through llvmgen on both targets (scripts/soak.sh runs thousands)")
 
 // TestRandomSchedulesCodegen runs the first cases of the random schedule
 // generator through llvmgen on x86-64 and cortex-a53 (qemu): the generated
