@@ -591,12 +591,18 @@ func TestTopiBitserialPadValues(t *testing.T) {
 					c := s
 					c.layout, c.pol, c.padValue, c.fill, c.wfill = layout, pol, pv, -1, -1
 					codegen := i == combo%len(padValueShapes)
+					// the sampled shape's code runs on one target, the
+					// next combination's on the other (7 combinations per
+					// layout: each polarity and pad value runs on x86-64
+					// in one layout and on cortex-a53 in the other), and
+					// the suite compiles half
+					codegenTarget := []string{"x86-64", "cortex-a53"}[combo%2]
 					t.Run(c.String(), func(t *testing.T) {
 						tc := bitserialConvTopiCase(t, r, c)
 						tc.checkEval(t)
 						for _, target := range []string{"x86-64", "cortex-a53"} {
 							tc.checkLowered(t, target)
-							if codegen {
+							if codegen && target == codegenTarget {
 								tc.checkCodegen(t, target)
 							}
 						}
