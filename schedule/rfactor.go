@@ -13,11 +13,11 @@ import (
 // t.rf[ki, i] = sum(A[i, ko*8 + ki], ko) and t becomes sum(t.rf[ki_r, i], ki_r)
 // over the 8 partial results. The new stage is returned, with ax's name for
 // its first axis (RFactorAt puts it elsewhere); vectorize or parallelize it
-// like any data axis. ax must be
-// a reduction axis of t or either part of its split (the outer part ko
-// gives one partial result per block of 8: t.rf[ko, i] = sum(A[i, ko*8 +
-// ki], ki), as TVM's rfactor of an outer loop for a parallel reduction), and
-// rfactor must come before the stage's other loop changes.
+// like any data axis. ax must be a reduction axis of t or either part of
+// its split (the outer part ko gives one partial result per block of 8:
+// t.rf[ko, i] = sum(A[i, ko*8 + ki], ki), as TVM's rfactor of an outer
+// loop for a parallel reduction), and rfactor must come before the stage's
+// other loop changes.
 func (s *Schedule) RFactor(t *te.Tensor, ax *Axis) (*Stage, error) {
 	return s.RFactorAt(t, ax, 0)
 }

@@ -365,7 +365,7 @@ func scheduleDense(s *schedule.Schedule, acc *schedule.Stage, t Target, keep fun
 	}
 	v := lanes(t, elem)
 	if elem.IsFloat() && !t.NoTiling && extent(acc, "k")%v == 0 && extent(acc, "o")%denseBlock == 0 {
-		return scheduleFloatDense(s, acc, v, t)
+		return scheduleFloatDense(s, acc, v)
 	}
 	if n := extent(acc, "k"); n >= v {
 		_, ki := p.split(acc, k, v)
@@ -395,7 +395,7 @@ const denseBlock = 8
 // (rfactor), whose blocks of denseBlock outputs are computed together: as
 // many independent accumulators, one load of the input vector for all of
 // them (5.5 cycles per multiply-add). The block's lanes add up after.
-func scheduleFloatDense(s *schedule.Schedule, acc *schedule.Stage, v int64, t Target) error {
+func scheduleFloatDense(s *schedule.Schedule, acc *schedule.Stage, v int64) error {
 	var p steps
 	ko, ki := p.split(acc, acc.Axis("k"), v)
 	if p.err != nil {
