@@ -7,23 +7,31 @@ import (
 	"github.com/tide-compiler/tide/te"
 )
 
-// rfactor of the outer part of a split (TVM's rfactor(ko), for a parallel
-// reduction): one partial result per block of the split, each summing its
-// block over the inner part.
-func TestRFactorOfTheOuterPart(t *testing.T) {
-	a, _ := te.Placeholder("A", []te.Expr{te.Int(4), te.Int(29)}, te.Float32)
-	k := te.ReduceAxis("k", te.Int(0), te.Int(29))
-	s, _ := te.Compute("S", []te.Expr{te.Int(4)}, func(i []te.Expr) te.Expr {
+// rowSumsSplit is S[i] = sum(A[i, k], k) over 4 rows of n, scheduled with
+// k split by factor into ko and ki.
+func rowSumsSplit(t *testing.T, n, factor int64) (s *te.Tensor, sched *schedule.Schedule, st *schedule.Stage, ko, ki *schedule.Axis) {
+	t.Helper()
+	a, _ := te.Placeholder("A", []te.Expr{te.Int(4), te.Int(n)}, te.Float32)
+	k := te.ReduceAxis("k", te.Int(0), te.Int(n))
+	s, _ = te.Compute("S", []te.Expr{te.Int(4)}, func(i []te.Expr) te.Expr {
 		return te.ReduceOf(te.Sum, a.At(i[0], k.Var), k)
 	}, "i")
-	sched := schedule.New(s)
-	st := sched.Stage(s)
-	ko, ki, err := st.Split(st.Axis("k"), 8)
+	sched = schedule.New(s)
+	st = sched.Stage(s)
+	ko, ki, err := st.Split(st.Axis("k"), factor)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ko.SetName("ko")
 	ki.SetName("ki")
+	return s, sched, st, ko, ki
+}
+
+// rfactor of the outer part of a split (TVM's rfactor(ko), for a parallel
+// reduction): one partial result per block of the split, each summing its
+// block over the inner part.
+func TestRFactorOfTheOuterPart(t *testing.T) {
+	s, sched, st, ko, _ := rowSumsSplit(t, 29, 8)
 	partial, err := sched.RFactor(s, ko)
 	if err != nil {
 		t.Fatal(err)
@@ -72,18 +80,7 @@ func TestRFactorOfASymbolicOuterPart(t *testing.T) {
 // factor_axis puts the partial results' axis elsewhere than first: last,
 // each output's partial sums are contiguous; out of range, an error.
 func TestRFactorAtFactorAxis(t *testing.T) {
-	a, _ := te.Placeholder("A", []te.Expr{te.Int(4), te.Int(32)}, te.Float32)
-	k := te.ReduceAxis("k", te.Int(0), te.Int(32))
-	s, _ := te.Compute("S", []te.Expr{te.Int(4)}, func(i []te.Expr) te.Expr {
-		return te.ReduceOf(te.Sum, a.At(i[0], k.Var), k)
-	}, "i")
-	sched := schedule.New(s)
-	st := sched.Stage(s)
-	_, ki, err := st.Split(st.Axis("k"), 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ki.SetName("ki")
+	s, sched, st, _, ki := rowSumsSplit(t, 32, 8)
 	if _, err := sched.RFactorAt(s, ki, 2); err == nil || err.Error() != "rfactor: factor_axis 2 is outside 0..1, the positions of S's 1 axes and the new one" {
 		t.Errorf("factor_axis 2 of a 1-d output: %v", err)
 	}

@@ -153,6 +153,16 @@ func (c *topiCase) checkEval(t *testing.T) {
 // runs the loop IR in lower's interpreter (no toolchain needed).
 func (c *topiCase) checkLowered(t *testing.T, target string) {
 	t.Helper()
+	got, err := lower.Run(c.lowered(t, target), c.bufs, nil)
+	if err != nil {
+		t.Fatalf("%s: interpret: %v", c.name, err)
+	}
+	c.compare(t, "lowered for "+target+", interpreted", got)
+}
+
+// lowered is the case lowered with topi's schedules for target.
+func (c *topiCase) lowered(t *testing.T, target string) *lower.Func {
+	t.Helper()
 	tgt, err := llvmgen.ParseTarget(target)
 	if err != nil {
 		t.Fatal(err)
@@ -165,11 +175,7 @@ func (c *topiCase) checkLowered(t *testing.T, target string) {
 	if err != nil {
 		t.Fatalf("%s: lower: %v", c.name, err)
 	}
-	got, err := lower.Run(f, c.bufs, nil)
-	if err != nil {
-		t.Fatalf("%s: interpret: %v", c.name, err)
-	}
-	c.compare(t, "lowered for "+target+", interpreted", got)
+	return f
 }
 
 // check runs the case in the evaluator and, lowered with topi's schedules
@@ -511,6 +517,11 @@ func TestTopiBitserialNEONBlock(t *testing.T) {
 		layout: topi.NHWC, pol: topi.BipolarBipolar, fill: -1, wfill: -1}
 	tc := bitserialConvTopiCase(t, r, c)
 	tc.checkEval(t)
+	// the block is the one meant: 4 pixels by four vectors of 8 int16
+	// accumulators
+	if f, want := tc.lowered(t, "cortex-a53"), "int16(1, 1, 4, 32)"; !strings.Contains(f.String(), want) {
+		t.Errorf("cortex-a53's block is not %s:\n%s", want, f)
+	}
 	for _, target := range []string{"cortex-a53", "x86-64"} {
 		tc.checkCodegen(t, target)
 	}
@@ -1039,6 +1050,9 @@ func TestTopiDense(t *testing.T) {
 			if o == 16 {
 				// the blocked schedule's code (its partial sums by
 				// rfactor), memory-checked too
+				if f := c.lowered(t, "cortex-a53"); !strings.Contains(f.String(), "dense.rf") {
+					t.Errorf("not the blocked schedule:\n%s", f)
+				}
 				for _, target := range []string{"x86-64", "cortex-a53", "host+asan"} {
 					c.checkCodegen(t, target)
 				}

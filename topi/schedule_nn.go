@@ -82,13 +82,9 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 			// 14-pixel rows keep 7)
 			rows = 4
 		}
-		if n, m := extentAt(out, rowAx), extentAt(out, colAx); nhwc && t.VectorBits == 128 && v < 16 && n%4 == 0 && m%(4*v) == 0 {
-			// NEON with words wider than bytes: 4 pixels by four vectors,
-			// the block of the bitpack-fused layers (scheduleBitpackInto).
-			// tide tune on cortex-a53 found it, or within 5% of the best,
-			// for every such convolution of SqueezeNet: 1.08-1.17x the 8 or
-			// 7 pixels by two vectors before (rows that 4 does not divide
-			// keep those)
+		if n, m := extentAt(out, rowAx), extentAt(out, colAx); nhwc && neonWideWords(t, v) && n%4 == 0 && m%(4*v) == 0 {
+			// 4 pixels by four vectors, the bitpack-fused layers' block
+			// (rows that 4 does not divide keep 8 or 7 by two vectors)
 			rows, cols = 4, 4*v
 		}
 	}
@@ -215,6 +211,15 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 	}
 	return p.err
 }
+
+// neonWideWords reports whether binary words of v lanes are wider than
+// bytes on NEON: a binary convolution's block then takes four vectors of
+// output channels, the 32 channels two vectors of byte words hold, by 4
+// pixels. tide tune on cortex-a53 found it, with 16-bit words: every
+// bitpack-fused layer of ResNet-18 1.21-1.26x, SqueezeNet's 1.06-1.28x,
+// and SqueezeNet's plain convolutions 1.08-1.17x (within 5% of the best
+// block for each) over two vectors by 8 or 7 pixels.
+func neonWideWords(t Target, v int64) bool { return t.VectorBits == 128 && v < 16 }
 
 // activationPopsOf is the stage name_apop that a unipolar binary
 // operator's correction (the accumulation's consumer) reads, or nil: its
@@ -467,11 +472,7 @@ func scheduleBitpackInto(s *schedule.Schedule, y, glue, acc *schedule.Stage, bet
 	}
 	n := extent(acc, vecAx)
 	block := min(n, pairOfVectors(n, v))
-	if t.VectorBits == 128 && v < 16 && n%(4*v) == 0 {
-		// NEON with words wider than bytes: four vectors, the 32 output
-		// channels two vectors of byte words hold (tide tune on
-		// cortex-a53, 16-bit words: every bitpack-fused layer of
-		// ResNet-18 1.21-1.26x, SqueezeNet's 1.06-1.28x)
+	if neonWideWords(t, v) && n%(4*v) == 0 {
 		block = 4 * v
 	}
 	switch {
