@@ -116,6 +116,60 @@ func (n *nester) inline(s *schedule.Schedule, e te.Expr) te.Expr {
 	})
 }
 
+// hoistWhere turns the condition of a reduction with where= into guards
+// around its update, each part of a conjunction at the innermost loop it
+// depends on (but inside the first reduce loop, so that the accumulator's
+// initialization stays unguarded), and returns the body without them.
+// Parts that read tensors stay in the body, where reads become loads. A
+// convolution's padded taps are then skipped where the loops decide them:
+// whole rows of the window at its row loop, and columns folded to
+// constants by unrolling. A part whose innermost loop is vectorized stays
+// in the body, a select per lane. Exact: a skipped point would add op's
+// identity, and an accumulator that starts from the identity never holds
+// a value that adding it changes (not even -0.0: +0 + -0 is +0). The
+// guards are likely, so that loop partitioning takes them out of the
+// loops whose first or last iterations alone fail them.
+func hoistWhere(body te.Expr, leaves []*schedule.Axis, pos map[*te.Var]int, guards [][]guard) te.Expr {
+	red, ok := body.(*te.Reduce)
+	if !ok {
+		return body
+	}
+	sel, ok := red.Body.(*te.Select)
+	if !ok || !sel.Lazy || !te.Equal(sel.False, red.Op.Identity(sel.Type())) {
+		return body
+	}
+	first := slices.IndexFunc(leaves, func(a *schedule.Axis) bool { return a.Reduce })
+	var kept te.Expr
+	for _, c := range conjuncts(sel.Cond) {
+		p := max(innermost(c, pos), first)
+		reads := te.Any(c, func(x te.Expr) bool { _, ok := x.(*te.Read); return ok })
+		if first < 0 || leaves[p].Ann == Vectorized || reads {
+			if kept == nil {
+				kept = c
+			} else {
+				kept = te.Bin(te.And, kept, c)
+			}
+			continue
+		}
+		guards[p] = append(guards[p], guard{cond: c, likely: true})
+	}
+	inner := sel.True
+	if kept != nil {
+		inner = te.IfThenElse(kept, sel.True, sel.False)
+	}
+	out := *red
+	out.Body = inner
+	return &out
+}
+
+// conjuncts splits a && b && ... into its parts.
+func conjuncts(c te.Expr) []te.Expr {
+	if b, ok := c.(*te.Binary); ok && b.Op == te.And {
+		return append(conjuncts(b.A), conjuncts(b.B)...)
+	}
+	return []te.Expr{c}
+}
+
 // symRange is [Min, Min+Ext) with symbolic bounds.
 type symRange struct{ Min, Ext te.Expr }
 
@@ -145,6 +199,7 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 		m[r.Var] = n.sp.expr(bin(te.Add, ranges[r].Min, val[r]))
 	}
 	body := te.Substitute(n.bodies[st], m)
+	body = hoistWhere(body, leaves, pos, guards)
 	index := make([]te.Expr, len(st.Tensor.Axis))
 	for i, iv := range st.Tensor.Axis {
 		index[i] = m[iv.Var]

@@ -13,7 +13,10 @@ import (
 // grows with, the guard holds for every iteration below a split point that
 // bounds of the loops inside it give; the loop becomes a main part without
 // the guard (so an inner vectorized or unrolled loop keeps full width) and a
-// tail that keeps it. Vectorized and unrolled loops are never partitioned
+// tail that keeps it. A guard against a lower bound (a reduction's where=
+// that skips a window's taps on padding, if (xo*14 + rx >= 1)) holds from
+// a point on instead, and the loop becomes a head that keeps it and a main
+// part without it. Vectorized and unrolled loops are never partitioned
 // themselves: their tails run as guarded scalar code.
 
 func partition(f *Func, d *diags) {
@@ -41,7 +44,7 @@ func (p *partitioner) stmt(s Stmt, skip []te.Expr) Stmt {
 		return mapChildren(s, func(x Stmt) Stmt { return p.stmt(x, skip) })
 	}
 	if l.Kind != Vectorized && l.Kind != Unrolled && p.budget > 0 {
-		if g, split := p.splitPoint(l, skip); g != nil {
+		if g, split, below := p.splitPoint(l, skip); g != nil {
 			p.budget--
 			var point *te.Var
 			value := split
@@ -55,21 +58,30 @@ func (p *partitioner) stmt(s Stmt, skip []te.Expr) Stmt {
 				split = point
 			}
 			end := p.sp.expr(bin(te.Add, l.Min, l.Extent))
-			main := &For{Var: l.Var, Min: l.Min, Extent: p.sp.expr(bin(te.Sub, split, l.Min)), Kind: l.Kind,
-				Body: removeGuard(l.Body, g), Axis: l.Axis}
-			tail := &For{Var: l.Var, Min: split, Extent: p.sp.expr(bin(te.Sub, end, split)), Kind: l.Kind,
+			// the part where the guard always holds runs without it; the
+			// rest, a tail after it or a head before it, keeps it
+			first := &For{Var: l.Var, Min: l.Min, Extent: p.sp.expr(bin(te.Sub, split, l.Min)), Kind: l.Kind,
 				Body: l.Body, Axis: l.Axis, Tail: true}
+			second := &For{Var: l.Var, Min: split, Extent: p.sp.expr(bin(te.Sub, end, split)), Kind: l.Kind,
+				Body: removeGuard(l.Body, g), Axis: l.Axis}
+			if below {
+				first.Body, first.Tail = second.Body, false
+				second.Body, second.Tail = l.Body, true
+			}
 			// by structure: simplifying rebuilds the node
 			without := append(slices.Clip(skip), g.Cond)
 			// simplified first, with the ranges of the loops around: a
-			// tail that the guard excludes entirely disappears before it
+			// part that the guard excludes entirely disappears before it
 			// is searched for more partitions
 			var parts Seq
-			if m := p.sp.stmt(main); m != nil {
-				parts = append(parts, p.stmt(m, skip))
-			}
-			if t := p.sp.stmt(tail); t != nil {
-				parts = append(parts, p.stmt(t, without))
+			for _, part := range []*For{first, second} {
+				if s := p.sp.stmt(part); s != nil {
+					if part.Tail {
+						parts = append(parts, p.stmt(s, without))
+					} else {
+						parts = append(parts, p.stmt(s, skip))
+					}
+				}
 			}
 			out := Stmt(parts)
 			if point != nil {
@@ -93,8 +105,11 @@ func (p *partitioner) stmt(s Stmt, skip []te.Expr) Stmt {
 }
 
 // tighten turns a loop whose whole body is a likely guard c*v + rest < 0
-// (rest free of v) into a loop that stops where the guard starts failing:
-// a tail no longer runs the split's full factor to skip most iterations.
+// (rest free of v) into a loop that runs only where the guard holds: it
+// stops where the guard starts failing (c > 0: a tail no longer runs the
+// split's full factor to skip most iterations), or starts where it starts
+// holding (c < 0: a window's first rows on padding).
+// Guards nested as the whole body (a window's two sides) tighten in turn.
 func tighten(l *For) *For {
 	g, ok := l.Body.(*IfThenElse)
 	if !ok || !g.Likely || g.Else != nil {
@@ -105,17 +120,23 @@ func tighten(l *For) *For {
 	if !ok {
 		return l
 	}
-	ext := sp.expr(bin(te.Sub, firstFailing(l, c, rest), l.Min))
 	loop := *l
-	loop.Extent, loop.Body = ext, g.Then
-	return &loop
+	loop.Body = g.Then
+	if c > 0 {
+		loop.Extent = sp.expr(bin(te.Sub, firstFailing(l, c, rest), l.Min))
+	} else {
+		end := bin(te.Add, l.Min, l.Extent)
+		loop.Min = sp.expr(firstHolding(l, c, rest))
+		loop.Extent = sp.expr(bin(te.Sub, end, loop.Min))
+	}
+	return tighten(&loop)
 }
 
 // splitPoint finds a likely guard inside l that holds for all iterations of
-// l below some point, and that point, clamped to l's range.
-func (p *partitioner) splitPoint(l *For, skip []te.Expr) (*IfThenElse, te.Expr) {
-	var found *IfThenElse
-	var split te.Expr
+// l on one side of some point, that point, clamped to l's range, and which
+// side: below it (a split's tail guard) or from it on (a guard against a
+// lower bound, such as a window's padding on its first columns).
+func (p *partitioner) splitPoint(l *For, skip []te.Expr) (found *IfThenElse, split te.Expr, below bool) {
 	WalkScoped(l.Body, func(s Stmt, around []*For) bool {
 		if found != nil {
 			return false
@@ -128,13 +149,13 @@ func (p *partitioner) splitPoint(l *For, skip []te.Expr) (*IfThenElse, te.Expr) 
 			slices.ContainsFunc(skip, func(c te.Expr) bool { return te.Equal(c, g.Cond) }) {
 			return true
 		}
-		if at, ok := p.guardSplit(l, g.Cond, loopIntervals(around)); ok {
-			found, split = g, at
+		if at, b, ok := p.guardSplit(l, g.Cond, loopIntervals(around)); ok {
+			found, split, below = g, at, b
 			return false
 		}
 		return true
 	})
-	return found, split
+	return found, split, below
 }
 
 func isWide(l *For) bool { return l.Kind == Vectorized || l.Kind == Unrolled }
@@ -148,28 +169,47 @@ func loopIntervals(loops []*For) map[*te.Var]symInterval {
 	return m
 }
 
-// guardSplit solves cond = (c*v + rest < 0) for the first v at which some
-// iteration of the inner loops fails it: floordiv(-max(rest) - 1, c) + 1.
-func (p *partitioner) guardSplit(l *For, cond te.Expr, vary map[*te.Var]symInterval) (te.Expr, bool) {
+// guardSplit solves cond = (c*v + rest < 0) over the iterations of the
+// inner loops: for c > 0 the first v at which some iteration fails it,
+// floordiv(-max(rest) - 1, c) + 1 (below reports true); for c < 0 the
+// first v from which every iteration holds it.
+func (p *partitioner) guardSplit(l *For, cond te.Expr, vary map[*te.Var]symInterval) (at te.Expr, below, ok bool) {
 	c, rest, ok := solveGuard(p.sp, l.Var, cond)
 	if !ok {
-		return nil, false
+		return nil, false, false
 	}
 	b, ok := p.sp.boundsOf(rest, vary)
 	if !ok {
-		return nil, false
+		return nil, false, false
 	}
-	return p.sp.expr(firstFailing(l, c, b.Hi)), true
+	if c > 0 {
+		return p.sp.expr(firstFailing(l, c, b.Hi)), true, true
+	}
+	return p.sp.expr(firstHolding(l, c, b.Hi)), false, true
 }
 
-// solveGuard reads a guard a < b as c*v + rest < 0, with c > 0 the
-// coefficient of the loop variable v and rest free of v.
+// solveGuard reads a guard comparing integers (a < b, a <= b, a > b or
+// a >= b) as c*v + rest < 0, with c != 0 the coefficient of the loop
+// variable v and rest free of v.
 func solveGuard(sp *simplifier, v *te.Var, cond te.Expr) (c int64, rest te.Expr, ok bool) {
-	lt, isLT := cond.(*te.Binary)
-	if !isLT || lt.Op != te.LT || !isIndex(lt.A) {
+	cmp, isBin := cond.(*te.Binary)
+	if !isBin || !isIndex(cmp.A) {
 		return 0, nil, false
 	}
-	diff := sp.linearOf(sp.expr(bin(te.Sub, lt.A, lt.B)))
+	var d te.Expr // d < 0
+	switch cmp.Op {
+	case te.LT:
+		d = bin(te.Sub, cmp.A, cmp.B)
+	case te.LE:
+		d = bin(te.Sub, bin(te.Sub, cmp.A, cmp.B), idx(1))
+	case te.GT:
+		d = bin(te.Sub, cmp.B, cmp.A)
+	case te.GE:
+		d = bin(te.Sub, bin(te.Sub, cmp.B, cmp.A), idx(1))
+	default:
+		return 0, nil, false
+	}
+	diff := sp.linearOf(sp.expr(d))
 	r := linear{c: diff.c}
 	for _, t := range diff.terms {
 		if t.atom == te.Expr(v) {
@@ -179,17 +219,24 @@ func solveGuard(sp *simplifier, v *te.Var, cond te.Expr) (c int64, rest te.Expr,
 		}
 	}
 	rest = r.expr()
-	if c <= 0 || te.Uses(rest, map[*te.Var]bool{v: true}) {
+	if c == 0 || te.Uses(rest, map[*te.Var]bool{v: true}) {
 		return 0, nil, false
 	}
 	return c, rest, true
 }
 
 // firstFailing is the first value of l's variable v at which c*v + hi < 0
-// fails, floordiv(c - 1 - hi, c), clamped to l's range.
+// fails (c > 0), floordiv(c - 1 - hi, c), clamped to l's range.
 func firstFailing(l *For, c int64, hi te.Expr) te.Expr {
 	stop := bin(te.FloorDiv, bin(te.Sub, idx(c-1), hi), idx(c))
 	return bin(te.Min, bin(te.Max, stop, l.Min), bin(te.Add, l.Min, l.Extent))
+}
+
+// firstHolding is the first value of l's variable v from which c*v + hi < 0
+// holds (c < 0): |c|*v > hi, floordiv(hi, |c|) + 1, clamped to l's range.
+func firstHolding(l *For, c int64, hi te.Expr) te.Expr {
+	start := bin(te.Add, bin(te.FloorDiv, hi, idx(-c)), idx(1))
+	return bin(te.Min, bin(te.Max, start, l.Min), bin(te.Add, l.Min, l.Extent))
 }
 
 // removeGuard replaces guard g by its body.

@@ -34,6 +34,11 @@ type Window struct {
 	KH, KW           int
 	StrideH, StrideW int // 0 means 1
 	Pad              Padding
+	// SkipPaddedTaps makes a float NHWC convolution's reduction skip the
+	// taps that fall on padding (a where=, as oneDNN's kernels skip them)
+	// instead of adding their zeros: the same result, less work where the
+	// loops can tell the taps apart (Target.SkipsPaddedTaps).
+	SkipPaddedTaps bool
 }
 
 func (w Window) strides() (int, int) { return max(1, w.StrideH), max(1, w.StrideW) }

@@ -298,7 +298,8 @@ func tideFloatConv(s driver.Conv2DShape, tgt llvmgen.Target, opts llvmgen.Option
 		x, _ := te.Placeholder("X", intExprs(s.XShape()), te.Float32)
 		w, _ := te.Placeholder("W", intExprs(s.WShape()), te.Float32)
 		y, err := topi.Conv2D("Y", x, w, topi.NHWC, topi.Window{KH: s.KH, KW: s.KW, StrideH: s.StrideH, StrideW: s.StrideW,
-			Pad: topi.Padding{Top: s.PadTop, Left: s.PadLeft, Bottom: s.PadBottom, Right: s.PadRight}})
+			Pad:            topi.Padding{Top: s.PadTop, Left: s.PadLeft, Bottom: s.PadBottom, Right: s.PadRight},
+			SkipPaddedTaps: opTarget(tgt).SkipsPaddedTaps()})
 		if err != nil {
 			return nil, nil, err
 		}
