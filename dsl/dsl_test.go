@@ -430,6 +430,7 @@ func TestExamples(t *testing.T) {
 				{Name: "vectorize", Args: []string{"ji2"}},
 				{Name: "unroll", Args: []string{"jo2"}},
 				{Name: "unroll", Args: []string{"i"}},
+				{Name: "prefetch", Args: []string{"Bp", "k", "offset=32"}},
 			}},
 		}
 		if d := cmpDiff(want, summarize(p).Schedules); d != "" {

@@ -76,6 +76,9 @@ var primitives = []*primSpec{
 	{name: "vectorize", usage: "vectorize(ii)", params: []param{{"ii", axisArg, requiredParam}}, apply: annotate((*schedule.Stage).Vectorize)},
 	{name: "unroll", usage: "unroll(ii)", params: []param{{"ii", axisArg, requiredParam}}, apply: annotate((*schedule.Stage).Unroll)},
 	{name: "parallel", usage: "parallel(io)", params: []param{{"io", axisArg, requiredParam}}, apply: annotate((*schedule.Stage).Parallel)},
+	{name: "prefetch", usage: "prefetch(Bp, k, offset=16)",
+		params: []param{{"T", tensorArg, requiredParam}, {"axis", axisArg, requiredParam}, {"offset", numberArg, optionalParam}},
+		apply:  applyPrefetch},
 	{name: "compute_at", usage: "compute_at(Consumer, axis)",
 		params:   []param{{"Consumer", stageArg, requiredParam}, {"axis", loopArg, requiredParam}},
 		attaches: true, apply: applyComputeAt},
@@ -456,6 +459,25 @@ func applyRFactor(c *primCall) error {
 	c.made(made)
 	delete(a.axes, rst) // its loops are new: the data axes and the reduction over the partial results
 	return nil
+}
+
+// applyPrefetch: Halide's default offset is one iteration ahead.
+func applyPrefetch(c *primCall) error {
+	t, err := c.tensor(c.args["T"])
+	if err != nil {
+		return err
+	}
+	ax, err := c.axis(c.args["axis"])
+	if err != nil {
+		return err
+	}
+	offset := int64(1)
+	if o := c.args["offset"]; o != nil {
+		if offset, err = c.number(o, "offset"); err != nil {
+			return err
+		}
+	}
+	return c.st.Prefetch(t, ax, offset)
 }
 
 // tensor is the tensor of the program that arg names.

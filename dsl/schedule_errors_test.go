@@ -628,6 +628,39 @@ schedule C {
 }
 `,
 		want: []wantErr{{10, 24, "factor_axis=3", "rfactor: factor_axis 3 is outside 0..2, the positions of C's 2 axes and the new one"}}},
+	{name: "prefetch of a tensor the stage does not read",
+		sched: `schedule C {
+    prefetch(D, k, offset=2)
+}
+`,
+		want: []wantErr{{10, 14, "D, k", "prefetch: C does not read D; it reads P, B"}}},
+	{name: "prefetch zero iterations ahead",
+		sched: `schedule C {
+    prefetch(B, k, offset=0)
+}
+`,
+		want: []wantErr{{10, 20, "offset=0", "prefetch: the offset must be positive, not 0"}}},
+	{name: "prefetch at a loop then split",
+		sched: `schedule C {
+    prefetch(B, k)
+    ko, ki = split(k, factor=2)
+}
+`,
+		// at the block: the schedule as a whole shows it
+		want: []wantErr{{9, 1, "schedule C", "prefetch(B, k): k is no longer a loop of C (split or fused after the prefetch); the loops are i, j, ko, ki"}}},
+	{name: "prefetch at a vectorized loop",
+		sched: `schedule C {
+    prefetch(B, k, offset=2)
+    vectorize(k)
+}
+`,
+		want: []wantErr{{11, 5, "vectorize(k)", "prefetch(B, k): k is vectorized; prefetch at a loop outside the vector's lanes"}}},
+	{name: "prefetch a few iterations ahead",
+		sched: `schedule C {
+    prefetch(B, k, offset=2)
+}
+`, // valid
+	},
 	{name: "tile by an axis",
 		sched: `schedule C {
     io, jo, ii, ji = tile(i, j, 4, k)
@@ -665,7 +698,7 @@ schedule C {
     pragma(i)
 }
 `,
-		want:  []wantErr{{10, 5, "pragma(i)", `unknown schedule primitive "pragma"; the primitives are split, tile, fuse, reorder, vectorize, unroll, parallel, compute_at, compute_inline, compute_root, cache_read, cache_write, rfactor`}},
+		want:  []wantErr{{10, 5, "pragma(i)", `unknown schedule primitive "pragma"; the primitives are split, tile, fuse, reorder, vectorize, unroll, parallel, prefetch, compute_at, compute_inline, compute_root, cache_read, cache_write, rfactor`}},
 		avoid: []string{"reduction"}}, // rfactor's advice
 
 	// No cascades: the uses of what a failed primitive would have made stay

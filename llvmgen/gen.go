@@ -176,6 +176,13 @@ func (g *gen) stmt(s lower.Stmt) {
 		g.loop(s)
 	case *lower.Store:
 		g.store(s)
+	case *lower.Prefetch:
+		// llvm.prefetch(address, read, keep in all cache levels, data):
+		// a hint that never faults (prfm on aarch64, prefetcht0 on x86)
+		i8p := types.NewPointer(types.I8)
+		fn := g.declare("llvm.prefetch.p0i8", types.Void, i8p, types.I32, types.I32, types.I32)
+		at := g.b.NewBitCast(g.address(s.Buffer, s.Index), i8p)
+		g.b.NewCall(fn, at, constant.NewInt(types.I32, 0), constant.NewInt(types.I32, 3), constant.NewInt(types.I32, 1))
 	case *lower.Allocate:
 		g.allocate(s)
 	case *lower.IfThenElse:

@@ -121,6 +121,8 @@ func (in *interp) stmt(s Stmt) {
 				buf.Ints[off] = val.ints[l]
 			}
 		}
+	case *Prefetch:
+		// a hint: no effect on the results
 	case *Allocate:
 		in.mem[s.Buffer] = te.NewBuffer(s.Buffer.DType, in.shape(s.Buffer))
 		in.stmt(s.Body)

@@ -78,6 +78,15 @@ type LetStmt struct {
 	Body  Stmt
 }
 
+// Prefetch asks for the cache line holding flat position Index of Buffer
+// (schedule's prefetch primitive); it never faults, so Index may lie past
+// the buffer's end at a loop's last iterations.
+type Prefetch struct {
+	Buffer *Buffer
+	Index  te.Expr
+}
+
+func (*Prefetch) stmtNode()   {}
 func (*For) stmtNode()        {}
 func (*Store) stmtNode()      {}
 func (*Allocate) stmtNode()   {}

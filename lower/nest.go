@@ -21,14 +21,16 @@ type nester struct {
 	bodies map[*schedule.Stage]te.Expr
 	at     map[*schedule.Axis][]*schedule.Stage
 	sp     *simplifier
+	d      *diags
 }
 
 // Alignment of the buffers lowering allocates, in bytes: a cache line, and
 // enough for any vector load.
 const allocAlign = 64
 
-func buildNests(k *te.Kernel, s *schedule.Schedule) (*Func, error) {
+func buildNests(k *te.Kernel, s *schedule.Schedule, d *diags) (*Func, error) {
 	n := &nester{
+		d:      d,
 		bufs:   map[*te.Tensor]*Buffer{},
 		place:  map[*te.Tensor]*schedule.Placement{},
 		base:   map[*te.Tensor][]te.Expr{},
@@ -205,7 +207,101 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 		index[i] = m[iv.Var]
 	}
 	inside := n.attachedRegions(leaves, ext, body)
+	for i, p := range n.prefetches(st, leaves, ext, body) {
+		inside[i].stages = appendStmt(p, inside[i].stages)
+	}
 	return n.nest(st, leaves, ext, guards, inside, body, index)
+}
+
+// cacheLine is the bytes a prefetch fetches, on both targets.
+const cacheLine = 64
+
+// maxPrefetch bounds the region one prefetch primitive fetches per
+// iteration: a strided region (a block's rows) would take a prefetch per
+// line it spans.
+const maxPrefetch = 4096
+
+// prefetches are the statements at the top of each of st's leaf loops for
+// its prefetch primitives: a Prefetch per cache line of the region of the
+// tensor that one iteration of the loop reads, offset iterations ahead
+// (reads whose regions lie a constant apart share one region).
+func (n *nester) prefetches(st *schedule.Stage, leaves []*schedule.Axis, ext map[*schedule.Axis]te.Expr, body te.Expr) []Stmt {
+	out := make([]Stmt, len(leaves))
+	for _, pf := range st.Prefetches {
+		if s, err := n.prefetch(pf, leaves, ext, body); err != nil {
+			n.d.warn(pf.Axis, "prefetch(%s, %s): dropped: %v", pf.Tensor.Name, pf.Axis.Name(), err)
+		} else {
+			at := slices.Index(leaves, pf.Axis)
+			out[at] = appendStmt(out[at], s)
+		}
+	}
+	return out
+}
+
+// prefetch is the statement of one prefetch primitive at the top of its
+// loop, or why there is none.
+func (n *nester) prefetch(pf schedule.Prefetch, leaves []*schedule.Axis, ext map[*schedule.Axis]te.Expr, body te.Expr) (Stmt, error) {
+	at := slices.Index(leaves, pf.Axis) // schedule.Check made sure it is a leaf
+	for _, l := range leaves[at:] {
+		for _, p := range n.at[l] {
+			if p.Tensor == pf.Tensor {
+				return nil, fmt.Errorf("%s is computed at %s, inside the loop: it does not exist yet when the loop starts", pf.Tensor.Name, l.Name())
+			}
+		}
+	}
+	vary := map[*te.Var]symInterval{}
+	for _, l := range leaves[at+1:] {
+		vary[l.Var] = symInterval{Lo: idx(0), Hi: n.sp.expr(bin(te.Sub, ext[l], idx(1)))}
+	}
+	ahead := map[*te.Var]te.Expr{pf.Axis.Var: bin(te.Add, pf.Axis.Var, idx(pf.Offset))}
+	// regions as [base + lo, base + hi] with constant lo and hi
+	type region struct {
+		base   te.Expr
+		lo, hi int64
+	}
+	var regions []*region
+	var bad error
+	te.Walk(body, func(x te.Expr) bool {
+		r, ok := x.(*te.Read)
+		if !ok || r.Tensor != pf.Tensor || bad != nil {
+			return true
+		}
+		index := n.sp.expr(te.Substitute(n.flat(r.Tensor, r.Indices), ahead))
+		b, ok := n.sp.boundsOf(index, vary)
+		span := n.sp.span(b)
+		if !ok || span == 0 {
+			bad = fmt.Errorf("the part of %s that one iteration of %s reads has no constant size (%s)", pf.Tensor.Name, pf.Axis.Name(), te.ExprString(index))
+			return true
+		}
+		lo := n.sp.expr(b.Lo)
+		for _, g := range regions {
+			if d, ok := te.IntValue(n.sp.expr(bin(te.Sub, lo, g.base))); ok {
+				g.lo, g.hi = min(g.lo, d), max(g.hi, d+span-1)
+				return true
+			}
+		}
+		regions = append(regions, &region{base: lo, lo: 0, hi: span - 1})
+		return true
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	if len(regions) == 0 {
+		return nil, fmt.Errorf("the stage does not read %s inside %s", pf.Tensor.Name, pf.Axis.Name())
+	}
+	elem := int64(max(1, pf.Tensor.DType.Bytes()))
+	buf := n.bufs[pf.Tensor]
+	var stmts Seq
+	for _, g := range regions {
+		if bytes := (g.hi - g.lo + 1) * elem; bytes > maxPrefetch {
+			return nil, fmt.Errorf("one iteration of %s reads %d bytes of %s from %s on (a strided region, or a large one); prefetch covers up to %d contiguous bytes: prefetch at a loop further in",
+				pf.Axis.Name(), bytes, pf.Tensor.Name, te.ExprString(g.base), maxPrefetch)
+		}
+		for off := g.lo; off <= g.hi; off += cacheLine / elem {
+			stmts = append(stmts, &Prefetch{Buffer: buf, Index: n.sp.expr(bin(te.Add, g.base, idx(off)))})
+		}
+	}
+	return stmts, nil
 }
 
 // extents gives every axis of st its extent: the root axes' from ranges,

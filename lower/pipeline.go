@@ -134,7 +134,8 @@ func LowerWith(k *te.Kernel, s *schedule.Schedule, opts Options, observe func(pa
 		}
 		return nil, nil, errors.Join(all...)
 	}
-	f, err := buildNests(k, s)
+	d := &diags{}
+	f, err := buildNests(k, s, d)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -145,7 +146,6 @@ func LowerWith(k *te.Kernel, s *schedule.Schedule, opts Options, observe func(pa
 	if err := verifyAfter(f); err != nil {
 		return nil, nil, err
 	}
-	d := &diags{}
 	for _, p := range Passes {
 		if opts.Skip[p.Name] {
 			continue

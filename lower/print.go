@@ -181,6 +181,8 @@ func (p *printer) stmt(s Stmt, depth int) {
 		p.lines = append(p.lines, Line{Depth: depth, Text: "}", Close: true})
 	case *Store:
 		p.line(depth, "%s[%s] = %s", s.Buffer.Name, te.ExprString(s.Index), te.ExprString(s.Value))
+	case *Prefetch:
+		p.line(depth, "prefetch(%s[%s])", s.Buffer.Name, te.ExprString(s.Index))
 	case *Allocate:
 		align := ""
 		if s.Buffer.Align > 0 {

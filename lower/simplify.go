@@ -75,6 +75,8 @@ func (sp *simplifier) stmt(s Stmt) Stmt {
 		return &c
 	case *Store:
 		return &Store{Buffer: s.Buffer, Index: sp.expr(s.Index), Value: sp.expr(s.Value)}
+	case *Prefetch:
+		return &Prefetch{Buffer: s.Buffer, Index: sp.expr(s.Index)}
 	case *Allocate:
 		// A simpler shape makes a new buffer, as in MutateStmt: the old
 		// one is shared by identity and may be held elsewhere.

@@ -57,6 +57,8 @@ func (m *stmtMutator) stmt(s Stmt) Stmt {
 		return &c
 	case *Store:
 		return &Store{Buffer: m.buffer(s.Buffer), Index: m.expr(s.Index), Value: m.expr(s.Value)}
+	case *Prefetch:
+		return &Prefetch{Buffer: m.buffer(s.Buffer), Index: m.expr(s.Index)}
 	case *Allocate:
 		shape := make([]te.Expr, len(s.Buffer.Shape))
 		changed := false
@@ -223,6 +225,9 @@ func StmtBuffers(s Stmt) []*Buffer {
 		if st, ok := x.(*Store); ok {
 			use(st.Buffer)
 		}
+		if p, ok := x.(*Prefetch); ok {
+			use(p.Buffer)
+		}
 		return true
 	})
 	return out
@@ -238,6 +243,8 @@ func StmtExprs(s Stmt, fn func(te.Expr)) {
 	case *Store:
 		fn(s.Index)
 		fn(s.Value)
+	case *Prefetch:
+		fn(s.Index)
 	case *IfThenElse:
 		fn(s.Cond)
 	case *LetStmt:

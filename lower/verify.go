@@ -116,6 +116,9 @@ func (v *verifier) stmt(s Stmt) {
 		if il, vl := s.Index.Type().Lanes, s.Value.Type().Lanes; il != vl {
 			v.fail("the store to %s has an index of %d lanes and a value of %d", s.Buffer.Name, il, vl)
 		}
+	case *Prefetch:
+		v.buffer(s.Buffer, "prefetch of")
+		v.scalar(s.Index, "a prefetch's index")
 	case *Group:
 		v.stmt(s.Body)
 	default:

@@ -24,6 +24,17 @@ func (s *Schedule) Check() []*CheckError {
 		errs = append(errs, &CheckError{Stage: st, Axis: ax, Msg: fmt.Sprintf(format, args...)})
 	}
 	for _, st := range s.Stages {
+		for _, pf := range st.Prefetches {
+			pre := fmt.Sprintf("prefetch(%s, %s)", pf.Tensor.Name, pf.Axis.Name())
+			switch {
+			case st.Attach == Inline:
+				add(st, pf.Axis, "%s: %s is computed inline and has no loops of its own", pre, st.Name())
+			case !slices.Contains(st.Leaf, pf.Axis):
+				add(st, pf.Axis, "%s: %s is no longer a loop of %s (split or fused after the prefetch); the loops are %s", pre, pf.Axis.Name(), st.Name(), names(st.Leaf))
+			case pf.Axis.Ann == Vectorized:
+				add(st, pf.Axis, "%s: %s is vectorized; prefetch at a loop outside the vector's lanes", pre, pf.Axis.Name())
+			}
+		}
 		if st.Attach == Inline {
 			for _, a := range st.Leaf {
 				if a.Ann != Serial {

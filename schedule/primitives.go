@@ -227,6 +227,49 @@ func (st *Stage) annotate(prim string, ax *Axis, ann Ann) error {
 	return nil
 }
 
+// Prefetch is TVM's prefetch (Halide's): at the start of every iteration
+// of the stage's loop Axis, the part of Tensor that the iteration Offset
+// iterations later reads is fetched into the cache, for a stream the
+// hardware prefetchers do not run far enough ahead of (a matmul's packed
+// panel of B read from L2: 1.08x at 2048³, BENCHMARKS.md).
+type Prefetch struct {
+	Tensor *te.Tensor
+	Axis   *Axis
+	Offset int64
+}
+
+// Prefetch asks for t, which the stage reads, to be prefetched offset
+// iterations of ax ahead (TVM's s[C].prefetch(t, ax, offset)). The loop
+// must stay a loop of the stage, not vectorized; lowering prefetches each
+// cache line of what one iteration reads of t, a contiguous region of up
+// to 4 KiB.
+func (st *Stage) Prefetch(t *te.Tensor, ax *Axis, offset int64) error {
+	if e := st.leaf("prefetch", 1, ax); e != nil {
+		return e
+	}
+	if t == nil || !te.Any(st.Body, func(x te.Expr) bool { r, ok := x.(*te.Read); return ok && r.Tensor == t }) {
+		var reads []string
+		seen := map[*te.Tensor]bool{}
+		te.Walk(st.Body, func(x te.Expr) bool {
+			if r, ok := x.(*te.Read); ok && !seen[r.Tensor] {
+				seen[r.Tensor] = true
+				reads = append(reads, r.Tensor.Name)
+			}
+			return true
+		})
+		name := "nil"
+		if t != nil {
+			name = t.Name
+		}
+		return errAt(0, "prefetch: %s does not read %s; it reads %s", st.Name(), name, strings.Join(reads, ", "))
+	}
+	if offset < 1 {
+		return errAt(2, "prefetch: offset %d; it counts iterations of %s ahead, at least 1 (e.g. prefetch(%s, %s, offset=16))", offset, ax.Name(), t.Name, ax.Name())
+	}
+	st.Prefetches = append(st.Prefetches, Prefetch{Tensor: t, Axis: ax, Offset: offset})
+	return nil
+}
+
 // Vectorize runs the loop as SIMD lanes. It must end up the innermost loop
 // of its stage. On a reduction axis it makes a vector accumulator that is
 // reduced across lanes once after the reduction loops.

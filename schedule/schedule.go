@@ -119,6 +119,9 @@ type Stage struct {
 	// (e.g. "cache_write of C"); empty for the stages of the te graph.
 	Origin string
 
+	// Prefetches are the stage's prefetch primitives, in order.
+	Prefetches []Prefetch
+
 	sched *Schedule
 }
 

@@ -429,7 +429,7 @@ func TestDefine(t *testing.T) {
 		t.Errorf("status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
 	status, _, stderr = tide(t, "check", "../../examples/matmul.te", "-D", "Q=64")
-	if status != 1 || !strings.Contains(stderr, "-D Q: ../../examples/matmul.te has no integer constant of that name (its integer constants are: M, N, K, LANES, PANEL, ROWS, BLOCK)") {
+	if status != 1 || !strings.Contains(stderr, "-D Q: ../../examples/matmul.te has no integer constant of that name (its integer constants are: M, N, K, LANES, PANEL, ROWS, BLOCK, PREFETCH)") {
 		t.Errorf("unknown name: status %d, stderr %q", status, stderr)
 	}
 	status, _, stderr = tide(t, "run", "../../examples/elementwise.te", "-D", "n=64")
