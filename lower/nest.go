@@ -2,6 +2,7 @@ package lower
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/tide-compiler/tide/schedule"
@@ -216,15 +217,20 @@ func (n *nester) stage(st *schedule.Stage, ranges map[*schedule.Axis]symRange) S
 // cacheLine is the bytes a prefetch fetches, on both targets.
 const cacheLine = 64
 
-// maxPrefetch bounds the region one prefetch primitive fetches per
-// iteration: a strided region (a block's rows) would take a prefetch per
-// line it spans.
+// maxPrefetchCombos bounds the copies of unrolled loops whose regions a
+// prefetch tells apart; past it they count as varying over their range.
+const maxPrefetchCombos = 256
+
+// maxPrefetch bounds what one prefetch primitive fetches per iteration: a
+// strided region (a block's rows, a window) would take a prefetch per line
+// it spans.
 const maxPrefetch = 4096
 
 // prefetches are the statements at the top of each of st's leaf loops for
-// its prefetch primitives: a Prefetch per cache line of the region of the
+// its prefetch primitives: a Prefetch per cache line of the regions of the
 // tensor that one iteration of the loop reads, offset iterations ahead
-// (reads whose regions lie a constant apart share one region).
+// (reads a constant distance apart, within a cache line of each other,
+// share one region).
 func (n *nester) prefetches(st *schedule.Stage, leaves []*schedule.Axis, ext map[*schedule.Axis]te.Expr, body te.Expr) []Stmt {
 	out := make([]Stmt, len(leaves))
 	for _, pf := range st.Prefetches {
@@ -249,38 +255,47 @@ func (n *nester) prefetch(pf schedule.Prefetch, leaves []*schedule.Axis, ext map
 			}
 		}
 	}
+	// the loops inside vary over their ranges, except unrolled ones, whose
+	// copies each read their own region (a tile's vectors of weights that
+	// lie a block apart): one index per combination of their values
 	vary := map[*te.Var]symInterval{}
+	combos := []map[*te.Var]te.Expr{{pf.Axis.Var: bin(te.Add, pf.Axis.Var, idx(pf.Offset))}}
 	for _, l := range leaves[at+1:] {
-		vary[l.Var] = symInterval{Lo: idx(0), Hi: n.sp.expr(bin(te.Sub, ext[l], idx(1)))}
-	}
-	ahead := map[*te.Var]te.Expr{pf.Axis.Var: bin(te.Add, pf.Axis.Var, idx(pf.Offset))}
-	// regions as [base + lo, base + hi] with constant lo and hi
-	type region struct {
-		base   te.Expr
-		lo, hi int64
+		c, ok := te.IntValue(ext[l])
+		if l.Ann != schedule.Unrolled || !ok || int64(len(combos))*c > maxPrefetchCombos {
+			vary[l.Var] = symInterval{Lo: idx(0), Hi: n.sp.expr(bin(te.Sub, ext[l], idx(1)))}
+			continue
+		}
+		var next []map[*te.Var]te.Expr
+		for _, m := range combos {
+			for v := range c {
+				mv := maps.Clone(m)
+				mv[l.Var] = idx(v)
+				next = append(next, mv)
+			}
+		}
+		combos = next
 	}
 	var regions []*region
 	var bad error
+	elem := int64(max(1, pf.Tensor.DType.Bytes()))
+	line := cacheLine / elem
 	te.Walk(body, func(x te.Expr) bool {
 		r, ok := x.(*te.Read)
 		if !ok || r.Tensor != pf.Tensor || bad != nil {
 			return true
 		}
-		index := n.sp.expr(te.Substitute(n.flat(r.Tensor, r.Indices), ahead))
-		b, ok := n.sp.boundsOf(index, vary)
-		span := n.sp.span(b)
-		if !ok || span == 0 {
-			bad = fmt.Errorf("the part of %s that one iteration of %s reads has no constant size (%s)", pf.Tensor.Name, pf.Axis.Name(), te.ExprString(index))
-			return true
-		}
-		lo := n.sp.expr(b.Lo)
-		for _, g := range regions {
-			if d, ok := te.IntValue(n.sp.expr(bin(te.Sub, lo, g.base))); ok {
-				g.lo, g.hi = min(g.lo, d), max(g.hi, d+span-1)
+		flat := n.flat(r.Tensor, r.Indices)
+		for _, m := range combos {
+			index := n.sp.expr(te.Substitute(flat, m))
+			b, ok := n.sp.boundsOf(index, vary)
+			span := n.sp.span(b)
+			if !ok || span == 0 {
+				bad = fmt.Errorf("the part of %s that one iteration of %s reads has no constant size (%s)", pf.Tensor.Name, pf.Axis.Name(), te.ExprString(index))
 				return true
 			}
+			regions = joinRegion(n.sp, regions, n.sp.expr(b.Lo), span, line)
 		}
-		regions = append(regions, &region{base: lo, lo: 0, hi: span - 1})
 		return true
 	})
 	if bad != nil {
@@ -289,19 +304,39 @@ func (n *nester) prefetch(pf schedule.Prefetch, leaves []*schedule.Axis, ext map
 	if len(regions) == 0 {
 		return nil, fmt.Errorf("the stage does not read %s inside %s", pf.Tensor.Name, pf.Axis.Name())
 	}
-	elem := int64(max(1, pf.Tensor.DType.Bytes()))
 	buf := n.bufs[pf.Tensor]
 	var stmts Seq
+	total := int64(0)
 	for _, g := range regions {
-		if bytes := (g.hi - g.lo + 1) * elem; bytes > maxPrefetch {
-			return nil, fmt.Errorf("one iteration of %s reads %d bytes of %s from %s on (a strided region, or a large one); prefetch covers up to %d contiguous bytes: prefetch at a loop further in",
-				pf.Axis.Name(), bytes, pf.Tensor.Name, te.ExprString(g.base), maxPrefetch)
-		}
-		for off := g.lo; off <= g.hi; off += cacheLine / elem {
+		total += (g.hi - g.lo + 1) * elem
+		for off := g.lo; off <= g.hi; off += line {
 			stmts = append(stmts, &Prefetch{Buffer: buf, Index: n.sp.expr(bin(te.Add, g.base, idx(off)))})
 		}
 	}
+	if total > maxPrefetch {
+		return nil, fmt.Errorf("one iteration of %s reads %d bytes of %s in %d regions (a strided one, or a large one); prefetch covers up to %d bytes: prefetch at a loop further in",
+			pf.Axis.Name(), total, pf.Tensor.Name, len(regions), maxPrefetch)
+	}
 	return stmts, nil
+}
+
+// region is [base + lo, base + hi] of a buffer, lo and hi constants.
+type region struct {
+	base   te.Expr
+	lo, hi int64
+}
+
+// joinRegion adds [lo, lo + span) to regions: a region a constant distance
+// away, within line elements of it, grows to cover it (the vectors of a
+// row); a farther one is another stream.
+func joinRegion(sp *simplifier, regions []*region, lo te.Expr, span, line int64) []*region {
+	for _, g := range regions {
+		if d, ok := te.IntValue(sp.expr(bin(te.Sub, lo, g.base))); ok && d <= g.hi+line && d+span-1 >= g.lo-line {
+			g.lo, g.hi = min(g.lo, d), max(g.hi, d+span-1)
+			return regions
+		}
+	}
+	return append(regions, &region{base: lo, lo: 0, hi: span - 1})
 }
 
 // extents gives every axis of st its extent: the root axes' from ranges,

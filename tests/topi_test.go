@@ -1005,7 +1005,7 @@ func TestTopiConv2D(t *testing.T) {
 // its row: the taps' conditions fold away (no guard in the channel loops),
 // and the channel loops hold 19 of the 21 multiply-adds per block row and
 // vector that the zeros took (the window's first and last columns miss a
-// pixel each). Checked against the textbook convolution as generated code
+// pixel each); they also prefetch the packed weights. Checked against the textbook convolution as generated code
 // on AVX-512 under AddressSanitizer and on cortex-a53 (whose 4-pixel blocks
 // partition the block loop instead), and a stem-like 7x7 window with stride
 // 2 and padding 3 on x86-64 (6-pixel blocks) under AddressSanitizer.
@@ -1021,7 +1021,7 @@ func TestTopiConv2DSkipsPaddedTaps(t *testing.T) {
 		})
 		return n
 	}
-	channelLoopMACs := func(c convCase) (macs, guards int) {
+	channelLoopMACs := func(c convCase) (macs, guards, prefetches int) {
 		k := conv2DTopiCase(t, topiRNG(11), c)
 		sched, err := topi.Schedule(topi.Target{Name: "avx512", VectorBits: 512}, k.outputs...)
 		if err != nil {
@@ -1035,18 +1035,27 @@ func TestTopiConv2DSkipsPaddedTaps(t *testing.T) {
 			if l, ok := s.(*lower.For); ok && l.Var.Name == "rc" {
 				macs += count(l, func(x lower.Stmt) bool { _, ok := x.(*lower.Store); return ok })
 				guards += count(l, func(x lower.Stmt) bool { _, ok := x.(*lower.IfThenElse); return ok })
+				prefetches += count(l, func(x lower.Stmt) bool {
+					p, ok := x.(*lower.Prefetch)
+					return ok && strings.HasSuffix(p.Buffer.Name, "_wpack")
+				})
 				return false
 			}
 			return true
 		})
-		return macs, guards
+		return macs, guards, prefetches
 	}
-	skipped, guards := channelLoopMACs(c7)
+	skipped, guards, prefetches := channelLoopMACs(c7)
 	all := c7
 	all.skip = false
-	added, _ := channelLoopMACs(all)
+	added, _, _ := channelLoopMACs(all)
 	if guards != 0 || skipped*21 != added*19 {
 		t.Errorf("channel loops: %d multiply-adds and %d guards skipping padding, %d adding it; want 19:21 and no guard", skipped, guards, added)
+	}
+	// each of the 3 channel loops (one per column of the window) prefetches
+	// a line of each of the block's 2 vectors of weights, 2 blocks apart
+	if prefetches != 6 {
+		t.Errorf("%d prefetches of the packed weights in the channel loops, want 6", prefetches)
 	}
 	c := conv2DTopiCase(t, topiRNG(12), c7)
 	c.checkEval(t)

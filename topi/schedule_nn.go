@@ -198,6 +198,12 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 		// in the loop)
 		p.unroll(acc, acc.Axis("rx"))
 	}
+	if w := packedWeights(acc); w != nil && t.VectorBits > 128 {
+		// the weights stream from L2 (a block's are 590 KB in a 7x7x512
+		// layer): each step of the channel loop asks for the step 32
+		// ahead, as the matmul example does for its panel
+		p.then(func() error { return acc.Prefetch(w, acc.Axis("rc"), 32) })
+	}
 	switch {
 	case pad != nil && nhwc && !elem.IsFloat() && !blocksOuter:
 		// a binary convolution's padded input is small (bits): each
@@ -579,6 +585,17 @@ func reduceOutside(acc *schedule.Stage, inner ...*schedule.Axis) error {
 	}
 	_, err := acc.Fuse(red[3], red[4])
 	return err
+}
+
+// packedWeights is the packed kernel a float convolution's accumulation
+// reads (TagWeightPack), or nil.
+func packedWeights(acc *schedule.Stage) *te.Tensor {
+	for _, in := range acc.Inputs() {
+		if in.Tag == TagWeightPack {
+			return in
+		}
+	}
+	return nil
 }
 
 // floatBlock is the register block of a float convolution whose packed
