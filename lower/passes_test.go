@@ -67,17 +67,6 @@ func checkAgainstEvaluator(t *testing.T, k *te.Kernel, f *lower.Func, sizes map[
 	}
 }
 
-func countStmts(s lower.Stmt, match func(lower.Stmt) bool) int {
-	n := 0
-	lower.WalkStmt(s, func(x lower.Stmt) bool {
-		if match(x) {
-			n++
-		}
-		return true
-	})
-	return n
-}
-
 func isGuard(s lower.Stmt) bool { _, ok := s.(*lower.IfThenElse); return ok }
 
 // elementwise is B[i] = A[i] * 2 + 1 over n elements.
@@ -106,7 +95,7 @@ func TestPartitionSplitsOffTheTail(t *testing.T) {
 	st.Vectorize(inner)
 	before, _, _ := lowerWatching(t, k, s, "simplify")
 	after, f, _ := lowerWatching(t, k, s, "partition")
-	if n := countStmts(before.Body, isGuard); n != 1 {
+	if n := lower.CountStmts(before.Body, isGuard); n != 1 {
 		t.Fatalf("before partition: %d guards, want 1\n%s", n, before)
 	}
 	// the main loop: i.outer over 2 full vectors without the guard; the
@@ -116,10 +105,10 @@ func TestPartitionSplitsOffTheTail(t *testing.T) {
 		t.Fatalf("after partition: not a main loop and a tail\n%s", after)
 	}
 	main, ok := seq[0].(*lower.For)
-	if !ok || main.Var.Name != "i.outer" || te.ExprString(main.Extent) != "2" || countStmts(main, isGuard) != 0 {
+	if !ok || main.Var.Name != "i.outer" || te.ExprString(main.Extent) != "2" || lower.CountStmts(main, isGuard) != 0 {
 		t.Errorf("the main loop is not i.outer over 2 without a guard\n%s", after)
 	}
-	if countStmts(seq[1], isGuard) != 1 {
+	if lower.CountStmts(seq[1], isGuard) != 1 {
 		t.Errorf("the tail lost its guard\n%s", after)
 	}
 	checkAgainstEvaluator(t, k, f, nil)
@@ -152,7 +141,7 @@ func TestVectorizeMakesRamps(t *testing.T) {
 	_, inner, _ := st.Split(st.Axis("i"), 8)
 	st.Vectorize(inner)
 	after, f, diags := lowerWatching(t, k, s, "vectorize")
-	if n := countStmts(after.Body, func(x lower.Stmt) bool { l, ok := x.(*lower.For); return ok && l.Kind == lower.Vectorized }); n != 0 {
+	if n := lower.CountStmts(after.Body, func(x lower.Stmt) bool { l, ok := x.(*lower.For); return ok && l.Kind == lower.Vectorized }); n != 0 {
 		t.Errorf("%d vectorized loops left\n%s", n, after)
 	}
 	if !strings.Contains(after.String(), "B[ramp(i.outer * 8, 1, 8)] = A[ramp(i.outer * 8, 1, 8)] * broadcast(2, 8) + broadcast(1, 8)") {
@@ -217,8 +206,8 @@ func TestUnrollCopiesTheBody(t *testing.T) {
 	_, inner, _ := st.Split(st.Axis("i"), 4)
 	st.Unroll(inner)
 	after, f, _ := lowerWatching(t, k, s, "unroll")
-	stores := countStmts(after.Body, func(x lower.Stmt) bool { _, ok := x.(*lower.Store); return ok })
-	loops := countStmts(after.Body, func(x lower.Stmt) bool { _, ok := x.(*lower.For); return ok })
+	stores := lower.CountStmts(after.Body, func(x lower.Stmt) bool { _, ok := x.(*lower.Store); return ok })
+	loops := lower.CountStmts(after.Body, func(x lower.Stmt) bool { _, ok := x.(*lower.For); return ok })
 	if stores != 4 || loops != 1 || !strings.Contains(after.String(), "B[i.outer * 4 + 3]") {
 		t.Errorf("%d stores in %d loops, want 4 in 1 (i.outer)\n%s", stores, loops, after)
 	}
@@ -233,7 +222,7 @@ func TestUnrollCopiesTheBody(t *testing.T) {
 	if len(diags) != 1 || !strings.Contains(diags[0].Msg, "unroll(i): the loop stays a loop because its extent 2048 is over the limit of 1024 copies") {
 		t.Errorf("diagnostics %v", diags)
 	}
-	if countStmts(after.Body, func(x lower.Stmt) bool { l, ok := x.(*lower.For); return ok && l.Kind == lower.Serial }) != 1 {
+	if lower.CountStmts(after.Body, func(x lower.Stmt) bool { l, ok := x.(*lower.For); return ok && l.Kind == lower.Serial }) != 1 {
 		t.Errorf("the loop is not serial\n%s", after)
 	}
 	checkAgainstEvaluator(t, k, f, nil)

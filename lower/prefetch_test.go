@@ -43,7 +43,7 @@ func TestPrefetchFetchesEachLineAhead(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, text)
 		}
 	}
-	if n := countStmts(f.Body, func(x lower.Stmt) bool { _, ok := x.(*lower.Prefetch); return ok }); n != 2 {
+	if n := lower.CountStmts(f.Body, func(x lower.Stmt) bool { _, ok := x.(*lower.Prefetch); return ok }); n != 2 {
 		t.Errorf("%d prefetches, want 2 (128 bytes)\n%s", n, text)
 	}
 	checkAgainstEvaluator(t, kern, f, nil)
@@ -71,7 +71,7 @@ func TestPrefetchRefusesALargeRegion(t *testing.T) {
 	if len(diags) != 1 || !diags[0].Warning || !strings.Contains(diags[0].Msg, "prefetch(A, k): dropped") || !strings.Contains(diags[0].Msg, "loop further in") {
 		t.Errorf("diagnostics %v, want prefetch(A, k) dropped with a warning", diags)
 	}
-	if n := countStmts(f.Body, func(x lower.Stmt) bool { _, ok := x.(*lower.Prefetch); return ok }); n != 0 {
+	if n := lower.CountStmts(f.Body, func(x lower.Stmt) bool { _, ok := x.(*lower.Prefetch); return ok }); n != 0 {
 		t.Errorf("%d prefetches of a dropped prefetch\n%s", n, f)
 	}
 	checkAgainstEvaluator(t, kern, f, nil)

@@ -103,6 +103,18 @@ func substStmt(s Stmt, m map[*te.Var]te.Expr) Stmt {
 	})
 }
 
+// CountStmts is how many statements in s (s included) match.
+func CountStmts(s Stmt, match func(Stmt) bool) int {
+	n := 0
+	WalkStmt(s, func(x Stmt) bool {
+		if match(x) {
+			n++
+		}
+		return true
+	})
+	return n
+}
+
 // WalkStmt calls fn on s and every statement inside it, outer first; fn
 // returns false to skip a statement's children.
 func WalkStmt(s Stmt, fn func(Stmt) bool) {

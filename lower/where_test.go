@@ -55,10 +55,10 @@ func TestWherePartitionsTheBlockLoop(t *testing.T) {
 			main = l
 		}
 	}
-	if main == nil || te.ExprString(main.Min) != "1" || te.ExprString(main.Extent) != "2" || countStmts(main, isGuard) != 0 {
+	if main == nil || te.ExprString(main.Min) != "1" || te.ExprString(main.Extent) != "2" || lower.CountStmts(main, isGuard) != 0 {
 		t.Errorf("no main part: i.outer over [1, 3) without a guard\n%s", after)
 	}
-	if n := countStmts(after.Body, isGuard); n != 2 {
+	if n := lower.CountStmts(after.Body, isGuard); n != 2 {
 		t.Errorf("%d guards, want 2 (the first and the last output)\n%s", n, after)
 	}
 	checkAgainstEvaluator(t, k, f, nil)
@@ -71,7 +71,7 @@ func TestWhereTightensTheReduceLoop(t *testing.T) {
 	k, y := paddedWindow()
 	s := schedule.New(y)
 	_, f, _ := lowerWatching(t, k, s, "final-simplify")
-	if n := countStmts(f.Body, isGuard); n != 0 {
+	if n := lower.CountStmts(f.Body, isGuard); n != 0 {
 		t.Errorf("%d guards left\n%s", n, f)
 	}
 	checkAgainstEvaluator(t, k, f, nil)

@@ -167,7 +167,13 @@ func (c *topiCase) lowered(t *testing.T, target string) *lower.Func {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := topi.Schedule(topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits}, c.outputs...)
+	return c.loweredFor(t, topi.Target{Name: tgt.Name, VectorBits: tgt.VectorBits})
+}
+
+// loweredFor is the case lowered with topi's schedules for tgt.
+func (c *topiCase) loweredFor(t *testing.T, tgt topi.Target) *lower.Func {
+	t.Helper()
+	sched, err := topi.Schedule(tgt, c.outputs...)
 	if err != nil {
 		t.Fatalf("%s: schedule: %v", c.name, err)
 	}
@@ -1011,26 +1017,10 @@ func TestTopiConv2D(t *testing.T) {
 // 2 and padding 3 on x86-64 (6-pixel blocks) under AddressSanitizer.
 func TestTopiConv2DSkipsPaddedTaps(t *testing.T) {
 	c7 := convCase{layout: topi.NHWC, n: 1, h: 7, w: 7, c: 8, o: 32, kh: 3, kw: 3, sh: 1, sw: 1, pad: topi.Pad(1), skip: true}
-	count := func(s lower.Stmt, match func(lower.Stmt) bool) int {
-		n := 0
-		lower.WalkStmt(s, func(x lower.Stmt) bool {
-			if match(x) {
-				n++
-			}
-			return true
-		})
-		return n
-	}
+	count := lower.CountStmts
 	channelLoopMACs := func(c convCase) (macs, guards, prefetches int) {
-		k := conv2DTopiCase(t, topiRNG(11), c)
-		sched, err := topi.Schedule(topi.Target{Name: "avx512", VectorBits: 512}, k.outputs...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, _, err := lower.Lower(k.kernel(t), sched, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// AVX-512's schedule whatever this machine has
+		f := conv2DTopiCase(t, topiRNG(11), c).loweredFor(t, topi.Target{Name: "avx512", VectorBits: 512})
 		lower.WalkStmt(f.Body, func(s lower.Stmt) bool {
 			if l, ok := s.(*lower.For); ok && l.Var.Name == "rc" {
 				macs += count(l, func(x lower.Stmt) bool { _, ok := x.(*lower.Store); return ok })
