@@ -412,14 +412,15 @@ func TestExamples(t *testing.T) {
 		p := mustParse(t, "matmul.te", string(src))
 		want := []schedSum{
 			{Stage: "Bp", Prims: []primSum{
+				{Name: "compute_at", Args: []string{"C", "jo"}},
 				{Name: "vectorize", Args: []string{"jv"}},
-				{Name: "parallel", Args: []string{"jb"}},
+				{Name: "parallel", Args: []string{"kk"}},
 			}},
 			{Stage: "C", Prims: []primSum{
 				{Name: "cache_write", Targets: []string{"CL"}, Args: []string{"C", "local"}},
 				{Name: "tile", Targets: []string{"io", "jo", "ii", "ji"}, Args: []string{"i", "j", "4", "16"}},
 				{Name: "split", Targets: []string{"ib", "io2"}, Args: []string{"io", "factor=8"}},
-				{Name: "reorder", Args: []string{"ib", "jo", "io2", "ii", "ji"}},
+				{Name: "reorder", Args: []string{"jo", "ib", "io2", "ii", "ji"}},
 				{Name: "vectorize", Args: []string{"ji"}},
 				{Name: "parallel", Args: []string{"ib"}},
 			}},
