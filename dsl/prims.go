@@ -461,11 +461,18 @@ func applyRFactor(c *primCall) error {
 	return nil
 }
 
-// applyPrefetch: Halide's default offset is one iteration ahead.
+// applyPrefetch: the tensor is one of the program's or a stage a
+// primitive made (a cache_read copy); Halide's default offset is one
+// iteration ahead.
 func applyPrefetch(c *primCall) error {
-	t, err := c.tensor(c.args["T"])
-	if err != nil {
-		return err
+	var t *te.Tensor
+	if st := c.a.stageNamed(c.args["T"].Name); st != nil {
+		t = st.Tensor
+	} else {
+		var err error
+		if t, err = c.tensor(c.args["T"]); err != nil {
+			return err
+		}
 	}
 	ax, err := c.axis(c.args["axis"])
 	if err != nil {

@@ -661,6 +661,13 @@ schedule C {
 }
 `, // valid
 	},
+	{name: "prefetch of a cache_read copy",
+		sched: `schedule C {
+    BL = cache_read(B, local)
+    prefetch(BL, k)
+}
+`, // valid: a stage a primitive made, by its name
+	},
 	{name: "tile by an axis",
 		sched: `schedule C {
     io, jo, ii, ji = tile(i, j, 4, k)

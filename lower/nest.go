@@ -289,8 +289,11 @@ func (n *nester) prefetch(pf schedule.Prefetch, leaves []*schedule.Axis, ext map
 		for _, m := range combos {
 			index := n.sp.expr(te.Substitute(flat, m))
 			b, ok := n.sp.boundsOf(index, vary)
-			span := n.sp.span(b)
-			if !ok || span == 0 {
+			span := int64(0)
+			if ok {
+				span = n.sp.span(b)
+			}
+			if span == 0 {
 				bad = fmt.Errorf("the part of %s that one iteration of %s reads has no constant size (%s)", pf.Tensor.Name, pf.Axis.Name(), te.ExprString(index))
 				return true
 			}

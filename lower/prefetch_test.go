@@ -76,3 +76,25 @@ func TestPrefetchRefusesALargeRegion(t *testing.T) {
 	}
 	checkAgainstEvaluator(t, kern, f, nil)
 }
+
+// A data-dependent region (a gather, C[i] = A[B[i]]) has no bounds: the
+// prefetch is dropped with a warning, never a crash (the random schedule
+// tester found the crash).
+func TestPrefetchOfAGatherIsDropped(t *testing.T) {
+	a, _ := te.Placeholder("A", []te.Expr{te.Int(16)}, te.Float32)
+	b, _ := te.Placeholder("B", []te.Expr{te.Int(8)}, te.Int32)
+	c, _ := te.Compute("C", []te.Expr{te.Int(8)}, func(i []te.Expr) te.Expr {
+		return a.At(te.Bin(te.FloorMod, b.At(i[0]), te.Int(16)))
+	}, "i")
+	kern, _ := te.NewKernel("k", []*te.Tensor{a, b}, []*te.Tensor{c}, nil)
+	s := schedule.New(c)
+	st := s.Stage(c)
+	if err := st.Prefetch(a, st.Axis("i"), 2); err != nil {
+		t.Fatal(err)
+	}
+	_, f, diags := lowerWatching(t, kern, s, "final-simplify")
+	if len(diags) != 1 || !strings.Contains(diags[0].Msg, "prefetch(A, i): dropped: the part of A that one iteration of i reads has no constant size") {
+		t.Errorf("diagnostics %v, want prefetch(A, i) dropped", diags)
+	}
+	checkAgainstEvaluator(t, kern, f, nil)
+}

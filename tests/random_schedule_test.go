@@ -129,10 +129,12 @@ func isStrict(src string) bool { return strings.Contains(src, "\n"+strictMarker+
 // vectorizes an axis that is not the innermost of an access. Nor is a
 // vector loop that runs scalar on every iteration because its split's
 // outer loop was fused into a parallel one: the generator's model does not
-// track which fused splits the partition pass can still take apart.
+// track which fused splits the partition pass can still take apart. Nor is
+// a prefetch dropped because its region has no constant size.
 func breaksStrict(d lower.Diagnostic) bool {
 	return d.Warning && !strings.Contains(d.Msg, "is not contiguous: it becomes a gather or scatter") &&
-		!strings.Contains(d.Msg, "runs as a scalar loop: on every iteration")
+		!strings.Contains(d.Msg, "runs as a scalar loop: on every iteration") &&
+		!strings.Contains(d.Msg, "): dropped: ")
 }
 
 type caseResult struct {
@@ -1654,6 +1656,21 @@ func (g *gen) annotate(st *stage) {
 			l := pick(g, data)
 			l.ann = "parallel"
 			prims = append(prims, "parallel("+l.name+")")
+		}
+	}
+	if len(st.reads) > 0 && g.chance(0.15) {
+		// a prefetch of what it reads, some iterations ahead, at a loop
+		// that is not vectorized: one lowering cannot size (a strided
+		// region, a tensor computed inside the loop) is dropped with a
+		// warning, and the results must not change either way
+		var at []*loop
+		for _, l := range st.loops {
+			if l.ann != "vectorize" {
+				at = append(at, l)
+			}
+		}
+		if len(at) > 0 {
+			prims = append(prims, fmt.Sprintf("prefetch(%s, %s, offset=%d)", pick(g, st.reads), pick(g, at).name, 1+g.r.IntN(8)))
 		}
 	}
 	g.r.Shuffle(len(prims), func(i, j int) { prims[i], prims[j] = prims[j], prims[i] })
