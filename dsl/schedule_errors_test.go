@@ -640,6 +640,12 @@ schedule C {
 }
 `,
 		want: []wantErr{{10, 20, "offset=0", "prefetch: the offset must be positive, not 0"}}},
+	{name: "prefetch too far ahead",
+		sched: `schedule C {
+    prefetch(B, k, offset=2000000)
+}
+`,
+		want: []wantErr{{10, 20, "offset=2000000", "prefetch: offset 2000000; it counts iterations of k ahead, from 1 to 1048576"}}},
 	{name: "prefetch at a loop then split",
 		sched: `schedule C {
     prefetch(B, k)

@@ -127,9 +127,10 @@ func (n *nester) inline(s *schedule.Schedule, e te.Expr) te.Expr {
 // convolution's padded taps are then skipped where the loops decide them:
 // whole rows of the window at its row loop, and columns folded to
 // constants by unrolling. A part whose innermost loop is vectorized stays
-// in the body, a select per lane. Exact: a skipped point would add op's
-// identity, and an accumulator that starts from the identity never holds
-// a value that adding it changes (not even -0.0: +0 + -0 is +0). The
+// in the body, a select per lane, and so do the parts after it. Exact: a
+// skipped point would add op's identity, and an accumulator that starts
+// from the identity never holds a value that adding it changes (not even
+// -0.0: +0 + -0 is +0). The
 // guards are likely, so that loop partitioning takes them out of the
 // loops whose first or last iterations alone fail them.
 func hoistWhere(body te.Expr, leaves []*schedule.Axis, pos map[*te.Var]int, guards [][]guard) te.Expr {
@@ -142,11 +143,15 @@ func hoistWhere(body te.Expr, leaves []*schedule.Axis, pos map[*te.Var]int, guar
 		return body
 	}
 	first := slices.IndexFunc(leaves, func(a *schedule.Axis) bool { return a.Reduce })
+	// The parts keep their order, as && evaluates them: a part goes no
+	// further out than the one before it (which may guard it: k % j only
+	// where j > 0), and once one stays in the body, the rest do too.
 	var kept te.Expr
+	at := first
 	for _, c := range conjuncts(sel.Cond) {
-		p := max(innermost(c, pos), first)
+		p := max(innermost(c, pos), at)
 		reads := te.Any(c, func(x te.Expr) bool { _, ok := x.(*te.Read); return ok })
-		if first < 0 || leaves[p].Ann == Vectorized || reads {
+		if kept != nil || first < 0 || leaves[p].Ann == Vectorized || reads {
 			if kept == nil {
 				kept = c
 			} else {
@@ -155,6 +160,7 @@ func hoistWhere(body te.Expr, leaves []*schedule.Axis, pos map[*te.Var]int, guar
 			continue
 		}
 		guards[p] = append(guards[p], guard{cond: c, likely: true})
+		at = p
 	}
 	inner := sel.True
 	if kept != nil {
@@ -307,18 +313,20 @@ func (n *nester) prefetch(pf schedule.Prefetch, leaves []*schedule.Axis, ext map
 	if len(regions) == 0 {
 		return nil, fmt.Errorf("the stage does not read %s inside %s", pf.Tensor.Name, pf.Axis.Name())
 	}
-	buf := n.bufs[pf.Tensor]
-	var stmts Seq
 	total := int64(0)
 	for _, g := range regions {
 		total += (g.hi - g.lo + 1) * elem
-		for off := g.lo; off <= g.hi; off += line {
-			stmts = append(stmts, &Prefetch{Buffer: buf, Index: n.sp.expr(bin(te.Add, g.base, idx(off)))})
-		}
 	}
 	if total > maxPrefetch {
 		return nil, fmt.Errorf("one iteration of %s reads %d bytes of %s in %d regions (a strided one, or a large one); prefetch covers up to %d bytes: prefetch at a loop further in",
 			pf.Axis.Name(), total, pf.Tensor.Name, len(regions), maxPrefetch)
+	}
+	buf := n.bufs[pf.Tensor]
+	var stmts Seq
+	for _, g := range regions {
+		for off := g.lo; off <= g.hi; off += line {
+			stmts = append(stmts, &Prefetch{Buffer: buf, Index: n.sp.expr(bin(te.Add, g.base, idx(off)))})
+		}
 	}
 	return stmts, nil
 }

@@ -137,6 +137,15 @@ func tighten(l *For) *For {
 // side: below it (a split's tail guard) or from it on (a guard against a
 // lower bound, such as a window's padding on its first columns).
 func (p *partitioner) splitPoint(l *For, skip []te.Expr) (found *IfThenElse, split te.Expr, below bool) {
+	// a variable a let binds inside l (a window's origin) has no value
+	// where the split point is computed, before l
+	inner := map[*te.Var]bool{}
+	WalkStmt(l.Body, func(s Stmt) bool {
+		if let, ok := s.(*LetStmt); ok {
+			inner[let.Var] = true
+		}
+		return true
+	})
 	WalkScoped(l.Body, func(s Stmt, around []*For) bool {
 		if found != nil {
 			return false
@@ -146,7 +155,7 @@ func (p *partitioner) splitPoint(l *For, skip []te.Expr) (found *IfThenElse, spl
 		// copy of the loop nest: elsewhere a guard costs one comparison,
 		// and tighten removes it when it is a loop's whole body.
 		if !ok || !g.Likely || !slices.ContainsFunc(around, isWide) ||
-			slices.ContainsFunc(skip, func(c te.Expr) bool { return te.Equal(c, g.Cond) }) {
+			slices.ContainsFunc(skip, func(c te.Expr) bool { return te.Equal(c, g.Cond) }) || te.Uses(g.Cond, inner) {
 			return true
 		}
 		if at, b, ok := p.guardSplit(l, g.Cond, loopIntervals(around)); ok {

@@ -238,6 +238,10 @@ type Prefetch struct {
 	Offset int64
 }
 
+// maxPrefetchOffset bounds how far ahead a prefetch reaches, far past any
+// use (an index offset by it must not overflow).
+const maxPrefetchOffset = 1 << 20
+
 // Prefetch asks for t, which the stage reads, to be prefetched offset
 // iterations of ax ahead (TVM's s[C].prefetch(t, ax, offset)). The loop
 // must stay a loop of the stage, not vectorized; lowering prefetches each
@@ -263,8 +267,8 @@ func (st *Stage) Prefetch(t *te.Tensor, ax *Axis, offset int64) error {
 		}
 		return errAt(0, "prefetch: %s does not read %s; it reads %s", st.Name(), name, strings.Join(reads, ", "))
 	}
-	if offset < 1 {
-		return errAt(2, "prefetch: offset %d; it counts iterations of %s ahead, at least 1 (e.g. prefetch(%s, %s, offset=16))", offset, ax.Name(), t.Name, ax.Name())
+	if offset < 1 || offset > maxPrefetchOffset {
+		return errAt(2, "prefetch: offset %d; it counts iterations of %s ahead, from 1 to %d (e.g. prefetch(%s, %s, offset=16))", offset, ax.Name(), maxPrefetchOffset, t.Name, ax.Name())
 	}
 	st.Prefetches = append(st.Prefetches, Prefetch{Tensor: t, Axis: ax, Offset: offset})
 	return nil

@@ -139,3 +139,59 @@ func TestReduceWhere(t *testing.T) {
 		}
 	}
 }
+
+// TestReduceWhereHoisting: lowering turns where= into guards at the loops
+// the condition's parts depend on (lower.hoistWhere), which must keep what
+// && evaluates and where (both found by an independent review):
+//   - order: k % j runs only where the part before it holds (j > 0 in the
+//     first case, Z[j] > 0, false at j = 2, in the second), even when it
+//     depends on a loop further out or the part before stays in the body
+//     (it reads Z); the interpreter reports a division by zero as
+//     undefined behaviour, and x86 traps on it;
+//   - scope: a part that uses a compute_at window's origin (a let inside
+//     the consumer's loop) is no loop partition's split point, which
+//     would use the origin outside its let.
+//
+// The interpreter and both targets' code run against the evaluator.
+func TestReduceWhereHoisting(t *testing.T) {
+	cases := map[string]string{
+		"order_outer_loop": `A = placeholder((4, 3, 2), int32)
+k1 = reduce_axis(0, 3)
+k2 = reduce_axis(0, 2)
+C = compute((4,), (j) => sum(A[j, k1, k2], axis=[k1, k2], where=k2 < j && k1 % j == 0))
+kernel f(A) -> C
+`,
+		"order_after_a_read": `A = placeholder((6, 6), int32)
+Z = compute((6,), (j) => abs(j - 2))
+k = reduce_axis(0, 6)
+C = compute((6,), (j) => sum(A[j, k], axis=k, where=Z[j] > 0 && k % (j - 2) == 1))
+kernel f(A) -> C
+`,
+		"window_origin": `A = placeholder((20, 20), float32)
+r = reduce_axis(0, 3)
+P = compute((16, 16), (a, b) => sum(A[a + r, b], axis=r, where=a + b + r >= 9))
+C = compute((14,), (i) => P[i, i] + P[i + 2, i])
+kernel f(A) -> C
+schedule C {
+    io, ii = split(i, factor=4)
+}
+schedule P {
+    reorder(a, r, b)
+    unroll(b)
+    compute_at(C, io)
+}
+`,
+	}
+	for name, src := range cases {
+		t.Run(name, func(t *testing.T) {
+			lowerAndCompare(t, src, nil)
+			for _, target := range []string{"x86-64", "cortex-a53"} {
+				tgt, err := llvmgen.ParseTarget(target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkGenerated(t, "where_"+name, src, tgt, llvmgen.Options{}, 5)
+			}
+		})
+	}
+}

@@ -198,10 +198,12 @@ func scheduleConvInto(s *schedule.Schedule, acc, epilogue *schedule.Stage, t Tar
 		// in the loop)
 		p.unroll(acc, acc.Axis("rx"))
 	}
-	if w := packedWeights(acc); w != nil && t.VectorBits > 128 {
+	if w := packedWeights(acc); w != nil && t.VectorBits > 128 && extentAt(out, colAx)%cols == 0 {
 		// the weights stream from L2 (a block's are 590 KB in a 7x7x512
 		// layer): each step of the channel loop asks for the step 32
-		// ahead, as the matmul example does for its panel
+		// ahead, as the matmul example does for its panel (blocks that
+		// straddle the packing's blocks of channels read a region too
+		// large to prefetch)
 		p.then(func() error { return acc.Prefetch(w, acc.Axis("rc"), 32) })
 	}
 	switch {

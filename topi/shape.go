@@ -37,7 +37,9 @@ type Window struct {
 	// SkipPaddedTaps makes a float NHWC convolution's reduction skip the
 	// taps that fall on padding (a where=, as oneDNN's kernels skip them)
 	// instead of adding their zeros: the same result, less work where the
-	// loops can tell the taps apart (Target.SkipsPaddedTaps).
+	// loops can tell the taps apart (Target.SkipsPaddedTaps). Only an
+	// infinite or NaN weight on a padded tap tells them apart: 0 * inf is
+	// NaN when the zeros are added.
 	SkipPaddedTaps bool
 }
 
