@@ -41,8 +41,9 @@ type For struct {
 	// Axis is the schedule axis the loop comes from (nil for loops lowering
 	// made up), so diagnostics can name the primitive behind it.
 	Axis *schedule.Axis
-	// Tail marks the remainder loop the partition pass split off a loop:
-	// the guarded iterations past a split's last full factor.
+	// Tail marks the part of a loop the partition pass split off that
+	// keeps the guard: the iterations past a split's last full factor, or
+	// the first ones that a guard against a lower bound fails.
 	Tail bool
 }
 

@@ -130,9 +130,9 @@ func (n *nester) inline(s *schedule.Schedule, e te.Expr) te.Expr {
 // in the body, a select per lane, and so do the parts after it. Exact: a
 // skipped point would add op's identity, and an accumulator that starts
 // from the identity never holds a value that adding it changes (not even
-// -0.0: +0 + -0 is +0). The
-// guards are likely, so that loop partitioning takes them out of the
-// loops whose first or last iterations alone fail them.
+// -0.0: +0 + -0 is +0). The guards are likely, so that loop partitioning
+// takes them out of the loops whose first or last iterations alone fail
+// them.
 func hoistWhere(body te.Expr, leaves []*schedule.Axis, pos map[*te.Var]int, guards [][]guard) te.Expr {
 	red, ok := body.(*te.Reduce)
 	if !ok {
@@ -240,10 +240,10 @@ const maxPrefetch = 4096
 func (n *nester) prefetches(st *schedule.Stage, leaves []*schedule.Axis, ext map[*schedule.Axis]te.Expr, body te.Expr) []Stmt {
 	out := make([]Stmt, len(leaves))
 	for _, pf := range st.Prefetches {
-		if s, err := n.prefetch(pf, leaves, ext, body); err != nil {
+		at := slices.Index(leaves, pf.Axis) // schedule.Check made sure it is a leaf
+		if s, err := n.prefetch(pf, at, leaves, ext, body); err != nil {
 			n.d.warn(pf.Axis, "prefetch(%s, %s): dropped: %v", pf.Tensor.Name, pf.Axis.Name(), err)
 		} else {
-			at := slices.Index(leaves, pf.Axis)
 			out[at] = appendStmt(out[at], s)
 		}
 	}
@@ -251,9 +251,8 @@ func (n *nester) prefetches(st *schedule.Stage, leaves []*schedule.Axis, ext map
 }
 
 // prefetch is the statement of one prefetch primitive at the top of its
-// loop, or why there is none.
-func (n *nester) prefetch(pf schedule.Prefetch, leaves []*schedule.Axis, ext map[*schedule.Axis]te.Expr, body te.Expr) (Stmt, error) {
-	at := slices.Index(leaves, pf.Axis) // schedule.Check made sure it is a leaf
+// loop, leaves[at], or why there is none.
+func (n *nester) prefetch(pf schedule.Prefetch, at int, leaves []*schedule.Axis, ext map[*schedule.Axis]te.Expr, body te.Expr) (Stmt, error) {
 	for _, l := range leaves[at:] {
 		for _, p := range n.at[l] {
 			if p.Tensor == pf.Tensor {

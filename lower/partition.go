@@ -59,15 +59,16 @@ func (p *partitioner) stmt(s Stmt, skip []te.Expr) Stmt {
 			}
 			end := p.sp.expr(bin(te.Add, l.Min, l.Extent))
 			// the part where the guard always holds runs without it; the
-			// rest, a tail after it or a head before it, keeps it
-			first := &For{Var: l.Var, Min: l.Min, Extent: p.sp.expr(bin(te.Sub, split, l.Min)), Kind: l.Kind,
-				Body: l.Body, Axis: l.Axis, Tail: true}
-			second := &For{Var: l.Var, Min: split, Extent: p.sp.expr(bin(te.Sub, end, split)), Kind: l.Kind,
-				Body: removeGuard(l.Body, g), Axis: l.Axis}
+			// rest, a tail after it (below) or a head before it, keeps it
+			guarded, free := l.Body, removeGuard(l.Body, g)
+			firstBody, secondBody := guarded, free
 			if below {
-				first.Body, first.Tail = second.Body, false
-				second.Body, second.Tail = l.Body, true
+				firstBody, secondBody = free, guarded
 			}
+			first := &For{Var: l.Var, Min: l.Min, Extent: p.sp.expr(bin(te.Sub, split, l.Min)), Kind: l.Kind,
+				Body: firstBody, Axis: l.Axis, Tail: !below}
+			second := &For{Var: l.Var, Min: split, Extent: p.sp.expr(bin(te.Sub, end, split)), Kind: l.Kind,
+				Body: secondBody, Axis: l.Axis, Tail: below}
 			// by structure: simplifying rebuilds the node
 			without := append(slices.Clip(skip), g.Cond)
 			// simplified first, with the ranges of the loops around: a

@@ -251,16 +251,11 @@ func (st *Stage) Prefetch(t *te.Tensor, ax *Axis, offset int64) error {
 	if e := st.leaf("prefetch", 1, ax); e != nil {
 		return e
 	}
-	if t == nil || !te.Any(st.Body, func(x te.Expr) bool { r, ok := x.(*te.Read); return ok && r.Tensor == t }) {
+	if inputs := st.Inputs(); t == nil || !slices.Contains(inputs, t) {
 		var reads []string
-		seen := map[*te.Tensor]bool{}
-		te.Walk(st.Body, func(x te.Expr) bool {
-			if r, ok := x.(*te.Read); ok && !seen[r.Tensor] {
-				seen[r.Tensor] = true
-				reads = append(reads, r.Tensor.Name)
-			}
-			return true
-		})
+		for _, in := range inputs {
+			reads = append(reads, in.Name)
+		}
 		name := "nil"
 		if t != nil {
 			name = t.Name

@@ -76,11 +76,13 @@ func Conv2D(name string, x, w *te.Tensor, layout Layout, win Window) (*te.Tensor
 		t, err := te.Compute(name, ints(n, oh, ow, o), func(a []te.Expr) te.Expr {
 			wr := wp.At(te.Bin(te.FloorDiv, a[3], idx(OCBlock)), ry.Var, rx.Var, rc.Var, te.Bin(te.FloorMod, a[3], idx(OCBlock)))
 			tap := te.MulOf(xp.At(a[0], ih(a[1]), iw(a[2]), rc.Var), wr)
-			if in := win.Pad.inside(ih(a[1]), iw(a[2]), h, wd); in != nil && win.SkipPaddedTaps {
+			if win.SkipPaddedTaps {
 				// the taps on padding add zeros: where= lets the loops
 				// skip them (lower's hoistWhere and loop partitioning),
 				// 18% of a 7x7 layer's work
-				return te.ReduceWhere(te.Sum, tap, in, ry, rx, rc)
+				if in := win.Pad.inside(ih(a[1]), iw(a[2]), h, wd); in != nil {
+					return te.ReduceWhere(te.Sum, tap, in, ry, rx, rc)
+				}
 			}
 			return te.ReduceOf(te.Sum, tap, ry, rx, rc)
 		}, "n", "oh", "ow", "oc")
